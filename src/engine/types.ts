@@ -1,0 +1,322 @@
+/**
+ * The engine's data: run state, events, checkpoints, work items and outcomes. Everything here is
+ * plain JSON so it can travel through Temporal payloads, queries and (later) the store unchanged.
+ */
+import type { ArtifactRef } from './messages';
+import type { CompletionCheck, FailureClass, NodeType, Owner, PlanSpec, Severity } from './spec';
+
+export type RunStatus = 'running' | 'awaiting-human' | 'blocked' | 'completed' | 'failed' | 'aborted';
+/** Finished runs accept nothing any more; the workflow returns its final snapshot. */
+export const FINISHED_RUN_STATUSES: readonly RunStatus[] = ['completed', 'aborted'];
+
+export type NodeStatus =
+  | 'pending'
+  | 'scheduled'
+  | 'ready'
+  | 'running'
+  | 'awaiting-human'
+  | 'completed'
+  | 'partial'
+  | 'failed'
+  | 'blocked'
+  | 'skipped'
+  | 'cancelled';
+
+export const SUCCESSFUL_NODE_STATUSES: readonly NodeStatus[] = ['completed', 'partial', 'skipped'];
+export const ACTIVE_NODE_STATUSES: readonly NodeStatus[] = ['running', 'awaiting-human'];
+
+export interface Issue {
+  severity: Severity;
+  code: string;
+  message: string;
+  path?: string;
+}
+
+export type Artifact = ArtifactRef;
+
+export type AttemptStatus = 'completed' | 'partial' | 'failed';
+
+export interface AttemptRecord {
+  attempt: number;
+  kind: 'agent' | 'human';
+  by: string;
+  at: string;
+  submissionId?: string;
+  output?: unknown;
+  notes?: string;
+  artifacts: Artifact[];
+  issues: Issue[];
+  status: AttemptStatus;
+  failureClass?: FailureClass;
+  failureMessage?: string;
+}
+
+export interface NodeRun {
+  nodeId: string;
+  type: NodeType;
+  status: NodeStatus;
+  /** Attempts recorded so far (agent results and human responses). */
+  attempts: number;
+  /** The attempt number the node is currently waiting for (set on dispatch / approval request). */
+  currentAttempt?: number;
+  resolvedInput?: unknown;
+  /** Set when the resolved input still has to pass the node's `inputSchema` (checked by an activity). */
+  inputCheckPending?: boolean;
+  output?: unknown;
+  notes?: string;
+  handoffContext?: unknown;
+  artifacts: Record<string, Artifact>;
+  history: AttemptRecord[];
+  /** Issues of the latest failed attempt, handed to the next attempt's work item. */
+  lastIssues: Issue[];
+  failureClass?: FailureClass;
+  /** Why the node awaits a human: its own type, or a review after a failed task attempt. */
+  humanMode?: 'node' | 'review';
+  approvalId?: string;
+  /** When a scheduled node turns ready (ISO time) and why. */
+  scheduledUntil?: string;
+  scheduledReason?: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export type ApprovalStatus =
+  | 'pending'
+  | 'approved'
+  | 'changes-requested'
+  | 'rejected'
+  | 'responded'
+  | 'invalid'
+  | 'cancelled';
+
+export interface Approval {
+  approvalId: string;
+  nodeId: string;
+  attempt: number;
+  owner: Owner;
+  approvers: string[];
+  status: ApprovalStatus;
+  kind: 'node' | 'review';
+  requestedAt: string;
+  resolvedAt?: string;
+  respondedBy?: string;
+  response?: Record<string, unknown>;
+  issues: Issue[];
+}
+
+export type EventType =
+  | 'run-started'
+  | 'run-status-changed'
+  | 'run-resumed'
+  | 'run-replanned'
+  | 'node-scheduled'
+  | 'node-ready'
+  | 'node-running'
+  | 'ownership-transition'
+  | 'node-completed'
+  | 'node-partial'
+  | 'node-failed'
+  | 'node-blocked'
+  | 'node-skipped'
+  | 'node-unblocked'
+  | 'node-auto-completed'
+  | 'node-timed-out'
+  | 'validation-reported'
+  | 'approval-requested'
+  | 'approval-resolved'
+  | 'result-rejected'
+  | 'deadline-warning'
+  | 'escalation-triggered'
+  | 'checkpoint-saved';
+
+export interface RunEvent {
+  /** `<runId>:<seq>`: a redelivered event is never a new event. */
+  id: string;
+  seq: number;
+  runId: string;
+  planId: string;
+  type: EventType;
+  nodeId?: string;
+  attempt?: number;
+  approvalId?: string;
+  fromStatus?: string;
+  toStatus?: string;
+  message: string;
+  detail?: Record<string, unknown>;
+  by: string;
+  at: string;
+}
+
+export type CheckpointReason =
+  | 'run-started'
+  | 'node-result-complete'
+  | 'node-result-retry'
+  | 'node-result-human-review'
+  | 'node-result-replan'
+  | 'node-result-skip'
+  | 'node-result-failed'
+  | 'human-response-complete'
+  | 'human-response-blocked'
+  | 'run-resumed'
+  | 'node-retried'
+  | 'delayed-node-promoted'
+  | 'deadline'
+  | 'owner-dispatch-failed'
+  | 'run-replanned'
+  | 'run-cancelled'
+  | 'node-input-checked';
+
+export interface Checkpoint {
+  sequence: number;
+  reason: CheckpointReason;
+  runStatus: RunStatus;
+  readyNodeIds: string[];
+  activeNodeIds: string[];
+  completedNodeIds: string[];
+  nodeStatuses: Record<string, NodeStatus>;
+  artifactIds: string[];
+  at: string;
+}
+
+/** What an agent receives when it is woken (SPEC §12), and what `workItem` queries return. */
+export interface WorkItem {
+  runId: string;
+  planId: string;
+  nodeId: string;
+  attempt: number;
+  owner: Owner;
+  brief: {
+    label?: string;
+    objective?: string;
+    instructions?: string;
+    deliverables?: string[];
+    successCriteria?: string[];
+    toolPolicy?: unknown;
+    contextPolicy?: unknown;
+    outputSchema?: string;
+  };
+  resolvedInput: unknown;
+  handoff: Record<string, unknown>;
+  previousIssues: Issue[];
+  reason: string;
+}
+
+export interface RunState {
+  runId: string;
+  planId: string;
+  specVersion: number;
+  spec: PlanSpec;
+  input: unknown;
+  status: RunStatus;
+  /** Node runs in spec order. */
+  nodes: NodeRun[];
+  approvals: Approval[];
+  /** Last event seq handed out. */
+  seq: number;
+  checkpointSequence: number;
+  failureCount: number;
+  /** submissionId → the first outcome, so a retried delivery changes nothing (SPEC §7). */
+  submissions: Record<string, SubmitOutcome>;
+  cancelled?: { by: string; reason?: string; at: string };
+  startedAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+}
+
+/** What the caller of `submitNodeResult` / `submitHumanResponse` learns. */
+export interface SubmitOutcome {
+  accepted: true;
+  nodeId: string;
+  attempt: number;
+  nodeStatus: NodeStatus;
+  runStatus: RunStatus;
+  issues: Issue[];
+  approvalId?: string;
+  approvalStatus?: ApprovalStatus;
+  /** True when this answers a `submissionId` seen before: nothing changed. */
+  duplicate?: boolean;
+}
+
+export type RefusalReason =
+  | 'run-finished'
+  | 'unknown-node'
+  | 'not-agent-node'
+  | 'node-not-running'
+  | 'stale-attempt'
+  | 'no-pending-approval'
+  | 'ambiguous-approval'
+  | 'approval-mismatch'
+  | 'not-authorized'
+  | 'invalid-response'
+  | 'invalid-payload'
+  | 'not-retryable'
+  | 'nothing-to-resume'
+  | 'duplicate-submission';
+
+export interface Refusal {
+  refused: true;
+  reason: RefusalReason;
+  message: string;
+}
+
+/** A request for the validation activity: a value checked against a schema and completion checks. */
+export interface ValidationRequest {
+  /** The schema to check `value` against, by registry name; absent = no schema check. */
+  schemaRef?: string;
+  /** The registry entries the check needs (the schema and what it `$ref`s by name). */
+  schemas: Record<string, unknown>;
+  value: unknown;
+  checks: CompletionCheck[];
+  /** The node context for `condition` checks and path lookups (SPEC §4). */
+  context: NodeContext;
+  /** Issue code for schema errors: `schema` for outputs, `input-schema` for inputs. */
+  schemaIssueCode: string;
+}
+
+export interface NodeContext {
+  input: unknown;
+  output: unknown;
+  artifact: Record<string, Artifact>;
+  run: { input: unknown };
+}
+
+/** The result of one engine step: the new state plus what the shell must carry out. */
+export interface Transition {
+  state: RunState;
+  events: RunEvent[];
+  checkpoint?: Checkpoint;
+  /** Owners to wake (SPEC §12). Until delivery exists they are reachable via the `workItem` query. */
+  workItems: WorkItem[];
+}
+
+export interface NodeView {
+  id: string;
+  type: NodeType;
+  label?: string;
+  owner?: Owner;
+  status: NodeStatus;
+  attempts: number;
+  currentAttempt?: number;
+  output?: unknown;
+  failureClass?: FailureClass;
+  issues: Issue[];
+  scheduledUntil?: string;
+}
+
+/** What the `snapshot` query and the workflow's return value carry. */
+export interface RunSnapshot {
+  runId: string;
+  planId: string;
+  title?: string;
+  specVersion: number;
+  status: RunStatus;
+  input: unknown;
+  nodes: NodeView[];
+  approvals: Array<Pick<Approval, 'approvalId' | 'nodeId' | 'status' | 'attempt' | 'kind' | 'approvers' | 'respondedBy'> & { owner: Owner }>;
+  lastSeq: number;
+  failureCount: number;
+  checkpointSequence: number;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+}
