@@ -1,0 +1,151 @@
+/**
+ * Agent results (SPEC §7): refuse what must be refused (changing nothing), hand the rest to the
+ * validation activity, then record the attempt and route the node.
+ */
+import { AgentSubmission, describeZodError } from './messages';
+import { handleFailedAttempt } from './failure';
+import { clone } from './paths';
+import { findNodeRun, findSpecNode, isFinished, mergeArtifacts, nodeContext, nodeRun, specNode } from './run-state';
+import { settle } from './settle';
+import { Step } from './step';
+import { schemasFor } from './schemas';
+import type { AttemptRecord, Issue, Refusal, RunState, SubmitOutcome, Transition, ValidationRequest } from './types';
+
+export type SubmissionCheck =
+  | Refusal
+  | { refused: false; duplicate: SubmitOutcome }
+  | { refused: false; duplicate?: undefined; submission: AgentSubmission; validation: ValidationRequest | null };
+
+export function refuse(reason: Refusal['reason'], message: string): Refusal {
+  return { refused: true, reason, message };
+}
+
+/**
+ * Decides whether a submission is accepted, without changing anything. Accepted submissions come
+ * with the validation the activity must run (`null` when the agent reported a failure).
+ */
+export function checkAgentSubmission(state: RunState, payload: unknown): SubmissionCheck {
+  const parsed = AgentSubmission.safeParse(payload);
+  if (!parsed.success) return refuse('invalid-payload', `Invalid result payload: ${describeZodError(parsed.error)}`);
+  const submission = parsed.data;
+  const seen = submission.submissionId ? state.submissions[submission.submissionId] : undefined;
+  if (seen) return { refused: false, duplicate: { ...seen, duplicate: true } };
+  if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is ${state.status} and accepts no more results.`);
+  const spec = findSpecNode(state, submission.nodeId);
+  const node = findNodeRun(state, submission.nodeId);
+  if (!spec || !node) return refuse('unknown-node', `Node "${submission.nodeId}" does not exist in plan ${state.planId}.`);
+  if (spec.type !== 'task') {
+    return refuse('not-agent-node', `Node "${spec.id}" is a ${spec.type} node: the engine or a person completes it, not an agent.`);
+  }
+  if (node.status !== 'running') {
+    return refuse('node-not-running', `Node "${spec.id}" is ${node.status}, not running: it takes no result now.`);
+  }
+  if (submission.attempt !== undefined && submission.attempt !== node.currentAttempt) {
+    return refuse(
+      'stale-attempt',
+      `Attempt ${submission.attempt} of node "${spec.id}" is stale: the current attempt is ${node.currentAttempt}.`,
+    );
+  }
+  if (submission.failure) return { refused: false, submission, validation: null };
+  const artifacts = mergeArtifacts(node.artifacts, submission.artifacts);
+  const validation: ValidationRequest = {
+    schemaRef: spec.outputSchema,
+    schemas: schemasFor(state.spec, spec.outputSchema),
+    value: submission.structuredOutput,
+    checks: spec.completionChecks ?? [],
+    context: nodeContext(state, node, { output: submission.structuredOutput, artifact: artifacts }),
+    schemaIssueCode: 'schema',
+  };
+  return { refused: false, submission, validation };
+}
+
+/** Records a refused signal as event `result-rejected` (an update would have answered with an error). */
+export function rejectSubmission(state: RunState, payload: unknown, refusal: Refusal, now: string, by?: string): Transition {
+  const record = (payload ?? {}) as { nodeId?: unknown; attempt?: unknown; submissionId?: unknown; by?: unknown; respondedBy?: unknown };
+  const step = new Step(state, now, String(by ?? record.by ?? record.respondedBy ?? 'unknown'));
+  step.emit('result-rejected', {
+    nodeId: typeof record.nodeId === 'string' && findNodeRun(state, record.nodeId) ? record.nodeId : undefined,
+    attempt: typeof record.attempt === 'number' ? record.attempt : undefined,
+    message: `Rejected: ${refusal.message}`,
+    detail: {
+      reason: refusal.reason,
+      ...(typeof record.nodeId === 'string' ? { requestedNodeId: record.nodeId } : {}),
+      ...(typeof record.submissionId === 'string' ? { submissionId: record.submissionId } : {}),
+    },
+  });
+  return step.finish('node-result-failed');
+}
+
+export type AppliedSubmission = Transition & { outcome: SubmitOutcome };
+
+/** Records an accepted submission with the issues the validation activity found. */
+export function applyAgentSubmission(state: RunState, payload: unknown, issues: Issue[], now: string): AppliedSubmission | Refusal {
+  const check = checkAgentSubmission(state, payload);
+  if (check.refused) return check;
+  if (check.duplicate) return { state, events: [], workItems: [], outcome: check.duplicate };
+  const { submission } = check;
+  const step = new Step(state, now, submission.by ?? `agent:${specNode(state, submission.nodeId).owner?.ref ?? 'unknown'}`);
+  const node = nodeRun(step.state, submission.nodeId);
+  const attempt = node.currentAttempt ?? node.attempts + 1;
+
+  const failureClass = submission.failure
+    ? (submission.failure.class ?? 'agent-error')
+    : issues.some((issue) => issue.severity === 'blocking')
+      ? 'validation'
+      : undefined;
+  const warnings = issues.some((issue) => issue.severity === 'warning');
+  const record: AttemptRecord = {
+    attempt,
+    kind: 'agent',
+    by: step.by,
+    at: now,
+    submissionId: submission.submissionId,
+    output: clone(submission.structuredOutput),
+    notes: submission.notes,
+    artifacts: clone(submission.artifacts ?? []),
+    issues,
+    status: failureClass ? 'failed' : warnings ? 'partial' : 'completed',
+    failureClass,
+    failureMessage: submission.failure?.message,
+  };
+  if (record.submissionId === undefined) delete record.submissionId;
+  if (record.failureClass === undefined) delete record.failureClass;
+  if (record.failureMessage === undefined) delete record.failureMessage;
+  if (record.notes === undefined) delete record.notes;
+  node.history.push(record);
+  node.attempts += 1;
+  if (submission.structuredOutput !== undefined) node.output = clone(submission.structuredOutput);
+  if (submission.notes !== undefined) node.notes = submission.notes;
+  if (submission.handoffContext !== undefined) node.handoffContext = clone(submission.handoffContext);
+  node.artifacts = mergeArtifacts(node.artifacts, submission.artifacts);
+
+  let reason: ReturnType<typeof handleFailedAttempt> = 'node-result-complete';
+  if (failureClass) {
+    reason = handleFailedAttempt(step, node, failureClass, issues, submission.failure?.message);
+  } else {
+    node.lastIssues = [];
+    delete node.failureClass;
+    step.moveNode(
+      node,
+      warnings ? 'partial' : 'completed',
+      warnings ? 'node-partial' : 'node-completed',
+      warnings
+        ? `Node "${node.nodeId}" completed with ${issues.length} warning(s) (attempt ${attempt}).`
+        : `Node "${node.nodeId}" completed (attempt ${attempt}).`,
+      issues.length ? { issues } : undefined,
+    );
+  }
+  settle(step);
+  const transition = step.finish(reason);
+  const after = nodeRun(transition.state, submission.nodeId);
+  const outcome: SubmitOutcome = {
+    accepted: true,
+    nodeId: submission.nodeId,
+    attempt,
+    nodeStatus: after.status,
+    runStatus: transition.state.status,
+    issues,
+  };
+  if (submission.submissionId) transition.state.submissions[submission.submissionId] = outcome;
+  return { ...transition, outcome };
+}

@@ -1,0 +1,120 @@
+/**
+ * Dispatch (SPEC §6): while fewer than `maxConcurrency` nodes are active, hand the first ready human
+ * node to its people, else the first ready task node to its agent.
+ */
+import { incomingEdges, isHumanNode, nodeRun, reviewerOf, specNode } from './run-state';
+import type { Step } from './step';
+import type { Approval, NodeRun, RunState, WorkItem } from './types';
+import type { Owner } from './spec';
+
+export function dispatchReady(step: Step): void {
+  const { state } = step;
+  // A failed or cancelled run hands out no new work until someone retries the failed node.
+  if (state.cancelled || state.nodes.some((node) => node.status === 'failed')) return;
+  const limit = state.spec.maxConcurrency ?? 1;
+  while (step.activeCount() < limit) {
+    const ready = state.nodes.filter((node) => node.status === 'ready');
+    const next = ready.find((node) => isHumanNode(specNode(state, node.nodeId))) ?? ready[0];
+    if (!next) return;
+    if (isHumanNode(specNode(state, next.nodeId))) requestHuman(step, next, 'node');
+    else startTask(step, next);
+  }
+}
+
+function startTask(step: Step, node: NodeRun): void {
+  const spec = specNode(step.state, node.nodeId);
+  const retrying = node.lastIssues.length > 0 || node.attempts > 0;
+  node.currentAttempt = node.attempts + 1;
+  node.startedAt = step.now;
+  step.moveNode(
+    node,
+    'running',
+    'node-running',
+    `Node "${node.nodeId}" is running: attempt ${node.currentAttempt} handed to agent:${spec.owner?.ref}.`,
+  );
+  step.emit('ownership-transition', {
+    nodeId: node.nodeId,
+    attempt: node.currentAttempt,
+    message: `Node "${node.nodeId}" is now owned by agent:${spec.owner?.ref}.`,
+    detail: { owner: spec.owner },
+  });
+  step.workItems.push(workItemFor(step.state, node, retrying ? 'retry' : 'dispatch'));
+}
+
+/** Opens an approval request; `kind: 'review'` is a human review of a failed task attempt. */
+export function requestHuman(step: Step, node: NodeRun, kind: 'node' | 'review'): Approval {
+  const spec = specNode(step.state, node.nodeId);
+  node.currentAttempt = node.attempts + 1;
+  node.humanMode = kind;
+  node.startedAt = step.now;
+  const owner: Owner = kind === 'review' ? reviewerOf(spec) : (spec.owner ?? { kind: 'human', ref: 'anyone' });
+  const approval: Approval = {
+    approvalId: `${node.nodeId}#${node.currentAttempt}`,
+    nodeId: node.nodeId,
+    attempt: node.currentAttempt,
+    owner,
+    approvers: kind === 'review' ? [] : (spec.approvers ?? []),
+    status: 'pending',
+    kind,
+    requestedAt: step.now,
+    issues: kind === 'review' ? node.lastIssues : [],
+  };
+  node.approvalId = approval.approvalId;
+  step.state.approvals.push(approval);
+  const what = kind === 'review' ? 'a review of its failed result' : `a ${node.type} response`;
+  node.status = 'awaiting-human';
+  step.emit('approval-requested', {
+    nodeId: node.nodeId,
+    attempt: node.currentAttempt,
+    approvalId: approval.approvalId,
+    toStatus: 'awaiting-human',
+    message: `Node "${node.nodeId}" awaits ${what} from human:${owner.ref} (approval ${approval.approvalId}).`,
+    detail: {
+      owner,
+      approvers: approval.approvers,
+      kind,
+      brief: briefOf(spec),
+      resolvedInput: node.resolvedInput,
+      ...(spec.options ? { options: spec.options } : {}),
+      ...(kind === 'review' ? { issues: node.lastIssues, output: node.output } : {}),
+    },
+  });
+  return approval;
+}
+
+function briefOf(spec: ReturnType<typeof specNode>): WorkItem['brief'] {
+  const brief: WorkItem['brief'] = {
+    label: spec.label,
+    objective: spec.objective,
+    instructions: spec.instructions,
+    deliverables: spec.deliverables,
+    successCriteria: spec.successCriteria,
+    toolPolicy: spec.toolPolicy,
+    contextPolicy: spec.contextPolicy,
+    outputSchema: spec.outputSchema,
+  };
+  for (const key of Object.keys(brief) as Array<keyof typeof brief>) if (brief[key] === undefined) delete brief[key];
+  return brief;
+}
+
+/** The work item an agent receives (SPEC §12): brief, input, upstream handoffs, previous issues. */
+export function workItemFor(state: RunState, node: NodeRun, reason: string): WorkItem {
+  const spec = specNode(state, node.nodeId);
+  const handoff: Record<string, unknown> = {};
+  for (const edge of incomingEdges(state.spec, node.nodeId)) {
+    const source = nodeRun(state, edge.from);
+    if (source.handoffContext !== undefined) handoff[edge.from] = source.handoffContext;
+  }
+  return {
+    runId: state.runId,
+    planId: state.planId,
+    nodeId: node.nodeId,
+    attempt: node.currentAttempt ?? node.attempts + 1,
+    owner: spec.owner ?? { kind: 'agent', ref: 'unknown' },
+    brief: briefOf(spec),
+    resolvedInput: node.resolvedInput,
+    handoff,
+    previousIssues: node.lastIssues,
+    reason,
+  };
+}

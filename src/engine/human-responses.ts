@@ -1,0 +1,195 @@
+/**
+ * Human responses (SPEC §8): find the pending approval, refuse what must be refused, check the
+ * response's shape for the node type, then (after the validation activity) record and route.
+ */
+import type { z } from 'zod';
+import { refuse } from './agent-results';
+import { ApprovalResponse, DecisionResponse, HumanResponse, ReviewEditResponse, describeZodError } from './messages';
+import { clone } from './paths';
+import { findNodeRun, findSpecNode, isFinished, nodeContext, nodeRun, specNode } from './run-state';
+import { schemasFor } from './schemas';
+import { settle } from './settle';
+import { Step } from './step';
+import type { Approval, ApprovalStatus, AttemptRecord, Issue, Refusal, RunState, SubmitOutcome, Transition, ValidationRequest } from './types';
+
+export type ResponseCheck =
+  | Refusal
+  | { refused: false; duplicate: SubmitOutcome }
+  | { refused: false; duplicate?: undefined; response: HumanResponse; approval: Approval; validation: ValidationRequest };
+
+export function checkHumanResponse(state: RunState, payload: unknown): ResponseCheck {
+  const parsed = HumanResponse.safeParse(payload);
+  if (!parsed.success) return refuse('invalid-payload', `Invalid response payload: ${describeZodError(parsed.error)}`);
+  const response = parsed.data;
+  const seen = response.submissionId ? state.submissions[response.submissionId] : undefined;
+  if (seen) return { refused: false, duplicate: { ...seen, duplicate: true } };
+  if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is ${state.status} and accepts no more responses.`);
+
+  const target = findPendingApproval(state, response);
+  if ('refused' in target) return target;
+  const approval = target;
+  if (approval.approvers.length > 0 && !approval.approvers.includes(response.respondedBy)) {
+    return refuse(
+      'not-authorized',
+      `${response.respondedBy} may not answer approval ${approval.approvalId}: approvers are ${approval.approvers.join(', ')}.`,
+    );
+  }
+  const spec = specNode(state, approval.nodeId);
+  const shapeError = checkShape(approval, spec.type, spec.options, response.response);
+  if (shapeError) return refuse('invalid-response', `Response to ${approval.approvalId} has the wrong shape: ${shapeError}`);
+
+  const node = nodeRun(state, approval.nodeId);
+  const validation: ValidationRequest = {
+    schemaRef: spec.outputSchema,
+    schemas: schemasFor(state.spec, spec.outputSchema),
+    value: response.response,
+    checks: spec.completionChecks ?? [],
+    context: nodeContext(state, node, { output: response.response }),
+    schemaIssueCode: 'schema',
+  };
+  return { refused: false, response, approval, validation };
+}
+
+function findPendingApproval(state: RunState, response: HumanResponse): Approval | Refusal {
+  const pending = state.approvals.filter((approval) => approval.status === 'pending');
+  if (response.nodeId !== undefined && !findSpecNode(state, response.nodeId)) {
+    return refuse('unknown-node', `Node "${response.nodeId}" does not exist in plan ${state.planId}.`);
+  }
+  if (response.approvalId !== undefined) {
+    const approval = pending.find((candidate) => candidate.approvalId === response.approvalId);
+    if (!approval) {
+      const current = pending.map((candidate) => candidate.approvalId);
+      return refuse(
+        'approval-mismatch',
+        `Approval ${response.approvalId} is not pending${current.length ? `; pending: ${current.join(', ')}` : ''}.`,
+      );
+    }
+    if (response.nodeId !== undefined && approval.nodeId !== response.nodeId) {
+      return refuse('approval-mismatch', `Approval ${response.approvalId} belongs to node "${approval.nodeId}", not "${response.nodeId}".`);
+    }
+    return approval;
+  }
+  if (response.nodeId !== undefined) {
+    const approval = pending.find((candidate) => candidate.nodeId === response.nodeId);
+    if (!approval) {
+      const status = findNodeRun(state, response.nodeId)?.status;
+      return refuse('no-pending-approval', `Node "${response.nodeId}" has no pending approval (it is ${status}).`);
+    }
+    return approval;
+  }
+  if (pending.length === 0) return refuse('no-pending-approval', `Run ${state.runId} has no pending approval.`);
+  if (pending.length > 1) {
+    return refuse(
+      'ambiguous-approval',
+      `Several approvals are pending (${pending.map((a) => `${a.approvalId} on "${a.nodeId}"`).join(', ')}): name the node or approval.`,
+    );
+  }
+  return pending[0];
+}
+
+function checkShape(approval: Approval, type: string, options: string[] | undefined, response: Record<string, unknown>): string | undefined {
+  // A review of a failed task attempt takes the corrected output itself (any object).
+  if (approval.kind === 'review') return undefined;
+  const schemaError = (schema: z.ZodType) => {
+    const parsed = schema.safeParse(response);
+    return parsed.success ? undefined : describeZodError(parsed.error);
+  };
+  switch (type) {
+    case 'human-approval':
+      return schemaError(ApprovalResponse);
+    case 'human-review-edit':
+      return schemaError(ReviewEditResponse);
+    case 'human-decision': {
+      const error = schemaError(DecisionResponse);
+      if (error) return error;
+      const decision = response.decision as string;
+      return options?.includes(decision) ? undefined : `decision "${decision}" is not one of: ${(options ?? []).join(', ')}`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function approvalStatusOf(approval: Approval, type: string, response: Record<string, unknown>): ApprovalStatus {
+  if (approval.kind === 'review' || type !== 'human-approval') return 'responded';
+  const edits = Array.isArray(response.requiredEdits) ? response.requiredEdits : [];
+  if (edits.length > 0) return 'changes-requested';
+  return response.approved === true ? 'approved' : 'rejected';
+}
+
+export type AppliedResponse = Transition & { outcome: SubmitOutcome };
+
+export function applyHumanResponse(state: RunState, payload: unknown, issues: Issue[], now: string): AppliedResponse | Refusal {
+  const check = checkHumanResponse(state, payload);
+  if (check.refused) return check;
+  if (check.duplicate) return { state, events: [], workItems: [], outcome: check.duplicate };
+  const { response } = check;
+  const step = new Step(state, now, response.respondedBy);
+  const approval = step.state.approvals.find((candidate) => candidate.approvalId === check.approval.approvalId) as Approval;
+  const node = nodeRun(step.state, approval.nodeId);
+  const type = specNode(state, node.nodeId).type;
+  const blocking = issues.filter((issue) => issue.severity === 'blocking');
+  const shapeStatus = approvalStatusOf(approval, type, response.response);
+
+  approval.status = blocking.length ? 'invalid' : shapeStatus;
+  approval.resolvedAt = now;
+  approval.respondedBy = response.respondedBy;
+  approval.response = clone(response.response);
+  approval.issues = issues;
+
+  const record: AttemptRecord = {
+    attempt: approval.attempt,
+    kind: 'human',
+    by: response.respondedBy,
+    at: now,
+    output: clone(response.response),
+    artifacts: [],
+    issues,
+    status: blocking.length ? 'failed' : 'completed',
+    ...(blocking.length ? { failureClass: 'validation' as const } : {}),
+    ...(response.submissionId ? { submissionId: response.submissionId } : {}),
+  };
+  node.history.push(record);
+  node.attempts += 1;
+  delete node.humanMode;
+
+  step.emit('approval-resolved', {
+    nodeId: node.nodeId,
+    attempt: approval.attempt,
+    approvalId: approval.approvalId,
+    message: blocking.length
+      ? `Approval ${approval.approvalId} was answered by ${response.respondedBy}, but the answer has ${blocking.length} blocking issue(s).`
+      : `Approval ${approval.approvalId} was answered by ${response.respondedBy}: ${shapeStatus}.`,
+    detail: { status: approval.status, respondedBy: response.respondedBy, ...(issues.length ? { issues } : {}) },
+  });
+
+  let reason: 'human-response-complete' | 'human-response-blocked';
+  if (blocking.length) {
+    node.lastIssues = issues;
+    node.failureClass = 'validation';
+    step.moveNode(node, 'blocked', 'node-blocked', `Node "${node.nodeId}" is blocked: the response did not pass validation.`, { issues });
+    reason = 'human-response-blocked';
+  } else {
+    node.output = clone(response.response);
+    node.lastIssues = [];
+    delete node.failureClass;
+    step.moveNode(node, 'completed', 'node-completed', `Node "${node.nodeId}" completed with the response of ${response.respondedBy}.`, {
+      approvalStatus: shapeStatus,
+    });
+    reason = 'human-response-complete';
+  }
+  settle(step);
+  const transition = step.finish(reason);
+  const outcome: SubmitOutcome = {
+    accepted: true,
+    nodeId: node.nodeId,
+    attempt: approval.attempt,
+    nodeStatus: nodeRun(transition.state, node.nodeId).status,
+    runStatus: transition.state.status,
+    issues,
+    approvalId: approval.approvalId,
+    approvalStatus: approval.status,
+  };
+  if (response.submissionId) transition.state.submissions[response.submissionId] = outcome;
+  return { ...transition, outcome };
+}

@@ -1,0 +1,24 @@
+/**
+ * The pure plan engine: SPEC semantics with no I/O, no clocks and no randomness. Time (`now`, an ISO
+ * string of workflow time) and ids come in as arguments; every operation returns the next state plus
+ * the effects for the shell (events, a checkpoint, owners to wake), or a Refusal that changed nothing.
+ * The workflow, the CLI and the tests all use this module.
+ */
+export * from './types';
+export * from './spec';
+export * from './messages';
+export { createRunState, isFinished, deriveRunStatus } from './run-state';
+export { checkAgentSubmission, applyAgentSubmission, rejectSubmission, refuse } from './agent-results';
+export { checkHumanResponse, applyHumanResponse } from './human-responses';
+export {
+  startRun,
+  pendingInputChecks,
+  applyInputChecks,
+  pendingTimers,
+  promoteDueNodes,
+  cancelRun,
+  resumeRun,
+  retryNode,
+} from './operations';
+export { snapshotOf, currentWorkItem, waitingOn, currentDetails } from './views';
+export { parseCondition, evaluateCondition, evaluateWhen } from './conditions';

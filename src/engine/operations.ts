@@ -1,0 +1,176 @@
+/**
+ * Run-level operations: start, input checks, delayed-node promotion, and the operator commands of
+ * SPEC §11 (cancel, resume, retry). Each returns a Transition, or a Refusal that changed nothing.
+ */
+import { refuse } from './agent-results';
+import { workItemFor } from './dispatch';
+import { handleFailedAttempt } from './failure';
+import { clone } from './paths';
+import { markReady, promoteAfterInput } from './readiness';
+import { findNodeRun, isFinished, nodeContext, nodeRun, specNode } from './run-state';
+import { schemasFor } from './schemas';
+import { settle } from './settle';
+import { Step } from './step';
+import { CancelRequest, ResumeRequest, RetryRequest, describeZodError } from './messages';
+import type { CheckpointReason, Issue, Refusal, RunState, Transition, ValidationRequest } from './types';
+
+export function startRun(state: RunState, now: string, by = 'engine'): Transition {
+  const step = new Step(state, now, by);
+  step.emit('run-started', {
+    message: `Run ${state.runId} of plan "${state.spec.title ?? state.planId}" started with ${state.nodes.length} node(s).`,
+    detail: { specVersion: state.specVersion, title: state.spec.title },
+  });
+  settle(step);
+  return step.finish('run-started');
+}
+
+/** Nodes whose resolved input waits for its `inputSchema` check (SPEC §5), as validation requests. */
+export function pendingInputChecks(state: RunState): Array<{ nodeId: string; request: ValidationRequest }> {
+  return state.nodes
+    .filter((node) => node.inputCheckPending)
+    .map((node) => {
+      const schemaRef = specNode(state, node.nodeId).inputSchema;
+      return {
+        nodeId: node.nodeId,
+        request: {
+          schemaRef,
+          schemas: schemasFor(state.spec, schemaRef),
+          value: node.resolvedInput,
+          checks: [],
+          context: nodeContext(state, node),
+          schemaIssueCode: 'input-schema',
+        },
+      };
+    });
+}
+
+export function applyInputChecks(state: RunState, results: Array<{ nodeId: string; issues: Issue[] }>, now: string): Transition {
+  const step = new Step(state, now, 'engine');
+  let reason: CheckpointReason = 'node-input-checked';
+  for (const { nodeId, issues } of results) {
+    const node = findNodeRun(step.state, nodeId);
+    if (!node?.inputCheckPending) continue;
+    delete node.inputCheckPending;
+    step.changed = true;
+    if (issues.some((issue) => issue.severity === 'blocking')) {
+      node.currentAttempt = node.attempts + 1;
+      reason = handleFailedAttempt(step, node, 'input', issues);
+    } else {
+      promoteAfterInput(step, node);
+    }
+  }
+  settle(step);
+  return step.finish(reason);
+}
+
+/** Timers the shell must run: one per scheduled node, until its `scheduledUntil`. */
+export function pendingTimers(state: RunState): Array<{ key: string; nodeId: string; at: string; summary: string }> {
+  return state.nodes
+    .filter((node) => node.status === 'scheduled' && node.scheduledUntil)
+    .map((node) => ({
+      key: `ready:${node.nodeId}`,
+      nodeId: node.nodeId,
+      at: node.scheduledUntil as string,
+      summary: `${node.nodeId}: ${node.scheduledReason ?? 'delay'} until ${node.scheduledUntil}`,
+    }));
+}
+
+/** Promotes every scheduled node whose time has come (SPEC §5, checkpoint `delayed-node-promoted`). */
+export function promoteDueNodes(state: RunState, now: string): Transition {
+  const step = new Step(state, now, 'engine');
+  const nowMs = Date.parse(now);
+  for (const node of step.state.nodes) {
+    if (node.status === 'scheduled' && node.scheduledUntil && Date.parse(node.scheduledUntil) <= nowMs) markReady(step, node);
+  }
+  settle(step);
+  return step.finish('delayed-node-promoted');
+}
+
+export function cancelRun(state: RunState, payload: unknown, now: string): Transition | Refusal {
+  const parsed = CancelRequest.safeParse(payload ?? {});
+  if (!parsed.success) return refuse('invalid-payload', `Invalid cancel payload: ${describeZodError(parsed.error)}`);
+  if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is already ${state.status}.`);
+  const { by, reason } = parsed.data;
+  const step = new Step(state, now, by);
+  step.state.cancelled = { by, reason, at: now };
+  for (const approval of step.state.approvals) {
+    if (approval.status !== 'pending') continue;
+    approval.status = 'cancelled';
+    approval.resolvedAt = now;
+    step.emit('approval-resolved', {
+      nodeId: approval.nodeId,
+      approvalId: approval.approvalId,
+      attempt: approval.attempt,
+      message: `Approval ${approval.approvalId} was closed: the run was cancelled.`,
+      detail: { status: 'cancelled' },
+    });
+  }
+  const stopped: string[] = [];
+  for (const node of step.state.nodes) {
+    if (['running', 'awaiting-human', 'ready', 'scheduled'].includes(node.status) || node.inputCheckPending) {
+      delete node.inputCheckPending;
+      node.status = 'cancelled';
+      node.finishedAt = now;
+      stopped.push(node.nodeId);
+    }
+  }
+  step.changed = true;
+  step.updateRunStatus();
+  const statusEvent = step.events[step.events.length - 1];
+  statusEvent.message = `The run was cancelled by ${by}${reason ? `: ${reason}` : ''}.`;
+  statusEvent.detail = { by, reason, stoppedNodeIds: stopped };
+  return step.finish('run-cancelled');
+}
+
+export function resumeRun(state: RunState, payload: unknown, now: string): Transition | Refusal {
+  const parsed = ResumeRequest.safeParse(payload ?? {});
+  if (!parsed.success) return refuse('invalid-payload', `Invalid resume payload: ${describeZodError(parsed.error)}`);
+  if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is ${state.status}: there is nothing to resume.`);
+  const step = new Step(state, now, parsed.data.by);
+  // Nodes blocked because their owner could not be woken are dispatched again (SPEC §12).
+  for (const node of step.state.nodes) {
+    if (node.status === 'blocked' && node.failureClass === 'dispatch') {
+      step.moveNode(node, 'running', 'node-unblocked', `Node "${node.nodeId}" is dispatched again.`);
+      delete node.failureClass;
+    }
+  }
+  const running = step.state.nodes.filter((node) => node.status === 'running');
+  for (const node of running) {
+    step.emit('run-resumed', {
+      nodeId: node.nodeId,
+      attempt: node.currentAttempt,
+      message: `Run resumed by ${step.by}: node "${node.nodeId}" is handed to its owner again.`,
+    });
+    step.workItems.push(workItemFor(step.state, node, 'resumed'));
+  }
+  if (running.length === 0) step.emit('run-resumed', { message: `Run resumed by ${step.by}.` });
+  settle(step);
+  return step.finish('run-resumed');
+}
+
+export function retryNode(state: RunState, payload: unknown, now: string): Transition | Refusal {
+  const parsed = RetryRequest.safeParse(payload ?? {});
+  if (!parsed.success) return refuse('invalid-payload', `Invalid retry payload: ${describeZodError(parsed.error)}`);
+  if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is ${state.status}: nothing can be retried.`);
+  const request = parsed.data;
+  const existing = findNodeRun(state, request.nodeId);
+  if (!existing) return refuse('unknown-node', `Node "${request.nodeId}" does not exist in plan ${state.planId}.`);
+  if (existing.status !== 'failed' && existing.status !== 'blocked') {
+    return refuse('not-retryable', `Node "${request.nodeId}" is ${existing.status}: only failed or blocked nodes can be retried.`);
+  }
+  const step = new Step(state, now, request.by);
+  const node = nodeRun(step.state, request.nodeId);
+  delete node.failureClass;
+  delete node.finishedAt;
+  if (request.input !== undefined) node.resolvedInput = clone(request.input);
+  const detail = { by: request.by, ...(request.input !== undefined ? { inputReplaced: true } : {}) };
+  if (request.input !== undefined && specNode(state, node.nodeId).inputSchema) {
+    // A replaced input goes through the node's input check again before the node is ready.
+    step.moveNode(node, 'pending', 'node-unblocked', `Node "${node.nodeId}" was retried by ${request.by}; its new input is being checked.`, detail);
+    node.inputCheckPending = true;
+  } else {
+    step.moveNode(node, 'ready', 'node-unblocked', `Node "${node.nodeId}" was retried by ${request.by}.`, detail);
+  }
+  settle(step);
+  return step.finish('node-retried');
+}

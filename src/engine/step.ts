@@ -1,0 +1,141 @@
+/**
+ * One engine step: a private copy of the run state, the events it emits and the owners it wakes.
+ * Every public engine operation opens a step, applies its rule, re-runs readiness and dispatch, and
+ * closes the step into a `Transition` (with a checkpoint when anything changed, SPEC §10).
+ */
+import { clone } from './paths';
+import { deriveRunStatus, isActive } from './run-state';
+import type {
+  Checkpoint,
+  CheckpointReason,
+  EventType,
+  NodeRun,
+  NodeStatus,
+  RunEvent,
+  RunState,
+  Transition,
+  WorkItem,
+} from './types';
+
+export type EventFields = Omit<RunEvent, 'id' | 'seq' | 'runId' | 'planId' | 'type' | 'at' | 'by' | 'message'> & {
+  message: string;
+  by?: string;
+};
+
+export class Step {
+  readonly state: RunState;
+  readonly events: RunEvent[] = [];
+  readonly workItems: WorkItem[] = [];
+  /** Set by rules that change state without emitting a node event. */
+  changed = false;
+
+  constructor(
+    previous: RunState,
+    readonly now: string,
+    readonly by: string,
+  ) {
+    // The spec is immutable for the life of a run, so it is shared rather than copied.
+    const { spec, ...rest } = previous;
+    this.state = { ...clone(rest), spec };
+  }
+
+  emit(type: EventType, fields: EventFields): RunEvent {
+    const seq = this.state.seq + 1;
+    this.state.seq = seq;
+    const event: RunEvent = {
+      id: `${this.state.runId}:${seq}`,
+      seq,
+      runId: this.state.runId,
+      planId: this.state.planId,
+      type,
+      ...fields,
+      by: fields.by ?? this.by,
+      at: this.now,
+    };
+    if (event.detail === undefined) delete event.detail;
+    this.events.push(event);
+    return event;
+  }
+
+  /** Moves a node and emits the event that says so (events carry from/to statuses). */
+  moveNode(node: NodeRun, to: NodeStatus, type: EventType, message: string, detail?: Record<string, unknown>): void {
+    const from = node.status;
+    node.status = to;
+    if (['completed', 'partial', 'failed', 'skipped', 'cancelled'].includes(to)) node.finishedAt = this.now;
+    this.emit(type, {
+      nodeId: node.nodeId,
+      attempt: node.currentAttempt ?? (node.attempts || undefined),
+      fromStatus: from,
+      toStatus: to,
+      message,
+      detail,
+    });
+  }
+
+  activeCount(): number {
+    return this.state.nodes.filter(isActive).length;
+  }
+
+  /** Re-derives the run status and emits `run-status-changed` when it moved. */
+  updateRunStatus(): void {
+    const from = this.state.status;
+    const to = deriveRunStatus(this.state);
+    if (from === to) return;
+    this.state.status = to;
+    if (to === 'completed' || to === 'aborted') this.state.finishedAt = this.now;
+    else delete this.state.finishedAt;
+    this.emit('run-status-changed', {
+      fromStatus: from,
+      toStatus: to,
+      message: runStatusMessage(to),
+    });
+  }
+
+  /** Closes the step. A checkpoint (and its event) is recorded when anything changed. */
+  finish(reason: CheckpointReason): Transition {
+    let checkpoint: Checkpoint | undefined;
+    const changedSomething = this.changed || this.events.some((event) => event.type !== 'result-rejected');
+    if (changedSomething) {
+      this.state.updatedAt = this.now;
+      checkpoint = takeCheckpoint(this.state, reason, this.now);
+      this.emit('checkpoint-saved', {
+        message: `Checkpoint ${checkpoint.sequence} saved (${reason}).`,
+        detail: { sequence: checkpoint.sequence, reason, runStatus: checkpoint.runStatus },
+      });
+    }
+    return { state: this.state, events: this.events, checkpoint, workItems: this.workItems };
+  }
+}
+
+function runStatusMessage(status: string): string {
+  switch (status) {
+    case 'completed':
+      return 'The run completed: every node finished.';
+    case 'awaiting-human':
+      return 'The run is waiting for a person.';
+    case 'blocked':
+      return 'The run is blocked: nothing can move until someone retries, resumes or replans.';
+    case 'failed':
+      return 'The run failed: a node failed and its failure action aborted the run.';
+    case 'aborted':
+      return 'The run was cancelled.';
+    default:
+      return 'The run is running.';
+  }
+}
+
+export function takeCheckpoint(state: RunState, reason: CheckpointReason, now: string): Checkpoint {
+  state.checkpointSequence += 1;
+  const ids = (statuses: NodeStatus[]) => state.nodes.filter((n) => statuses.includes(n.status)).map((n) => n.nodeId);
+  return {
+    sequence: state.checkpointSequence,
+    reason,
+    runStatus: state.status,
+    readyNodeIds: ids(['ready']),
+    activeNodeIds: ids(['running', 'awaiting-human']),
+    completedNodeIds: ids(['completed', 'partial']),
+    nodeStatuses: Object.fromEntries(state.nodes.map((n) => [n.nodeId, n.status])),
+    artifactIds: state.nodes.flatMap((n) => Object.keys(n.artifacts).map((name) => `${n.nodeId}/${name}`)),
+    at: now,
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Read-only views of a run: the snapshot (query `snapshot`, CLI `status`), the work item of a running
+ * node, who the run waits on (search attribute `PlanWaitingOn`) and the Web UI's current details.
+ */
+import { workItemFor } from './dispatch';
+import { findNodeRun, specNode } from './run-state';
+import type { RunSnapshot, RunState, WorkItem } from './types';
+
+export function snapshotOf(state: RunState): RunSnapshot {
+  return {
+    runId: state.runId,
+    planId: state.planId,
+    title: state.spec.title,
+    specVersion: state.specVersion,
+    status: state.status,
+    input: state.input,
+    nodes: state.nodes.map((node) => {
+      const spec = specNode(state, node.nodeId);
+      return {
+        id: node.nodeId,
+        type: node.type,
+        label: spec.label,
+        owner: spec.owner,
+        status: node.status,
+        attempts: node.attempts,
+        currentAttempt: node.currentAttempt,
+        output: node.output,
+        failureClass: node.failureClass,
+        issues: node.lastIssues,
+        scheduledUntil: node.scheduledUntil,
+      };
+    }),
+    approvals: state.approvals.map((approval) => ({
+      approvalId: approval.approvalId,
+      nodeId: approval.nodeId,
+      status: approval.status,
+      attempt: approval.attempt,
+      kind: approval.kind,
+      owner: approval.owner,
+      approvers: approval.approvers,
+      respondedBy: approval.respondedBy,
+    })),
+    lastSeq: state.seq,
+    failureCount: state.failureCount,
+    checkpointSequence: state.checkpointSequence,
+    startedAt: state.startedAt,
+    updatedAt: state.updatedAt,
+    finishedAt: state.finishedAt,
+  };
+}
+
+/** The current work item of a running task node, or null when it is not waiting for an agent. */
+export function currentWorkItem(state: RunState, nodeId: string): WorkItem | null {
+  const node = findNodeRun(state, nodeId);
+  if (!node || node.status !== 'running') return null;
+  return workItemFor(state, node, node.attempts > 0 ? 'retry' : 'dispatch');
+}
+
+/** `agent:<ref>` / `human:<ref>` for every active node, sorted and de-duplicated. */
+export function waitingOn(state: RunState): string[] {
+  const owners = new Set<string>();
+  for (const node of state.nodes) {
+    if (node.status === 'running') owners.add(`agent:${specNode(state, node.nodeId).owner?.ref ?? 'unknown'}`);
+    if (node.status === 'awaiting-human') {
+      const approval = state.approvals.find((candidate) => candidate.approvalId === node.approvalId);
+      owners.add(`human:${approval?.owner.ref ?? specNode(state, node.nodeId).owner?.ref ?? 'unknown'}`);
+    }
+  }
+  return [...owners].sort();
+}
+
+const STATUS_ICON: Record<string, string> = {
+  completed: '✅',
+  partial: '🟡',
+  skipped: '⏭️',
+  failed: '❌',
+  blocked: '⛔',
+  running: '🏃',
+  'awaiting-human': '🙋',
+  ready: '▶️',
+  scheduled: '⏰',
+  pending: '⏳',
+  cancelled: '🚫',
+};
+
+/** Markdown for the Web UI's "current details": run status and one line per node. */
+export function currentDetails(state: RunState): string {
+  const lines = [`**${state.spec.title ?? state.planId}**: ${state.status}`, ''];
+  for (const node of state.nodes) {
+    const attempts = node.attempts ? ` (attempts: ${node.attempts})` : '';
+    lines.push(`- ${STATUS_ICON[node.status] ?? ''} \`${node.nodeId}\` ${node.status}${attempts}`);
+  }
+  return lines.join('\n');
+}
