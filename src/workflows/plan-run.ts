@@ -1,0 +1,326 @@
+/**
+ * The `planRun` workflow: the Temporal shell around the pure engine.
+ *
+ * A thin loop: take one message (or a due timer) at a time, ask the engine for the next state and
+ * effects, carry the effects out (validation activity, timers, search attributes, event log).
+ * Messages are processed strictly one after another from an inbox, so two results racing for the
+ * same node are decided in arrival order, never interleaved across the validation activity.
+ *
+ * Rules for this file (it runs in Temporal's deterministic sandbox): import only
+ * `@temporalio/workflow`, the engine and types; use workflow time (`new Date()` here is replay-safe);
+ * register every handler before the first `await`; validators are synchronous; refusals are
+ * `ApplicationFailure`s.
+ */
+import * as wf from '@temporalio/workflow';
+import {
+  applyAgentSubmission,
+  applyHumanResponse,
+  applyInputChecks,
+  cancelRun,
+  checkAgentSubmission,
+  checkHumanResponse,
+  createRunState,
+  currentDetails,
+  currentWorkItem,
+  isFinished,
+  pendingInputChecks,
+  pendingTimers,
+  promoteDueNodes,
+  rejectSubmission,
+  resumeRun,
+  retryNode,
+  snapshotOf,
+  startRun,
+  waitingOn,
+  type Checkpoint,
+  type Issue,
+  type Refusal,
+  type RunEvent,
+  type RunSnapshot,
+  type RunState,
+  type Transition,
+  type ValidationRequest,
+} from '../engine';
+import { validatePlanSpec } from '../engine/validate-spec';
+import { schemasFor } from '../engine/schemas';
+import type { ValidationActivities } from '../activities';
+import {
+  FAILURE_TYPES,
+  PlanIdKey,
+  PlanRunStatusKey,
+  PlanWaitingOnKey,
+  cancelRunUpdate,
+  cancelSignal,
+  eventsQuery,
+  humanResponseSignal,
+  nodeResultSignal,
+  resumeRunUpdate,
+  resumeSignal,
+  retryNodeSignal,
+  retryNodeUpdate,
+  snapshotQuery,
+  submitHumanResponseUpdate,
+  submitNodeResultUpdate,
+  workItemQuery,
+  type OperationOutcome,
+  type PlanRunInput,
+} from './definitions';
+
+/**
+ * Validation runs as a local activity: its result is recorded in history (so validators can change
+ * without breaking replay) at one marker event instead of three activity events, and without a
+ * round trip through the task queue.
+ */
+const { validateBatch } = wf.proxyLocalActivities<ValidationActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  summary: 'validate',
+});
+
+type Via = { via: 'signal' } | { via: 'update'; resolve: (value: never) => void; reject: (error: unknown) => void };
+type Message =
+  | ({ kind: 'result'; payload: unknown } & Via)
+  | ({ kind: 'response'; payload: unknown } & Via)
+  | ({ kind: 'cancel' | 'resume' | 'retry'; payload: unknown } & Via);
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function refusalFailure(refusal: Refusal): wf.ApplicationFailure {
+  return wf.ApplicationFailure.create({
+    type: FAILURE_TYPES.refused,
+    message: refusal.message,
+    details: [{ reason: refusal.reason, message: refusal.message }],
+    nonRetryable: true,
+  });
+}
+
+function isRefusal(value: object): value is Refusal {
+  return 'refused' in value && (value as Refusal).refused === true;
+}
+
+export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapshot> {
+  // A spec that bypassed the client's validation is refused before anything is recorded.
+  const checked = validatePlanSpec(spec);
+  if (!checked.valid || !checked.spec) {
+    throw wf.ApplicationFailure.create({
+      type: FAILURE_TYPES.invalidSpec,
+      message: `Invalid plan spec: ${checked.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+      details: [checked.errors],
+      nonRetryable: true,
+    });
+  }
+
+  let state: RunState = createRunState({ runId: wf.workflowInfo().workflowId, spec: checked.spec, input, now: now() });
+  const eventLog: RunEvent[] = [];
+  let lastCheckpoint: Checkpoint | undefined;
+  const inbox: Message[] = [];
+
+  // ---- Handlers: all registered synchronously, before the first await. -------------------------
+  const enqueue = <T>(kind: Message['kind'], payload: unknown) =>
+    new Promise<T>((resolve, reject) => inbox.push({ kind, payload, via: 'update', resolve: resolve as never, reject }));
+  // Updates that arrived with the start are dispatched as soon as their handler is registered, before
+  // the run has started: validators then accept, and the loop decides when the message's turn comes.
+  let started = false;
+  const refuseIf = (check: () => object) => {
+    if (!started) return;
+    const result = check();
+    if (isRefusal(result)) throw refusalFailure(result);
+  };
+
+  wf.setHandler(nodeResultSignal, (payload) => void inbox.push({ kind: 'result', payload, via: 'signal' }));
+  wf.setHandler(humanResponseSignal, (payload) => void inbox.push({ kind: 'response', payload, via: 'signal' }));
+  wf.setHandler(cancelSignal, (payload) => void inbox.push({ kind: 'cancel', payload, via: 'signal' }));
+  wf.setHandler(resumeSignal, (payload) => void inbox.push({ kind: 'resume', payload, via: 'signal' }));
+  wf.setHandler(retryNodeSignal, (payload) => void inbox.push({ kind: 'retry', payload, via: 'signal' }));
+
+  // Validators refuse early (no history entry) what the engine would refuse now; the loop re-checks
+  // when the message's turn comes, because the state may have moved in between.
+  wf.setHandler(submitNodeResultUpdate, (payload) => enqueue('result', payload), {
+    validator: (payload) => refuseIf(() => checkAgentSubmission(state, payload)),
+  });
+  wf.setHandler(submitHumanResponseUpdate, (payload) => enqueue('response', payload), {
+    validator: (payload) => refuseIf(() => checkHumanResponse(state, payload)),
+  });
+  wf.setHandler(cancelRunUpdate, (payload) => enqueue<OperationOutcome>('cancel', payload), {
+    validator: (payload) => refuseIf(() => cancelRun(state, payload, now())),
+  });
+  wf.setHandler(resumeRunUpdate, (payload) => enqueue<OperationOutcome>('resume', payload), {
+    validator: (payload) => refuseIf(() => resumeRun(state, payload, now())),
+  });
+  wf.setHandler(retryNodeUpdate, (payload) => enqueue<OperationOutcome>('retry', payload), {
+    validator: (payload) => refuseIf(() => retryNode(state, payload, now())),
+  });
+
+  wf.setHandler(snapshotQuery, () => snapshotOf(state));
+  wf.setHandler(eventsQuery, (options) => eventLog.filter((event) => event.seq > (options?.sinceSeq ?? 0)));
+  wf.setHandler(workItemQuery, ({ nodeId }) => currentWorkItem(state, nodeId));
+
+  // ---- Effects ---------------------------------------------------------------------------------
+  let published = { status: '', waitingOn: '' };
+  const apply = (transition: Transition) => {
+    state = transition.state;
+    eventLog.push(...transition.events);
+    if (transition.checkpoint) lastCheckpoint = transition.checkpoint;
+    for (const item of transition.workItems) {
+      wf.log.info('work item ready', { nodeId: item.nodeId, attempt: item.attempt, owner: `${item.owner.kind}:${item.owner.ref}` });
+    }
+    publishProgress();
+    syncTimers();
+  };
+
+  const publishProgress = () => {
+    wf.setCurrentDetails(currentDetails(state));
+    const owners = waitingOn(state);
+    const next = { status: state.status, waitingOn: owners.join(',') };
+    if (next.status === published.status && next.waitingOn === published.waitingOn) return;
+    wf.upsertSearchAttributes([
+      { key: PlanIdKey, value: state.planId },
+      { key: PlanRunStatusKey, value: state.status },
+      { key: PlanWaitingOnKey, value: owners },
+    ]);
+    published = next;
+  };
+
+  // One cancellable Temporal timer per scheduled node, named so the Web UI shows what it waits for.
+  const timers = new Map<string, wf.CancellationScope>();
+  let timerDue = false;
+  const syncTimers = () => {
+    const wanted = pendingTimers(state);
+    for (const [key, scope] of timers) {
+      if (!wanted.some((timer) => timer.key === key)) {
+        scope.cancel();
+        timers.delete(key);
+      }
+    }
+    for (const timer of wanted) {
+      if (timers.has(timer.key)) continue;
+      const scope = new wf.CancellationScope();
+      timers.set(timer.key, scope);
+      const delayMs = Math.max(0, Date.parse(timer.at) - Date.parse(now()));
+      scope
+        .run(() => wf.sleep(delayMs, { summary: timer.summary }))
+        .then(
+          () => {
+            timers.delete(timer.key);
+            timerDue = true;
+          },
+          () => undefined, // cancelled: the node no longer waits
+        );
+    }
+  };
+
+  const validate = async (requests: ValidationRequest[]): Promise<Issue[][]> =>
+    requests.length === 0 ? [] : validateBatch(requests);
+
+  const runInputChecks = async () => {
+    for (let checks = pendingInputChecks(state); checks.length > 0; checks = pendingInputChecks(state)) {
+      const results = await validate(checks.map((check) => check.request));
+      apply(applyInputChecks(state, checks.map((check, i) => ({ nodeId: check.nodeId, issues: results[i] })), now()));
+    }
+  };
+
+  // ---- Message processing ----------------------------------------------------------------------
+  const settleMessage = <T>(message: Message, result: Transition | Refusal, outcome?: T) => {
+    if (isRefusal(result)) {
+      if (message.via === 'update') message.reject(refusalFailure(result));
+      else if (message.kind === 'result' || message.kind === 'response') apply(rejectSubmission(state, message.payload, result, now()));
+      else wf.log.warn(`${message.kind} refused`, { reason: result.reason, message: result.message });
+      return;
+    }
+    apply(result);
+    if (message.via === 'update') {
+      (message.resolve as (value: unknown) => void)(
+        outcome ?? ({ accepted: true, runStatus: state.status, message: describeOperation(message.kind) } satisfies OperationOutcome),
+      );
+    }
+  };
+
+  const processSubmission = async (message: Message) => {
+    const isResult = message.kind === 'result';
+    const check = isResult ? checkAgentSubmission(state, message.payload) : checkHumanResponse(state, message.payload);
+    if (check.refused) return settleMessage(message, check);
+    if (check.duplicate) {
+      if (message.via === 'update') return (message.resolve as (value: unknown) => void)(check.duplicate);
+      const refusal: Refusal = { refused: true, reason: 'duplicate-submission', message: 'this submissionId was already recorded; nothing changed.' };
+      return apply(rejectSubmission(state, message.payload, refusal, now()));
+    }
+    const [issues] = check.validation ? await validate([check.validation]) : [[]];
+    const applied = isResult
+      ? applyAgentSubmission(state, message.payload, issues, now())
+      : applyHumanResponse(state, message.payload, issues, now());
+    settleMessage(message, applied, isRefusal(applied) ? undefined : applied.outcome);
+  };
+
+  const processMessage = async (message: Message) => {
+    switch (message.kind) {
+      case 'result':
+      case 'response':
+        return processSubmission(message);
+      case 'cancel':
+        return settleMessage(message, cancelRun(state, message.payload, now()));
+      case 'resume':
+        return settleMessage(message, resumeRun(state, message.payload, now()));
+      case 'retry':
+        return settleMessage(message, retryNode(state, message.payload, now()));
+    }
+  };
+
+  // ---- Run ---------------------------------------------------------------------------------------
+  if (state.spec.inputSchema) {
+    const [issues] = await validate([
+      {
+        schemaRef: state.spec.inputSchema,
+        schemas: schemasFor(state.spec, state.spec.inputSchema),
+        value: state.input,
+        checks: [],
+        context: { input: state.input, output: undefined, artifact: {}, run: { input: state.input } },
+        schemaIssueCode: 'input-schema',
+      },
+    ]);
+    const blocking = issues.filter((issue) => issue.severity === 'blocking');
+    if (blocking.length > 0) {
+      throw wf.ApplicationFailure.create({
+        type: FAILURE_TYPES.invalidInput,
+        message: `Invalid run input: ${blocking.map((issue) => `${issue.path ?? '(input)'}: ${issue.message}`).join('; ')}`,
+        details: [blocking],
+        nonRetryable: true,
+      });
+    }
+  }
+
+  apply(startRun(state, now()));
+  started = true;
+  while (true) {
+    await runInputChecks();
+    if (timerDue) {
+      timerDue = false;
+      apply(promoteDueNodes(state, now()));
+      continue;
+    }
+    const message = inbox.shift();
+    if (message) {
+      await processMessage(message);
+      continue;
+    }
+    if (isFinished(state)) break;
+    await wf.condition(() => inbox.length > 0 || timerDue);
+  }
+
+  for (const scope of timers.values()) scope.cancel();
+  await wf.condition(wf.allHandlersFinished);
+  wf.log.info('run finished', { status: state.status, checkpoint: lastCheckpoint?.sequence });
+  return snapshotOf(state);
+}
+
+function describeOperation(kind: Message['kind']): string {
+  switch (kind) {
+    case 'cancel':
+      return 'The run was cancelled.';
+    case 'resume':
+      return 'The run was resumed.';
+    default:
+      return 'The node was retried.';
+  }
+}
