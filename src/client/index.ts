@@ -1,0 +1,23 @@
+/**
+ * plan-runner's public client API (the package's `main`): `PlanRunnerClient`, its errors, and the
+ * types and Temporal definitions an integration needs.
+ */
+export * from './plan-runner-client';
+export * from './errors';
+export type { AgentSubmission, ArtifactRef, HumanResponse, CancelRequest, ResumeRequest, RetryRequest } from '../engine/messages';
+export type { PlanSpec, PlanNode, PlanEdge, Owner, FailureClass, NodeType } from '../engine/spec';
+export type {
+  RunSnapshot,
+  RunEvent,
+  RunStatus,
+  NodeStatus,
+  NodeView,
+  SubmitOutcome,
+  WorkItem,
+  Issue,
+  RefusalReason,
+  ApprovalStatus,
+  EventType,
+} from '../engine/types';
+export type { SpecProblem, SpecValidationResult } from '../engine/validate-spec';
+export * from '../workflows/definitions';

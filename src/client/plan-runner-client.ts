@@ -1,0 +1,719 @@
+/**
+ * A typed client for plan runs: start (validated first), send results and responses, operate on runs,
+ * read their state, and find runs through Temporal visibility. Every expected failure surfaces as one
+ * of the errors in `./errors` (with a stable `code`), never as a raw gRPC error.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  ApplicationFailure,
+  Client,
+  Connection,
+  NamespaceNotFoundError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  type WorkflowExecutionInfo,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
+import { validatePlanSpecWithSchemas, validateRunInput } from '../activities/validation/spec';
+import {
+  AgentSubmission,
+  CancelRequest,
+  HumanResponse,
+  ResumeRequest,
+  RetryRequest,
+  describeZodError,
+} from '../engine/messages';
+import type { Owner, PlanSpec } from '../engine/spec';
+import type { Issue, RunEvent, RunSnapshot, RunStatus, SubmitOutcome, WorkItem } from '../engine/types';
+import type { SpecProblem } from '../engine/validate-spec';
+import {
+  DEFAULT_TASK_QUEUE,
+  FAILURE_TYPES,
+  PlanIdKey,
+  PlanRunStatusKey,
+  PlanWaitingOnKey,
+  WORKFLOW_TYPE,
+  cancelRunUpdate,
+  eventsQuery,
+  humanResponseSignal,
+  nodeResultSignal,
+  resumeRunUpdate,
+  retryNodeUpdate,
+  snapshotQuery,
+  submitHumanResponseUpdate,
+  submitNodeResultUpdate,
+  workItemQuery,
+  type OperationOutcome,
+  type PlanRunInput,
+} from '../workflows/definitions';
+import {
+  PlanRunnerError,
+  PlanValidationError,
+  RunAlreadyExistsError,
+  RunFailedError,
+  RunNotFoundError,
+  RunRefusedError,
+  RunUnresponsiveError,
+  TemporalSetupError,
+  TemporalUnavailableError,
+  WaitTimeoutError,
+} from './errors';
+
+export const DEFAULT_ADDRESS = 'localhost:7233';
+export const DEFAULT_NAMESPACE = 'default';
+export const DEFAULT_UI_URL = 'http://localhost:8233';
+
+export interface PlanRunnerClientOptions {
+  /** An existing client (its namespace wins). Not closed by `close()`. */
+  client?: Client;
+  /** An existing connection. Not closed by `close()`. */
+  connection?: Connection;
+  /** Default `$TEMPORAL_ADDRESS`, else `localhost:7233`. */
+  address?: string;
+  /** Default `$TEMPORAL_NAMESPACE`, else `default`. */
+  namespace?: string;
+  /** Default `$PLAN_TASK_QUEUE`, else `plan-runs`. */
+  taskQueue?: string;
+  /** Web UI base for links. Default `$TEMPORAL_UI_URL`, else `http://localhost:8233`. */
+  uiUrl?: string;
+  /** How long `connect()` waits for the server. Default 5000 ms. */
+  connectTimeoutMs?: number;
+  /** Deadline of one query (snapshot, events, workItem). Default 20000 ms. */
+  queryTimeoutMs?: number;
+  /** Deadline of one update (submit, respond, cancel, resume, retry). Default 60000 ms. */
+  updateTimeoutMs?: number;
+}
+
+export interface StartRunOptions {
+  /** The run id (= workflow id). Default `<spec.id>-<8 hex chars>`. */
+  runId?: string;
+  /** The run input, checked against the spec's `inputSchema`. */
+  input?: unknown;
+}
+
+export interface StartedRun {
+  runId: string;
+  planId: string;
+  /** Spec warnings (e.g. a prose `when`); they do not prevent the start. */
+  warnings: SpecProblem[];
+}
+
+/** One run as Temporal visibility sees it (search attributes; may lag the live state slightly). */
+export interface RunListEntry {
+  runId: string;
+  planId?: string;
+  /** `PlanRunStatus` search attribute (a `RunStatus`). */
+  status?: RunStatus;
+  /** `PlanWaitingOn` search attribute: owners (`agent:REF`, `human:REF`) the run is waiting on. */
+  waitingOn: string[];
+  startTime: Date;
+  closeTime?: Date;
+  /** Temporal's execution status: RUNNING, COMPLETED, FAILED, TERMINATED, … */
+  temporalStatus: string;
+}
+
+export interface ListRunsOptions {
+  status?: RunStatus | string;
+  planId?: string;
+  /** Default 100. */
+  limit?: number;
+}
+
+export interface InboxNode {
+  nodeId: string;
+  type: string;
+  status: string;
+  attempt?: number;
+  /** Set when the node waits for a human answer. */
+  approvalId?: string;
+}
+
+export interface InboxEntry {
+  runId: string;
+  planId?: string;
+  title?: string;
+  runStatus?: RunStatus;
+  /** Ids of the nodes waiting on this owner (from a `snapshot` query). */
+  nodeIds: string[];
+  nodes: InboxNode[];
+  /** Set when the run could not be queried (e.g. no worker); `nodeIds` is then empty. */
+  error?: string;
+}
+
+export type StatusPredicate = RunStatus | readonly RunStatus[] | ((snapshot: RunSnapshot) => boolean);
+
+export interface WaitOptions {
+  /** Default 30000 ms. */
+  timeoutMs?: number;
+  /** Default 200 ms. */
+  intervalMs?: number;
+}
+
+export interface RunRequestCheck {
+  valid: boolean;
+  spec?: PlanSpec;
+  errors: SpecProblem[];
+  warnings: SpecProblem[];
+}
+
+type PlanRunWorkflow = (input: PlanRunInput) => Promise<RunSnapshot>;
+
+/** `agent:writer`, `human:editors`: how owners appear in `PlanWaitingOn` and in `inbox()`. */
+export function ownerKey(owner: Pick<Owner, 'kind' | 'ref'>): string {
+  return `${owner.kind}:${owner.ref}`;
+}
+
+/** Quote a value for a visibility query: `'it\'s'`. */
+export function quoteVisibilityValue(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** A short random suffix for run ids. */
+export function shortId(): string {
+  return randomBytes(4).toString('hex');
+}
+
+/** An input issue's path (`items.0.name`, or a JSON pointer) as a spec-problem path: `$.input.items[0].name`. */
+function issuePath(issue: Issue): string {
+  const raw = issue.path?.trim();
+  if (!raw) return '$.input';
+  if (raw.startsWith('$')) return raw;
+  const segments = raw.startsWith('/') ? raw.split('/').slice(1) : raw.split('.');
+  return segments
+    .filter((segment) => segment.length > 0)
+    .reduce((acc, segment) => acc + (/^\d+$/.test(segment) ? `[${segment}]` : `.${segment}`), '$.input');
+}
+
+/**
+ * Check a spec and a run input the way `start` does, without contacting any server: the spec with
+ * its JSON Schemas (SPEC §2), then the input against the spec's `inputSchema`. Input problems are
+ * reported with paths under `$.input`. With `checkInput: false` only the spec is checked.
+ */
+export function checkRunRequest(spec: unknown, input?: unknown, options: { checkInput?: boolean } = {}): RunRequestCheck {
+  const result = validatePlanSpecWithSchemas(spec);
+  if (!result.valid || !result.spec) {
+    return { valid: false, errors: result.errors, warnings: result.warnings };
+  }
+  if (options.checkInput === false) return { valid: true, spec: result.spec, errors: [], warnings: result.warnings };
+  const issues = validateRunInput(result.spec, input);
+  const toProblem = (issue: Issue): SpecProblem => ({ path: issuePath(issue), message: issue.message });
+  const errors = issues.filter((issue) => issue.severity !== 'warning').map(toProblem);
+  const warnings = [...result.warnings, ...issues.filter((issue) => issue.severity === 'warning').map(toProblem)];
+  return { valid: errors.length === 0, spec: result.spec, errors, warnings };
+}
+
+/** Like `checkRunRequest`, but throws `PlanValidationError` when anything is wrong. */
+export function assertValidRunRequest(spec: unknown, input?: unknown): { spec: PlanSpec; warnings: SpecProblem[] } {
+  const check = checkRunRequest(spec, input);
+  if (!check.valid || !check.spec) {
+    const inputOnly = check.spec !== undefined;
+    throw new PlanValidationError(check.errors, check.warnings, inputOnly ? 'run input' : 'plan spec');
+  }
+  return { spec: check.spec, warnings: check.warnings };
+}
+
+function grpcCode(err: unknown): number | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 6 && current && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function messages(err: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; depth < 6 && current; depth++) {
+    if (current instanceof Error) parts.push(current.message);
+    else if (typeof current === 'string') parts.push(current);
+    current = current && typeof current === 'object' ? (current as { cause?: unknown }).cause : undefined;
+  }
+  return parts.join(' / ');
+}
+
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_UNAVAILABLE = 14;
+const GRPC_INVALID_ARGUMENT = 3;
+
+export class PlanRunnerClient {
+  readonly client: Client;
+  readonly address: string;
+  readonly namespace: string;
+  readonly taskQueue: string;
+  readonly uiUrl: string;
+  private ownsConnection: boolean;
+  private readonly queryTimeoutMs: number;
+  private readonly updateTimeoutMs: number;
+
+  /**
+   * Without `client` or `connection` the connection is lazy: the first call connects (and a server
+   * that is down is reported by that call). Prefer `PlanRunnerClient.connect()`, which checks first.
+   */
+  constructor(options: PlanRunnerClientOptions = {}) {
+    this.address = options.address ?? process.env.TEMPORAL_ADDRESS ?? DEFAULT_ADDRESS;
+    this.taskQueue = options.taskQueue ?? process.env.PLAN_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
+    this.uiUrl = (options.uiUrl ?? process.env.TEMPORAL_UI_URL ?? DEFAULT_UI_URL).replace(/\/+$/, '');
+    this.queryTimeoutMs = options.queryTimeoutMs ?? 20_000;
+    this.updateTimeoutMs = options.updateTimeoutMs ?? 60_000;
+    if (options.client) {
+      this.client = options.client;
+      this.namespace = options.client.options.namespace;
+      this.ownsConnection = false;
+    } else {
+      this.namespace = options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? DEFAULT_NAMESPACE;
+      const connection = options.connection ?? Connection.lazy({ address: this.address });
+      this.client = new Client({ connection, namespace: this.namespace });
+      this.ownsConnection = !options.connection;
+    }
+  }
+
+  /** Connect (failing fast with `TemporalUnavailableError` when the server is down) and build a client. */
+  static async connect(options: PlanRunnerClientOptions = {}): Promise<PlanRunnerClient> {
+    if (options.client || options.connection) return new PlanRunnerClient(options);
+    const address = options.address ?? process.env.TEMPORAL_ADDRESS ?? DEFAULT_ADDRESS;
+    let connection: Connection;
+    try {
+      connection = await Connection.connect({ address, connectTimeout: options.connectTimeoutMs ?? 5_000 });
+    } catch (err) {
+      throw new TemporalUnavailableError(address, undefined, { cause: err });
+    }
+    const client = new PlanRunnerClient({ ...options, address, connection });
+    client.ownsConnection = true;
+    return client;
+  }
+
+  /** Close the connection if this client opened it. */
+  async close(): Promise<void> {
+    if (this.ownsConnection) await this.client.connection.close();
+  }
+
+  /** The Temporal Web UI page of a run. */
+  webUiUrl(runId: string): string {
+    return `${this.uiUrl}/namespaces/${encodeURIComponent(this.namespace)}/workflows/${encodeURIComponent(runId)}`;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Start
+
+  /**
+   * Validate the spec (with its JSON Schemas) and the input, then start workflow `planRun`. Nothing
+   * is started when there is a problem (`PlanValidationError`). A run id that was used before, even
+   * by a finished run, is refused (`RunAlreadyExistsError`).
+   */
+  async start(spec: unknown, opts: StartRunOptions = {}): Promise<StartedRun> {
+    const { spec: planSpec, warnings } = assertValidRunRequest(spec, opts.input);
+    const runId = opts.runId ?? `${planSpec.id}-${shortId()}`;
+    if (!runId.trim() || runId.length > 255) {
+      throw new PlanValidationError([{ path: '$runId', message: 'must be 1 to 255 characters' }], [], 'run id');
+    }
+    const input: PlanRunInput = { spec: planSpec, input: opts.input };
+    const edgeCount = planSpec.edges?.length ?? 0;
+    const staticDetails = [
+      `**Plan** \`${planSpec.id}\`${planSpec.title ? `: ${planSpec.title}` : ''}`,
+      '',
+      `${planSpec.nodes.length} node${planSpec.nodes.length === 1 ? '' : 's'}, ${edgeCount} edge${edgeCount === 1 ? '' : 's'}: ` +
+        planSpec.nodes.map((node) => `\`${node.id}\``).join(', '),
+    ].join('\n');
+    try {
+      await this.client.workflow.start<PlanRunWorkflow>(WORKFLOW_TYPE, {
+        args: [input],
+        workflowId: runId,
+        taskQueue: this.taskQueue,
+        staticSummary: planSpec.title ?? planSpec.id,
+        staticDetails,
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        typedSearchAttributes: [
+          { key: PlanIdKey, value: planSpec.id },
+          { key: PlanRunStatusKey, value: 'running' },
+          { key: PlanWaitingOnKey, value: [] },
+        ],
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new RunAlreadyExistsError(runId, { cause: err });
+      throw this.translate(err, runId);
+    }
+    return { runId, planId: planSpec.id, warnings };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Messages
+
+  /** Submit an agent's result (update `submitNodeResult`). Refusals throw `RunRefusedError`. */
+  async submitResult(runId: string, submission: AgentSubmission): Promise<SubmitOutcome> {
+    const payload = this.parse(runId, AgentSubmission, submission);
+    return this.update(runId, submitNodeResultUpdate, payload);
+  }
+
+  /** Send an agent's result as signal `nodeResult`: no outcome; a refusal becomes event `result-rejected`. */
+  async signalResult(runId: string, submission: AgentSubmission): Promise<void> {
+    const payload = this.parse(runId, AgentSubmission, submission);
+    await this.signal(runId, () => this.handle(runId).signal(nodeResultSignal, payload));
+  }
+
+  /** Answer a pending approval (update `submitHumanResponse`). Refusals throw `RunRefusedError`. */
+  async respond(runId: string, response: HumanResponse): Promise<SubmitOutcome> {
+    const payload = this.parse(runId, HumanResponse, response);
+    return this.update(runId, submitHumanResponseUpdate, payload);
+  }
+
+  /** Answer a pending approval as signal `humanResponse`. */
+  async signalResponse(runId: string, response: HumanResponse): Promise<void> {
+    const payload = this.parse(runId, HumanResponse, response);
+    await this.signal(runId, () => this.handle(runId).signal(humanResponseSignal, payload));
+  }
+
+  /** Cancel the run (update `cancelRun`): run `aborted`, the workflow returns its final snapshot. */
+  async cancel(runId: string, request: CancelRequest): Promise<OperationOutcome> {
+    const payload = this.parse(runId, CancelRequest, request);
+    return this.update(runId, cancelRunUpdate, payload);
+  }
+
+  /** Resume the run (update `resumeRun`). */
+  async resume(runId: string, request: ResumeRequest): Promise<OperationOutcome> {
+    const payload = this.parse(runId, ResumeRequest, request);
+    return this.update(runId, resumeRunUpdate, payload);
+  }
+
+  /** Retry a failed or blocked node (update `retryNodeRun`); `input` replaces its resolved input. */
+  async retry(runId: string, request: RetryRequest): Promise<OperationOutcome> {
+    const payload = this.parse(runId, RetryRequest, request);
+    return this.update(runId, retryNodeUpdate, payload);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reading
+
+  /**
+   * The run's current snapshot. A completed run answers from its result (no worker needed); a live
+   * run (or one that closed otherwise) is queried.
+   */
+  async snapshot(runId: string): Promise<RunSnapshot> {
+    const description = await this.describeRaw(runId);
+    if (description.status.name === 'COMPLETED') {
+      try {
+        return await this.result(runId);
+      } catch (err) {
+        if (!(err instanceof RunFailedError)) throw err;
+        // Fall through to the query below.
+      }
+    }
+    return this.query(runId, snapshotQuery, []);
+  }
+
+  /** The run's events (query `events`), optionally only those after `sinceSeq`. */
+  async events(runId: string, sinceSeq?: number): Promise<RunEvent[]> {
+    const args: [{ sinceSeq?: number }?] = sinceSeq === undefined ? [] : [{ sinceSeq }];
+    return this.query(runId, eventsQuery, args);
+  }
+
+  /** The work item of a node (query `workItem`): what its owner is asked to do now, or null. */
+  async workItem(runId: string, nodeId: string): Promise<WorkItem | null> {
+    return this.query(runId, workItemQuery, [{ nodeId }]);
+  }
+
+  /** Wait for the workflow to close and return its final snapshot. */
+  async result(runId: string): Promise<RunSnapshot> {
+    try {
+      return (await this.handle(runId).result()) as RunSnapshot;
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) {
+        const cause = err.cause;
+        const failureType = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+        throw new RunFailedError(runId, `run ${runId} did not complete: ${cause?.message ?? err.message}`, {
+          cause: err,
+          failureType,
+        });
+      }
+      throw this.translate(err, runId);
+    }
+  }
+
+  /** What visibility knows about one run (search attributes and Temporal status). */
+  async describe(runId: string): Promise<RunListEntry> {
+    return toListEntry(await this.describeRaw(runId));
+  }
+
+  /** Runs of type `planRun`, newest first, filtered by `PlanRunStatus` and `PlanId`. */
+  async list(options: ListRunsOptions = {}): Promise<RunListEntry[]> {
+    const clauses = [`WorkflowType = ${quoteVisibilityValue(WORKFLOW_TYPE)}`];
+    if (options.status) clauses.push(`PlanRunStatus = ${quoteVisibilityValue(options.status)}`);
+    if (options.planId) clauses.push(`PlanId = ${quoteVisibilityValue(options.planId)}`);
+    return this.listQuery(clauses.join(' AND '), options.limit ?? 100);
+  }
+
+  /**
+   * Open runs waiting on `owner` (`agent:REF` or `human:REF`, matched against `PlanWaitingOn`), each
+   * with the nodes waiting on that owner (from a `snapshot` query per run).
+   */
+  async inbox(owner: string, options: { limit?: number } = {}): Promise<InboxEntry[]> {
+    const match = /^(agent|human):(.+)$/.exec(owner);
+    if (!match) {
+      throw new PlanValidationError(
+        [{ path: 'owner', message: `"${owner}" must look like agent:REF or human:REF` }],
+        [],
+        'owner',
+      );
+    }
+    const [, kind, ref] = match;
+    const query = [
+      `WorkflowType = ${quoteVisibilityValue(WORKFLOW_TYPE)}`,
+      `ExecutionStatus = 'Running'`,
+      `PlanWaitingOn = ${quoteVisibilityValue(owner)}`,
+    ].join(' AND ');
+    const runs = await this.listQuery(query, options.limit ?? 100);
+    return Promise.all(
+      runs.map(async (run): Promise<InboxEntry> => {
+        try {
+          const snapshot = await this.snapshot(run.runId);
+          const nodes = waitingNodes(snapshot, kind as Owner['kind'], ref);
+          return {
+            runId: run.runId,
+            planId: snapshot.planId,
+            title: snapshot.title,
+            runStatus: snapshot.status,
+            nodeIds: nodes.map((node) => node.nodeId),
+            nodes,
+          };
+        } catch (err) {
+          if (err instanceof TemporalUnavailableError) throw err;
+          return {
+            runId: run.runId,
+            planId: run.planId,
+            runStatus: run.status,
+            nodeIds: [],
+            nodes: [],
+            error: err instanceof Error ? err.message : String(err),
+          };
+        }
+      }),
+    );
+  }
+
+  /** Poll `snapshot` until `predicate` holds; throws `WaitTimeoutError` after `timeoutMs`. */
+  async waitForStatus(runId: string, predicate: StatusPredicate, options: WaitOptions = {}): Promise<RunSnapshot> {
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const intervalMs = options.intervalMs ?? 200;
+    const test: (snapshot: RunSnapshot) => boolean =
+      typeof predicate === 'function'
+        ? predicate
+        : typeof predicate === 'string'
+          ? (snapshot) => snapshot.status === predicate
+          : (snapshot) => (predicate as readonly RunStatus[]).includes(snapshot.status);
+    const deadline = Date.now() + timeoutMs;
+    let last: RunSnapshot | undefined;
+    for (;;) {
+      try {
+        last = await this.snapshot(runId);
+        if (test(last)) return last;
+      } catch (err) {
+        if (!(err instanceof RunUnresponsiveError)) throw err;
+      }
+      if (Date.now() + intervalMs > deadline) throw new WaitTimeoutError(runId, timeoutMs, last?.status);
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals
+
+  private handle(runId: string): WorkflowHandle<PlanRunWorkflow> {
+    return this.client.workflow.getHandle<PlanRunWorkflow>(runId);
+  }
+
+  private parse<S extends { safeParse(value: unknown): { success: true; data: unknown } | { success: false; error: any } }>(
+    runId: string,
+    schema: S,
+    value: unknown,
+  ): any {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      throw new RunRefusedError(runId, 'invalid-payload', `invalid message: ${describeZodError(parsed.error)}`);
+    }
+    return parsed.data;
+  }
+
+  private async describeRaw(runId: string) {
+    try {
+      return await this.handle(runId).describe();
+    } catch (err) {
+      throw this.translate(err, runId);
+    }
+  }
+
+  private async listQuery(query: string, limit: number): Promise<RunListEntry[]> {
+    const entries: RunListEntry[] = [];
+    if (limit <= 0) return entries;
+    try {
+      for await (const info of this.client.workflow.list({ query, pageSize: Math.min(limit, 1000) })) {
+        entries.push(toListEntry(info));
+        if (entries.length >= limit) break;
+      }
+    } catch (err) {
+      throw this.translate(err);
+    }
+    return entries;
+  }
+
+  private async query<R, A extends any[]>(runId: string, def: QueryDefinition<R, A>, args: A): Promise<R> {
+    try {
+      return await this.client.withDeadline(Date.now() + this.queryTimeoutMs, () =>
+        this.handle(runId).query(def, ...args),
+      );
+    } catch (err) {
+      if (grpcCode(err) === GRPC_DEADLINE_EXCEEDED) {
+        throw new RunUnresponsiveError(
+          runId,
+          `run ${runId} did not answer query ${def.name} within ${this.queryTimeoutMs} ms: ` +
+            `is a worker polling task queue ${this.taskQueue}? (plan-runner worker)`,
+          { cause: err },
+        );
+      }
+      throw this.translate(err, runId);
+    }
+  }
+
+  private async update<R, A>(runId: string, def: UpdateDefinition<R, [A]>, arg: A): Promise<R> {
+    try {
+      return await this.client.withDeadline(Date.now() + this.updateTimeoutMs, () =>
+        this.handle(runId).executeUpdate(def, { args: [arg] }),
+      );
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) throw refusalFrom(runId, err);
+      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || grpcCode(err) === GRPC_DEADLINE_EXCEEDED) {
+        throw new RunUnresponsiveError(
+          runId,
+          `run ${runId} did not answer update ${def.name} within ${this.updateTimeoutMs} ms ` +
+            `(it may still be applied later): is a worker polling task queue ${this.taskQueue}? (plan-runner worker)`,
+          { cause: err },
+        );
+      }
+      if (err instanceof WorkflowNotFoundError) throw await this.finishedOrMissing(runId, err);
+      throw this.translate(err, runId);
+    }
+  }
+
+  private async signal(runId: string, send: () => Promise<void>): Promise<void> {
+    try {
+      await send();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw await this.finishedOrMissing(runId, err);
+      throw this.translate(err, runId);
+    }
+  }
+
+  /** A message to a closed workflow fails as "not found": tell a finished run from a missing one. */
+  private async finishedOrMissing(runId: string, err: unknown): Promise<Error> {
+    try {
+      const description = await this.handle(runId).describe();
+      if (description.status.name !== 'RUNNING') {
+        return new RunRefusedError(
+          runId,
+          'run-finished',
+          `run ${runId} is finished (Temporal status ${description.status.name}); it accepts no messages`,
+          { cause: err },
+        );
+      }
+    } catch (describeErr) {
+      return this.translate(describeErr, runId);
+    }
+    return this.translate(err, runId);
+  }
+
+  /** Map SDK and gRPC errors to plan-runner errors. */
+  private translate(err: unknown, runId?: string): Error {
+    if (err instanceof PlanRunnerError) return err;
+    if (err instanceof WorkflowNotFoundError && runId !== undefined) {
+      return new RunNotFoundError(runId, this.namespace, { cause: err });
+    }
+    if (err instanceof NamespaceNotFoundError) {
+      return new TemporalSetupError(
+        `namespace ${err.namespace} does not exist on Temporal at ${this.address} ` +
+          `(create it: temporal operator namespace create --namespace ${err.namespace})`,
+        { cause: err },
+      );
+    }
+    const code = grpcCode(err);
+    const text = messages(err);
+    if (code === GRPC_UNAVAILABLE || /Failed to connect before the deadline/i.test(text)) {
+      return new TemporalUnavailableError(this.address, undefined, { cause: err });
+    }
+    if (code === GRPC_INVALID_ARGUMENT && /search attribute/i.test(text)) {
+      return new TemporalSetupError(
+        `Temporal at ${this.address} lacks plan-runner's search attributes (PlanId, PlanRunStatus, PlanWaitingOn): ` +
+          `start the server with ./temporal-dev.sh server, or register them (${text})`,
+        { cause: err },
+      );
+    }
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+function refusalFrom(runId: string, err: WorkflowUpdateFailedError): RunRefusedError {
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure) {
+    const detail = cause.details?.[0] as { reason?: unknown; message?: unknown } | undefined;
+    const reason =
+      typeof detail?.reason === 'string'
+        ? detail.reason
+        : cause.type === FAILURE_TYPES.refused || !cause.type
+          ? 'refused'
+          : cause.type;
+    const message = typeof detail?.message === 'string' ? detail.message : cause.message;
+    return new RunRefusedError(runId, reason, message, { cause: err });
+  }
+  return new RunRefusedError(runId, 'refused', cause?.message ?? err.message, { cause: err });
+}
+
+function toListEntry(
+  info: Pick<WorkflowExecutionInfo, 'workflowId' | 'typedSearchAttributes' | 'startTime' | 'closeTime' | 'status'>,
+): RunListEntry {
+  const attributes = info.typedSearchAttributes;
+  return {
+    runId: info.workflowId,
+    planId: attributes?.get(PlanIdKey),
+    status: attributes?.get(PlanRunStatusKey) as RunStatus | undefined,
+    waitingOn: attributes?.get(PlanWaitingOnKey) ?? [],
+    startTime: info.startTime,
+    closeTime: info.closeTime,
+    temporalStatus: info.status.name,
+  };
+}
+
+/** Nodes of a snapshot that wait on `kind:ref`: running agent tasks it owns, pending approvals it answers. */
+function waitingNodes(snapshot: RunSnapshot, kind: Owner['kind'], ref: string): InboxNode[] {
+  const result: InboxNode[] = [];
+  const seen = new Set<string>();
+  if (kind === 'agent') {
+    for (const node of snapshot.nodes) {
+      if (node.status === 'running' && node.owner?.kind === 'agent' && node.owner.ref === ref) {
+        result.push({ nodeId: node.id, type: node.type, status: node.status, attempt: node.currentAttempt });
+        seen.add(node.id);
+      }
+    }
+  }
+  for (const approval of snapshot.approvals) {
+    if (approval.status !== 'pending' || seen.has(approval.nodeId)) continue;
+    const owned = approval.owner?.kind === kind && approval.owner.ref === ref;
+    const approver = kind === 'human' && (approval.approvers ?? []).includes(ref);
+    if (!owned && !approver) continue;
+    const node = snapshot.nodes.find((candidate) => candidate.id === approval.nodeId);
+    result.push({
+      nodeId: approval.nodeId,
+      type: node?.type ?? 'unknown',
+      status: node?.status ?? 'awaiting-human',
+      attempt: approval.attempt,
+      approvalId: approval.approvalId,
+    });
+    seen.add(approval.nodeId);
+  }
+  return result;
+}
