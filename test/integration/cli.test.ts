@@ -1,0 +1,113 @@
+/**
+ * The CLI contract, end to end: the real `bin/plan-runner.js` as a subprocess against the real server,
+ * checking exit codes and the JSON shapes scripts rely on.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import path from 'node:path';
+import { startHarness, runId, eventually, TEMPORAL_ADDRESS, type Harness } from './harness';
+
+const BIN = path.resolve(__dirname, '../../../bin/plan-runner.js');
+const EXAMPLE = path.resolve(__dirname, '../../../examples/blog-post.plan.yaml');
+
+let h: Harness;
+before(async () => {
+  h = await startHarness();
+});
+after(async () => {
+  await h?.close();
+});
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args, '--address', TEMPORAL_ADDRESS, '--task-queue', h.taskQueue], {
+      env: { ...process.env, CI: 'true' },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+const json = (text: string) => JSON.parse(text.trim().split('\n').at(-1) as string);
+
+test('start, submit, respond, status, events, inbox and list through the CLI', async () => {
+  const id = runId('cli');
+  const started = await cli('start', EXAMPLE, '--run-id', id, '--input', '{"topic":"cli"}', '--json');
+  assert.equal(started.code, 0, started.stderr);
+  assert.equal(json(started.stdout).runId, id);
+
+  const bad = await cli('submit', id, 'research', '--output', '{"summary":"too short"}', '--attempt', '1', '--json');
+  assert.equal(bad.code, 0, 'a result with blocking issues is still recorded');
+  const badOutcome = json(bad.stdout);
+  assert.equal(badOutcome.accepted, true);
+  assert.ok(badOutcome.issues.some((issue: { severity: string }) => issue.severity === 'blocking'));
+
+  const stale = await cli('submit', id, 'research', '--output', '{}', '--attempt', '1', '--json');
+  assert.equal(stale.code, 1, 'a stale attempt is refused with exit 1');
+  assert.match(stale.stdout + stale.stderr, /stale/);
+
+  const notes = JSON.stringify({ summary: 'Durable execution keeps agent runs alive.', sources: ['a', 'b', 'c'] });
+  const good = await cli('submit', id, 'research', '--output', notes, '--attempt', '2', '--submission-id', 'r-2', '--json');
+  assert.equal(good.code, 0, good.stderr);
+  assert.equal(json(good.stdout).nodeStatus, 'completed');
+
+  const draft = await cli('submit', id, 'draft', '--output', '{"title":"T","body":"B"}', '--artifact', 'post=s3://bucket/post.md', '--json');
+  assert.equal(json(draft.stdout).nodeStatus, 'completed');
+
+  const inbox = await eventually(async () => {
+    const result = await cli('inbox', 'human:alice', '--json');
+    return result.code === 0 && result.stdout.includes(id) ? result : undefined;
+  }, 'the run in alice’s inbox');
+  assert.equal(inbox.code, 0);
+
+  const refused = await cli('respond', id, '--approve', '--by', 'mallory', '--json');
+  assert.equal(refused.code, 1);
+  assert.match(refused.stdout + refused.stderr, /not-authorized|may not answer/);
+  const approved = await cli('respond', id, '--node', 'approve', '--approve', '--by', 'alice', '--comments', 'ship it', '--json');
+  assert.equal(approved.code, 0, approved.stderr);
+
+  const status = await cli('status', id, '--json');
+  const view = json(status.stdout);
+  assert.equal(view.runId, id);
+  assert.equal(view.planId, 'blog-post');
+  assert.deepEqual(
+    view.nodes.map((n: { id: string; status: string }) => [n.id, n.status]),
+    [
+      ['research', 'completed'],
+      ['draft', 'completed'],
+      ['approve', 'completed'],
+      ['publish', 'running'],
+      ['announce', 'pending'],
+      ['archive', 'skipped'],
+    ],
+  );
+  assert.equal(view.nodes[0].attempts, 2);
+  assert.deepEqual(view.approvals.map((a: { approvalId: string; status: string }) => [a.approvalId, a.status]), [['approve#1', 'approved']]);
+
+  const events = await cli('events', id);
+  const lines = events.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  assert.ok(lines.length > 10);
+  for (const line of lines) assert.ok('seq' in line && 'type' in line && 'message' in line);
+  const since = await cli('events', id, '--since', String(lines.length - 2));
+  assert.equal(since.stdout.trim().split('\n').length, 2);
+
+  const cancelled = await cli('cancel', id, '--reason', 'test over', '--json');
+  assert.equal(cancelled.code, 0);
+  const listed = await eventually(async () => {
+    const result = await cli('list', '--plan', 'blog-post', '--status', 'aborted', '--json');
+    return result.stdout.includes(id) ? result : undefined;
+  }, 'the aborted run in the list');
+  assert.equal(listed.code, 0);
+});
+
+test('an invalid spec or input makes `start` exit 1 and start nothing', async () => {
+  const id = runId('cli-invalid');
+  const result = await cli('start', path.resolve(__dirname, '../../../test/fixtures/broken.plan.yaml'), '--run-id', id, '--json');
+  assert.equal(result.code, 1);
+  assert.equal(json(result.stdout).valid ?? false, false);
+  const status = await cli('status', id, '--json');
+  assert.equal(status.code, 3, 'no run exists');
+});
