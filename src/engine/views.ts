@@ -56,7 +56,7 @@ export function currentWorkItem(state: RunState, nodeId: string): WorkItem | nul
   return workItemFor(state, node, node.attempts > 0 ? 'retry' : 'dispatch');
 }
 
-/** `agent:<ref>` / `human:<ref>` for every active node, sorted and de-duplicated. */
+/** `agent:<ref>` / `human:<ref>` (owner and named approvers) for every active node, sorted and unique. */
 export function waitingOn(state: RunState): string[] {
   const owners = new Set<string>();
   for (const node of state.nodes) {
@@ -64,6 +64,8 @@ export function waitingOn(state: RunState): string[] {
     if (node.status === 'awaiting-human') {
       const approval = state.approvals.find((candidate) => candidate.approvalId === node.approvalId);
       owners.add(`human:${approval?.owner.ref ?? specNode(state, node.nodeId).owner?.ref ?? 'unknown'}`);
+      // Named approvers find the run in their own inbox too (`plan-runner inbox human:alice`).
+      for (const approver of approval?.approvers ?? []) owners.add(`human:${approver}`);
     }
   }
   return [...owners].sort();
