@@ -50,7 +50,7 @@ export function checkAgentSubmission(state: RunState, payload: unknown): Submiss
   const artifacts = mergeArtifacts(node.artifacts, submission.artifacts);
   const validation: ValidationRequest = {
     schemaRef: spec.outputSchema,
-    schemas: schemasFor(state.spec, spec.outputSchema),
+    schemas: schemasFor(state.spec.schemas, spec.outputSchema),
     value: submission.structuredOutput,
     checks: spec.completionChecks ?? [],
     context: nodeContext(state, node, { output: submission.structuredOutput, artifact: artifacts }),

@@ -41,7 +41,7 @@ export function checkHumanResponse(state: RunState, payload: unknown): ResponseC
   const node = nodeRun(state, approval.nodeId);
   const validation: ValidationRequest = {
     schemaRef: spec.outputSchema,
-    schemas: schemasFor(state.spec, spec.outputSchema),
+    schemas: schemasFor(state.spec.schemas, spec.outputSchema),
     value: response.response,
     checks: spec.completionChecks ?? [],
     context: nodeContext(state, node, { output: response.response }),

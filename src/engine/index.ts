@@ -12,6 +12,7 @@ export { checkAgentSubmission, applyAgentSubmission, rejectSubmission, refuse } 
 export { checkHumanResponse, applyHumanResponse } from './human-responses';
 export {
   startRun,
+  runInputCheck,
   pendingInputChecks,
   applyInputChecks,
   pendingTimers,

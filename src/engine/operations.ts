@@ -24,6 +24,20 @@ export function startRun(state: RunState, now: string, by = 'engine'): Transitio
   return step.finish('run-started');
 }
 
+/** The run input's check against the plan's `inputSchema`, or undefined when the plan has none. */
+export function runInputCheck(state: RunState): ValidationRequest | undefined {
+  const schemaRef = state.spec.inputSchema;
+  if (!schemaRef) return undefined;
+  return {
+    schemaRef,
+    schemas: schemasFor(state.spec.schemas, schemaRef),
+    value: state.input,
+    checks: [],
+    context: { input: state.input, output: undefined, artifact: {}, run: { input: state.input } },
+    schemaIssueCode: 'input-schema',
+  };
+}
+
 /** Nodes whose resolved input waits for its `inputSchema` check (SPEC §5), as validation requests. */
 export function pendingInputChecks(state: RunState): Array<{ nodeId: string; request: ValidationRequest }> {
   return state.nodes
@@ -34,7 +48,7 @@ export function pendingInputChecks(state: RunState): Array<{ nodeId: string; req
         nodeId: node.nodeId,
         request: {
           schemaRef,
-          schemas: schemasFor(state.spec, schemaRef),
+          schemas: schemasFor(state.spec.schemas, schemaRef),
           value: node.resolvedInput,
           checks: [],
           context: nodeContext(state, node),

@@ -24,6 +24,7 @@ import {
   currentWorkItem,
   isFinished,
   pendingInputChecks,
+  runInputCheck,
   pendingTimers,
   promoteDueNodes,
   rejectSubmission,
@@ -42,7 +43,6 @@ import {
   type ValidationRequest,
 } from '../engine';
 import { validatePlanSpec } from '../engine/validate-spec';
-import { schemasFor } from '../engine/schemas';
 import type { ValidationActivities } from '../activities';
 import {
   FAILURE_TYPES,
@@ -268,17 +268,9 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
   };
 
   // ---- Run ---------------------------------------------------------------------------------------
-  if (state.spec.inputSchema) {
-    const [issues] = await validate([
-      {
-        schemaRef: state.spec.inputSchema,
-        schemas: schemasFor(state.spec, state.spec.inputSchema),
-        value: state.input,
-        checks: [],
-        context: { input: state.input, output: undefined, artifact: {}, run: { input: state.input } },
-        schemaIssueCode: 'input-schema',
-      },
-    ]);
+  const inputCheck = runInputCheck(state);
+  if (inputCheck) {
+    const [issues] = await validate([inputCheck]);
     const blocking = issues.filter((issue) => issue.severity === 'blocking');
     if (blocking.length > 0) {
       throw wf.ApplicationFailure.create({

@@ -1,0 +1,582 @@
+/**
+ * Static validation of a plan spec (SPEC §2): the shape (zod, `spec.ts`) plus the rules that look
+ * across the document. Every problem is reported, each with a JSONPath-style location
+ * (`$.nodes[2].owner.kind`, `$.edges[0].when`, `$.schemas.Notes`, `$` for the root) and a plain
+ * sentence that names the node or edge concerned.
+ *
+ * PURE: no I/O and no Ajv, because the engine also runs inside the Temporal workflow sandbox. Whether
+ * each registry schema compiles is checked through `options.checkSchema`, which the activity and
+ * the client inject (`src/activities/validation/spec.ts`); without it that one check is skipped.
+ *
+ * The cross-document rules run on the *raw* document, defensively, even when the shape is wrong, so
+ * a spec with a cycle, a dangling edge and an unknown schema reports all three at once.
+ */
+import type { z } from 'zod';
+import { checkContextPath, parseCondition } from './conditions';
+import { isValidPath } from './paths';
+import { registryRefs } from './schemas';
+import { NodeType, PlanSpec, isHumanNodeType, isStructuralNodeType } from './spec';
+
+export interface SpecProblem {
+  /** JSONPath-style location: `$`, `$.nodes[2].owner.kind`, `$.schemas.Notes`, `$.edges[0].map["a b"]`. */
+  path: string;
+  message: string;
+}
+
+export interface SpecValidationResult {
+  /** True when there is no error (warnings allowed). */
+  valid: boolean;
+  /** The parsed spec; present exactly when `valid`. */
+  spec?: PlanSpec;
+  errors: SpecProblem[];
+  warnings: SpecProblem[];
+}
+
+/**
+ * Checks that one registry schema compiles; returns a readable error or undefined. `name` and
+ * `registry` let the checker resolve `$ref`s between registry schemas by name. A plain
+ * `(schema) => string | undefined` fits too.
+ */
+export type SchemaChecker = (schema: unknown, name: string, registry: Record<string, unknown>) => string | undefined;
+
+export interface ValidatePlanSpecOptions {
+  checkSchema?: SchemaChecker;
+}
+
+type Segment = string | number;
+
+interface Found {
+  segments: Segment[];
+  message: string;
+}
+
+export function validatePlanSpec(raw: unknown, options: ValidatePlanSpecOptions = {}): SpecValidationResult {
+  const errors: Found[] = [];
+  const warnings: Found[] = [];
+
+  const parsed = PlanSpec.safeParse(raw, { error: zodMessage });
+  if (!parsed.success) errors.push(...zodProblems(parsed.error, raw));
+
+  if (isRecord(raw)) crossCheck(raw, options, errors, warnings);
+
+  const errorList = finish(errors);
+  const warningList = finish(warnings);
+  const valid = errorList.length === 0;
+  return {
+    valid,
+    spec: valid && parsed.success ? parsed.data : undefined,
+    errors: errorList,
+    warnings: warningList,
+  };
+}
+
+/** One line per problem, e.g. for a CLI or an exception message. */
+export function formatSpecProblems(result: Pick<SpecValidationResult, 'errors' | 'warnings'>): string {
+  return [
+    ...result.errors.map((p) => `error   ${p.path}: ${p.message}`),
+    ...result.warnings.map((p) => `warning ${p.path}: ${p.message}`),
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths
+
+/** `['nodes', 2, 'owner']` → `$.nodes[2].owner`; keys that are not identifiers use `["…"]`. */
+export function formatPath(segments: readonly PropertyKey[]): string {
+  let text = '$';
+  for (const segment of segments) {
+    if (typeof segment === 'number') text += `[${segment}]`;
+    else if (typeof segment === 'string' && /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(segment)) text += `.${segment}`;
+    else text += `[${JSON.stringify(String(segment))}]`;
+  }
+  return text;
+}
+
+/** A field inside a node/edge, for messages: `owner.kind`, `completionChecks[0].path`. */
+function fieldText(segments: readonly Segment[]): string {
+  return formatPath(segments).slice(1).replace(/^\./, '');
+}
+
+const SECTION_RANK: Record<string, number> = { schemas: 1, nodes: 2, edges: 3 };
+
+function finish(found: Found[]): SpecProblem[] {
+  const seen = new Set<string>();
+  const unique = found.filter((f) => {
+    const key = `${formatPath(f.segments)}\u0000${f.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  // Document order: root fields, schemas, nodes by position, edges by position (stable otherwise).
+  const rank = (f: Found): [number, number] => {
+    const section = typeof f.segments[0] === 'string' ? (SECTION_RANK[f.segments[0]] ?? 0) : 0;
+    const index = typeof f.segments[1] === 'number' ? f.segments[1] : -1;
+    return [section, index];
+  };
+  return unique
+    .map((f, order) => ({ f, order, r: rank(f) }))
+    .sort((a, b) => a.r[0] - b.r[0] || a.r[1] - b.r[1] || a.order - b.order)
+    .map(({ f }) => ({ path: formatPath(f.segments), message: f.message }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where a problem is, in words: `node "draft"`, `edge research → draft`, `schema "Notes"`.
+
+function subjectOf(segments: readonly Segment[], raw: unknown): { subject: string; rest: Segment[] } {
+  const root = isRecord(raw) ? raw : {};
+  const [section, index] = segments;
+  if (section === 'nodes' && typeof index === 'number') {
+    return { subject: nodeName(asArray(root.nodes)[index], index), rest: segments.slice(2) };
+  }
+  if (section === 'edges' && typeof index === 'number') {
+    return { subject: edgeName(asArray(root.edges)[index], index), rest: segments.slice(2) };
+  }
+  if (section === 'schemas' && typeof index === 'string') {
+    return { subject: `schema "${index}"`, rest: segments.slice(2) };
+  }
+  return { subject: 'the plan', rest: [...segments] };
+}
+
+function nodeName(node: unknown, index: number): string {
+  const id = isRecord(node) ? node.id : undefined;
+  return typeof id === 'string' && id !== '' ? `node "${id}"` : `the node at $.nodes[${index}]`;
+}
+
+function edgeName(edge: unknown, index: number): string {
+  if (isRecord(edge) && typeof edge.from === 'string' && typeof edge.to === 'string') {
+    return `edge ${edge.from} → ${edge.to}`;
+  }
+  return `the edge at $.edges[${index}]`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shape problems (zod) in plain words.
+
+/** Allowed fields of objects that had unknown ones, recorded while zod parses. */
+const allowedFieldsMarker = 'allowed fields: ';
+
+type RawIssue = z.core.$ZodRawIssue;
+
+/** Per-parse error map: readable messages for zod's default ones (messages set in spec.ts win). */
+function zodMessage(issue: RawIssue): string | undefined {
+  const input: unknown = issue.input;
+  switch (issue.code) {
+    case 'invalid_type': {
+      if (input === undefined) return 'is required';
+      return `must be ${describeExpected(String(issue.expected))}, but it is ${describeValue(input)}`;
+    }
+    case 'invalid_value': {
+      const values = issue.values as unknown[];
+      if (values.length === 1) return `must be ${JSON.stringify(values[0])}, but it is ${describeValue(input)}`;
+      return `must be one of: ${values.map(String).join(', ')}; it is ${describeValue(input)}${didYouMean(input, values)}`;
+    }
+    case 'invalid_union': {
+      if (issue.discriminator !== undefined && issue.options) {
+        const options = issue.options as unknown[];
+        const given = isRecord(input) ? input[issue.discriminator] : undefined;
+        if (given === undefined) return `needs "${issue.discriminator}", one of: ${options.map(String).join(', ')}`;
+        return `must be one of: ${options.map(String).join(', ')}; it is ${describeValue(given)}${didYouMean(given, options)}`;
+      }
+      const expected = unionOptionTypes(issue);
+      if (expected.includes('record') && expected.includes('boolean')) {
+        return `must be a JSON Schema (an object such as { type: object }, or true/false), but it is ${describeValue(input)}`;
+      }
+      return `does not have any of the allowed forms (it is ${describeValue(input)})`;
+    }
+    case 'too_small': {
+      const min = Number(issue.minimum);
+      if (issue.origin === 'string') return min <= 1 ? 'must not be empty' : `must be at least ${min} characters long`;
+      if (issue.origin === 'array') return min <= 1 ? 'must not be empty' : `must have at least ${min} items`;
+      if (issue.origin === 'number') return issue.inclusive ? `must be at least ${min}` : `must be greater than ${min}`;
+      return undefined;
+    }
+    case 'too_big': {
+      const max = Number(issue.maximum);
+      if (issue.origin === 'string') return `must be at most ${max} characters long`;
+      if (issue.origin === 'array') return `must have at most ${max} items`;
+      if (issue.origin === 'number') return issue.inclusive ? `must be at most ${max}` : `must be less than ${max}`;
+      return undefined;
+    }
+    case 'invalid_format':
+      return issue.format === 'regex' ? `has the wrong format (expected ${String(issue.pattern)})` : `must be a valid ${issue.format}`;
+    case 'unrecognized_keys': {
+      const owner = issue.schema as unknown as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined;
+      const shape = owner?._zod?.def?.shape;
+      return shape ? `${allowedFieldsMarker}${Object.keys(shape).join(', ')}` : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function unionOptionTypes(issue: RawIssue): string[] {
+  const errors = (issue as { errors?: Array<Array<{ expected?: unknown }>> }).errors ?? [];
+  return errors.map((branch) => String(branch[0]?.expected ?? ''));
+}
+
+function zodProblems(error: z.ZodError, raw: unknown): Found[] {
+  const found: Found[] = [];
+  for (const issue of error.issues) {
+    const segments = issue.path.filter((s): s is Segment => typeof s === 'string' || typeof s === 'number');
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = issue.message.startsWith(allowedFieldsMarker)
+        ? issue.message.slice(allowedFieldsMarker.length).split(', ')
+        : [];
+      for (const key of issue.keys) {
+        const keySegments = [...segments, key];
+        const { subject, rest } = subjectOf(keySegments, raw);
+        const hint = didYouMean(key, allowed);
+        const list = allowed.length ? ` Allowed here: ${allowed.join(', ')}.` : '';
+        found.push({ segments: keySegments, message: `${subject}: unknown field "${fieldText(rest)}"${hint}.${list}` });
+      }
+      continue;
+    }
+    const { subject, rest } = subjectOf(segments, raw);
+    const where = rest.length ? `${subject}, field "${fieldText(rest)}"` : subject;
+    const text = issue.message.replace(/^Invalid input$/, 'is not valid').replace(/\.$/, '');
+    found.push({ segments, message: rest.length ? `${where}: ${text}.` : `${where} ${text}.` });
+  }
+  return found;
+}
+
+function describeExpected(expected: string): string {
+  switch (expected) {
+    case 'string':
+      return 'a text';
+    case 'number':
+      return 'a number';
+    case 'int':
+      return 'a whole number';
+    case 'boolean':
+      return 'true or false';
+    case 'array':
+      return 'a list';
+    case 'object':
+    case 'record':
+      return 'an object (a mapping of names to values)';
+    default:
+      return `a value of type ${expected}`;
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return value.length > 60 ? `the text "${value.slice(0, 57)}…"` : `"${value}"`;
+  if (typeof value === 'number') return Number.isInteger(value) ? `${value}` : `the number ${value}`;
+  return String(value);
+}
+
+/** ` (did you mean "x"?)` when a close candidate exists. */
+function didYouMean(given: unknown, candidates: readonly unknown[]): string {
+  if (typeof given !== 'string' || given === '') return '';
+  const lower = given.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    if (typeof candidate !== 'string') continue;
+    const distance = candidate.toLowerCase() === lower ? 0 : editDistance(lower, candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  const limit = Math.max(1, Math.min(3, Math.floor(given.length / 3)));
+  return best !== undefined && bestDistance <= limit ? ` (did you mean "${best}"?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules across the document, on the raw object.
+
+const NODE_TYPES = NodeType.options as readonly string[];
+
+function crossCheck(root: Record<string, unknown>, options: ValidatePlanSpecOptions, errors: Found[], warnings: Found[]): void {
+  const error = (segments: Segment[], message: string) => errors.push({ segments, message: sentence(message) });
+  const warn = (segments: Segment[], message: string) => warnings.push({ segments, message: sentence(message) });
+
+  const schemas = isRecord(root.schemas) ? root.schemas : {};
+  const schemaNames = Object.keys(schemas);
+  const rawNodes = asArray(root.nodes);
+  const rawEdges = asArray(root.edges);
+
+  const checkSchemaRef = (segments: Segment[], value: unknown, owner: string, field: string) => {
+    if (typeof value !== 'string' || value === '') return;
+    if (Object.prototype.hasOwnProperty.call(schemas, value)) return;
+    error(segments, `${owner}: unknown schema "${value}" in "${field}"${didYouMean(value, schemaNames)}; known: ${listOrNone(schemaNames)}. Define it under "schemas".`);
+  };
+
+  // The plan itself.
+  checkSchemaRef(['inputSchema'], root.inputSchema, 'the plan', 'inputSchema');
+  checkDeadline(root.deadline, ['deadline'], 'the plan', error);
+
+  // Registry schemas: references between them, and (when a checker is given) that each compiles.
+  const ids = new Set(schemaNames.flatMap((name) => {
+    const id = isRecord(schemas[name]) ? (schemas[name] as Record<string, unknown>).$id : undefined;
+    return typeof id === 'string' ? [id] : [];
+  }));
+  for (const name of schemaNames) {
+    const schema = schemas[name];
+    if (!isRecord(schema) && typeof schema !== 'boolean') continue; // shape error already reported
+    const unknownRefs = registryRefs(schema).filter((ref) => !Object.prototype.hasOwnProperty.call(schemas, ref) && !ids.has(ref));
+    for (const ref of unknownRefs) {
+      error(['schemas', name], `schema "${name}" refers to "${ref}" with $ref, but there is no schema "${ref}"${didYouMean(ref, schemaNames)}; known: ${listOrNone(schemaNames)}.`);
+    }
+    if (options.checkSchema) {
+      const problem = options.checkSchema(schema, name, schemas);
+      if (problem && !(unknownRefs.length > 0 && /resolve reference/i.test(problem))) {
+        error(['schemas', name], `schema "${name}" is not a valid JSON Schema (2020-12): ${problem}`);
+      }
+    }
+  }
+
+  // Nodes.
+  const nodeIndexById = new Map<string, number>();
+  rawNodes.forEach((node, index) => {
+    if (!isRecord(node)) return;
+    const at = (...rest: Segment[]): Segment[] => ['nodes', index, ...rest];
+    const name = nodeName(node, index);
+    const id = typeof node.id === 'string' && node.id !== '' ? node.id : undefined;
+    if (id !== undefined) {
+      const first = nodeIndexById.get(id);
+      if (first !== undefined) {
+        error(at('id'), `node id "${id}" is already used by the node at $.nodes[${first}]; every node needs its own id.`);
+      } else {
+        nodeIndexById.set(id, index);
+      }
+    }
+
+    const type = typeof node.type === 'string' && NODE_TYPES.includes(node.type) ? (node.type as NodeType) : undefined;
+    const owner = isRecord(node.owner) ? node.owner : undefined;
+    const ownerKind = owner && (owner.kind === 'agent' || owner.kind === 'human') ? owner.kind : undefined;
+    if (type === 'task') {
+      if (node.owner === undefined) {
+        error(at('owner'), `${name} is a task node and needs an agent owner, e.g. owner: { kind: agent, ref: writer }.`);
+      } else if (ownerKind === 'human') {
+        error(at('owner', 'kind'), `${name} is a task node, so its owner must be an agent (kind: agent); work done by people needs a human-* node type.`);
+      }
+    } else if (type !== undefined && isHumanNodeType(type)) {
+      if (node.owner === undefined) {
+        error(at('owner'), `${name} is a ${type} node and needs a human owner, e.g. owner: { kind: human, ref: editors }.`);
+      } else if (ownerKind === 'agent') {
+        error(at('owner', 'kind'), `${name} is a ${type} node, so its owner must be a person, role or team (kind: human); agent work needs a task node.`);
+      }
+    } else if (type !== undefined && isStructuralNodeType(type)) {
+      if (node.owner !== undefined) {
+        error(at('owner'), `${name} is a ${type} node: the engine completes it by itself, so it must not have an owner.`);
+      }
+      if (node.outputSchema !== undefined) {
+        error(at('outputSchema'), `${name} is a ${type} node: its output is its resolved input, so it must not have an output schema.`);
+      }
+    }
+
+    if (type === 'human-decision') {
+      const optionList = node.options;
+      if (optionList === undefined || (Array.isArray(optionList) && optionList.length === 0)) {
+        error(at('options'), `${name} is a human-decision node and needs "options": the choices a person picks from, e.g. options: [publish, revise].`);
+      }
+    }
+    if (Array.isArray(node.options)) {
+      const seen = new Set<unknown>();
+      node.options.forEach((option, k) => {
+        if (seen.has(option)) warn(at('options', k), `${name}: option ${describeValue(option)} is listed twice.`);
+        seen.add(option);
+      });
+    }
+    if (type !== undefined && node.approvers !== undefined && !isHumanNodeType(type)) {
+      warn(at('approvers'), `${name}: "approvers" only applies to human nodes; it is ignored on a ${type} node.`);
+    }
+    if (type !== undefined && type !== 'human-decision' && node.options !== undefined) {
+      warn(at('options'), `${name}: "options" only applies to human-decision nodes; it is ignored on a ${type} node.`);
+    }
+    if (type !== undefined && type !== 'task' && node.timeoutMs !== undefined) {
+      warn(at('timeoutMs'), `${name}: "timeoutMs" only applies to task nodes; it is ignored on a ${type} node (use "deadline" to chase people).`);
+    }
+
+    checkSchemaRef(at('inputSchema'), node.inputSchema, name, 'inputSchema');
+    checkSchemaRef(at('outputSchema'), node.outputSchema, name, 'outputSchema');
+    checkDeadline(node.deadline, at('deadline'), name, error);
+
+    asArray(node.completionChecks).forEach((check, k) => {
+      if (!isRecord(check)) return;
+      const checkAt = (...rest: Segment[]) => at('completionChecks', k, ...rest);
+      const label = `${name}, completion check ${k + 1} (${String(check.kind)})`;
+      if (['required', 'min-length', 'matches'].includes(String(check.kind)) && typeof check.path === 'string' && check.path !== '') {
+        if (!isValidPath(check.path)) {
+          error(checkAt('path'), `${label}: "${check.path}" is not a dotted path such as summary or items.0.name (letters, digits, "_" and "-" between dots). Check paths are relative to the node's output.`);
+        } else if (check.path.startsWith('output.')) {
+          warn(checkAt('path'), `${label}: check paths are relative to the node's output, so "${check.path}" looks for a field named "output" inside it; did you mean "${check.path.slice('output.'.length)}"?`);
+        }
+      }
+      if (check.kind === 'matches' && typeof check.pattern === 'string') {
+        const problem = regexProblem(check.pattern);
+        if (problem) error(checkAt('pattern'), `${label}: the pattern ${JSON.stringify(check.pattern)} is not a valid regular expression: ${problem}.`);
+      }
+      if (check.kind === 'condition' && typeof check.expression === 'string') {
+        const result = parseCondition(check.expression);
+        if (!result.ok) {
+          error(checkAt('expression'), `${label}: the condition "${check.expression}" cannot be evaluated: ${result.error}.`);
+        } else if (result.condition.kind === 'prose') {
+          warn(checkAt('expression'), `${label}: "${check.expression}" is not in the condition grammar, so it is not executable and always passes. Write e.g. output.confidence >= 0.7.`);
+        }
+      }
+    });
+
+    const seenClasses = new Set<unknown>();
+    asArray(node.onFailure).forEach((rule, k) => {
+      if (!isRecord(rule) || typeof rule.on !== 'string') return;
+      if (seenClasses.has(rule.on)) {
+        warn(at('onFailure', k), `${name}: there is already a failure rule for "${rule.on}"; only the first one is used.`);
+      }
+      seenClasses.add(rule.on);
+    });
+  });
+  const nodeIds = [...nodeIndexById.keys()];
+
+  // Edges.
+  const edgeIndexByPair = new Map<string, number>();
+  const graphEdges: Array<{ from: string; to: string; index: number }> = [];
+  rawEdges.forEach((edge, index) => {
+    if (!isRecord(edge)) return;
+    const at = (...rest: Segment[]): Segment[] => ['edges', index, ...rest];
+    const name = edgeName(edge, index);
+    const from = typeof edge.from === 'string' && edge.from !== '' ? edge.from : undefined;
+    const to = typeof edge.to === 'string' && edge.to !== '' ? edge.to : undefined;
+    const fromKnown = from !== undefined && nodeIndexById.has(from);
+    const toKnown = to !== undefined && nodeIndexById.has(to);
+    if (from !== undefined && !fromKnown) {
+      error(at('from'), `${name} starts at "${from}", but there is no node "${from}"${didYouMean(from, nodeIds)}; known nodes: ${listOrNone(nodeIds)}.`);
+    }
+    if (to !== undefined && !toKnown) {
+      error(at('to'), `${name} leads to "${to}", but there is no node "${to}"${didYouMean(to, nodeIds)}; known nodes: ${listOrNone(nodeIds)}.`);
+    }
+    if (from !== undefined && from === to) {
+      error(at('to'), `${name} is a self-loop: node "${from}" cannot wait for itself. Use "retry" to repeat a node.`);
+    } else if (fromKnown && toKnown) {
+      const pair = JSON.stringify([from, to]);
+      const first = edgeIndexByPair.get(pair);
+      if (first !== undefined) {
+        warn(at(), `${name} repeats the edge at $.edges[${first}]: both are evaluated (either condition lets "${to}" run, and the later map wins). Merge them if that is not intended.`);
+      } else {
+        edgeIndexByPair.set(pair, index);
+        graphEdges.push({ from: from as string, to: to as string, index });
+      }
+    }
+
+    if (typeof edge.when === 'string') {
+      const result = parseCondition(edge.when);
+      if (!result.ok) {
+        error(at('when'), `${name}: the condition "${edge.when}" cannot be evaluated: ${result.error}.`);
+      } else if (result.condition.kind === 'prose') {
+        warn(at('when'), `${name}: "${edge.when}" is not in the condition grammar, so it is not executable and counts as true (the edge is always taken). Write e.g. output.approved == true to route on it.`);
+      }
+    }
+
+    if (isRecord(edge.map)) {
+      for (const [target, source] of Object.entries(edge.map)) {
+        if (!isValidPath(target)) {
+          error(at('map', target), `${name}: "${target}" is not a valid target in the input: use a dotted path such as notes or draft.title (letters, digits, "_" and "-" between dots).`);
+        }
+        if (typeof source === 'string') {
+          const problem = checkContextPath(source);
+          if (problem) error(at('map', target), `${name}: the source for "${target}" is not usable: ${problem}.`);
+        }
+      }
+    }
+  });
+
+  const cycle = findCycle(nodeIds, graphEdges);
+  if (cycle) {
+    error(['edges', cycle.closingEdge], `the graph has a cycle: ${cycle.path.join(' → ')}. A plan must be acyclic; to repeat work use "retry", or a replan.`);
+  }
+}
+
+function checkDeadline(deadline: unknown, at: Segment[], owner: string, error: (segments: Segment[], message: string) => void): void {
+  if (!isRecord(deadline)) return;
+  const { afterMs, warnBeforeMs } = deadline;
+  if (typeof afterMs === 'number' && typeof warnBeforeMs === 'number' && warnBeforeMs > afterMs) {
+    error([...at, 'warnBeforeMs'], `${owner}: the deadline warning comes ${warnBeforeMs} ms before a deadline that is only ${afterMs} ms away; "warnBeforeMs" must not exceed "afterMs".`);
+  }
+}
+
+/** One cycle as a node path (first node repeated at the end) and the edge that closes it. */
+function findCycle(
+  nodeIds: readonly string[],
+  edges: ReadonlyArray<{ from: string; to: string; index: number }>,
+): { path: string[]; closingEdge: number } | undefined {
+  const outgoing = new Map<string, Array<{ to: string; index: number }>>();
+  for (const edge of edges) {
+    const list = outgoing.get(edge.from) ?? [];
+    list.push({ to: edge.to, index: edge.index });
+    outgoing.set(edge.from, list);
+  }
+  const state = new Map<string, 'visiting' | 'done'>();
+  for (const start of nodeIds) {
+    if (state.has(start)) continue;
+    // Iterative DFS: the stack holds the current path and the next outgoing edge to try.
+    const stack: Array<{ node: string; next: number }> = [{ node: start, next: 0 }];
+    state.set(start, 'visiting');
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const out = outgoing.get(top.node) ?? [];
+      if (top.next >= out.length) {
+        state.set(top.node, 'done');
+        stack.pop();
+        continue;
+      }
+      const edge = out[top.next++];
+      const seen = state.get(edge.to);
+      if (seen === 'visiting') {
+        const from = stack.findIndex((frame) => frame.node === edge.to);
+        return { path: [...stack.slice(from).map((frame) => frame.node), edge.to], closingEdge: edge.index };
+      }
+      if (seen === undefined) {
+        state.set(edge.to, 'visiting');
+        stack.push({ node: edge.to, next: 0 });
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Ends the text with exactly one full stop (messages from conditions.ts may end with one already). */
+function sentence(text: string): string {
+  return text.replace(/\.+$/, '.').replace(/([^.!?])$/, '$1.');
+}
+
+function regexProblem(pattern: string): string | undefined {
+  try {
+    new RegExp(pattern);
+    return undefined;
+  } catch (e) {
+    return (e instanceof Error ? e.message : String(e)).replace(/^Invalid regular expression: /, '');
+  }
+}
+
+function listOrNone(names: readonly string[]): string {
+  if (names.length === 0) return '(none)';
+  return names.length > 30 ? `${names.slice(0, 30).join(', ')}, … (${names.length} in all)` : names.join(', ');
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
