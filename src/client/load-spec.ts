@@ -62,15 +62,124 @@ export function parsePlanText(text: string, filename: string): { raw: unknown } 
 }
 
 function parseJson(text: string, file: string): unknown {
+  if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    if (text.trim() === '') return undefined;
-    const at = /at position (\d+)/.exec(message);
-    const offset = at ? Number(at[1]) : /end of JSON input/.test(message) ? text.length : undefined;
-    const reason = `JSON syntax error: ${message.replace(/ in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '')}`;
-    throw new PlanFileError(file, reason, offset === undefined ? undefined : positionOf(text, offset), { cause: e });
+    // V8's messages do not always carry a position (Node 20: "Unexpected token '}', … is not valid
+    // JSON"), so find the first error with a small scanner that speaks plain words.
+    const found = locateJsonError(text);
+    const reason = found?.reason ?? (e instanceof Error ? e.message : String(e));
+    throw new PlanFileError(file, `JSON syntax error: ${reason}`, found ? positionOf(text, found.offset) : undefined, { cause: e });
+  }
+}
+
+/** The first syntax error of a JSON text (offset and reason), or undefined if it is valid JSON. */
+export function locateJsonError(text: string): { offset: number; reason: string } | undefined {
+  let i = 0;
+  class Stop {
+    constructor(readonly offset: number, readonly reason: string) {}
+  }
+  const fail = (reason: string, at = i): never => {
+    throw new Stop(at, reason);
+  };
+  const space = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
+  };
+  const describe = () => (i >= text.length ? 'the end of the file' : `'${text[i]}'`);
+  const missingComma = () => (text[i] === '"' || text[i] === '{' || text[i] === '[' ? ' (a missing comma?)' : '');
+  const string = () => {
+    const start = i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text[i] === '\\') {
+        const next = text[i + 1];
+        if (next === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) fail('bad \\u escape in a string');
+          i += 6;
+        } else if (next !== undefined && '"\\/bfnrt'.includes(next)) {
+          i += 2;
+        } else {
+          fail(`bad escape "\\${next ?? ''}" in a string`);
+        }
+      } else if (text.charCodeAt(i) < 0x20) {
+        fail('a string cannot contain a line break or control character (use \\n)');
+      } else {
+        i++;
+      }
+    }
+    if (i >= text.length) fail('a string is not closed with "', start);
+    i++;
+  };
+  const value = (): void => {
+    space();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      space();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        space();
+        if (text[i] === '}') fail('trailing comma before "}"');
+        if (text[i] !== '"') fail(`expected a property name in double quotes, found ${describe()}`);
+        string();
+        space();
+        if (text[i] !== ':') fail(`expected ":" after the property name, found ${describe()}`);
+        i++;
+        value();
+        space();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return;
+        }
+        fail(`expected "," or "}" after a property value, found ${describe()}${missingComma()}`);
+      }
+    }
+    if (c === '[') {
+      i++;
+      space();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        space();
+        if (text[i] === ']') fail('trailing comma before "]"');
+        value();
+        space();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return;
+        }
+        fail(`expected "," or "]" after a list item, found ${describe()}${missingComma()}`);
+      }
+    }
+    if (c === '"') return string();
+    const literal = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(text.slice(i));
+    if (literal) {
+      i += literal[0].length;
+      return;
+    }
+    fail(`expected a value, found ${describe()}`);
+  };
+  try {
+    value();
+    space();
+    if (i < text.length) fail(`unexpected ${describe()} after the end of the document`);
+    return undefined;
+  } catch (e) {
+    if (e instanceof Stop) return { offset: e.offset, reason: e.reason };
+    throw e;
   }
 }
 
