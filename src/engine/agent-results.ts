@@ -114,7 +114,8 @@ export function applyAgentSubmission(state: RunState, payload: unknown, issues: 
   if (record.notes === undefined) delete record.notes;
   node.history.push(record);
   node.attempts += 1;
-  if (submission.structuredOutput !== undefined) node.output = clone(submission.structuredOutput);
+  // The node's output is the latest attempt's: a passing attempt never inherits a rejected output.
+  node.output = clone(submission.structuredOutput);
   if (submission.notes !== undefined) node.notes = submission.notes;
   if (submission.handoffContext !== undefined) node.handoffContext = clone(submission.handoffContext);
   node.artifacts = mergeArtifacts(node.artifacts, submission.artifacts);

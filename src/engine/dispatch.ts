@@ -62,11 +62,13 @@ export function requestHuman(step: Step, node: NodeRun, kind: 'node' | 'review')
   node.approvalId = approval.approvalId;
   step.state.approvals.push(approval);
   const what = kind === 'review' ? 'a review of its failed result' : `a ${node.type} response`;
+  const fromStatus = node.status;
   node.status = 'awaiting-human';
   step.emit('approval-requested', {
     nodeId: node.nodeId,
     attempt: node.currentAttempt,
     approvalId: approval.approvalId,
+    fromStatus,
     toStatus: 'awaiting-human',
     message: `Node "${node.nodeId}" awaits ${what} from human:${owner.ref} (approval ${approval.approvalId}).`,
     detail: {
