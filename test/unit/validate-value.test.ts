@@ -47,9 +47,9 @@ describe('validateValue: output schema', () => {
     });
   });
 
-  it('a missing required property is reported at its object (root: no path)', () => {
+  it('a missing required property is reported at the missing property', () => {
     const issues = validateValue(request({ sources: ['x'] }));
-    assert.deepEqual(issues, [{ severity: 'blocking', code: 'schema', message: "must have required property 'summary'" }]);
+    assert.deepEqual(issues, [{ severity: 'blocking', code: 'schema', message: "must have required property 'summary'", path: 'summary' }]);
   });
 
   it('uses the request’s issue code (input-schema for inputs)', () => {
@@ -76,7 +76,7 @@ describe('validateValue: output schema', () => {
     assert.deepEqual(validateValue(request({ notes: good, link: 'https://example.com/x' }, { schemaRef: 'Report', schemas })), []);
     const issues = validateValue(request({ notes: { summary: 'long enough' }, link: 'not a uri', summary: 'x' }, { schemaRef: 'Report', schemas }));
     assert.deepEqual(byPath(issues), {
-      notes: "must have required property 'sources'",
+      'notes.sources': "must have required property 'sources'",
       link: 'must match format "uri"',
       summary: 'must NOT have fewer than 5 characters',
     });
@@ -208,7 +208,7 @@ describe('validateBatch and validateRunInput', () => {
   it('checks the run input against the plan inputSchema with code input-schema', () => {
     const spec = { id: 'p', inputSchema: 'RunInput', schemas: { RunInput: { type: 'object', required: ['topic'] } }, nodes: [{ id: 'a', type: 'task' as const }] };
     assert.deepEqual(validateRunInput(spec, { topic: 'x' }), []);
-    assert.deepEqual(validateRunInput(spec, {}), [{ severity: 'blocking', code: 'input-schema', message: "must have required property 'topic'" }]);
+    assert.deepEqual(validateRunInput(spec, {}), [{ severity: 'blocking', code: 'input-schema', message: "must have required property 'topic'", path: 'topic' }]);
     assert.deepEqual(validateRunInput({ ...spec, inputSchema: undefined }, 'anything'), []);
   });
 });

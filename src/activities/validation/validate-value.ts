@@ -48,7 +48,9 @@ function schemaIssues(request: ValidationRequest): Issue[] {
   const issues: Issue[] = [];
   const seen = new Set<string>();
   for (const error of compiled.validate.errors ?? []) {
-    const path = pointerToDotted(error.instancePath) || undefined;
+    // A missing required property is reported where it is missing (`sources`), not at its parent.
+    const missing = error.keyword === 'required' ? `/${String((error.params as { missingProperty?: string }).missingProperty)}` : '';
+    const path = pointerToDotted(`${error.instancePath}${missing}`) || undefined;
     const message = describeAjvError(error);
     const key = `${path ?? ''}\u0000${message}`;
     if (seen.has(key)) continue;
