@@ -129,33 +129,48 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
     if (isRefusal(result)) throw refusalFailure(result);
   };
 
-  wf.setHandler(nodeResultSignal, (payload) => void inbox.push({ kind: 'result', payload, via: 'signal' }));
-  wf.setHandler(humanResponseSignal, (payload) => void inbox.push({ kind: 'response', payload, via: 'signal' }));
-  wf.setHandler(cancelSignal, (payload) => void inbox.push({ kind: 'cancel', payload, via: 'signal' }));
-  wf.setHandler(resumeSignal, (payload) => void inbox.push({ kind: 'resume', payload, via: 'signal' }));
-  wf.setHandler(retryNodeSignal, (payload) => void inbox.push({ kind: 'retry', payload, via: 'signal' }));
+  wf.setHandler(nodeResultSignal, (payload) => void inbox.push({ kind: 'result', payload, via: 'signal' }), {
+    description: "An agent's result for a running task node: { nodeId, attempt?, submissionId?, structuredOutput?, artifacts?, notes?, failure? }. Refusals are recorded as result-rejected.",
+  });
+  wf.setHandler(humanResponseSignal, (payload) => void inbox.push({ kind: 'response', payload, via: 'signal' }), {
+    description: "A person's answer to a pending approval: { nodeId? | approvalId?, respondedBy, response }. Refusals are recorded as result-rejected.",
+  });
+  wf.setHandler(cancelSignal, (payload) => void inbox.push({ kind: 'cancel', payload, via: 'signal' }), {
+    description: 'Cancel the run: { by, reason? }.',
+  });
+  wf.setHandler(resumeSignal, (payload) => void inbox.push({ kind: 'resume', payload, via: 'signal' }), {
+    description: 'Dispatch running nodes again and re-evaluate the graph: { by }.',
+  });
+  wf.setHandler(retryNodeSignal, (payload) => void inbox.push({ kind: 'retry', payload, via: 'signal' }), {
+    description: 'Make a failed or blocked node ready again: { nodeId, by, input? }.',
+  });
 
   // Validators refuse early (no history entry) what the engine would refuse now; the loop re-checks
   // when the message's turn comes, because the state may have moved in between.
   wf.setHandler(submitNodeResultUpdate, (payload) => enqueue('result', payload), {
+    description: "Submit an agent's result and get the outcome (node status, issues); refused results fail with PlanRunRefused.",
     validator: (payload) => refuseIf(() => checkAgentSubmission(state, payload)),
   });
   wf.setHandler(submitHumanResponseUpdate, (payload) => enqueue('response', payload), {
+    description: 'Answer a pending approval and get the outcome; refused answers fail with PlanRunRefused.',
     validator: (payload) => refuseIf(() => checkHumanResponse(state, payload)),
   });
   wf.setHandler(cancelRunUpdate, (payload) => enqueue<OperationOutcome>('cancel', payload), {
+    description: 'Cancel the run: { by, reason? }.',
     validator: (payload) => refuseIf(() => cancelRun(state, payload, now())),
   });
   wf.setHandler(resumeRunUpdate, (payload) => enqueue<OperationOutcome>('resume', payload), {
+    description: 'Resume the run: { by }.',
     validator: (payload) => refuseIf(() => resumeRun(state, payload, now())),
   });
   wf.setHandler(retryNodeUpdate, (payload) => enqueue<OperationOutcome>('retry', payload), {
+    description: 'Retry a failed or blocked node: { nodeId, by, input? }.',
     validator: (payload) => refuseIf(() => retryNode(state, payload, now())),
   });
 
-  wf.setHandler(snapshotQuery, () => snapshotOf(state));
-  wf.setHandler(eventsQuery, (options) => eventLog.filter((event) => event.seq > (options?.sinceSeq ?? 0)));
-  wf.setHandler(workItemQuery, ({ nodeId }) => currentWorkItem(state, nodeId));
+  wf.setHandler(snapshotQuery, () => snapshotOf(state), { description: "The run's status, nodes (spec order) and approvals." });
+  wf.setHandler(eventsQuery, (options) => eventLog.filter((event) => event.seq > (options?.sinceSeq ?? 0)), { description: "The run's events after { sinceSeq? }." });
+  wf.setHandler(workItemQuery, ({ nodeId }) => currentWorkItem(state, nodeId), { description: 'The work item of a running task node: { nodeId } → brief, resolved input, handoff, previous issues.' });
 
   // ---- Effects ---------------------------------------------------------------------------------
   let published = { status: '', waitingOn: '' };
