@@ -94,8 +94,8 @@ resolve_address() {
   fi
   [[ "$TEMPORAL_PORT" =~ ^[0-9]+$ ]] || die "bad port '$TEMPORAL_PORT' (from TEMPORAL_ADDRESS/TEMPORAL_PORT)"
   TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-$((TEMPORAL_PORT + 1000))}"
-  UI_URL="http://localhost:$TEMPORAL_UI_PORT"
-  export TEMPORAL_ADDRESS="$ADDRESS" TEMPORAL_NAMESPACE PLAN_TASK_QUEUE
+  UI_URL="${TEMPORAL_UI_URL:-http://localhost:$TEMPORAL_UI_PORT}"
+  export TEMPORAL_ADDRESS="$ADDRESS" TEMPORAL_NAMESPACE PLAN_TASK_QUEUE TEMPORAL_UI_URL="$UI_URL"
 }
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,96 @@
+/**
+ * The demo (scripts/demo.ts) end to end, as CI runs it: no terminal, so nobody is asked anything.
+ * It needs the Temporal dev server (TEMPORAL_ADDRESS, started by `./temporal-dev.sh test`) and the
+ * build (dist/scripts/demo.js); the demo brings its own worker on a private task queue.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { PlanRunnerClient } from '../../src/client/plan-runner-client';
+import { TEMPORAL_ADDRESS } from './harness';
+
+const DEMO = path.resolve(__dirname, '..', '..', 'scripts', 'demo.js');
+
+interface DemoResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the demo like CI does: stdin is not a terminal, CI=true, no PLAN_TASK_QUEUE. */
+function runDemo(args: string[]): Promise<DemoResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', TEMPORAL_ADDRESS };
+  delete env.PLAN_TASK_QUEUE;
+  delete env.FORCE_COLOR;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [DEMO, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The final table's status per node: lines like `  publish   completed  1  {…}`. */
+function finalStatuses(stdout: string): Record<string, string> {
+  const table = stdout.slice(stdout.lastIndexOf('NODE'));
+  const statuses: Record<string, string> = {};
+  for (const match of table.matchAll(/^ {2}(research|draft|approve|publish|announce|archive)\s+(\S+)\s+\d+/gm)) {
+    statuses[match[1]] = match[2];
+  }
+  return statuses;
+}
+
+function runIdOf(stdout: string): string {
+  const match = /\/namespaces\/[^/\s]+\/workflows\/(blog-post-demo-[0-9a-f]+)/.exec(stdout);
+  assert.ok(match, `the output links the run in the Web UI:\n${stdout}`);
+  return match[1];
+}
+
+async function snapshotStatuses(runId: string): Promise<Record<string, string>> {
+  const client = await PlanRunnerClient.connect({ address: TEMPORAL_ADDRESS });
+  try {
+    const snapshot = await client.snapshot(runId); // a completed run answers from its result
+    assert.equal(snapshot.status, 'completed');
+    return Object.fromEntries(snapshot.nodes.map((node) => [node.id, node.status]));
+  } finally {
+    await client.close();
+  }
+}
+
+function explain(result: DemoResult): string {
+  return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+}
+
+describe('demo', { timeout: 300_000 }, () => {
+  test('--yes: the post is approved, published and announced; the archive branch is skipped', async () => {
+    const result = await runDemo(['--yes']);
+    assert.equal(result.code, 0, explain(result));
+    const out = result.stdout;
+    assert.doesNotMatch(out, /\x1b\[/, 'no colors when stdout is not a terminal');
+    assert.match(out, /researcher submits an incomplete result \(missing sources\)/);
+    assert.match(out, /rejected \(1 blocking issue\)/, 'the first research attempt is rejected');
+    assert.match(out, /alice approves the post/);
+    assert.match(out, /Run blog-post-demo-[0-9a-f]+: completed/);
+    const expected = { research: 'completed', draft: 'completed', approve: 'completed', publish: 'completed', announce: 'completed', archive: 'skipped' };
+    assert.deepEqual(finalStatuses(out), expected, explain(result));
+    const runId = runIdOf(out);
+    assert.match(out, new RegExp(`Web UI:\\s+http\\S*/workflows/${runId}`), 'the summary repeats the Web UI link');
+    assert.match(out, new RegExp(`npx plan-runner status ${runId}`));
+    assert.deepEqual(await snapshotStatuses(runId), expected, 'the run in Temporal agrees with the printed table');
+  });
+
+  test('--no: the post is rejected, the archive branch runs; publish and announce are skipped', async () => {
+    const result = await runDemo(['--no']);
+    assert.equal(result.code, 0, explain(result));
+    const out = result.stdout;
+    assert.match(out, /alice rejects the post/);
+    const expected = { research: 'completed', draft: 'completed', approve: 'completed', publish: 'skipped', announce: 'skipped', archive: 'completed' };
+    assert.deepEqual(finalStatuses(out), expected, explain(result));
+    const runId = runIdOf(out);
+    assert.deepEqual(await snapshotStatuses(runId), expected);
+  });
+});
