@@ -9,7 +9,7 @@ import { findNodeRun, findSpecNode, isFinished, mergeArtifacts, nodeContext, nod
 import { settle } from './settle';
 import { Step } from './step';
 import { schemasFor } from './schemas';
-import type { AttemptRecord, Issue, Refusal, RunState, SubmitOutcome, Transition, ValidationRequest } from './types';
+import type { AppliedMessage, AttemptRecord, Issue, Refusal, RunState, SubmitOutcome, Transition, ValidationRequest } from './types';
 
 export type SubmissionCheck =
   | Refusal
@@ -76,10 +76,8 @@ export function rejectSubmission(state: RunState, payload: unknown, refusal: Ref
   return step.finish('node-result-failed');
 }
 
-export type AppliedSubmission = Transition & { outcome: SubmitOutcome };
-
 /** Records an accepted submission with the issues the validation activity found. */
-export function applyAgentSubmission(state: RunState, payload: unknown, issues: Issue[], now: string): AppliedSubmission | Refusal {
+export function applyAgentSubmission(state: RunState, payload: unknown, issues: Issue[], now: string): AppliedMessage | Refusal {
   const check = checkAgentSubmission(state, payload);
   if (check.refused) return check;
   if (check.duplicate) return { state, events: [], workItems: [], outcome: check.duplicate };

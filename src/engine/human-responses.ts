@@ -10,7 +10,7 @@ import { findNodeRun, findSpecNode, isFinished, nodeContext, nodeRun, specNode }
 import { schemasFor } from './schemas';
 import { settle } from './settle';
 import { Step } from './step';
-import type { Approval, ApprovalStatus, AttemptRecord, Issue, Refusal, RunState, SubmitOutcome, Transition, ValidationRequest } from './types';
+import type { AppliedMessage, Approval, ApprovalStatus, AttemptRecord, Issue, Refusal, RunState, SubmitOutcome, Transition, ValidationRequest } from './types';
 
 export type ResponseCheck =
   | Refusal
@@ -117,9 +117,7 @@ function approvalStatusOf(approval: Approval, type: string, response: Record<str
   return response.approved === true ? 'approved' : 'rejected';
 }
 
-export type AppliedResponse = Transition & { outcome: SubmitOutcome };
-
-export function applyHumanResponse(state: RunState, payload: unknown, issues: Issue[], now: string): AppliedResponse | Refusal {
+export function applyHumanResponse(state: RunState, payload: unknown, issues: Issue[], now: string): AppliedMessage | Refusal {
   const check = checkHumanResponse(state, payload);
   if (check.refused) return check;
   if (check.duplicate) return { state, events: [], workItems: [], outcome: check.duplicate };

@@ -289,6 +289,9 @@ export interface Transition {
   workItems: WorkItem[];
 }
 
+/** An accepted result or response: the transition plus the outcome the caller is answered with. */
+export type AppliedMessage = Transition & { outcome: SubmitOutcome };
+
 export interface NodeView {
   id: string;
   type: NodeType;
