@@ -170,7 +170,7 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
 
   wf.setHandler(snapshotQuery, () => snapshotOf(state), { description: "The run's status, nodes (spec order) and approvals." });
   wf.setHandler(eventsQuery, (options) => eventLog.filter((event) => event.seq > (options?.sinceSeq ?? 0)), { description: "The run's events after { sinceSeq? }." });
-  wf.setHandler(workItemQuery, ({ nodeId }) => currentWorkItem(state, nodeId), { description: 'The work item of a running task node: { nodeId } → brief, resolved input, handoff, previous issues.' });
+  wf.setHandler(workItemQuery, (args) => currentWorkItem(state, String(args?.nodeId ?? '')), { description: 'The work item of a running task node: { nodeId } → brief, resolved input, handoff, previous issues.' });
 
   // ---- Effects ---------------------------------------------------------------------------------
   let published = { status: '', waitingOn: '' };
