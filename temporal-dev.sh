@@ -601,8 +601,11 @@ cmd_test() {
   info "TEMPORAL_TEST_SERVER_PATH=$TEMPORAL_TEST_SERVER_PATH"
   local rc=0
   if [[ $# -gt 0 ]]; then
-    say "running: npm test -- $*"
-    npm test -- "$@" || rc=$?
+    # Arguments select what to run: compiled test files and/or node --test options, e.g.
+    #   ./temporal-dev.sh test dist/test/integration/cli.test.js
+    #   ./temporal-dev.sh test --test-name-pattern=cancel dist/test/integration/
+    say "running: node --test $*"
+    { npm run build && node --test --test-concurrency=1 --test-reporter=spec "$@"; } || rc=$?
   else
     say "running: npm test"
     npm test || rc=$?
@@ -704,7 +707,8 @@ Commands:
                  PlanWaitingOn search attributes exist
   worker         install + server, then run the plan-runner worker in the foreground
   demo [args]    install + server, then node dist/scripts/demo.js [args]  (e.g. --yes)
-  test [args]    install + server, then npm test [-- args]; stops the server afterwards
+  test [args]    install + server, then npm test (or node --test ARGS: files, --test-name-pattern=…);
+                 stops the server afterwards
                  if this command started it (unless KEEP_SERVER=1)
   stop           stop the dev server and workers started by this script
   status         show server/UI/tool status (exit 0 if the server answers, 1 if not)

@@ -657,6 +657,8 @@ function report(error: unknown, json: boolean, io: CliIO): number {
  */
 export async function main(argv: string[] = process.argv, io?: CliIO): Promise<number> {
   const sink = io ?? processIO();
+  // `plan-runner events RUN | head` closes the pipe early: that is the reader's choice, not an error.
+  if (!io) process.stdout.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' ? process.exit(0) : undefined));
   const state = { exitCode: EXIT.ok as number };
   const args = argv.slice(2);
   const json = args.includes('--json');
