@@ -299,20 +299,37 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
 
   apply(startRun(state, now()));
   started = true;
-  while (true) {
-    await runInputChecks();
-    if (timerDue) {
-      timerDue = false;
-      apply(promoteDueNodes(state, now()));
-      continue;
+  let current: Message | undefined;
+  try {
+    while (true) {
+      await runInputChecks();
+      if (timerDue) {
+        timerDue = false;
+        apply(promoteDueNodes(state, now()));
+        continue;
+      }
+      current = inbox.shift();
+      if (current) {
+        await processMessage(current);
+        current = undefined;
+        continue;
+      }
+      if (isFinished(state)) break;
+      await wf.condition(() => inbox.length > 0 || timerDue);
     }
-    const message = inbox.shift();
-    if (message) {
-      await processMessage(message);
-      continue;
-    }
-    if (isFinished(state)) break;
-    await wf.condition(() => inbox.length > 0 || timerDue);
+  } catch (error) {
+    if (!wf.isCancellation(error)) throw error;
+    // Temporal's own cancellation (handle.cancel(), the Web UI's Cancel button) ends the run like
+    // the `cancel` message: run aborted, approvals closed, events and a final checkpoint recorded.
+    await wf.CancellationScope.nonCancellable(async () => {
+      const cancelled = cancelRun(state, { by: 'temporal', reason: 'the workflow was cancelled through Temporal' }, now());
+      if (!isRefusal(cancelled)) apply(cancelled);
+      const finished: Refusal = { refused: true, reason: 'run-finished', message: `Run ${state.runId} was cancelled.` };
+      for (const message of [...(current ? [current] : []), ...inbox.splice(0)]) {
+        if (message.via === 'update') message.reject(refusalFailure(finished));
+      }
+    });
+    throw error;
   }
 
   for (const scope of timers.values()) scope.cancel();

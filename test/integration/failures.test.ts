@@ -165,6 +165,28 @@ describe('operations', () => {
     await assert.rejects(h.client.submitResult(id, { nodeId: 'work', structuredOutput: {} }));
   });
 
+  test("Temporal's own cancellation ends the run as aborted, with events and a final checkpoint", async () => {
+    const spec = plan('temporal-cancel', [{ id: 'work' }, { id: 'ask', type: 'human-approval' }], [], { maxConcurrency: 2 });
+    const { runId: id } = await h.client.start(spec, { runId: runId('temporal-cancel') });
+    await h.client.waitForStatus(id, (snapshot) => snapshot.approvals.length === 1);
+    await h.client.client.workflow.getHandle(id).cancel();
+    await assert.rejects(h.client.client.workflow.getHandle(id).result(), /cancel/i, 'the workflow closes as cancelled');
+    const final = await h.client.snapshot(id);
+    assert.equal(final.status, 'aborted');
+    assert.deepEqual(final.nodes.map((n) => n.status), ['cancelled', 'cancelled']);
+    assert.equal(final.approvals[0].status, 'cancelled');
+    const events = await h.client.events(id);
+    const last = events.at(-1);
+    assert.equal(last?.type, 'checkpoint-saved');
+    assert.equal(last?.detail?.reason, 'run-cancelled');
+    assert.ok(events.some((e) => e.type === 'run-status-changed' && e.toStatus === 'aborted' && e.by === 'temporal'));
+    const described = await eventually(async () => {
+      const entry = await h.client.describe(id);
+      return entry.status === 'aborted' ? entry : undefined;
+    }, 'PlanRunStatus = aborted');
+    assert.deepEqual(described.waitingOn, []);
+  });
+
   test('a run is found through PlanWaitingOn, and leaves the inbox once the node is done', async () => {
     const owner = `writer-${runId('w')}`;
     const spec: PlanSpec = { id: 'inbox', title: 'Inbox plan', nodes: [{ id: 'draft', type: 'task', owner: { kind: 'agent', ref: owner } }, { id: 'ok', type: 'human-approval', owner: { kind: 'human', ref: 'editors' } }], edges: [{ from: 'draft', to: 'ok' }] };
