@@ -2,35 +2,26 @@
  * Agent results (SPEC §7): refuse what must be refused (changing nothing), hand the rest to the
  * validation activity, then record the attempt and route the node.
  */
-import { AgentSubmission, describeZodError } from './messages';
+import { AgentSubmission } from './messages';
+import { admitMessage, refuse, type MessageCheck } from './message-checks';
 import { handleFailedAttempt } from './failure';
 import { clone } from './paths';
-import { findNodeRun, findSpecNode, isFinished, mergeArtifacts, nodeContext, nodeRun, specNode } from './run-state';
+import { findNodeRun, findSpecNode, mergeArtifacts, nodeContext, nodeRun, specNode } from './run-state';
 import { settle } from './settle';
 import { Step } from './step';
 import { schemasFor } from './schemas';
 import type { AppliedMessage, AttemptRecord, Issue, Refusal, RunState, SubmitOutcome, Transition, ValidationRequest } from './types';
 
-export type SubmissionCheck =
-  | Refusal
-  | { refused: false; duplicate: SubmitOutcome }
-  | { refused: false; duplicate?: undefined; submission: AgentSubmission; validation: ValidationRequest | null };
-
-export function refuse(reason: Refusal['reason'], message: string): Refusal {
-  return { refused: true, reason, message };
-}
+export type SubmissionCheck = MessageCheck<{ submission: AgentSubmission; validation: ValidationRequest | null }>;
 
 /**
  * Decides whether a submission is accepted, without changing anything. Accepted submissions come
  * with the validation the activity must run (`null` when the agent reported a failure).
  */
 export function checkAgentSubmission(state: RunState, payload: unknown): SubmissionCheck {
-  const parsed = AgentSubmission.safeParse(payload);
-  if (!parsed.success) return refuse('invalid-payload', `Invalid result payload: ${describeZodError(parsed.error)}`);
-  const submission = parsed.data;
-  const seen = submission.submissionId ? state.submissions[submission.submissionId] : undefined;
-  if (seen) return { refused: false, duplicate: { ...seen, duplicate: true } };
-  if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is ${state.status} and accepts no more results.`);
+  const admitted = admitMessage(state, AgentSubmission, payload, 'result');
+  if (admitted.refused || admitted.duplicate) return admitted;
+  const submission = admitted.message;
   const spec = findSpecNode(state, submission.nodeId);
   const node = findNodeRun(state, submission.nodeId);
   if (!spec || !node) return refuse('unknown-node', `Node "${submission.nodeId}" does not exist in plan ${state.planId}.`);

@@ -3,27 +3,21 @@
  * response's shape for the node type, then (after the validation activity) record and route.
  */
 import type { z } from 'zod';
-import { refuse } from './agent-results';
+import { admitMessage, refuse, type MessageCheck } from './message-checks';
 import { ApprovalResponse, DecisionResponse, HumanResponse, ReviewEditResponse, describeZodError } from './messages';
 import { clone } from './paths';
-import { findNodeRun, findSpecNode, isFinished, nodeContext, nodeRun, specNode } from './run-state';
+import { findNodeRun, findSpecNode, nodeContext, nodeRun, specNode } from './run-state';
 import { schemasFor } from './schemas';
 import { settle } from './settle';
 import { Step } from './step';
 import type { AppliedMessage, Approval, ApprovalStatus, AttemptRecord, Issue, Refusal, RunState, SubmitOutcome, Transition, ValidationRequest } from './types';
 
-export type ResponseCheck =
-  | Refusal
-  | { refused: false; duplicate: SubmitOutcome }
-  | { refused: false; duplicate?: undefined; response: HumanResponse; approval: Approval; validation: ValidationRequest };
+export type ResponseCheck = MessageCheck<{ response: HumanResponse; approval: Approval; validation: ValidationRequest }>;
 
 export function checkHumanResponse(state: RunState, payload: unknown): ResponseCheck {
-  const parsed = HumanResponse.safeParse(payload);
-  if (!parsed.success) return refuse('invalid-payload', `Invalid response payload: ${describeZodError(parsed.error)}`);
-  const response = parsed.data;
-  const seen = response.submissionId ? state.submissions[response.submissionId] : undefined;
-  if (seen) return { refused: false, duplicate: { ...seen, duplicate: true } };
-  if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is ${state.status} and accepts no more responses.`);
+  const admitted = admitMessage(state, HumanResponse, payload, 'response');
+  if (admitted.refused || admitted.duplicate) return admitted;
+  const response = admitted.message;
 
   const target = findPendingApproval(state, response);
   if ('refused' in target) return target;

@@ -8,7 +8,8 @@ export * from './types';
 export * from './spec';
 export * from './messages';
 export { createRunState, isFinished, deriveRunStatus } from './run-state';
-export { checkAgentSubmission, applyAgentSubmission, rejectSubmission, refuse } from './agent-results';
+export { checkAgentSubmission, applyAgentSubmission, rejectSubmission } from './agent-results';
+export { refuse } from './message-checks';
 export { checkHumanResponse, applyHumanResponse } from './human-responses';
 export {
   startRun,

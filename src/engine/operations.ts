@@ -2,7 +2,7 @@
  * Run-level operations: start, input checks, delayed-node promotion, and the operator commands of
  * SPEC §11 (cancel, resume, retry). Each returns a Transition, or a Refusal that changed nothing.
  */
-import { refuse } from './agent-results';
+import { refuse } from './message-checks';
 import { workItemFor } from './dispatch';
 import { handleFailedAttempt } from './failure';
 import { clone } from './paths';
