@@ -21,6 +21,11 @@ export {
   cancelRun,
   resumeRun,
   retryNode,
+  dispatchFailed,
+  sinkDisabled,
 } from './operations';
+export { recordOf, runRecord, nodeRunRecord } from './records';
+export type { TransitionRecord, RunRecord, NodeRunRecord, AttemptRow } from './records';
+export { wakeUpsFor, WAKE_UP_EVENT_TYPES, type WakeUp } from './wake-ups';
 export { snapshotOf, currentWorkItem, waitingOn, currentDetails } from './views';
 export { parseCondition, evaluateCondition, evaluateWhen } from './conditions';

@@ -188,3 +188,40 @@ export function retryNode(state: RunState, payload: unknown, now: string): Trans
   settle(step);
   return step.finish('node-retried');
 }
+
+/**
+ * A wake-up that could not be delivered after its retries (SPEC §12): the node, if it still waits for
+ * that attempt, is `blocked` with class `dispatch` (checkpoint `owner-dispatch-failed`); `resume`
+ * dispatches it again. A failure that no longer matters (the node moved on) changes nothing.
+ */
+export function dispatchFailed(
+  state: RunState,
+  failure: { nodeId: string; attempt: number; message: string },
+  now: string,
+): Transition | undefined {
+  const existing = findNodeRun(state, failure.nodeId);
+  if (isFinished(state) || existing?.status !== 'running' || existing.currentAttempt !== failure.attempt) return undefined;
+  const step = new Step(state, now, 'engine');
+  const node = nodeRun(step.state, failure.nodeId);
+  node.failureClass = 'dispatch';
+  step.moveNode(
+    node,
+    'blocked',
+    'node-blocked',
+    `Node "${node.nodeId}" is blocked: its owner could not be woken (${failure.message}). Resume the run to dispatch it again.`,
+    { failureClass: 'dispatch', message: failure.message },
+  );
+  settle(step);
+  return step.finish('owner-dispatch-failed');
+}
+
+/** A webhook sink stopped receiving this run's events (HTTP 410, or its retries gave up). */
+export function sinkDisabled(state: RunState, sink: { sinkId: string; reason: string }, now: string): Transition {
+  const step = new Step(state, now, 'engine');
+  step.emit('sink-disabled', {
+    message: `Webhook sink "${sink.sinkId}" was disabled: ${sink.reason}. It receives no more events of this run.`,
+    detail: { sinkId: sink.sinkId, reason: sink.reason },
+  });
+  // Nothing in the graph moved: no checkpoint (SPEC §10 records transitions that changed something).
+  return { state: step.state, events: step.events, workItems: [] };
+}

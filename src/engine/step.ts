@@ -5,6 +5,7 @@
  */
 import { clone } from './paths';
 import { deriveRunStatus, isActive } from './run-state';
+import { RECORD_ONLY_EVENT_TYPES } from './types';
 import type {
   Checkpoint,
   CheckpointReason,
@@ -94,7 +95,7 @@ export class Step {
   /** Closes the step. A checkpoint (and its event) is recorded when anything changed. */
   finish(reason: CheckpointReason): Transition {
     let checkpoint: Checkpoint | undefined;
-    const changedSomething = this.changed || this.events.some((event) => event.type !== 'result-rejected');
+    const changedSomething = this.changed || this.events.some((event) => !RECORD_ONLY_EVENT_TYPES.includes(event.type));
     if (changedSomething) {
       this.state.updatedAt = this.now;
       checkpoint = takeCheckpoint(this.state, reason, this.now);

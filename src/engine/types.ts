@@ -127,7 +127,12 @@ export type EventType =
   | 'result-rejected'
   | 'deadline-warning'
   | 'escalation-triggered'
-  | 'checkpoint-saved';
+  | 'checkpoint-saved'
+  /** Extension (README §9): a webhook sink answered 410 Gone or gave up; it gets no more events. */
+  | 'sink-disabled';
+
+/** Events that record something without changing the run: they get no checkpoint. */
+export const RECORD_ONLY_EVENT_TYPES: readonly EventType[] = ['result-rejected', 'sink-disabled'];
 
 export interface RunEvent {
   /** `<runId>:<seq>`: a redelivered event is never a new event. */

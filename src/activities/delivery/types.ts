@@ -1,0 +1,109 @@
+/**
+ * The delivery contract between the workflow and the delivery activities.
+ *
+ * The worker's delivery configuration (sink URLs, agent endpoints, secrets) never enters workflow
+ * history: the workflow learns only `DeliverySettings` (ids, filters, retry timing) from the
+ * `deliverySettings` local activity, and activities look secrets up by id.
+ */
+import type { EventType, RunEvent, WorkItem } from '../../engine';
+import type { RunSummary, StoredNodeRun } from '../../store/types';
+import type { PlanNode } from '../../engine';
+
+/** One webhook sink as the worker configures it (PLAN_DELIVERY_CONFIG or PLAN_WEBHOOK_URL/SECRET). */
+export interface SinkConfig {
+  id: string;
+  url: string;
+  /** A Standard Webhooks secret: `whsec_` + base64. */
+  secret: string;
+  /** Only these event types are sent (absent or empty: all). */
+  eventTypes?: EventType[];
+}
+
+/** An agent's wake-up endpoint, by owner ref (the agent registry). */
+export interface AgentEndpoint {
+  url: string;
+  secret: string;
+}
+
+export interface RetryTiming {
+  initialIntervalMs: number;
+  maximumIntervalMs: number;
+}
+
+export interface DeliveryConfig {
+  sinks: SinkConfig[];
+  /** owner ref → endpoint. */
+  agents: Record<string, AgentEndpoint>;
+  /** Sink deliveries retry with this backoff until `giveUpAfterMs` (default 3 days). */
+  sinkRetry: RetryTiming & { giveUpAfterMs: number };
+  /** Wake-ups retry this many times in all before the node is blocked with class `dispatch`. */
+  wakeUpRetry: RetryTiming & { maximumAttempts: number };
+  /** One HTTP request's timeout. */
+  requestTimeoutMs: number;
+}
+
+/** What the workflow learns of the configuration: no URLs, no secrets. */
+export interface DeliverySettings {
+  sinks: Array<{ id: string; eventTypes?: EventType[] }>;
+  /** Owner refs that have a wake-up endpoint; other agents poll (`workItem` query, `plan-runner inbox`). */
+  agents: string[];
+  sinkRetry: RetryTiming & { giveUpAfterMs: number };
+  wakeUpRetry: RetryTiming & { maximumAttempts: number };
+}
+
+export interface DeliverEventsInput {
+  runId: string;
+  sinkId: string;
+  /** Deliver events with seq > afterSeq … */
+  afterSeq: number;
+  /** … up to and including uptoSeq, in seq order. */
+  uptoSeq: number;
+}
+
+export interface DeliverEventsResult {
+  /** Every event up to here was delivered (or filtered out). */
+  deliveredUpTo: number;
+  /** Set when the sink answered 410 Gone (or is disabled in the store): deliver nothing more to it. */
+  disabled?: { reason: string };
+}
+
+export interface WakeAgentInput {
+  runId: string;
+  agentRef: string;
+  eventId: string;
+  eventType: EventType;
+  workItem: WorkItem;
+}
+
+export interface WakeAgentResult {
+  status: number;
+}
+
+/** The body POSTed to a webhook sink for one event. */
+export interface WebhookEnvelope {
+  type: EventType;
+  event: RunEvent;
+  run: RunSummary;
+  /** Present when the event names a node. */
+  node?: { spec: PlanNode; run?: StoredNodeRun };
+}
+
+/** The body POSTed to an agent's endpoint to wake it. */
+export interface WakeUpEnvelope {
+  type: 'wake-up';
+  eventId: string;
+  eventType: EventType;
+  workItem: WorkItem;
+}
+
+/** The activities the workflow calls for delivery (see `createDeliveryActivities`). */
+export interface DeliveryActivities {
+  deliverySettings(): Promise<DeliverySettings>;
+  deliverEvents(input: DeliverEventsInput): Promise<DeliverEventsResult>;
+  wakeAgent(input: WakeAgentInput): Promise<WakeAgentResult>;
+}
+
+/** The store activity the workflow calls after every transition. */
+export interface StoreActivities {
+  recordTransitions(input: { runId: string; records: import('../../engine').TransitionRecord[] }): Promise<{ lastSeq: number }>;
+}

@@ -1,0 +1,158 @@
+/**
+ * What the store records of one engine transition (SPEC §7, §10, §12): the run row, the node runs
+ * and approvals the transition changed, the attempts it added, its events and its checkpoint.
+ *
+ * The workflow hands these records to the `recordTransitions` activity, which writes each in one
+ * database transaction, idempotent on (run id, event seq). Only what changed travels, so a long run
+ * does not resend its whole history on every step (history stays lean).
+ */
+import type { FailureClass, NodeType, PlanSpec } from './spec';
+import type {
+  Approval,
+  AttemptRecord,
+  Checkpoint,
+  Issue,
+  NodeRun,
+  NodeStatus,
+  RunEvent,
+  RunState,
+  RunStatus,
+  Transition,
+} from './types';
+
+/** The `runs` row. `spec` travels only on the first record of a workflow execution. */
+export interface RunRecord {
+  runId: string;
+  planId: string;
+  title?: string;
+  specVersion: number;
+  status: RunStatus;
+  input: unknown;
+  failureCount: number;
+  checkpointSequence: number;
+  /** The last event seq of this transition. */
+  lastSeq: number;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  cancelledBy?: string;
+  cancelReason?: string;
+  spec?: PlanSpec;
+}
+
+/** A `node_runs` row: the node's state without its attempt history (attempts have their own table). */
+export interface NodeRunRecord {
+  nodeId: string;
+  /** Position in the spec (0-based): spec order breaks ties everywhere. */
+  position: number;
+  type: NodeType;
+  status: NodeStatus;
+  attempts: number;
+  currentAttempt?: number;
+  resolvedInput?: unknown;
+  output?: unknown;
+  notes?: string;
+  handoffContext?: unknown;
+  failureClass?: FailureClass;
+  lastIssues: Issue[];
+  approvalId?: string;
+  scheduledUntil?: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+/** An `attempts` row (with its issues and artifacts, which the store splits into their own tables). */
+export type AttemptRow = AttemptRecord & { nodeId: string };
+
+export interface TransitionRecord {
+  run: RunRecord;
+  nodes: NodeRunRecord[];
+  attempts: AttemptRow[];
+  approvals: Approval[];
+  events: RunEvent[];
+  checkpoint?: Checkpoint;
+}
+
+export function nodeRunRecord(node: NodeRun, position: number): NodeRunRecord {
+  const record: NodeRunRecord = {
+    nodeId: node.nodeId,
+    position,
+    type: node.type,
+    status: node.status,
+    attempts: node.attempts,
+    currentAttempt: node.currentAttempt,
+    resolvedInput: node.resolvedInput,
+    output: node.output,
+    notes: node.notes,
+    handoffContext: node.handoffContext,
+    failureClass: node.failureClass,
+    lastIssues: node.lastIssues,
+    approvalId: node.approvalId,
+    scheduledUntil: node.scheduledUntil,
+    startedAt: node.startedAt,
+    finishedAt: node.finishedAt,
+  };
+  for (const key of Object.keys(record) as Array<keyof NodeRunRecord>) if (record[key] === undefined) delete record[key];
+  return record;
+}
+
+export function runRecord(state: RunState, options: { includeSpec?: boolean } = {}): RunRecord {
+  const record: RunRecord = {
+    runId: state.runId,
+    planId: state.planId,
+    title: state.spec.title,
+    specVersion: state.specVersion,
+    status: state.status,
+    input: state.input,
+    failureCount: state.failureCount,
+    checkpointSequence: state.checkpointSequence,
+    lastSeq: state.seq,
+    startedAt: state.startedAt,
+    updatedAt: state.updatedAt,
+    finishedAt: state.finishedAt,
+    cancelledBy: state.cancelled?.by,
+    cancelReason: state.cancelled?.reason,
+    ...(options.includeSpec ? { spec: state.spec } : {}),
+  };
+  for (const key of Object.keys(record) as Array<keyof RunRecord>) if (record[key] === undefined) delete record[key];
+  return record;
+}
+
+/**
+ * The record of `transition`, given the state before it (undefined: everything is new). Node runs
+ * and approvals are compared by value, so a rule that rebuilt an object without changing it adds no
+ * row. Returns undefined when the transition emitted no event (nothing to record).
+ */
+export function recordOf(
+  before: RunState | undefined,
+  transition: Transition,
+  options: { includeSpec?: boolean } = {},
+): TransitionRecord | undefined {
+  if (transition.events.length === 0) return undefined;
+  const after = transition.state;
+  const nodes: NodeRunRecord[] = [];
+  const attempts: AttemptRow[] = [];
+  after.nodes.forEach((node, position) => {
+    const previous = before?.nodes.find((candidate) => candidate.nodeId === node.nodeId);
+    const row = nodeRunRecord(node, position);
+    if (!previous || !sameJson(nodeRunRecord(previous, position), row)) nodes.push(row);
+    const known = new Set((previous?.history ?? []).map((attempt) => attempt.attempt));
+    for (const attempt of node.history) if (!known.has(attempt.attempt)) attempts.push({ nodeId: node.nodeId, ...attempt });
+  });
+  const approvals = after.approvals.filter((approval) => {
+    const previous = before?.approvals.find((candidate) => candidate.approvalId === approval.approvalId);
+    return !previous || !sameJson(previous, approval);
+  });
+  return {
+    run: runRecord(after, options),
+    nodes,
+    attempts,
+    approvals,
+    events: transition.events,
+    ...(transition.checkpoint ? { checkpoint: transition.checkpoint } : {}),
+  };
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,178 @@
+/**
+ * The store's contract: what the worker writes (one transaction per batch of transition records) and
+ * what the client library, the CLI and the delivery activities read. One implementation serves
+ * SQLite (embedded default) and PostgreSQL (`PLAN_STORE_URL=postgres://…`) through Kysely.
+ */
+import type {
+  ApprovalStatus,
+  Checkpoint,
+  FailureClass,
+  Issue,
+  NodeStatus,
+  NodeType,
+  Owner,
+  PlanNode,
+  PlanSpec,
+  RunEvent,
+  RunStatus,
+  TransitionRecord,
+  Artifact,
+  AttemptStatus,
+} from '../engine';
+
+export type StoreDialect = 'sqlite' | 'postgres';
+
+/** A run as the store knows it (the `runs` row). */
+export interface StoredRun {
+  runId: string;
+  planId: string;
+  title?: string;
+  specVersion: number;
+  status: RunStatus;
+  input: unknown;
+  failureCount: number;
+  checkpointSequence: number;
+  lastSeq: number;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  cancelledBy?: string;
+  cancelReason?: string;
+}
+
+/** The run summary of a webhook envelope: the run row without its input. */
+export type RunSummary = Omit<StoredRun, 'input'>;
+
+export interface StoredNodeRun {
+  runId: string;
+  nodeId: string;
+  position: number;
+  type: NodeType;
+  status: NodeStatus;
+  attempts: number;
+  currentAttempt?: number;
+  resolvedInput?: unknown;
+  output?: unknown;
+  notes?: string;
+  handoffContext?: unknown;
+  failureClass?: FailureClass;
+  lastIssues: Issue[];
+  approvalId?: string;
+  scheduledUntil?: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export interface StoredAttempt {
+  runId: string;
+  nodeId: string;
+  attempt: number;
+  kind: 'agent' | 'human';
+  by: string;
+  at: string;
+  submissionId?: string;
+  status: AttemptStatus;
+  failureClass?: FailureClass;
+  failureMessage?: string;
+  output?: unknown;
+  notes?: string;
+  /** From the `validation_issues` table, in the order they were found. */
+  issues: Issue[];
+  /** From the `artifacts` table. */
+  artifacts: Artifact[];
+}
+
+export interface StoredApproval {
+  runId: string;
+  approvalId: string;
+  nodeId: string;
+  attempt: number;
+  kind: 'node' | 'review';
+  owner: Owner;
+  approvers: string[];
+  status: ApprovalStatus;
+  requestedAt: string;
+  resolvedAt?: string;
+  respondedBy?: string;
+  response?: Record<string, unknown>;
+  issues: Issue[];
+}
+
+export interface ApprovalFilter {
+  runId?: string;
+  /** Only approvals still waiting for an answer. */
+  pending?: boolean;
+  /** Approvals WHO may answer (owner ref or a named approver) or has answered (respondedBy). */
+  by?: string;
+  limit?: number;
+}
+
+export interface EventRange {
+  /** Events with seq > afterSeq (default 0). */
+  afterSeq?: number;
+  /** Events with seq <= uptoSeq (default: all). */
+  uptoSeq?: number;
+  limit?: number;
+}
+
+export interface RecordResult {
+  /** The run's last recorded event seq after the call. */
+  lastSeq: number;
+  /** Transition records written by this call. */
+  written: number;
+  /** Transition records skipped because their events were already recorded (a retried call). */
+  skipped: number;
+}
+
+export interface MigrationReport {
+  applied: string[];
+  current: string[];
+}
+
+export interface SinkStatus {
+  sinkId: string;
+  disabledAt?: string;
+  reason?: string;
+}
+
+export interface PlanStore {
+  readonly dialect: StoreDialect;
+  /** Where the data lives: the SQLite file's absolute path, or the PostgreSQL URL without its password. */
+  readonly location: string;
+
+  /** Applies pending migrations (idempotent; safe when several processes start at once). */
+  migrate(): Promise<MigrationReport>;
+
+  /**
+   * Writes each record's events, checkpoint and changed rows, all in ONE transaction, idempotent on
+   * (run id, event seq): a record whose events are already stored is skipped as a whole, so a retried
+   * or replayed call never duplicates, loses or rolls back a row.
+   */
+  recordTransitions(runId: string, records: TransitionRecord[]): Promise<RecordResult>;
+
+  getRun(runId: string): Promise<StoredRun | undefined>;
+  /** The spec the run was started (or last replanned) with. */
+  getSpec(runId: string): Promise<PlanSpec | undefined>;
+  getPlanNode(runId: string, nodeId: string): Promise<PlanNode | undefined>;
+  getNodeRun(runId: string, nodeId: string): Promise<StoredNodeRun | undefined>;
+  /** Node runs in spec order. */
+  listNodeRuns(runId: string): Promise<StoredNodeRun[]>;
+  /** Events in seq order. */
+  listEvents(runId: string, range?: EventRange): Promise<RunEvent[]>;
+  /** Attempts of one node in attempt order, each with its issues and artifacts. */
+  listAttempts(runId: string, nodeId: string): Promise<StoredAttempt[]>;
+  /** Across runs, newest request first. */
+  listApprovals(filter?: ApprovalFilter): Promise<StoredApproval[]>;
+  /** In sequence order. */
+  listCheckpoints(runId: string): Promise<Checkpoint[]>;
+
+  /** Webhook sinks disabled by an HTTP 410 (across runs, until enabled again). */
+  getSinkStatus(sinkId: string): Promise<SinkStatus>;
+  disableSink(sinkId: string, reason: string, at: string): Promise<void>;
+  enableSink(sinkId: string): Promise<void>;
+  /** Delivery progress per sink and run (for operators): the highest seq delivered. */
+  recordDelivery(sinkId: string, runId: string, deliveredSeq: number, at: string): Promise<void>;
+  getDelivery(sinkId: string, runId: string): Promise<number>;
+
+  close(): Promise<void>;
+}
