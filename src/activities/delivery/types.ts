@@ -102,8 +102,3 @@ export interface DeliveryActivities {
   deliverEvents(input: DeliverEventsInput): Promise<DeliverEventsResult>;
   wakeAgent(input: WakeAgentInput): Promise<WakeAgentResult>;
 }
-
-/** The store activity the workflow calls after every transition. */
-export interface StoreActivities {
-  recordTransitions(input: { runId: string; records: import('../../engine').TransitionRecord[] }): Promise<{ lastSeq: number }>;
-}
