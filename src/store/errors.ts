@@ -1,0 +1,96 @@
+/**
+ * Store errors that say which store failed and why, so "could not connect" names the database a
+ * person has to fix (PLAN_STORE_URL without its password, or the SQLite file's path).
+ */
+import type { StoreDialect } from './types';
+
+export class StoreError extends Error {
+  constructor(
+    message: string,
+    readonly location: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+/** Error codes that mean "the database cannot be reached or opened", not "this query is wrong". */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'ENOENT',
+  'ENOTDIR',
+  '28000', // invalid_authorization_specification
+  '28P01', // invalid_password
+  '3D000', // invalid_catalog_name: the database does not exist
+  '57P01', // admin_shutdown
+  '57P02',
+  '57P03', // cannot_connect_now (starting up)
+  '53300', // too_many_connections
+  'SQLITE_CANTOPEN',
+  'SQLITE_NOTADB',
+  'SQLITE_CORRUPT',
+  'SQLITE_READONLY',
+  'SQLITE_PERM',
+  'SQLITE_IOERR',
+]);
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function isConnectionError(error: unknown): boolean {
+  if (error instanceof StoreError) return false;
+  const code = codeOf(error);
+  if (code && (CONNECTION_CODES.has(code) || code.startsWith('08') || code.startsWith('SQLITE_IOERR'))) return true;
+  if (error instanceof AggregateError) return error.errors.some(isConnectionError);
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(message);
+}
+
+/** A readable reason: pg's connection refusals are AggregateErrors with an empty message. */
+export function reasonOf(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    const reasons = [...new Set(error.errors.map(reasonOf))];
+    return reasons.join('; ');
+  }
+  if (error instanceof Error) {
+    const code = codeOf(error);
+    const message = error.message || code || error.name;
+    return code && !message.includes(code) ? `${message} (${code})` : message;
+  }
+  return String(error);
+}
+
+function hintFor(error: unknown, dialect: StoreDialect): string {
+  const codes = error instanceof AggregateError ? error.errors.map(codeOf) : [codeOf(error)];
+  if (dialect === 'postgres') {
+    if (codes.includes('ECONNREFUSED')) return ' Is PostgreSQL running there? For a local one: ./temporal-dev.sh postgres start';
+    if (codes.includes('3D000')) return ' Create the database first (createdb), or fix the database name in PLAN_STORE_URL.';
+    if (codes.includes('28P01') || codes.includes('28000')) return ' Check the user and password in PLAN_STORE_URL.';
+  }
+  return '';
+}
+
+/** "Could not open the plan store at LOCATION: why" (with a hint when there is an obvious one). */
+export function openError(dialect: StoreDialect, location: string, error: unknown): StoreError {
+  const what = dialect === 'postgres' ? 'PostgreSQL' : 'SQLite';
+  return new StoreError(`Could not open the plan store (${what}) at ${location}: ${reasonOf(error)}.${hintFor(error, dialect)}`, location, {
+    cause: error,
+  });
+}
+
+/** Adds the store's location to connection failures; other errors (bugs, constraint violations) pass unchanged. */
+export function withLocation(dialect: StoreDialect, location: string, error: unknown): unknown {
+  return isConnectionError(error) ? openError(dialect, location, error) : error;
+}

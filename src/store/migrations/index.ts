@@ -1,0 +1,24 @@
+/**
+ * The store's migrations, as code: a static provider instead of Kysely's FileMigrationProvider,
+ * because the build goes to dist/ and scanning a folder there would depend on how it was built.
+ *
+ * Add a migration as `NNNN-what.ts` exporting a factory, and list it here under the same name.
+ * Names sort in the order they apply; a migration never changes once released.
+ */
+import type { Migration, MigrationProvider } from 'kysely';
+import type { StoreDialect } from '../types';
+import { initialSchema } from './0001-initial';
+
+export function storeMigrations(dialect: StoreDialect): Record<string, Migration> {
+  return {
+    '0001-initial': initialSchema(dialect),
+  };
+}
+
+export function migrationProvider(dialect: StoreDialect): MigrationProvider {
+  return { getMigrations: async () => storeMigrations(dialect) };
+}
+
+/** The bookkeeping tables (Kysely's Migrator), named so a person reading the database knows whose they are. */
+export const MIGRATION_TABLE = 'plan_store_migrations';
+export const MIGRATION_LOCK_TABLE = 'plan_store_migration_lock';

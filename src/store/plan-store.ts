@@ -1,0 +1,490 @@
+/**
+ * The PlanStore on Kysely: one implementation for SQLite and PostgreSQL.
+ *
+ * Writes are idempotent on (run id, event seq). `recordTransitions` runs in ONE transaction that
+ * first makes sure the run's row exists, then locks it (PostgreSQL: `SELECT … FOR UPDATE`; SQLite:
+ * the write lock `BEGIN IMMEDIATE` took) and reads `last_seq`, the highest event seq stored. A record
+ * whose events are all at or below it was written before (a retried activity, a replayed workflow)
+ * and is skipped as a whole; the others are written with inserts that ignore rows already present
+ * and upserts of the node runs and approvals they changed. Two callers writing the same batch at once
+ * (two workers after a timeout) queue on the row lock: the second finds `last_seq` moved and skips.
+ */
+import { Migrator, sql, type Expression, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import type { PlanNode, PlanSpec, RunEvent, TransitionRecord, Checkpoint } from '../engine';
+import { isConnectionError, StoreError, withLocation } from './errors';
+import { decodeJson, encodeJson } from './json-codec';
+import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migrations';
+import {
+  approvalRow,
+  artifactRows,
+  attemptRow,
+  checkpointRow,
+  eventRow,
+  issueRows,
+  nodeRunRow,
+  runRow,
+  storedApproval,
+  storedArtifact,
+  storedAttempt,
+  storedCheckpoint,
+  storedEvent,
+  storedIssue,
+  storedNodeRun,
+  storedRun,
+} from './rows';
+import type { Database } from './schema';
+import type {
+  ApprovalFilter,
+  EventRange,
+  MigrationReport,
+  PlanStore,
+  RecordResult,
+  SinkStatus,
+  StoreDialect,
+  StoredApproval,
+  StoredAttempt,
+  StoredNodeRun,
+  StoredRun,
+} from './types';
+import type { Mutex } from './write-lock';
+
+/** Rows per INSERT: far below SQLite's 32766 and PostgreSQL's 65535 bound parameters. */
+const INSERT_CHUNK = 200;
+/** Transient failures (a deadlock, a busy SQLite file past its timeout) are retried this often. */
+const MAX_TRIES = 4;
+
+const RUN_COLUMNS = [
+  'run_id',
+  'plan_id',
+  'title',
+  'spec_version',
+  'status',
+  'input',
+  'failure_count',
+  'checkpoint_sequence',
+  'last_seq',
+  'started_at',
+  'updated_at',
+  'finished_at',
+  'cancelled_by',
+  'cancel_reason',
+] as const;
+
+const NODE_RUN_UPDATE_COLUMNS = [
+  'position',
+  'type',
+  'status',
+  'attempts',
+  'current_attempt',
+  'resolved_input',
+  'output',
+  'notes',
+  'handoff_context',
+  'failure_class',
+  'last_issues',
+  'approval_id',
+  'scheduled_until',
+  'started_at',
+  'finished_at',
+] as const;
+
+const APPROVAL_UPDATE_COLUMNS = [
+  'node_id',
+  'attempt',
+  'kind',
+  'owner_kind',
+  'owner_ref',
+  'approvers',
+  'status',
+  'requested_at',
+  'resolved_at',
+  'responded_by',
+  'response',
+  'issues',
+] as const;
+
+export interface KyselyPlanStoreOptions {
+  dialect: StoreDialect;
+  location: string;
+  db: Kysely<Database>;
+  /** SQLite: the process-wide write lock of the file (see write-lock.ts). */
+  writeLock?: Mutex;
+}
+
+export class KyselyPlanStore implements PlanStore {
+  readonly dialect: StoreDialect;
+  readonly location: string;
+  private readonly db: Kysely<Database>;
+  private readonly writeLock?: Mutex;
+  private closed = false;
+
+  constructor(options: KyselyPlanStoreOptions) {
+    this.dialect = options.dialect;
+    this.location = options.location;
+    this.db = options.db;
+    this.writeLock = options.writeLock;
+  }
+
+  // ---- setup -------------------------------------------------------------------------------------
+
+  /** Checks that the database answers (used by `openStore`). */
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async migrate(): Promise<MigrationReport> {
+    return this.guard(() =>
+      this.write(async () => {
+        const migrator = new Migrator({
+          db: this.db,
+          provider: migrationProvider(this.dialect),
+          migrationTableName: MIGRATION_TABLE,
+          migrationLockTableName: MIGRATION_LOCK_TABLE,
+        });
+        // Two processes migrating at once serialize on Kysely's lock (PostgreSQL: an advisory lock;
+        // SQLite: the immediate transaction). What can still race is creating Kysely's own
+        // bookkeeping tables, which Kysely re-checks; a retry covers anything left.
+        let lastError: unknown;
+        for (let attempt = 1; attempt <= MAX_TRIES; attempt++) {
+          const { error, results = [] } = await migrator.migrateToLatest();
+          if (!error) {
+            const current = (await migrator.getMigrations()).filter((m) => m.executedAt !== undefined).map((m) => m.name);
+            return { applied: results.filter((r) => r.status === 'Success').map((r) => r.migrationName), current };
+          }
+          lastError = error;
+          if (isConnectionError(error)) break;
+          await sleep(50 * attempt);
+        }
+        throw this.failure(`Could not migrate the plan store at ${this.location}`, lastError);
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.db.destroy();
+  }
+
+  // ---- the write path ----------------------------------------------------------------------------
+
+  async recordTransitions(runId: string, records: TransitionRecord[]): Promise<RecordResult> {
+    for (const record of records) {
+      if (record.run.runId !== runId) throw new Error(`recordTransitions(${runId}): a record belongs to run ${record.run.runId}`);
+      const stray = record.events.find((event) => event.runId !== runId);
+      if (stray) throw new Error(`recordTransitions(${runId}): event ${stray.id} belongs to run ${stray.runId}`);
+    }
+    if (records.length === 0) {
+      const run = await this.getRun(runId);
+      return { lastSeq: run?.lastSeq ?? 0, written: 0, skipped: 0 };
+    }
+    return this.guard(() => this.write(() => this.retrying(() => this.db.transaction().execute((trx) => this.recordIn(trx, runId, records)))));
+  }
+
+  private async recordIn(trx: Transaction<Database>, runId: string, records: TransitionRecord[]): Promise<RecordResult> {
+    // The row must exist before it can be locked. A concurrent inserter makes this wait for its
+    // commit (unique key), then do nothing.
+    await trx
+      .insertInto('runs')
+      .values({ ...runRow(records[0].run), last_seq: 0, spec: null })
+      .onConflict((oc) => oc.column('run_id').doNothing())
+      .execute();
+    let watermark = trx.selectFrom('runs').select('last_seq').where('run_id', '=', runId);
+    if (this.dialect === 'postgres') watermark = watermark.forUpdate();
+    let lastSeq = (await watermark.executeTakeFirstOrThrow()).last_seq;
+
+    let written = 0;
+    let skipped = 0;
+    for (const record of records) {
+      const top = highestSeq(record);
+      if (top <= lastSeq) {
+        skipped++;
+        continue;
+      }
+      await this.writeRecord(trx, runId, record, top);
+      lastSeq = top;
+      written++;
+    }
+    return { lastSeq, written, skipped };
+  }
+
+  private async writeRecord(trx: Transaction<Database>, runId: string, record: TransitionRecord, top: number): Promise<void> {
+    const spec = record.run.spec;
+    await trx
+      .updateTable('runs')
+      .set({ ...runRow(record.run), last_seq: top, ...(spec ? { spec: encodeJson(spec) } : {}) })
+      .where('run_id', '=', runId)
+      // Never backwards, even if a caller hands records out of order.
+      .where('last_seq', '<=', top)
+      .execute();
+    if (spec && spec.nodes.length > 0) {
+      // A new spec (start, or a replan's continue-as-new) defines the node set: node runs of nodes
+      // it no longer has would otherwise linger in listNodeRuns. Their attempts and events stay.
+      await trx
+        .deleteFrom('node_runs')
+        .where('run_id', '=', runId)
+        .where(
+          'node_id',
+          'not in',
+          spec.nodes.map((node) => node.id),
+        )
+        .execute();
+    }
+
+    for (const rows of chunks(record.nodes.map((node) => nodeRunRow(runId, node)))) {
+      await trx
+        .insertInto('node_runs')
+        .values(rows)
+        .onConflict((oc) => oc.columns(['run_id', 'node_id']).doUpdateSet(excluded(NODE_RUN_UPDATE_COLUMNS)))
+        .execute();
+    }
+
+    // Attempts are immutable once recorded: insert, ignore what is there.
+    for (const rows of chunks(record.attempts.map((attempt) => attemptRow(runId, attempt)))) {
+      await trx.insertInto('attempts').values(rows).onConflict((oc) => oc.doNothing()).execute();
+    }
+    for (const rows of chunks(record.attempts.flatMap((attempt) => issueRows(runId, attempt)))) {
+      await trx.insertInto('validation_issues').values(rows).onConflict((oc) => oc.doNothing()).execute();
+    }
+    for (const rows of chunks(record.attempts.flatMap((attempt) => artifactRows(runId, attempt)))) {
+      await trx.insertInto('artifacts').values(rows).onConflict((oc) => oc.doNothing()).execute();
+    }
+
+    for (const rows of chunks(record.approvals.map((approval) => approvalRow(runId, approval)))) {
+      await trx
+        .insertInto('approvals')
+        .values(rows)
+        .onConflict((oc) => oc.columns(['run_id', 'approval_id']).doUpdateSet(excluded(APPROVAL_UPDATE_COLUMNS)))
+        .execute();
+    }
+
+    if (record.checkpoint) {
+      await trx.insertInto('checkpoints').values(checkpointRow(runId, record.checkpoint)).onConflict((oc) => oc.doNothing()).execute();
+    }
+    for (const rows of chunks(record.events.map(eventRow))) {
+      await trx.insertInto('events').values(rows).onConflict((oc) => oc.doNothing()).execute();
+    }
+  }
+
+  // ---- reads -------------------------------------------------------------------------------------
+
+  async getRun(runId: string): Promise<StoredRun | undefined> {
+    return this.guard(async () => {
+      const row = await this.db.selectFrom('runs').select(RUN_COLUMNS).where('run_id', '=', runId).executeTakeFirst();
+      return row ? storedRun(row) : undefined;
+    });
+  }
+
+  async getSpec(runId: string): Promise<PlanSpec | undefined> {
+    return this.guard(async () => {
+      const row = await this.db.selectFrom('runs').select('spec').where('run_id', '=', runId).executeTakeFirst();
+      return decodeJson<PlanSpec>(row?.spec);
+    });
+  }
+
+  async getPlanNode(runId: string, nodeId: string): Promise<PlanNode | undefined> {
+    const spec = await this.getSpec(runId);
+    return spec?.nodes.find((node) => node.id === nodeId);
+  }
+
+  async getNodeRun(runId: string, nodeId: string): Promise<StoredNodeRun | undefined> {
+    return this.guard(async () => {
+      const row = await this.db.selectFrom('node_runs').selectAll().where('run_id', '=', runId).where('node_id', '=', nodeId).executeTakeFirst();
+      return row ? storedNodeRun(row) : undefined;
+    });
+  }
+
+  async listNodeRuns(runId: string): Promise<StoredNodeRun[]> {
+    return this.guard(async () => {
+      const rows = await this.db.selectFrom('node_runs').selectAll().where('run_id', '=', runId).orderBy('position').orderBy('node_id').execute();
+      return rows.map(storedNodeRun);
+    });
+  }
+
+  async listEvents(runId: string, range: EventRange = {}): Promise<RunEvent[]> {
+    return this.guard(async () => {
+      let query = this.db
+        .selectFrom('events')
+        .selectAll()
+        .where('run_id', '=', runId)
+        .where('seq', '>', range.afterSeq ?? 0)
+        .orderBy('seq');
+      if (range.uptoSeq !== undefined) query = query.where('seq', '<=', range.uptoSeq);
+      if (range.limit !== undefined) query = query.limit(range.limit);
+      return (await query.execute()).map(storedEvent);
+    });
+  }
+
+  async listAttempts(runId: string, nodeId: string): Promise<StoredAttempt[]> {
+    return this.guard(async () => {
+      const [attempts, issues, artifacts] = await Promise.all([
+        this.db.selectFrom('attempts').selectAll().where('run_id', '=', runId).where('node_id', '=', nodeId).orderBy('attempt').execute(),
+        this.db
+          .selectFrom('validation_issues')
+          .selectAll()
+          .where('run_id', '=', runId)
+          .where('node_id', '=', nodeId)
+          .orderBy('attempt')
+          .orderBy('idx')
+          .execute(),
+        this.db.selectFrom('artifacts').selectAll().where('run_id', '=', runId).where('node_id', '=', nodeId).orderBy('attempt').orderBy('idx').execute(),
+      ]);
+      return attempts.map((row) =>
+        storedAttempt(
+          row,
+          issues.filter((issue) => issue.attempt === row.attempt).map(storedIssue),
+          artifacts.filter((artifact) => artifact.attempt === row.attempt).map(storedArtifact),
+        ),
+      );
+    });
+  }
+
+  async listApprovals(filter: ApprovalFilter = {}): Promise<StoredApproval[]> {
+    return this.guard(async () => {
+      let query = this.db.selectFrom('approvals').selectAll();
+      if (filter.runId !== undefined) query = query.where('run_id', '=', filter.runId);
+      if (filter.pending) query = query.where('status', '=', 'pending');
+      const by = filter.by;
+      if (by !== undefined) {
+        query = query.where((eb) => eb.or([eb('owner_ref', '=', by), eb('responded_by', '=', by), this.approversInclude(by)]));
+      }
+      query = query.orderBy('requested_at', 'desc').orderBy('run_id').orderBy('approval_id');
+      if (filter.limit !== undefined) query = query.limit(filter.limit);
+      return (await query.execute()).map(storedApproval);
+    });
+  }
+
+  /** `approvers` (a JSON array of strings) contains `who`, exactly. */
+  private approversInclude(who: string): Expression<SqlBool> {
+    if (this.dialect === 'postgres') return sql<SqlBool>`${sql.ref('approvers')} @> ${JSON.stringify([who])}::jsonb`;
+    return sql<SqlBool>`exists (select 1 from json_each(${sql.ref('approvals.approvers')}) where json_each.value = ${who})`;
+  }
+
+  async listCheckpoints(runId: string): Promise<Checkpoint[]> {
+    return this.guard(async () => {
+      const rows = await this.db.selectFrom('checkpoints').selectAll().where('run_id', '=', runId).orderBy('sequence').execute();
+      return rows.map(storedCheckpoint);
+    });
+  }
+
+  // ---- delivery bookkeeping ----------------------------------------------------------------------
+
+  async getSinkStatus(sinkId: string): Promise<SinkStatus> {
+    return this.guard(async () => {
+      const row = await this.db.selectFrom('sink_status').selectAll().where('sink_id', '=', sinkId).executeTakeFirst();
+      return row ? { sinkId, disabledAt: row.disabled_at, reason: row.reason } : { sinkId };
+    });
+  }
+
+  async disableSink(sinkId: string, reason: string, at: string): Promise<void> {
+    await this.guard(() =>
+      this.write(() =>
+        this.db
+          .insertInto('sink_status')
+          .values({ sink_id: sinkId, disabled_at: at, reason })
+          // Disabled again (another run's delivery also got a 410): the first time stays on record.
+          .onConflict((oc) => oc.column('sink_id').doNothing())
+          .execute(),
+      ),
+    );
+  }
+
+  async enableSink(sinkId: string): Promise<void> {
+    await this.guard(() => this.write(() => this.db.deleteFrom('sink_status').where('sink_id', '=', sinkId).execute()));
+  }
+
+  async recordDelivery(sinkId: string, runId: string, deliveredSeq: number, at: string): Promise<void> {
+    await this.guard(() =>
+      this.write(() =>
+        this.db
+          .insertInto('deliveries')
+          .values({ sink_id: sinkId, run_id: runId, delivered_seq: deliveredSeq, updated_at: at })
+          .onConflict((oc) =>
+            oc
+              .columns(['sink_id', 'run_id'])
+              .doUpdateSet((eb) => ({ delivered_seq: eb.ref('excluded.delivered_seq'), updated_at: eb.ref('excluded.updated_at') }))
+              // A late (retried) report of older progress never moves it backwards.
+              .where('deliveries.delivered_seq', '<', (eb) => eb.ref('excluded.delivered_seq')),
+          )
+          .execute(),
+      ),
+    );
+  }
+
+  async getDelivery(sinkId: string, runId: string): Promise<number> {
+    return this.guard(async () => {
+      const row = await this.db
+        .selectFrom('deliveries')
+        .select('delivered_seq')
+        .where('sink_id', '=', sinkId)
+        .where('run_id', '=', runId)
+        .executeTakeFirst();
+      return row?.delivered_seq ?? 0;
+    });
+  }
+
+  // ---- plumbing ----------------------------------------------------------------------------------
+
+  /** SQLite: one writer per file in this process (see write-lock.ts). PostgreSQL: row locks do it. */
+  private write<T>(fn: () => Promise<T>): Promise<T> {
+    return this.writeLock ? this.writeLock.run(fn) : fn();
+  }
+
+  /** Retries a transaction that failed for a transient reason; safe because every write is idempotent. */
+  private async retrying<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (attempt >= MAX_TRIES || !isTransient(error)) throw error;
+        await sleep(25 * attempt + Math.random() * 25);
+      }
+    }
+  }
+
+  /** Names the store in connection failures. */
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new StoreError(`The plan store at ${this.location} is closed.`, this.location);
+    try {
+      return await fn();
+    } catch (error) {
+      throw withLocation(this.dialect, this.location, error);
+    }
+  }
+
+  private failure(message: string, cause: unknown): StoreError {
+    const reason = cause instanceof Error ? cause.message || String((cause as { code?: unknown }).code ?? cause.name) : String(cause);
+    return new StoreError(`${message}: ${reason}`, this.location, { cause });
+  }
+}
+
+/** The highest event seq of a record: its identity for idempotency. */
+function highestSeq(record: TransitionRecord): number {
+  return record.events.reduce((top, event) => Math.max(top, event.seq), record.run.lastSeq);
+}
+
+/** `SET col = excluded.col` for every column: an upsert that takes the new row as it is. */
+function excluded<C extends string>(columns: readonly C[]) {
+  return (eb: { ref(reference: string): unknown }) => Object.fromEntries(columns.map((column) => [column, eb.ref(`excluded.${column}`)])) as never;
+}
+
+function chunks<T>(rows: T[], size = INSERT_CHUNK): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) result.push(rows.slice(i, i + size));
+  return result;
+}
+
+function codeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : '';
+}
+
+/** Deadlock / serialization failure (PostgreSQL), busy or locked file past busy_timeout (SQLite). */
+function isTransient(error: unknown): boolean {
+  const code = codeOf(error);
+  return code === '40001' || code === '40P01' || code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,184 @@
+/**
+ * The store's tables as Kysely sees them. Column names are snake_case so people can query the
+ * database by hand; the row mappers in `rows.ts` translate to and from the engine's camelCase shapes.
+ *
+ * `Json` columns are `jsonb` on PostgreSQL and TEXT holding JSON on SQLite. Both travel as JSON text
+ * (the PostgreSQL pool is told not to parse jsonb), so one codec (`json-codec.ts`) serves both.
+ * SQL NULL means "absent" (the engine's `undefined`); the JSON text `null` is a stored null.
+ * Timestamps are the engine's ISO-8601 strings, stored as text unchanged on both dialects.
+ */
+
+/** JSON text (see `json-codec.ts`). */
+export type Json = string;
+
+export interface RunsTable {
+  run_id: string;
+  plan_id: string;
+  title: string | null;
+  spec_version: number;
+  status: string;
+  input: Json | null;
+  failure_count: number;
+  checkpoint_sequence: number;
+  /** The highest event seq recorded: the idempotency watermark of `recordTransitions`. */
+  last_seq: number;
+  started_at: string;
+  updated_at: string;
+  finished_at: string | null;
+  cancelled_by: string | null;
+  cancel_reason: string | null;
+  /** The spec the run was started (or last replanned) with. */
+  spec: Json | null;
+}
+
+export interface NodeRunsTable {
+  run_id: string;
+  node_id: string;
+  position: number;
+  type: string;
+  status: string;
+  attempts: number;
+  current_attempt: number | null;
+  resolved_input: Json | null;
+  output: Json | null;
+  notes: string | null;
+  handoff_context: Json | null;
+  failure_class: string | null;
+  last_issues: Json;
+  approval_id: string | null;
+  scheduled_until: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface AttemptsTable {
+  run_id: string;
+  node_id: string;
+  attempt: number;
+  kind: string;
+  by: string;
+  at: string;
+  submission_id: string | null;
+  status: string;
+  failure_class: string | null;
+  failure_message: string | null;
+  output: Json | null;
+  notes: string | null;
+}
+
+export interface ValidationIssuesTable {
+  run_id: string;
+  node_id: string;
+  attempt: number;
+  /** Position in the attempt's issue list (issues keep the order they were found in). */
+  idx: number;
+  severity: string;
+  code: string;
+  message: string;
+  path: string | null;
+}
+
+export interface ArtifactsTable {
+  run_id: string;
+  node_id: string;
+  attempt: number;
+  name: string;
+  /** `<nodeId>/<name>`, as checkpoints list them. */
+  artifact_id: string;
+  /** Position in the submitted artifact list. */
+  idx: number;
+  kind: string;
+  pointer: string;
+  schema_ref: string | null;
+  payload: Json | null;
+}
+
+export interface ApprovalsTable {
+  run_id: string;
+  /** `<nodeId>#<attempt>`. */
+  approval_id: string;
+  node_id: string;
+  attempt: number;
+  kind: string;
+  owner_kind: string;
+  owner_ref: string;
+  approvers: Json;
+  status: string;
+  requested_at: string;
+  resolved_at: string | null;
+  responded_by: string | null;
+  response: Json | null;
+  issues: Json;
+}
+
+export interface CheckpointsTable {
+  run_id: string;
+  sequence: number;
+  reason: string;
+  run_status: string;
+  ready_node_ids: Json;
+  active_node_ids: Json;
+  completed_node_ids: Json;
+  node_statuses: Json;
+  artifact_ids: Json;
+  at: string;
+}
+
+export interface EventsTable {
+  run_id: string;
+  seq: number;
+  /** `<runId>:<seq>`. */
+  id: string;
+  plan_id: string;
+  type: string;
+  node_id: string | null;
+  attempt: number | null;
+  approval_id: string | null;
+  from_status: string | null;
+  to_status: string | null;
+  message: string;
+  detail: Json | null;
+  by: string;
+  at: string;
+}
+
+export interface SinkStatusTable {
+  sink_id: string;
+  disabled_at: string;
+  reason: string;
+}
+
+export interface DeliveriesTable {
+  sink_id: string;
+  run_id: string;
+  /** The highest event seq delivered to the sink (never moves backwards). */
+  delivered_seq: number;
+  updated_at: string;
+}
+
+export interface Database {
+  runs: RunsTable;
+  node_runs: NodeRunsTable;
+  attempts: AttemptsTable;
+  validation_issues: ValidationIssuesTable;
+  artifacts: ArtifactsTable;
+  approvals: ApprovalsTable;
+  checkpoints: CheckpointsTable;
+  events: EventsTable;
+  sink_status: SinkStatusTable;
+  deliveries: DeliveriesTable;
+}
+
+/** Every table, in an order that satisfies foreign keys when creating (reverse it to drop). */
+export const TABLES: ReadonlyArray<keyof Database> = [
+  'runs',
+  'node_runs',
+  'attempts',
+  'validation_issues',
+  'artifacts',
+  'approvals',
+  'checkpoints',
+  'events',
+  'sink_status',
+  'deliveries',
+];
