@@ -42,6 +42,15 @@ DB_FILE="$DATA_DIR/temporal.sqlite"
 WORKER_PIDS_FILE="$DATA_DIR/worker.pids"
 LOCK_FILE="$DATA_DIR/.temporal-dev.lock"
 
+# A local PostgreSQL for the plan store in dev and CI (`./temporal-dev.sh postgres`).
+PG_PORT="${PLAN_PG_PORT:-55432}"
+PG_DATA="$DATA_DIR/postgres"            # the cluster (PGDATA)
+PG_RUN_DIR="$DATA_DIR/postgres-run"     # its Unix socket and its log
+PG_LOG_FILE="$PG_RUN_DIR/postgres.log"
+PG_LOCK_FILE="$DATA_DIR/.postgres.lock"
+readonly PG_DATABASES=(plan_runner plan_runner_test)
+PG_BIN=""              # set by ensure_pg_binaries
+
 CLI_DIR="$TOOLS_DIR/temporal-$TEMPORAL_CLI_VERSION"
 CLI_GO_DIR="$TOOLS_DIR/temporal-$TEMPORAL_CLI_GO_VERSION"
 TEST_SERVER_DIR="$TOOLS_DIR/temporal-test-server-$TEMPORAL_TEST_SERVER_VERSION"
@@ -534,6 +543,220 @@ stop_our_workers() {
 }
 
 # ---------------------------------------------------------------------------
+# Local PostgreSQL (the plan store's second dialect) in $DATA_DIR/postgres.
+# ---------------------------------------------------------------------------
+pg_url() { printf 'postgres://postgres@127.0.0.1:%s/%s' "$PG_PORT" "${1:-plan_runner}"; }
+
+# pg_bin_dir_ok DIR: DIR holds the server binaries this script needs.
+pg_bin_dir_ok() { [[ -x "$1/pg_ctl" && -x "$1/initdb" && -x "$1/postgres" ]]; }
+
+# Prints the directory of pg_ctl/initdb/postgres: PATH first, then Debian's /usr/lib/postgresql/*/bin
+# (newest version first), where the server binaries live off PATH.
+find_pg_bin() {
+  local found dir
+  if found="$(command -v pg_ctl 2>/dev/null)"; then
+    dir="$(dirname "$(readlink -f "$found")")"
+    if pg_bin_dir_ok "$dir"; then printf '%s' "$dir"; return 0; fi
+    dir="$(dirname "$found")"
+    if pg_bin_dir_ok "$dir"; then printf '%s' "$dir"; return 0; fi
+  fi
+  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5,5 -V -r); do
+    if pg_bin_dir_ok "$dir"; then printf '%s' "$dir"; return 0; fi
+  done
+  return 1
+}
+
+ensure_pg_binaries() {
+  [[ -n "$PG_BIN" ]] && return 0
+  if PG_BIN="$(find_pg_bin)"; then
+    say "PostgreSQL: $("$PG_BIN/postgres" --version 2>/dev/null | head -n 1) ($PG_BIN)"
+    return 0
+  fi
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "PostgreSQL is not installed; installing the Debian package: apt-get install -y --no-install-recommends postgresql"
+    info "(this also creates the system user 'postgres'; the package's own cluster is not used by this script)"
+    local log; log="$(mktemp "${TMPDIR:-/tmp}/temporal-dev-apt.XXXXXX")"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql >"$log" 2>&1; then
+      info "apt-get install failed; refreshing the package lists (apt-get update) and trying once more"
+      if ! { DEBIAN_FRONTEND=noninteractive apt-get update >>"$log" 2>&1 \
+             && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql >>"$log" 2>&1; }; then
+        tail -n 15 "$log" | sed 's/^/    | /' >&2
+        rm -f "$log"
+        die "could not install PostgreSQL with apt-get (output above)" \
+            "install it yourself (apt-get install postgresql, or your system's package) and re-run ./temporal-dev.sh postgres start"
+      fi
+    fi
+    rm -f "$log"
+    PG_BIN="$(find_pg_bin)" || die "apt-get installed postgresql, but pg_ctl/initdb/postgres were not found under /usr/lib/postgresql/*/bin"
+    say "installed: $("$PG_BIN/postgres" --version 2>/dev/null | head -n 1) ($PG_BIN)"
+    return 0
+  fi
+  die "PostgreSQL server binaries (pg_ctl, initdb, postgres) not found on PATH or under /usr/lib/postgresql/*/bin" \
+      "install PostgreSQL (Debian/Ubuntu: sudo apt-get install postgresql; macOS: brew install postgresql) and re-run" \
+      "or use any PostgreSQL you have: PLAN_STORE_URL=postgres://USER:PASSWORD@HOST:PORT/DB"
+}
+
+# PostgreSQL refuses to run as root: as root, the cluster belongs to the 'postgres' user.
+pg_as_root() { [[ "$(id -u)" == 0 ]]; }
+# pg_run CMD...: run a server command as the cluster's owner.
+pg_run() {
+  if pg_as_root; then
+    if command -v runuser >/dev/null 2>&1; then runuser -u postgres -- "$@"
+    else su postgres -s /bin/sh -c "$(printf '%q ' "$@")"
+    fi
+  else
+    "$@"
+  fi
+}
+
+pg_prepare_dirs() {
+  mkdir -p "$PG_DATA" "$PG_RUN_DIR"
+  if pg_as_root; then
+    id postgres >/dev/null 2>&1 || die "running as root, but there is no 'postgres' user to run PostgreSQL as (it refuses to run as root)" \
+      "create one: useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres" \
+      "or run ./temporal-dev.sh postgres start as a normal user"
+    chown postgres: "$PG_DATA" "$PG_RUN_DIR"
+    pg_run test -w "$PG_DATA" -a -w "$PG_RUN_DIR" || die "the 'postgres' user cannot reach $(rel "$PG_DATA") (a parent directory is not searchable by others)" \
+      "chmod o+x on the parent directories, or put the data elsewhere: PLAN_RUNNER_DATA=/var/tmp/plan-runner ./temporal-dev.sh postgres start"
+  fi
+  chmod 700 "$PG_DATA"
+}
+
+# pg_running: the cluster in $PG_DATA is running (pg_ctl status answers 0).
+pg_running() {
+  [[ -f "$PG_DATA/postmaster.pid" ]] || return 1
+  pg_run "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1
+}
+# pg_pid: the postmaster's pid from postmaster.pid (first line), if that process is alive.
+pg_pid() {
+  local pid=""
+  [[ -r "$PG_DATA/postmaster.pid" ]] && pid="$(head -n 1 "$PG_DATA/postmaster.pid" | tr -dc '0-9')"
+  if pid_alive "$pid"; then printf '%s' "$pid"; fi
+}
+# pg_port_of_running: the port the running cluster listens on (line 4 of postmaster.pid).
+pg_port_of_running() { sed -n 4p "$PG_DATA/postmaster.pid" 2>/dev/null | tr -dc '0-9'; }
+
+# pg_psql DB ARGS...: psql over TCP as the superuser 'postgres' (trust auth on 127.0.0.1).
+pg_psql() {
+  local db="$1"; shift
+  local psql="$PG_BIN/psql"
+  [[ -x "$psql" ]] || psql="$(command -v psql)" || die "psql not found (next to $PG_BIN/pg_ctl or on PATH)"
+  PGCONNECT_TIMEOUT=10 "$psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" "$@"
+}
+
+pg_ensure_databases() {
+  local db exists
+  for db in "${PG_DATABASES[@]}"; do
+    exists="$(pg_psql postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" \
+      || die "could not query PostgreSQL on 127.0.0.1:$PG_PORT" "see $(rel "$PG_LOG_FILE")"
+    if [[ "$exists" != 1 ]]; then
+      say "creating database $db"
+      pg_psql postgres -c "CREATE DATABASE \"$db\"" >&2 || die "could not create database $db on 127.0.0.1:$PG_PORT"
+    fi
+  done
+}
+
+pg_lock() {
+  mkdir -p "$DATA_DIR"
+  if command -v flock >/dev/null 2>&1; then
+    exec 8>"$PG_LOCK_FILE"
+    flock -w 120 8 || die "another temporal-dev.sh is starting PostgreSQL and holds $(rel "$PG_LOCK_FILE")"
+  fi
+}
+pg_unlock() { exec 8>&-; }
+
+pg_start() {
+  [[ "$PG_PORT" =~ ^[0-9]+$ ]] || die "bad port '$PG_PORT' (from PLAN_PG_PORT)"
+  ensure_pg_binaries
+  pg_lock
+  pg_prepare_dirs
+  if pg_running; then
+    local running_port; running_port="$(pg_port_of_running)"
+    if [[ -n "$running_port" && "$running_port" != "$PG_PORT" ]]; then
+      die "the PostgreSQL in $(rel "$PG_DATA") already runs on port $running_port, not $PG_PORT (PLAN_PG_PORT)" \
+          "stop it first: ./temporal-dev.sh postgres stop" "or use PLAN_PG_PORT=$running_port"
+    fi
+    say "PostgreSQL already running on 127.0.0.1:$PG_PORT (pid $(pg_pid), data $(rel "$PG_DATA")) - not starting another"
+  else
+    if [[ ! -f "$PG_DATA/PG_VERSION" ]]; then
+      if [[ -n "$(ls -A "$PG_DATA" 2>/dev/null)" ]]; then
+        die "$(rel "$PG_DATA") is not empty but holds no PostgreSQL cluster (no PG_VERSION)" \
+            "move it away: mv $(rel "$PG_DATA") $(rel "$PG_DATA").bak"
+      fi
+      say "creating a PostgreSQL cluster in $(rel "$PG_DATA") (superuser postgres, trust auth: local dev only)"
+      local initlog; initlog="$(mktemp "${TMPDIR:-/tmp}/temporal-dev-initdb.XXXXXX")"
+      chmod 644 "$initlog"
+      if ! pg_run "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust --encoding=UTF8 --no-locale >"$initlog" 2>&1; then
+        tail -n 15 "$initlog" | sed 's/^/    | /' >&2
+        rm -f "$initlog"
+        die "initdb failed (output above)" "remove the half-made cluster and retry: rm -rf $(rel "$PG_DATA") && ./temporal-dev.sh postgres start"
+      fi
+      rm -f "$initlog"
+    fi
+    if tcp_open 127.0.0.1 "$PG_PORT"; then
+      die "port $PG_PORT is in use by something else (not the PostgreSQL in $(rel "$PG_DATA"))" \
+          "free the port, or pick another: PLAN_PG_PORT=55433 ./temporal-dev.sh postgres start"
+    fi
+    # A Unix socket path is limited to ~107 bytes; with a deep data dir, TCP alone will do.
+    local socket_dir="$PG_RUN_DIR"
+    if (( ${#PG_RUN_DIR} + 20 > 107 )); then
+      info "$(rel "$PG_RUN_DIR") is too long a path for a Unix socket; listening on TCP only"
+      socket_dir=""
+    fi
+    say "starting PostgreSQL on 127.0.0.1:$PG_PORT (data $(rel "$PG_DATA"), log $(rel "$PG_LOG_FILE"))"
+    [[ -f "$PG_LOG_FILE" ]] && pg_as_root && chown postgres: "$PG_LOG_FILE"
+    # 8>&-: the server must not inherit the lock, or the next start would wait for it forever.
+    if ! pg_run "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG_FILE" -w -t 60 \
+          -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k '$socket_dir'" start >/dev/null 8>&-; then
+      [[ -f "$PG_LOG_FILE" ]] && tail -n 20 "$PG_LOG_FILE" | sed 's/^/    | /' >&2
+      die "PostgreSQL did not start (log above, full log: $(rel "$PG_LOG_FILE"))" \
+          "if the port is taken: PLAN_PG_PORT=55433 ./temporal-dev.sh postgres start" \
+          "for a fresh cluster: ./temporal-dev.sh postgres stop; rm -rf $(rel "$PG_DATA")"
+    fi
+    say "PostgreSQL is up (pid $(pg_pid))"
+  fi
+  pg_ensure_databases
+  pg_unlock
+  info "store URL:      $(pg_url plan_runner)"
+  info "tests:          $(pg_url plan_runner_test)"
+  info "use it:         export PLAN_STORE_URL=$(pg_url plan_runner)"
+  info "stop it with:   ./temporal-dev.sh postgres stop (or ./temporal-dev.sh stop)"
+  pg_url plan_runner; echo
+}
+
+# stop_our_postgres: stops the cluster in $PG_DATA if it runs (returns 1 when nothing ran).
+stop_our_postgres() {
+  local pid; pid="$(pg_pid)"
+  [[ -n "$pid" ]] || return 1
+  if [[ -z "$PG_BIN" ]]; then PG_BIN="$(find_pg_bin)" || PG_BIN=""; fi
+  if [[ -n "$PG_BIN" ]] && pg_run "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >/dev/null 2>&1; then
+    say "stopped PostgreSQL (pid $pid, data $(rel "$PG_DATA"))"
+    return 0
+  fi
+  # No pg_ctl at hand (or it failed): SIGINT is PostgreSQL's "fast shutdown".
+  kill -INT "$pid" 2>/dev/null || true
+  local i
+  for ((i = 0; i < 240; i++)); do
+    pid_alive "$pid" || { say "stopped PostgreSQL (pid $pid, data $(rel "$PG_DATA"))"; return 0; }
+    sleep 0.25
+  done
+  warn "PostgreSQL (pid $pid) did not stop within 60s; left running"
+  return 0
+}
+
+cmd_postgres() {
+  local action="${1:-start}"
+  case "$action" in
+    start) pg_start ;;
+    stop)
+      if ! stop_our_postgres; then say "nothing to stop: no PostgreSQL runs in $(rel "$PG_DATA")"; fi
+      ;;
+    url) pg_url "${2:-plan_runner}"; echo ;;
+    *) die "unknown postgres action '$action'" "./temporal-dev.sh postgres [start|stop|url [DATABASE]]" ;;
+  esac
+}
+
+# ---------------------------------------------------------------------------
 # Commands.
 # ---------------------------------------------------------------------------
 cmd_install() {
@@ -619,8 +842,9 @@ cmd_stop() {
   local did=0
   stop_our_workers && did=1
   stop_our_server && did=1
+  stop_our_postgres && did=1
   if [[ $did == 0 ]]; then
-    say "nothing to stop: no dev server or worker started by this script is running"
+    say "nothing to stop: no dev server, worker or PostgreSQL started by this script is running"
   fi
   if [[ $IS_LOCAL == 1 ]] && tcp_open 127.0.0.1 "$TEMPORAL_PORT"; then
     say "note: something still listens on 127.0.0.1:$TEMPORAL_PORT (not started by this script; left alone)"
@@ -679,6 +903,12 @@ cmd_status() {
   fi
   echo "workers:     ${workers:-none started by this script}"
   echo "task queue:  $PLAN_TASK_QUEUE"
+  pid="$(pg_pid)"
+  if [[ -n "$pid" ]]; then
+    echo "postgres:    running, pid $pid, $(pg_url plan_runner) (data $(rel "$PG_DATA"))"
+  else
+    echo "postgres:    not running (./temporal-dev.sh postgres start)"
+  fi
   echo "tools:"
   if [[ -n "$cli" ]]; then
     echo "  temporal CLI:  $("$cli" --version 2>/dev/null | head -n 1) ($(rel "$cli"))"
@@ -710,7 +940,12 @@ Commands:
   test [args]    install + server, then npm test (or node --test ARGS: files, --test-name-pattern=…);
                  stops the server afterwards
                  if this command started it (unless KEEP_SERVER=1)
-  stop           stop the dev server and workers started by this script
+  postgres [start|stop|url]
+                 a local PostgreSQL for the plan store (PLAN_STORE_URL) in .data/postgres on
+                 127.0.0.1:\$PLAN_PG_PORT, with databases plan_runner and plan_runner_test;
+                 start (default) creates/starts it (installs the Debian package when root and
+                 missing) and prints the store URL; url [DB] prints the URL; stop stops it
+  stop           stop the dev server, workers and PostgreSQL started by this script
   status         show server/UI/tool status (exit 0 if the server answers, 1 if not)
   help           this text
 
@@ -721,7 +956,8 @@ Environment:
                          a non-local address is only checked, never started
   TEMPORAL_NAMESPACE     namespace                                   (default)
   PLAN_TASK_QUEUE        task queue of the worker                    (plan-runs)
-  PLAN_RUNNER_DATA       data dir for sqlite/pid/log                 (.data)
+  PLAN_RUNNER_DATA       data dir for sqlite/pid/log/postgres        (.data)
+  PLAN_PG_PORT           port of the local PostgreSQL                (55432)
   TEMPORAL_START_TIMEOUT seconds to wait for the server to answer    (60)
   KEEP_SERVER=1          'test' leaves a server it started running
   PLAN_RUNNER_SKIP_BUILD=1  skip 'npm run build' in install/worker/demo/test
@@ -741,6 +977,7 @@ main() {
     test)    cmd_test "$@" ;;
     stop)    cmd_stop "$@" ;;
     status)  cmd_status "$@" ;;
+    postgres) cmd_postgres "$@" ;;
     help|-h|--help) usage ;;
     *) usage >&2; printf '\nunknown command: %s\n' "$command" >&2; exit 2 ;;
   esac
