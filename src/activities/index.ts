@@ -1,11 +1,24 @@
 /**
  * The activities a plan-runner worker registers. Activities do everything the workflow may not:
- * JSON Schema validation (Ajv) now; persistence and event delivery later.
+ * JSON Schema validation (Ajv), persistence (the store) and event delivery (webhooks, wake-ups).
  */
 import { validateBatch } from './validation';
+import { createStoreActivities } from './store';
+import { createDeliveryActivities } from './delivery';
+import type { DeliveryConfig } from './delivery/types';
+import type { PlanStore } from '../store/types';
 
-export function createActivities() {
-  return { validateBatch };
+export interface ActivityDependencies {
+  store: PlanStore;
+  delivery: DeliveryConfig;
+}
+
+export function createActivities({ store, delivery }: ActivityDependencies) {
+  return {
+    validateBatch,
+    ...createStoreActivities(store),
+    ...createDeliveryActivities({ store, config: delivery }),
+  };
 }
 
 export type PlanRunnerActivities = ReturnType<typeof createActivities>;

@@ -1,8 +1,14 @@
 /**
- * The plan-runner worker: runs `planRun` workflows and their activities on one task queue.
+ * The plan-runner worker: runs `planRun` workflows and their activities on one task queue, with the
+ * store (PLAN_STORE_URL, migrated at start) and the delivery configuration (PLAN_DELIVERY_CONFIG,
+ * PLAN_WEBHOOK_URL / PLAN_WEBHOOK_SECRET) the activities need.
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { loadDeliveryConfig } from '../activities/delivery';
+import type { DeliveryConfig } from '../activities/delivery/types';
+import { openStore } from '../store';
+import type { PlanStore } from '../store/types';
 import { DEFAULT_TASK_QUEUE } from '../workflows/definitions';
 
 export interface WorkerConfig {
@@ -10,6 +16,11 @@ export interface WorkerConfig {
   namespace?: string;
   taskQueue?: string;
   connection?: NativeConnection;
+  /** The store; by default opened from PLAN_STORE_URL (and closed when the worker stops). */
+  store?: PlanStore;
+  storeUrl?: string;
+  /** Sinks and agent endpoints; by default read from the environment (`loadDeliveryConfig`). */
+  delivery?: DeliveryConfig;
   /** A pre-built workflow bundle (tests share one); by default the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Extra options passed through to `Worker.create` (e.g. tuning for tests). */
@@ -26,23 +37,59 @@ export function resolveWorkerConfig(config: WorkerConfig = {}) {
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
-export async function createPlanWorker(config: WorkerConfig = {}): Promise<Worker> {
+/** A Temporal worker plus the resources it owns; `run()` releases them when the worker stops. */
+export interface PlanWorker {
+  worker: Worker;
+  store: PlanStore;
+  delivery: DeliveryConfig;
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+export async function createPlanWorker(config: WorkerConfig = {}): Promise<PlanWorker> {
   const { address, namespace, taskQueue } = resolveWorkerConfig(config);
-  const connection = config.connection ?? (await NativeConnection.connect({ address }));
-  return Worker.create({
-    connection,
-    namespace,
-    taskQueue,
-    activities: createActivities(),
-    ...(config.workflowBundle ? { workflowBundle: config.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    ...config.workerOptions,
-  });
+  // Configuration errors surface before anything connects.
+  const delivery = config.delivery ?? loadDeliveryConfig();
+  const store = config.store ?? (await openStore(config.storeUrl));
+  const ownsStore = !config.store;
+  try {
+    await store.migrate();
+    const connection = config.connection ?? (await NativeConnection.connect({ address }));
+    const worker = await Worker.create({
+      connection,
+      namespace,
+      taskQueue,
+      activities: createActivities({ store, delivery }),
+      ...(config.workflowBundle ? { workflowBundle: config.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+      ...config.workerOptions,
+    });
+    return {
+      worker,
+      store,
+      delivery,
+      run: () =>
+        worker.run().finally(async () => {
+          if (ownsStore) await store.close();
+          if (!config.connection) await connection.close();
+        }),
+      shutdown: () => worker.shutdown(),
+    };
+  } catch (error) {
+    if (ownsStore) await store.close();
+    throw error;
+  }
 }
 
 /** Runs a worker until SIGINT/SIGTERM (the SDK installs the signal handlers and drains). */
 export async function runWorker(config: WorkerConfig = {}): Promise<void> {
   const resolved = resolveWorkerConfig(config);
-  const worker = await createPlanWorker(config);
+  const planWorker = await createPlanWorker(config);
+  const sinks = planWorker.delivery.sinks.map((sink) => sink.id);
+  const agents = Object.keys(planWorker.delivery.agents);
   console.log(`plan-runner worker: task queue "${resolved.taskQueue}" on ${resolved.address} (namespace ${resolved.namespace})`);
-  await worker.run();
+  console.log(`plan-runner worker: store ${planWorker.store.dialect} at ${planWorker.store.location}`);
+  console.log(
+    `plan-runner worker: webhook sinks [${sinks.join(', ') || 'none'}], agent endpoints [${agents.join(', ') || 'none'}]`,
+  );
+  await planWorker.run();
 }

@@ -22,17 +22,21 @@ import {
   createRunState,
   currentDetails,
   currentWorkItem,
+  dispatchFailed,
   isFinished,
   pendingInputChecks,
   runInputCheck,
   pendingTimers,
   promoteDueNodes,
+  recordOf,
   rejectSubmission,
   resumeRun,
   retryNode,
+  sinkDisabled,
   snapshotOf,
   startRun,
   waitingOn,
+  wakeUpsFor,
   type Checkpoint,
   type Issue,
   type Refusal,
@@ -44,6 +48,8 @@ import {
 } from '../engine';
 import { validatePlanSpec } from '../engine/validate-spec';
 import type { ValidationActivities } from '../activities';
+import type { DeliveryActivities } from '../activities/delivery/types';
+import { Outbox } from './outbox';
 import {
   FAILURE_TYPES,
   PlanIdKey,
@@ -77,11 +83,22 @@ const { validateBatch } = wf.proxyLocalActivities<ValidationActivities>({
   summary: 'validate',
 });
 
+/** The worker's delivery settings (sink ids, agents with endpoints, retry timing), read once per run. */
+const { deliverySettings } = wf.proxyLocalActivities<DeliveryActivities>({
+  startToCloseTimeout: '10 seconds',
+  summary: 'delivery settings',
+});
+
+type ExternalKind = 'result' | 'response' | 'cancel' | 'resume' | 'retry';
 type Via = { via: 'signal' } | { via: 'update'; resolve: (value: never) => void; reject: (error: unknown) => void };
 type Message =
   | ({ kind: 'result'; payload: unknown } & Via)
   | ({ kind: 'response'; payload: unknown } & Via)
-  | ({ kind: 'cancel' | 'resume' | 'retry'; payload: unknown } & Via);
+  | ({ kind: 'cancel' | 'resume' | 'retry'; payload: unknown } & Via)
+  /** Reported by the outbox: a wake-up failed after its retries (SPEC §12). */
+  | { kind: 'dispatch-failed'; payload: { nodeId: string; attempt: number; message: string }; via: 'internal' }
+  /** Reported by the outbox: a webhook sink answered 410 Gone or gave up. */
+  | { kind: 'sink-disabled'; payload: { sinkId: string; reason: string }; via: 'internal' };
 
 function now(): string {
   return new Date().toISOString();
@@ -118,7 +135,7 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
   const inbox: Message[] = [];
 
   // ---- Handlers: all registered synchronously, before the first await. -------------------------
-  const enqueue = <T>(kind: Message['kind'], payload: unknown) =>
+  const enqueue = <T>(kind: ExternalKind, payload: unknown) =>
     new Promise<T>((resolve, reject) => inbox.push({ kind, payload, via: 'update', resolve: resolve as never, reject }));
   // Updates that arrived with the start are dispatched as soon as their handler is registered, before
   // the run has started: validators then accept, and the loop decides when the message's turn comes.
@@ -173,14 +190,22 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
   wf.setHandler(workItemQuery, (args) => currentWorkItem(state, String(args?.nodeId ?? '')), { description: 'The work item of a running task node: { nodeId } → brief, resolved input, handoff, previous issues.' });
 
   // ---- Effects ---------------------------------------------------------------------------------
+  const outbox = new Outbox(state.runId, {
+    onDispatchFailed: (payload) => void inbox.push({ kind: 'dispatch-failed', payload, via: 'internal' }),
+    onSinkDisabled: (payload) => void inbox.push({ kind: 'sink-disabled', payload, via: 'internal' }),
+  });
+  let specRecorded = false;
   let published = { status: '', waitingOn: '' };
   const apply = (transition: Transition) => {
+    const before = state;
     state = transition.state;
+    const record = recordOf(before, transition, { includeSpec: !specRecorded });
+    if (record) {
+      specRecorded = true;
+      outbox.add(record, wakeUpsFor(state, transition.events));
+    }
     eventLog.push(...transition.events);
     if (transition.checkpoint) lastCheckpoint = transition.checkpoint;
-    for (const item of transition.workItems) {
-      wf.log.info('work item ready', { nodeId: item.nodeId, attempt: item.attempt, owner: `${item.owner.kind}:${item.owner.ref}` });
-    }
     publishProgress();
     syncTimers();
   };
@@ -239,6 +264,7 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
   // ---- Message processing ----------------------------------------------------------------------
   const settleMessage = <T>(message: Message, result: Transition | Refusal, outcome?: T) => {
     if (isRefusal(result)) {
+      if (message.via === 'internal') return;
       if (message.via === 'update') message.reject(refusalFailure(result));
       else if (message.kind === 'result' || message.kind === 'response') apply(rejectSubmission(state, message.payload, result, now()));
       else wf.log.warn(`${message.kind} refused`, { reason: result.reason, message: result.message });
@@ -279,6 +305,12 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
         return settleMessage(message, resumeRun(state, message.payload, now()));
       case 'retry':
         return settleMessage(message, retryNode(state, message.payload, now()));
+      case 'dispatch-failed': {
+        const blocked = dispatchFailed(state, message.payload, now());
+        return blocked && apply(blocked);
+      }
+      case 'sink-disabled':
+        return apply(sinkDisabled(state, message.payload, now()));
     }
   };
 
@@ -297,8 +329,11 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
     }
   }
 
+  // The run starts in this workflow task (a query right after start sees it started); delivery
+  // begins once the worker's settings are in.
   apply(startRun(state, now()));
   started = true;
+  outbox.configure(await deliverySettings());
   let current: Message | undefined;
   try {
     while (true) {
@@ -314,8 +349,9 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
         current = undefined;
         continue;
       }
-      if (isFinished(state)) break;
-      await wf.condition(() => inbox.length > 0 || timerDue);
+      // A finished run still records and delivers what it produced before the workflow returns.
+      if (isFinished(state) && outbox.idle) break;
+      await wf.condition(() => inbox.length > 0 || timerDue || (isFinished(state) && outbox.idle));
     }
   } catch (error) {
     if (!wf.isCancellation(error)) throw error;
@@ -328,6 +364,9 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
       for (const message of [...(current ? [current] : []), ...inbox.splice(0)]) {
         if (message.via === 'update') message.reject(refusalFailure(finished));
       }
+      // The cancellation's events are recorded and delivered before the workflow closes.
+      if (!outbox.configured) outbox.configure(await deliverySettings());
+      await wf.condition(() => outbox.idle);
     });
     throw error;
   }
@@ -338,7 +377,7 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
   return snapshotOf(state);
 }
 
-function describeOperation(kind: Message['kind']): string {
+function describeOperation(kind: ExternalKind): string {
   switch (kind) {
     case 'cancel':
       return 'The run was cancelled.';

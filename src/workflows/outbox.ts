@@ -1,0 +1,218 @@
+/**
+ * The run's outbox (workflow code): what happens to a transition after the engine produced it.
+ *
+ * 1. **Record**: transition records are written to the store by the `recordTransitions` local
+ *    activity, in order, batched (whatever accumulated while the previous write was in flight goes in
+ *    the next call), never cancelled: what the workflow decided is always recorded.
+ * 2. **Deliver**: once recorded, events go to every webhook sink by `deliverEvents`, one call in
+ *    flight per sink, each covering the events recorded since the sink's last delivery, so each sink
+ *    receives events in seq order, at least once, and a sink that is down delays only itself.
+ * 3. **Wake**: wake-ups (SPEC §12) go to agents with a configured endpoint by `wakeAgent`, after the
+ *    event that caused them is recorded; one that fails after its retries is reported back to the
+ *    run (`onDispatchFailed`), which blocks the node with class `dispatch`.
+ *
+ * None of this holds up the graph walk: the workflow loop only waits for the outbox to drain before
+ * the workflow returns.
+ */
+import * as wf from '@temporalio/workflow';
+import type { EventType, TransitionRecord, WakeUp } from '../engine';
+import type { DeliveryActivities, DeliverySettings } from '../activities/delivery/types';
+import type { StoreActivities } from '../activities/store';
+
+/** Records per store write: keeps one activity payload well under Temporal's payload limits. */
+const MAX_RECORDS_PER_WRITE = 50;
+
+/**
+ * The store write is a local activity: a short database transaction next to the worker, recorded as
+ * one marker event instead of three activity events. It retries without limit (a store outage
+ * delays the run's records, it never drops them).
+ */
+const { recordTransitions } = wf.proxyLocalActivities<StoreActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  summary: 'record',
+});
+
+const delivery = wf.proxyActivities<DeliveryActivities>({ startToCloseTimeout: '5 minutes' });
+
+export interface OutboxHooks {
+  onDispatchFailed(failure: { nodeId: string; attempt: number; message: string }): void;
+  onSinkDisabled(sink: { sinkId: string; reason: string }): void;
+}
+
+interface SinkProgress {
+  id: string;
+  eventTypes?: EventType[];
+  deliveredSeq: number;
+  busy: boolean;
+  disabled: boolean;
+}
+
+export class Outbox {
+  private readonly queue: Array<{ record: TransitionRecord; wakeUps: WakeUp[] }> = [];
+  private writing = false;
+  private recordedSeq = 0;
+  /** Types of recorded events some sink has not received yet (to skip calls a filter would empty). */
+  private readonly pendingTypes = new Map<number, EventType>();
+  private sinks: SinkProgress[] = [];
+  /** Delivery waits for the worker's settings; recording does not. */
+  private settings?: DeliverySettings;
+  private readonly heldWakeUps: WakeUp[] = [];
+  private wakeUpsInFlight = 0;
+  /** Wake-ups stop when the workflow is cancelled through Temporal: nobody should start on it. */
+  private readonly wakeScope = new wf.CancellationScope();
+
+  constructor(
+    private readonly runId: string,
+    private readonly hooks: OutboxHooks,
+  ) {}
+
+  get configured(): boolean {
+    return this.settings !== undefined;
+  }
+
+  /** Starts delivery with the worker's settings (read once per run by a local activity). */
+  configure(settings: DeliverySettings): void {
+    this.settings = settings;
+    this.sinks = settings.sinks.map((sink) => ({ id: sink.id, eventTypes: sink.eventTypes, deliveredSeq: 0, busy: false, disabled: false }));
+    for (const wakeUp of this.heldWakeUps.splice(0)) this.wake(wakeUp);
+    this.deliverAll();
+  }
+
+  /** Queues a transition's record and the wake-ups it causes. */
+  add(record: TransitionRecord, wakeUps: WakeUp[]): void {
+    this.queue.push({ record, wakeUps });
+    this.write();
+  }
+
+  /** True when everything queued is recorded, delivered to every live sink, and every wake-up settled. */
+  get idle(): boolean {
+    return (
+      this.settings !== undefined &&
+      this.heldWakeUps.length === 0 &&
+      !this.writing &&
+      this.queue.length === 0 &&
+      this.wakeUpsInFlight === 0 &&
+      this.sinks.every((sink) => sink.disabled || (!sink.busy && sink.deliveredSeq >= this.recordedSeq))
+    );
+  }
+
+  private write(): void {
+    if (this.writing || this.queue.length === 0) return;
+    this.writing = true;
+    const batch = this.queue.splice(0, MAX_RECORDS_PER_WRITE);
+    const records = batch.map((entry) => entry.record);
+    wf.CancellationScope.nonCancellable(() => recordTransitions({ runId: this.runId, records }))
+      .then(
+        () => {
+          for (const record of records) {
+            for (const event of record.events) this.pendingTypes.set(event.seq, event.type);
+            this.recordedSeq = Math.max(this.recordedSeq, record.run.lastSeq);
+          }
+          for (const entry of batch) for (const wakeUp of entry.wakeUps) this.wake(wakeUp);
+          this.deliverAll();
+        },
+        (error) => {
+          // Only a non-retryable failure gets here (the activity retries without limit otherwise):
+          // keep the batch and try again later rather than lose records.
+          wf.log.error('recording transitions failed; retrying in 1 minute', { error: String(error) });
+          this.queue.unshift(...batch);
+          return wf.CancellationScope.nonCancellable(() => wf.sleep('1 minute'));
+        },
+      )
+      .finally(() => {
+        this.writing = false;
+        this.write();
+      });
+  }
+
+  private deliverAll(): void {
+    for (const sink of this.sinks) this.deliver(sink);
+    const floor = Math.min(this.recordedSeq, ...this.sinks.filter((sink) => !sink.disabled).map((sink) => sink.deliveredSeq));
+    for (const seq of this.pendingTypes.keys()) if (seq <= floor) this.pendingTypes.delete(seq);
+  }
+
+  private deliver(sink: SinkProgress): void {
+    if (sink.busy || sink.disabled || sink.deliveredSeq >= this.recordedSeq) return;
+    const afterSeq = sink.deliveredSeq;
+    const uptoSeq = this.recordedSeq;
+    if (sink.eventTypes?.length && !this.anyTypeBetween(afterSeq, uptoSeq, sink.eventTypes)) {
+      sink.deliveredSeq = uptoSeq; // nothing in the range passes the sink's filter
+      return;
+    }
+    sink.busy = true;
+    const { initialIntervalMs, maximumIntervalMs, giveUpAfterMs } = this.settings!.sinkRetry;
+    wf.CancellationScope.nonCancellable(() =>
+      delivery.deliverEvents.executeWithOptions(
+        {
+          summary: `deliver events ${afterSeq + 1}–${uptoSeq} to ${sink.id}`,
+          startToCloseTimeout: '5 minutes',
+          heartbeatTimeout: '30 seconds',
+          scheduleToCloseTimeout: giveUpAfterMs,
+          retry: { initialInterval: initialIntervalMs, maximumInterval: maximumIntervalMs, backoffCoefficient: 2 },
+        },
+        [{ runId: this.runId, sinkId: sink.id, afterSeq, uptoSeq }],
+      ),
+    )
+      .then(
+        (result) => {
+          sink.deliveredSeq = Math.max(sink.deliveredSeq, result.deliveredUpTo);
+          if (result.disabled) this.disable(sink, result.disabled.reason);
+        },
+        (error) => this.disable(sink, `deliveries gave up after ${giveUpAfterMs} ms of retries (${failureMessage(error)})`),
+      )
+      .finally(() => {
+        sink.busy = false;
+        this.deliverAll();
+      });
+  }
+
+  private disable(sink: SinkProgress, reason: string): void {
+    if (sink.disabled) return;
+    sink.disabled = true;
+    this.hooks.onSinkDisabled({ sinkId: sink.id, reason });
+  }
+
+  private anyTypeBetween(afterSeq: number, uptoSeq: number, types: EventType[]): boolean {
+    for (let seq = afterSeq + 1; seq <= uptoSeq; seq++) {
+      const type = this.pendingTypes.get(seq);
+      if (type === undefined || types.includes(type)) return true; // unknown: let the activity decide
+    }
+    return false;
+  }
+
+  private wake(wakeUp: WakeUp): void {
+    if (!this.settings) return void this.heldWakeUps.push(wakeUp);
+    if (!this.settings.agents.includes(wakeUp.agentRef)) return; // no endpoint: the agent polls
+    this.wakeUpsInFlight += 1;
+    const { initialIntervalMs, maximumIntervalMs, maximumAttempts } = this.settings.wakeUpRetry;
+    this.wakeScope
+      .run(() =>
+        delivery.wakeAgent.executeWithOptions(
+          {
+            summary: `wake agent:${wakeUp.agentRef} for ${wakeUp.nodeId} attempt ${wakeUp.attempt} (${wakeUp.eventType})`,
+            startToCloseTimeout: '1 minute',
+            retry: { initialInterval: initialIntervalMs, maximumInterval: maximumIntervalMs, backoffCoefficient: 2, maximumAttempts },
+          },
+          [{ runId: this.runId, agentRef: wakeUp.agentRef, eventId: wakeUp.eventId, eventType: wakeUp.eventType, workItem: wakeUp.workItem }],
+        ),
+      )
+      .then(
+        () => undefined,
+        (error) => {
+          if (wf.isCancellation(error)) return;
+          this.hooks.onDispatchFailed({ nodeId: wakeUp.nodeId, attempt: wakeUp.attempt, message: failureMessage(error) });
+        },
+      )
+      .finally(() => {
+        this.wakeUpsInFlight -= 1;
+      });
+  }
+}
+
+/** The innermost cause's message: an ActivityFailure wraps the ApplicationFailure the activity threw. */
+function failureMessage(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && 'cause' in current && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}
