@@ -9,6 +9,9 @@ import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { PlanRunnerClient } from '../../src/client/plan-runner-client';
 import { createPlanWorker, WORKFLOWS_PATH } from '../../src/worker';
 import type { PlanSpec } from '../../src/engine';
+import type { DeliveryConfig } from '../../src/activities/delivery/types';
+import { openStore } from '../../src/store';
+import type { PlanStore } from '../../src/store/types';
 
 export const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
 
@@ -30,32 +33,66 @@ export function workflowBundle(): Promise<{ code: string }> {
 
 export interface Harness {
   client: PlanRunnerClient;
+  /** The store the worker writes (PLAN_STORE_URL, as `./temporal-dev.sh test` sets it). */
+  store: PlanStore;
   taskQueue: string;
   close(): Promise<void>;
+}
+
+/** Delivery with no sinks and no agent endpoints, and retry timing short enough for tests. */
+export function testDelivery(overrides: Partial<DeliveryConfig> = {}): DeliveryConfig {
+  return {
+    sinks: [],
+    agents: {},
+    sinkRetry: { initialIntervalMs: 200, maximumIntervalMs: 1000, giveUpAfterMs: 10 * 60_000 },
+    wakeUpRetry: { initialIntervalMs: 200, maximumIntervalMs: 500, maximumAttempts: 3 },
+    requestTimeoutMs: 2000,
+    ...overrides,
+  };
 }
 
 /**
  * A client plus (unless `withWorker: false`) an in-process worker, both on a fresh task queue.
  * Tests that manage worker processes themselves ask for the client only.
  */
-export async function startHarness(options: { taskQueue?: string; withWorker?: boolean } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { taskQueue?: string; withWorker?: boolean; delivery?: DeliveryConfig } = {},
+): Promise<Harness> {
   quietRuntime();
   const taskQueue = options.taskQueue ?? `test-${randomUUID().slice(0, 8)}`;
-  const client = await PlanRunnerClient.connect({ address: TEMPORAL_ADDRESS, taskQueue });
+  const store = await openStore();
+  await store.migrate();
+  const client = await PlanRunnerClient.connect({ address: TEMPORAL_ADDRESS, taskQueue, store });
   if (options.withWorker === false) {
-    return { client, taskQueue, close: () => client.close() };
+    return {
+      client,
+      store,
+      taskQueue,
+      async close() {
+        await client.close();
+        await store.close();
+      },
+    };
   }
   const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
-  const worker = await createPlanWorker({ connection, taskQueue, workflowBundle: await workflowBundle() });
+  const worker = await createPlanWorker({
+    connection,
+    taskQueue,
+    store,
+    delivery: options.delivery ?? testDelivery(),
+    workflowBundle: await workflowBundle(),
+  });
   const running = worker.run();
   return {
     client,
+    store,
     taskQueue,
     async close() {
       worker.shutdown();
       await running;
       await client.close();
       await connection.close();
+      await store.close();
     },
   };
 }
