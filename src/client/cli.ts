@@ -1,10 +1,16 @@
 /**
  * `plan-runner`: the command line over `PlanRunnerClient`.
  *
+ * Data comes from two places: Temporal (start, messages, `status`, `list`, `inbox`: the live runs)
+ * and the store the worker records into (`events`, `approvals`, `attempts`, `checkpoints`,
+ * `migrate`: `--store` / `PLAN_STORE_URL`, default the SQLite file `.data/plan-runner.db` under the
+ * current directory). Store commands need no Temporal server and no worker.
+ *
  * Exit codes: 0 success · 1 refused / invalid (spec, input, JSON, message) · 2 usage error ·
- * 3 cannot reach Temporal, run not found, namespace or search attributes missing, no worker answering.
+ * 3 cannot reach Temporal or the store, run (or node) not found, namespace, search attributes or store
+ * tables missing, no worker answering.
  * With `--json`, results are JSON on stdout and errors are also printed there as
- * `{"error": …, "reason"?: …, "errors"?: […]}`. Messages for people go to stderr.
+ * `{"error": …, "reason"?: …, "code"?: …, "store"?: …, "errors"?: […]}`. Messages for people go to stderr.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,16 +18,21 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { PlanFileError, loadPlanFile } from './load-spec';
 import { FailureClass } from '../engine/spec';
 import type { AgentSubmission, ArtifactRef, HumanResponse } from '../engine/messages';
-import type { RunSnapshot, SubmitOutcome } from '../engine/types';
+import type { RunEvent, RunSnapshot, RunStatus, SubmitOutcome } from '../engine/types';
 import type { SpecProblem } from '../engine/validate-spec';
 import type { OperationOutcome } from '../workflows/definitions';
 import { DEFAULT_TASK_QUEUE } from '../workflows/definitions';
 import {
   PlanRunnerError,
   PlanValidationError,
+  RunNotFoundError,
   RunRefusedError,
+  StoreSetupError,
+  StoreUnavailableError,
   TemporalUnavailableError,
 } from './errors';
+import { approvalsTable, attemptsText, checkpointsTable, formatEventLine, migrateText, table } from './format';
+import { DEFAULT_STORE_FILE } from './store-reads';
 import {
   DEFAULT_ADDRESS,
   DEFAULT_NAMESPACE,
@@ -44,6 +55,7 @@ interface GlobalOptions {
   address: string;
   namespace: string;
   taskQueue: string;
+  store?: string;
   json?: boolean;
 }
 
@@ -158,12 +170,6 @@ export function statusView(snapshot: RunSnapshot) {
   };
 }
 
-function table(rows: string[][]): string {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')).join('\n');
-}
-
 function brief(value: unknown, max = 60): string {
   if (value === undefined) return '';
   const text = typeof value === 'string' ? value : JSON.stringify(value);
@@ -201,7 +207,11 @@ export function buildProgram(io: CliIO = processIO(), state: { exitCode: number 
 
   const program = new Command('plan-runner');
   program
-    .description('Run AI-agent plans durably on Temporal.')
+    .description(
+      'Run AI-agent plans durably on Temporal. Live runs are driven and read through Temporal; the worker also ' +
+        'records every step in a SQL store, from which events, approvals, attempts and checkpoints are read ' +
+        '(no Temporal server or worker needed, finished runs included).',
+    )
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout(text), writeErr: (text) => io.stderr(text) })
     .showHelpAfterError('(run with --help for usage)')
@@ -214,9 +224,52 @@ export function buildProgram(io: CliIO = processIO(), state: { exitCode: number 
     .addOption(
       new Option('--task-queue <queue>', 'task queue of plan-run workflows').env('PLAN_TASK_QUEUE').default(DEFAULT_TASK_QUEUE),
     )
-    .option('--json', 'print results (and errors) as JSON on stdout');
+    .addOption(
+      new Option(
+        '--store <url>',
+        `the store the worker records runs into: postgres://user:password@host:5432/db, or a SQLite file ` +
+          `(default: ${DEFAULT_STORE_FILE} under the current directory); read by events, approvals, attempts, checkpoints, migrate`,
+      ).env('PLAN_STORE_URL'),
+    )
+    .option('--json', 'print results (and errors) as JSON on stdout')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Where the data comes from:',
+        '  Temporal   start, submit, respond, cancel, resume, retry, status, list, inbox',
+        '             (--address, --namespace; messages and the status of open runs need a worker)',
+        '  the store  events, approvals, attempts, checkpoints, migrate',
+        `             (--store / PLAN_STORE_URL; default the SQLite file ${DEFAULT_STORE_FILE} under the current`,
+        '             directory: run these where the worker runs, or point both at the same PostgreSQL)',
+        '  both       worker (runs plan workflows from Temporal and records them in the store)',
+        '  neither    validate',
+        '',
+        'Exit codes: 0 ok, 1 invalid or refused, 2 usage error, 3 Temporal or the store unreachable, or no such run.',
+        '',
+      ].join('\n'),
+    );
 
   const globals = (command: Command): GlobalOptions => command.optsWithGlobals() as GlobalOptions;
+
+  /**
+   * A client for store reads: it never connects to Temporal (the connection stays lazy and unused).
+   * The store opens on the first read and is closed afterwards.
+   */
+  async function withStore<T>(command: Command, fn: (client: PlanRunnerClient) => Promise<T>): Promise<T> {
+    const options = globals(command);
+    const client = new PlanRunnerClient({
+      address: options.address,
+      namespace: options.namespace,
+      taskQueue: options.taskQueue,
+      storeUrl: options.store,
+    });
+    try {
+      return await fn(client);
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  }
 
   async function withClient<T>(command: Command, fn: (client: PlanRunnerClient) => Promise<T>): Promise<T> {
     const options = globals(command);
@@ -318,7 +371,7 @@ export function buildProgram(io: CliIO = processIO(), state: { exitCode: number 
   // status ---------------------------------------------------------------------------------------
   program
     .command('status')
-    .description("show a run's status, nodes and approvals")
+    .description("show a run's status, nodes and approvals (from Temporal: a worker must answer for open runs)")
     .argument('<run>', 'run id')
     .action(async (runId: string, _options: unknown, command: Command) => {
       const snapshot = await withClient(command, (client) => client.snapshot(runId));
@@ -472,21 +525,147 @@ export function buildProgram(io: CliIO = processIO(), state: { exitCode: number 
       printOutcome(command, outcome, `${outcome.message} (run ${outcome.runStatus})`);
     });
 
-  // events ---------------------------------------------------------------------------------------
+  // store reads: events, approvals, attempts, checkpoints, migrate -----------------------------------
   program
     .command('events')
-    .description("print a run's events, one JSON object per line")
+    .description(
+      "print a run's events from the store, one line each (JSON Lines with --json); --follow waits for new ones until the run finishes",
+    )
     .argument('<run>', 'run id')
     .option('--since <seq>', 'only events after this seq', nonNegativeInt)
-    .action(async (runId: string, options: { since?: number }, command: Command) => {
-      const events = await withClient(command, (client) => client.events(runId, options.since));
-      for (const event of events) printJson(event);
+    .option('--limit <n>', 'at most this many events (not with --follow)', positiveInt)
+    .option('-f, --follow', 'keep printing events as they are recorded until the run is completed or aborted (Ctrl-C stops)')
+    .option('--stop-on-failed', 'with --follow: also stop when the run is failed (a failed run stays open for retry)')
+    .addOption(new Option('--poll <ms>', 'with --follow: how often the store is polled').argParser(positiveInt).default(500))
+    .addOption(
+      new Option('--wait <ms>', 'with --follow: how long to wait for a run the store does not know yet (e.g. just started)')
+        .argParser(nonNegativeInt)
+        .default(10_000),
+    )
+    .action(async (runId: string, options: EventsCommandOptions, command: Command) => {
+      const json = globals(command).json;
+      const print = (event: RunEvent) => (json ? printJson(event) : out(formatEventLine(event)));
+      if (!options.follow) {
+        if (options.stopOnFailed) throw new CliError(EXIT.usage, '--stop-on-failed only applies with --follow');
+        const events = await withStore(command, (client) =>
+          client.events(runId, { sinceSeq: options.since, limit: options.limit }),
+        );
+        events.forEach(print);
+        return;
+      }
+      if (options.limit !== undefined) throw new CliError(EXIT.usage, '--limit cannot be combined with --follow');
+      await followEvents(command, runId, options, print);
+    });
+
+  /** `events --follow`: print until the run finishes; Ctrl-C (SIGINT) or SIGTERM stop it with exit 0. */
+  async function followEvents(
+    command: Command,
+    runId: string,
+    options: EventsCommandOptions,
+    print: (event: RunEvent) => void,
+  ): Promise<void> {
+    const json = globals(command).json;
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    try {
+      await withStore(command, async (client) => {
+        const endOn: RunStatus[] = ['completed', 'aborted', ...(options.stopOnFailed ? (['failed'] as const) : [])];
+        let last: RunEvent | undefined;
+        for await (const event of client.followEvents(runId, {
+          sinceSeq: options.since,
+          pollMs: options.poll,
+          signal: controller.signal,
+          endOn,
+          waitForRunMs: options.wait,
+        })) {
+          print(event);
+          last = event;
+          if (!json && !options.stopOnFailed && event.type === 'run-status-changed' && event.toStatus === 'failed') {
+            err(`run ${runId} is failed; still following (retry a node or cancel the run; Ctrl-C stops)`);
+          }
+        }
+        if (json) return;
+        if (controller.signal.aborted) {
+          err(`stopped following run ${runId}${last ? ` at seq ${last.seq}` : ''}`);
+          return;
+        }
+        const run = await client.storedRun(runId);
+        err(`run ${runId} is ${run.status} (last seq ${run.lastSeq})`);
+      });
+    } finally {
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+    }
+  }
+
+  program
+    .command('approvals')
+    .description('list approvals across runs from the store, newest request first')
+    .option('--pending', 'only approvals still waiting for an answer')
+    .option('--by <who>', 'only approvals WHO may answer (owner or named approver) or has answered')
+    .option('--run <run>', 'only approvals of this run')
+    .option('--limit <n>', 'at most this many approvals', positiveInt, 100)
+    .action(async (options: { pending?: boolean; by?: string; run?: string; limit: number }, command: Command) => {
+      const approvals = await withStore(command, (client) =>
+        client.approvals({ pending: options.pending, by: options.by, runId: options.run, limit: options.limit }),
+      );
+      if (globals(command).json) {
+        printJson(approvals);
+        return;
+      }
+      if (!approvals.length) {
+        err(options.pending ? 'no pending approvals' : 'no approvals');
+        return;
+      }
+      out(approvalsTable(approvals));
+    });
+
+  program
+    .command('attempts')
+    .description("show a node's attempts from the store: status, who, when, failure class, and the issues found")
+    .argument('<run>', 'run id')
+    .argument('<node>', 'node id')
+    .action(async (runId: string, nodeId: string, _options: unknown, command: Command) => {
+      const attempts = await withStore(command, (client) => client.attempts(runId, nodeId));
+      if (globals(command).json) {
+        printJson(attempts);
+        return;
+      }
+      if (!attempts.length) {
+        err(`node ${nodeId} of run ${runId} has no attempts yet`);
+        return;
+      }
+      out(attemptsText(attempts));
+    });
+
+  program
+    .command('checkpoints')
+    .description("show a run's checkpoints from the store: the node statuses after every transition (SPEC §10)")
+    .argument('<run>', 'run id')
+    .action(async (runId: string, _options: unknown, command: Command) => {
+      const checkpoints = await withStore(command, (client) => client.checkpoints(runId));
+      if (globals(command).json) {
+        printJson(checkpoints);
+        return;
+      }
+      out(checkpointsTable(checkpoints));
+    });
+
+  program
+    .command('migrate')
+    .description('create or upgrade the store (--store / PLAN_STORE_URL): apply pending migrations')
+    .action(async (_options: unknown, command: Command) => {
+      const result = await withStore(command, (client) => client.migrate());
+      if (globals(command).json) printJson(result);
+      else out(migrateText(result));
     });
 
   // list / inbox ---------------------------------------------------------------------------------
   program
     .command('list')
-    .description('list plan runs (Temporal visibility; may lag a second behind)')
+    .description('list plan runs (from Temporal visibility; may lag a second behind)')
     .option('--status <status>', 'only runs with this PlanRunStatus (running, awaiting-human, blocked, completed, failed, aborted)')
     .option('--plan <id>', 'only runs of this plan id')
     .option('--limit <n>', 'at most this many runs', positiveInt, 100)
@@ -519,7 +698,7 @@ export function buildProgram(io: CliIO = processIO(), state: { exitCode: number 
 
   program
     .command('inbox')
-    .description('open runs waiting on an owner, e.g. agent:writer or human:editors')
+    .description('open runs waiting on an owner, e.g. agent:writer or human:editors (from Temporal)')
     .argument('<owner>', 'agent:REF or human:REF')
     .option('--limit <n>', 'at most this many runs', positiveInt, 100)
     .action(async (owner: string, options: { limit: number }, command: Command) => {
@@ -550,7 +729,7 @@ export function buildProgram(io: CliIO = processIO(), state: { exitCode: number 
   // worker ---------------------------------------------------------------------------------------
   program
     .command('worker')
-    .description('run a plan-run worker in the foreground (Ctrl-C to stop)')
+    .description('run a plan-run worker in the foreground (Ctrl-C to stop); it records runs in the store (--store)')
     .action(async (_options: unknown, command: Command) => {
       const options = globals(command);
       // Loaded lazily so the other commands never load the worker SDK.
@@ -558,6 +737,8 @@ export function buildProgram(io: CliIO = processIO(), state: { exitCode: number 
       const worker = require(path.join(__dirname, '..', 'worker')) as {
         runWorker(opts: { address: string; namespace: string; taskQueue: string }): Promise<void>;
       };
+      // The worker opens its store from PLAN_STORE_URL; --store sets it for this process.
+      if (options.store !== undefined) process.env.PLAN_STORE_URL = options.store;
       if (!options.json) err(`worker: task queue ${options.taskQueue} on ${options.address} (namespace ${options.namespace})`);
       try {
         await worker.runWorker({ address: options.address, namespace: options.namespace, taskQueue: options.taskQueue });
@@ -571,6 +752,15 @@ export function buildProgram(io: CliIO = processIO(), state: { exitCode: number 
     });
 
   return program;
+}
+
+interface EventsCommandOptions {
+  since?: number;
+  limit?: number;
+  follow?: boolean;
+  stopOnFailed?: boolean;
+  poll: number;
+  wait: number;
 }
 
 interface SubmitOptions {
@@ -641,6 +831,13 @@ function report(error: unknown, json: boolean, io: CliIO): number {
   } else if (error instanceof PlanRunnerError) {
     exitCode = ['unavailable', 'not-found', 'setup', 'unresponsive'].includes(error.code) ? EXIT.unavailable : EXIT.refused;
     body = { code: error.code };
+    const store =
+      error instanceof StoreUnavailableError || error instanceof StoreSetupError
+        ? error.location
+        : error instanceof RunNotFoundError
+          ? error.store
+          : undefined;
+    if (store !== undefined) body.store = store;
   } else if (isPlanFileError(error)) {
     exitCode = EXIT.refused;
   } else if (process.env.PLAN_RUNNER_DEBUG && error instanceof Error && error.stack) {

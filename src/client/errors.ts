@@ -57,13 +57,63 @@ export class RunAlreadyExistsError extends PlanRunnerError {
   }
 }
 
+/**
+ * No such run: in Temporal (`namespace`), or, for reads from the store, in the store at `store` (its
+ * location: the SQLite file or the PostgreSQL URL without its password).
+ */
 export class RunNotFoundError extends PlanRunnerError {
   readonly runId: string;
   readonly namespace: string;
-  constructor(runId: string, namespace: string, options?: { cause?: unknown }) {
-    super('not-found', `no run ${runId} in namespace ${namespace}`, options);
+  /** Set when the run was looked up in the store: where that store is. */
+  readonly store?: string;
+  constructor(runId: string, namespace: string, options?: { cause?: unknown; store?: string }) {
+    super(
+      'not-found',
+      options?.store !== undefined
+        ? `no run ${runId} in the store at ${options.store} ` +
+            '(is this the store the worker writes to? set PLAN_STORE_URL or --store)'
+        : `no run ${runId} in namespace ${namespace}`,
+      options,
+    );
     this.runId = runId;
     this.namespace = namespace;
+    this.store = options?.store;
+  }
+}
+
+/** The run exists in the store, but its plan has no such node. */
+export class NodeNotFoundError extends PlanRunnerError {
+  readonly runId: string;
+  readonly nodeId: string;
+  constructor(runId: string, nodeId: string, knownNodeIds: string[], options?: { cause?: unknown }) {
+    super(
+      'not-found',
+      `run ${runId} has no node ${nodeId}` + (knownNodeIds.length ? ` (its nodes: ${knownNodeIds.join(', ')})` : ''),
+      options,
+    );
+    this.runId = runId;
+    this.nodeId = nodeId;
+  }
+}
+
+/**
+ * The store (PLAN_STORE_URL: a SQLite file by default, or PostgreSQL) cannot be opened or does not
+ * answer. `location` says which store was tried.
+ */
+export class StoreUnavailableError extends PlanRunnerError {
+  readonly location: string;
+  constructor(location: string, message: string, options?: { cause?: unknown }) {
+    super('unavailable', message, options);
+    this.location = location;
+  }
+}
+
+/** The store answers but is not set up for plan-runner (no tables yet: run `plan-runner migrate`). */
+export class StoreSetupError extends PlanRunnerError {
+  readonly location: string;
+  constructor(location: string, message: string, options?: { cause?: unknown }) {
+    super('setup', message, options);
+    this.location = location;
   }
 }
 

@@ -1,9 +1,20 @@
 /**
  * plan-runner's public client API (the package's `main`): `PlanRunnerClient`, its errors, and the
- * types and Temporal definitions an integration needs.
+ * types, store records and Temporal definitions an integration needs.
  */
 export * from './plan-runner-client';
 export * from './errors';
+export type {
+  PlanStore,
+  StoredRun,
+  StoredApproval,
+  StoredAttempt,
+  StoredNodeRun,
+  ApprovalFilter,
+  EventRange,
+  MigrationReport,
+  StoreDialect,
+} from '../store/types';
 export type { AgentSubmission, ArtifactRef, HumanResponse, CancelRequest, ResumeRequest, RetryRequest } from '../engine/messages';
 export type { PlanSpec, PlanNode, PlanEdge, Owner, FailureClass, NodeType } from '../engine/spec';
 export type {
@@ -18,6 +29,8 @@ export type {
   RefusalReason,
   ApprovalStatus,
   EventType,
+  Checkpoint,
+  CheckpointReason,
 } from '../engine/types';
 export type { SpecProblem, SpecValidationResult } from '../engine/validate-spec';
 export * from '../workflows/definitions';

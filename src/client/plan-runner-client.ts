@@ -2,6 +2,14 @@
  * A typed client for plan runs: start (validated first), send results and responses, operate on runs,
  * read their state, and find runs through Temporal visibility. Every expected failure surfaces as one
  * of the errors in `./errors` (with a stable `code`), never as a raw gRPC error.
+ *
+ * Two sources of data:
+ * - **Temporal** (the live run): start, messages, `snapshot`, `workItem`, `list`, `inbox`.
+ * - **The store** (`PLAN_STORE_URL`: the SQLite file `.data/plan-runner.db` by default, or
+ *   PostgreSQL), where the worker records every transition: `events`, `followEvents`, `approvals`,
+ *   `attempts`, `checkpoints`, `migrate`. These need no Temporal server and no worker, and work for
+ *   finished runs too. The store opens on the first such call; a client that only sends messages
+ *   never touches the database.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -30,7 +38,8 @@ import {
   describeZodError,
 } from '../engine/messages';
 import type { Owner, PlanSpec } from '../engine/spec';
-import type { Issue, RunEvent, RunSnapshot, RunStatus, SubmitOutcome, WorkItem } from '../engine/types';
+import type { Checkpoint, Issue, RunEvent, RunSnapshot, RunStatus, SubmitOutcome, WorkItem } from '../engine/types';
+import type { PlanStore, StoredApproval, StoredAttempt, StoredRun } from '../store/types';
 import type { SpecProblem } from '../engine/validate-spec';
 import {
   DEFAULT_TASK_QUEUE,
@@ -64,6 +73,16 @@ import {
   TemporalUnavailableError,
   WaitTimeoutError,
 } from './errors';
+import {
+  StoreReader,
+  type ApprovalsOptions,
+  type EventsOptions,
+  type FollowEventsOptions,
+  type MigrateResult,
+} from './store-reads';
+
+export type { ApprovalsOptions, EventsOptions, FollowEventsOptions, MigrateResult } from './store-reads';
+export { DEFAULT_STORE_FILE, storeTarget, type StoreTarget } from './store-reads';
 
 export const DEFAULT_ADDRESS = 'localhost:7233';
 export const DEFAULT_NAMESPACE = 'default';
@@ -88,6 +107,16 @@ export interface PlanRunnerClientOptions {
   queryTimeoutMs?: number;
   /** Deadline of one update (submit, respond, cancel, resume, retry). Default 60000 ms. */
   updateTimeoutMs?: number;
+  /**
+   * The store to read events, approvals, attempts and checkpoints from. Default `$PLAN_STORE_URL`;
+   * unset → the SQLite file `.data/plan-runner.db` under the current directory; `postgres://…` →
+   * PostgreSQL. Opened on first use and closed by `close()`.
+   */
+  storeUrl?: string;
+  /** An open store to read from instead of `storeUrl`. Not closed by `close()`. */
+  store?: PlanStore;
+  /** Deadline of one store read. Default 20000 ms. */
+  storeTimeoutMs?: number;
 }
 
 export interface StartRunOptions {
@@ -250,6 +279,7 @@ export class PlanRunnerClient {
   readonly taskQueue: string;
   readonly uiUrl: string;
   private ownsConnection: boolean;
+  private readonly reader: StoreReader;
   private readonly queryTimeoutMs: number;
   private readonly updateTimeoutMs: number;
 
@@ -263,6 +293,7 @@ export class PlanRunnerClient {
     this.uiUrl = (options.uiUrl ?? process.env.TEMPORAL_UI_URL ?? DEFAULT_UI_URL).replace(/\/+$/, '');
     this.queryTimeoutMs = options.queryTimeoutMs ?? 20_000;
     this.updateTimeoutMs = options.updateTimeoutMs ?? 60_000;
+    this.reader = new StoreReader({ url: options.storeUrl, store: options.store, timeoutMs: options.storeTimeoutMs });
     if (options.client) {
       this.client = options.client;
       this.namespace = options.client.options.namespace;
@@ -290,9 +321,26 @@ export class PlanRunnerClient {
     return client;
   }
 
-  /** Close the connection if this client opened it. */
+  /** Close the connection and the store if this client opened them. */
   async close(): Promise<void> {
-    if (this.ownsConnection) await this.client.connection.close();
+    try {
+      if (this.ownsConnection) await this.client.connection.close();
+    } finally {
+      await this.reader.close();
+    }
+  }
+
+  /**
+   * Where the store is: the SQLite file's absolute path, or the PostgreSQL URL without its password.
+   * Does not open the store.
+   */
+  get storeLocation(): string {
+    return this.reader.location;
+  }
+
+  /** The store, opened on first use (throws `StoreUnavailableError` naming its location). */
+  async store(): Promise<PlanStore> {
+    return this.reader.store();
   }
 
   /** The Temporal Web UI page of a run. */
@@ -409,10 +457,66 @@ export class PlanRunnerClient {
     return this.query(runId, snapshotQuery, []);
   }
 
-  /** The run's events (query `events`), optionally only those after `sinceSeq`. */
-  async events(runId: string, sinceSeq?: number): Promise<RunEvent[]> {
+  /**
+   * The run's events from the store, in seq order: those after `sinceSeq`, at most `limit`. Needs no
+   * Temporal server or worker. `events(runId, 12)` is short for `events(runId, { sinceSeq: 12 })`.
+   * An unknown run throws `RunNotFoundError` naming the store.
+   */
+  async events(runId: string, options?: number | EventsOptions): Promise<RunEvent[]> {
+    return this.reader.events(runId, typeof options === 'number' ? { sinceSeq: options } : (options ?? {}));
+  }
+
+  /**
+   * The run's events as the worker records them, in seq order, read by polling the store (every
+   * `pollMs`, default 500 ms). It ends once the run is finished (`completed` or `aborted`; add
+   * `failed` with `endOn`) and every event up to the run's last seq was yielded, or when `signal`
+   * aborts. A `failed` run is followed on by default, since retrying a node can continue it. A run
+   * the store does not know throws `RunNotFoundError`, at once unless `waitForRunMs` is given (useful
+   * right after `start`, before the worker recorded the run's first step).
+   *
+   * ```ts
+   * for await (const event of client.followEvents(runId, { sinceSeq: 0 })) console.log(event.message);
+   * ```
+   */
+  followEvents(runId: string, options: FollowEventsOptions = {}): AsyncGenerator<RunEvent, void, undefined> {
+    return this.reader.followEvents(runId, options);
+  }
+
+  /**
+   * The live workflow's events (query `events`), optionally only those after `sinceSeq`. Needs a
+   * worker; prefer `events()`, which reads the store and also works for finished runs.
+   */
+  async queryEvents(runId: string, sinceSeq?: number): Promise<RunEvent[]> {
     const args: [{ sinceSeq?: number }?] = sinceSeq === undefined ? [] : [{ sinceSeq }];
     return this.query(runId, eventsQuery, args);
+  }
+
+  /** The run as the store records it (status, lastSeq, failure count, times). */
+  async storedRun(runId: string): Promise<StoredRun> {
+    return this.reader.run(runId);
+  }
+
+  /**
+   * Approvals across runs from the store, newest request first: `pending` ones only, those `by` may
+   * answer (owner ref or named approver) or answered, of one `runId`, at most `limit`.
+   */
+  async approvals(options: ApprovalsOptions = {}): Promise<StoredApproval[]> {
+    return this.reader.approvals(options);
+  }
+
+  /** A node's attempts from the store, in order, each with its issues and artifacts. */
+  async attempts(runId: string, nodeId: string): Promise<StoredAttempt[]> {
+    return this.reader.attempts(runId, nodeId);
+  }
+
+  /** The run's checkpoints from the store, in sequence order (SPEC §10). */
+  async checkpoints(runId: string): Promise<Checkpoint[]> {
+    return this.reader.checkpoints(runId);
+  }
+
+  /** Apply the store's pending migrations (creating the SQLite file if needed). */
+  async migrate(): Promise<MigrateResult> {
+    return this.reader.migrate();
   }
 
   /** The work item of a node (query `workItem`): what its owner is asked to do now, or null. */

@@ -33,7 +33,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 const json = (text: string) => JSON.parse(text.trim().split('\n').at(-1) as string);
 
-test('start, submit, respond, status, events, inbox and list through the CLI', async () => {
+test('start, submit, respond, status, events, attempts, approvals, inbox and list through the CLI', async () => {
   const id = runId('cli');
   const started = await cli('start', EXAMPLE, '--run-id', id, '--input', '{"topic":"cli"}', '--json');
   assert.equal(started.code, 0, started.stderr);
@@ -87,15 +87,45 @@ test('start, submit, respond, status, events, inbox and list through the CLI', a
   assert.equal(view.nodes[0].attempts, 2);
   assert.deepEqual(view.approvals.map((a: { approvalId: string; status: string }) => [a.approvalId, a.status]), [['approve#1', 'approved']]);
 
-  const events = await cli('events', id);
-  const lines = events.stdout.trim().split('\n').map((line) => JSON.parse(line));
-  assert.ok(lines.length > 10);
+  // Events, attempts, approvals and checkpoints come from the store the worker records into (the
+  // default store under this directory, or PLAN_STORE_URL, as for the harness). Records are written
+  // just after each step, so wait until the store has caught up with the status just read.
+  const lines = await eventually(async () => {
+    const events = await cli('events', id, '--json');
+    if (events.code !== 0) return undefined;
+    const parsed = events.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    return parsed.length === view.lastSeq ? parsed : undefined;
+  }, `the store to hold ${view.lastSeq} events`);
+  assert.deepEqual(lines.map((line) => line.seq), Array.from({ length: view.lastSeq }, (_, i) => i + 1));
   for (const line of lines) assert.ok('seq' in line && 'type' in line && 'message' in line);
-  const since = await cli('events', id, '--since', String(lines.length - 2));
+  const since = await cli('events', id, '--since', String(lines.length - 2), '--json');
   assert.equal(since.stdout.trim().split('\n').length, 2);
+  const text = await cli('events', id, '--since', String(lines.length - 1));
+  assert.match(text.stdout, new RegExp(`^\\s*${lines.length}  \\S+  ${lines.at(-1).type}\\s`));
 
+  const attempts = await cli('attempts', id, 'research', '--json');
+  assert.equal(attempts.code, 0, attempts.stderr);
+  const researchAttempts = json(attempts.stdout);
+  assert.deepEqual(researchAttempts.map((a: { attempt: number; status: string }) => [a.attempt, a.status]), [
+    [1, 'failed'],
+    [2, 'completed'],
+  ]);
+  assert.ok(researchAttempts[0].issues.some((issue: { severity: string; code: string }) => issue.severity === 'blocking' && issue.code === 'schema'));
+  const approvals = await cli('approvals', '--run', id, '--json');
+  assert.deepEqual(json(approvals.stdout).map((a: { approvalId: string; status: string; respondedBy?: string }) => [a.approvalId, a.status, a.respondedBy]), [
+    ['approve#1', 'approved', 'alice'],
+  ]);
+  const checkpoints = await cli('checkpoints', id, '--json');
+  assert.equal(json(checkpoints.stdout)[0].reason, 'run-started');
+
+  // Following the open run: it ends once the cancel is recorded.
+  const follow = cli('events', id, '--follow', '--since', String(view.lastSeq), '--json', '--poll', '100');
   const cancelled = await cli('cancel', id, '--reason', 'test over', '--json');
   assert.equal(cancelled.code, 0);
+  const followed = await follow;
+  assert.equal(followed.code, 0, followed.stderr);
+  const tail = followed.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  assert.ok(tail.some((event) => event.type === 'run-status-changed' && event.toStatus === 'aborted'), followed.stdout);
   const listed = await eventually(async () => {
     const result = await cli('list', '--plan', 'blog-post', '--status', 'aborted', '--json');
     return result.stdout.includes(id) ? result : undefined;

@@ -10,6 +10,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main, parseArtifact, parseFailure, type CliIO } from '../../src/client/cli';
+import { NodeNotFoundError, RunNotFoundError, StoreSetupError, StoreUnavailableError } from '../../src/client/errors';
+import { approvalsTable, attemptsText, checkpointsTable, formatEventLine, migrateText } from '../../src/client/format';
+import { StoreReader, storeTarget, translateStoreError } from '../../src/client/store-reads';
+import { PlanRunnerClient } from '../../src/client/plan-runner-client';
+import type { Checkpoint, RunEvent, RunStatus } from '../../src/engine/types';
+import type { PlanStore, StoredApproval, StoredAttempt, StoredRun } from '../../src/store/types';
+import { StoreError } from '../../src/store/errors';
 
 const NOWHERE = ['--address', '127.0.0.1:1'];
 
@@ -310,5 +317,398 @@ describe('the compiled entry points', () => {
     const result = spawnSync(process.execPath, [binJs, 'validate', validFile, '--json'], { encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);
     assert.equal(JSON.parse(result.stdout).valid, true);
+  });
+});
+
+// ---- store reads ---------------------------------------------------------------------------------
+
+/** Runs `fn` with PLAN_STORE_URL set to `value` (or unset), restoring it afterwards. */
+async function withStoreEnv<T>(value: string | undefined, fn: () => Promise<T>): Promise<T> {
+  const previous = process.env.PLAN_STORE_URL;
+  if (value === undefined) delete process.env.PLAN_STORE_URL;
+  else process.env.PLAN_STORE_URL = value;
+  try {
+    return await fn();
+  } finally {
+    if (previous === undefined) delete process.env.PLAN_STORE_URL;
+    else process.env.PLAN_STORE_URL = previous;
+  }
+}
+
+describe('store commands: argument checks (no store is opened)', () => {
+  test('a bad --since is a usage error (exit 2) naming the option', async () => {
+    for (const bad of ['x', '-1', '1.5', '']) {
+      const run = await cli(...NOWHERE, 'events', 'run-1', '--since', bad);
+      assert.equal(run.code, 2, `--since ${JSON.stringify(bad)}: ${run.stderr}`);
+      assert.match(run.stderr, /--since/);
+      assert.match(run.stderr, /whole number ≥ 0/);
+    }
+    const json = await cli(...NOWHERE, 'events', 'run-1', '--since', 'soon', '--json');
+    assert.equal(json.code, 2);
+    assert.match(jsonOut(json).error, /--since/);
+  });
+
+  test('--limit with --follow and --stop-on-failed without --follow are usage errors', async () => {
+    const both = await cli(...NOWHERE, 'events', 'run-1', '--follow', '--limit', '5');
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--limit cannot be combined with --follow/);
+    const stop = await cli(...NOWHERE, 'events', 'run-1', '--stop-on-failed');
+    assert.equal(stop.code, 2);
+    assert.match(stop.stderr, /--stop-on-failed only applies with --follow/);
+    assert.equal((await cli(...NOWHERE, 'events', 'run-1', '--follow', '--poll', '0')).code, 2);
+    assert.equal((await cli(...NOWHERE, 'events', 'run-1', '--limit', '0')).code, 2);
+  });
+
+  test('missing arguments and bad limits are usage errors', async () => {
+    assert.equal((await cli(...NOWHERE, 'events')).code, 2);
+    assert.equal((await cli(...NOWHERE, 'attempts', 'run-1')).code, 2);
+    assert.equal((await cli(...NOWHERE, 'checkpoints')).code, 2);
+    assert.equal((await cli(...NOWHERE, 'approvals', '--limit', 'many')).code, 2);
+    assert.equal((await cli(...NOWHERE, 'approvals', '--by')).code, 2);
+    assert.equal((await cli(...NOWHERE, 'migrate', 'extra')).code, 2);
+  });
+
+  test('a SQLite store that does not exist is exit 3 naming the file and the fix, and is not created', async () => {
+    const file = path.join(dir, 'missing', 'plan-runner.db');
+    const run = await cli(...NOWHERE, '--store', file, 'events', 'run-1');
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(run.stderr, new RegExp(`no store at ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(run.stderr, /PLAN_STORE_URL/);
+    assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(fs.existsSync(file), false, 'a read must not create the store');
+    const json = await cli(...NOWHERE, '--store', file, 'approvals', '--json');
+    assert.equal(json.code, 3);
+    const body = jsonOut(json);
+    assert.equal(body.code, 'unavailable');
+    assert.equal(body.store, file);
+  });
+
+  test('PLAN_STORE_URL is used when --store is absent, and --store wins over it', async () => {
+    const fromEnv = path.join(dir, 'env-store.db');
+    const fromFlag = path.join(dir, 'flag-store.db');
+    await withStoreEnv(fromEnv, async () => {
+      const env = await cli(...NOWHERE, 'checkpoints', 'run-1', '--json');
+      assert.equal(env.code, 3);
+      assert.equal(jsonOut(env).store, fromEnv);
+      const flag = await cli(...NOWHERE, '--store', fromFlag, 'checkpoints', 'run-1', '--json');
+      assert.equal(flag.code, 3);
+      assert.equal(jsonOut(flag).store, fromFlag);
+    });
+  });
+
+  test('an invalid store URL is exit 3 with the accepted forms', async () => {
+    const run = await cli(...NOWHERE, '--store', 'mysql://db/x', 'attempts', 'run-1', 'a');
+    assert.equal(run.code, 3);
+    assert.match(run.stderr, /not a valid store URL/);
+    assert.match(run.stderr, /postgres:\/\//);
+  });
+
+  test('help says where the data comes from', async () => {
+    const top = await cli('--help');
+    assert.equal(top.code, 0);
+    assert.match(top.stdout, /--store <url>/);
+    assert.match(top.stdout, /PLAN_STORE_URL/);
+    assert.match(top.stdout, /Where the data comes from:/);
+    assert.match(top.stdout, /Temporal\s+start, submit/);
+    assert.match(top.stdout, /the store\s+events, approvals, attempts, checkpoints, migrate/);
+    for (const command of ['events', 'approvals', 'attempts', 'checkpoints']) {
+      const help = await cli(command, '--help');
+      assert.equal(help.code, 0);
+      assert.match(help.stdout, /from the store/, `${command} --help`);
+    }
+    assert.match((await cli('status', '--help')).stdout, /from Temporal/);
+  });
+});
+
+describe('storeTarget and error translation', () => {
+  test('store locations', () => {
+    assert.deepEqual(storeTarget(undefined, '/srv/app'), {
+      dialect: 'sqlite',
+      location: '/srv/app/.data/plan-runner.db',
+      file: '/srv/app/.data/plan-runner.db',
+    });
+    assert.equal(storeTarget('runs.db', '/srv/app').file, '/srv/app/runs.db');
+    assert.equal(storeTarget('file:///var/x.db', '/srv').file, '/var/x.db');
+    const pg = storeTarget('postgres://alice:s3cret@db.example:5432/plans');
+    assert.equal(pg.dialect, 'postgres');
+    assert.doesNotMatch(pg.location, /s3cret/);
+    assert.match(pg.location, /db\.example:5432\/plans/);
+    assert.match(storeTarget('mysql://x/y').invalid ?? '', /not a valid store URL/);
+  });
+
+  test('connection failures, missing tables and other errors', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    const unavailable = translateStoreError(refused, 'postgres://db/x');
+    assert.ok(unavailable instanceof StoreUnavailableError);
+    assert.equal(unavailable.location, 'postgres://db/x');
+    assert.match(unavailable.message, /cannot open the store at postgres:\/\/db\/x .*ECONNREFUSED.*PLAN_STORE_URL/);
+    const aggregate = new AggregateError([refused], '');
+    assert.ok(translateStoreError(aggregate, 'x') instanceof StoreUnavailableError);
+    const setup = translateStoreError(new Error('SQLITE_ERROR: no such table: runs'), '/tmp/x.db');
+    assert.ok(setup instanceof StoreSetupError);
+    assert.match(setup.message, /plan-runner migrate/);
+    const wrapped = translateStoreError(
+      new StoreError('Could not open the plan store (PostgreSQL) at postgres://u@db/x: connect ECONNREFUSED.', 'postgres://u@db/x', { cause: refused }),
+      'fallback',
+    );
+    assert.ok(wrapped instanceof StoreUnavailableError);
+    assert.equal(wrapped.location, 'postgres://u@db/x');
+    assert.match(wrapped.message, /^Could not open the plan store \(PostgreSQL\) at postgres:\/\/u@db\/x: connect ECONNREFUSED\. To read another store, set PLAN_STORE_URL/);
+    const bug = new TypeError('x is not a function');
+    assert.equal(translateStoreError(bug, 'x'), bug);
+  });
+});
+
+// ---- The client's store reads against an in-memory fake store (the real store is tested in
+// test/integration/store-reads.test.ts). ----------------------------------------------------------
+
+function event(runId: string, seq: number, type: RunEvent['type'] = 'node-ready', extra: Partial<RunEvent> = {}): RunEvent {
+  return { id: `${runId}:${seq}`, seq, runId, planId: 'p', type, message: `event ${seq}`, by: 'engine', at: `2026-01-01T00:00:${String(seq).padStart(2, '0')}.000Z`, ...extra };
+}
+
+class FakeStore {
+  readonly dialect = 'sqlite' as const;
+  readonly location = '/fake/store.db';
+  readonly runs = new Map<string, StoredRun>();
+  readonly log = new Map<string, RunEvent[]>();
+  reads = 0;
+  closed = 0;
+  /** Called before every listEvents (to append events "while following"). */
+  onListEvents?: () => void;
+  /** The newest events listEvents does not show yet (a store whose run row runs ahead of its events). */
+  hidden = 0;
+
+  addRun(runId: string, status: RunStatus = 'running'): void {
+    this.runs.set(runId, {
+      runId, planId: 'p', specVersion: 1, status, input: {}, failureCount: 0, checkpointSequence: 0, lastSeq: 0,
+      startedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z',
+    });
+    this.log.set(runId, []);
+  }
+
+  append(runId: string, count: number, status?: RunStatus): void {
+    const run = this.runs.get(runId)!;
+    const events = this.log.get(runId)!;
+    for (let i = 0; i < count; i++) events.push(event(runId, events.length + 1));
+    run.lastSeq = events.length;
+    if (status) run.status = status;
+  }
+
+  async getRun(runId: string) {
+    this.reads++;
+    const run = this.runs.get(runId);
+    return run ? { ...run } : undefined;
+  }
+
+  async listEvents(runId: string, range: { afterSeq?: number; uptoSeq?: number; limit?: number } = {}) {
+    this.reads++;
+    this.onListEvents?.();
+    const log = this.log.get(runId) ?? [];
+    const all = log.slice(0, log.length - this.hidden).filter((e) => e.seq > (range.afterSeq ?? 0));
+    return range.limit ? all.slice(0, range.limit) : all;
+  }
+
+  async listNodeRuns() {
+    return [{ nodeId: 'a' }, { nodeId: 'b' }];
+  }
+
+  async listAttempts() {
+    return [];
+  }
+
+  async listCheckpoints() {
+    return [];
+  }
+
+  async close() {
+    this.closed++;
+  }
+
+  asStore(): PlanStore {
+    return this as unknown as PlanStore;
+  }
+}
+
+describe('client store reads (fake store)', () => {
+  test('the store opens lazily: a client that never reads it never opens it, and close() closes what it opened', async () => {
+    const fake = new FakeStore();
+    fake.addRun('r1');
+    let opened = 0;
+    const reader = new StoreReader({ url: ':memory:', open: () => (opened++, fake.asStore()) });
+    assert.equal(opened, 0);
+    assert.equal(reader.isOpen, false);
+    await reader.close();
+    assert.equal(fake.closed, 0);
+    await reader.events('r1');
+    await reader.events('r1');
+    assert.equal(opened, 1, 'opened once, on the first read');
+    await reader.close();
+    assert.equal(fake.closed, 1);
+
+    // An injected store is never closed by the client.
+    const client = new PlanRunnerClient({ address: '127.0.0.1:1', store: fake.asStore() });
+    assert.equal(client.storeLocation, '/fake/store.db');
+    assert.deepEqual(await client.events('r1'), []);
+    await client.close();
+    assert.equal(fake.closed, 1);
+  });
+
+  test('events: positional and object sinceSeq, limit, unknown run', async () => {
+    const fake = new FakeStore();
+    fake.addRun('r1');
+    fake.append('r1', 5);
+    const client = new PlanRunnerClient({ address: '127.0.0.1:1', store: fake.asStore() });
+    assert.deepEqual((await client.events('r1')).map((e) => e.seq), [1, 2, 3, 4, 5]);
+    assert.deepEqual((await client.events('r1', 3)).map((e) => e.seq), [4, 5]);
+    assert.deepEqual((await client.events('r1', { sinceSeq: 1, limit: 2 })).map((e) => e.seq), [2, 3]);
+    assert.deepEqual(await client.events('r1', 5), [], 'a known run with nothing new is an empty list');
+    await assert.rejects(client.events('nope'), (err: unknown) => {
+      assert.ok(err instanceof RunNotFoundError);
+      assert.equal(err.store, '/fake/store.db');
+      assert.match(err.message, /no run nope in the store at \/fake\/store\.db/);
+      return true;
+    });
+    await assert.rejects(client.events('r1', -1), /sinceSeq/);
+  });
+
+  test('attempts of an unknown node name the known nodes', async () => {
+    const fake = new FakeStore();
+    fake.addRun('r1');
+    const client = new PlanRunnerClient({ address: '127.0.0.1:1', store: fake.asStore() });
+    await assert.rejects(client.attempts('r1', 'zz'), (err: unknown) => {
+      assert.ok(err instanceof NodeNotFoundError);
+      assert.match(err.message, /run r1 has no node zz \(its nodes: a, b\)/);
+      return true;
+    });
+    assert.deepEqual(await client.attempts('r1', 'a'), []);
+    await assert.rejects(client.attempts('nope', 'a'), RunNotFoundError);
+    await assert.rejects(client.checkpoints('nope'), RunNotFoundError);
+  });
+
+  test('followEvents yields new events in order and ends when the run is finished', async () => {
+    const fake = new FakeStore();
+    fake.addRun('r1');
+    fake.append('r1', 2);
+    let polls = 0;
+    fake.onListEvents = () => {
+      polls++;
+      if (polls === 2) fake.append('r1', 3);
+      if (polls === 3) fake.append('r1', 1, 'failed');
+      if (polls === 4) fake.append('r1', 2, 'completed');
+    };
+    const client = new PlanRunnerClient({ address: '127.0.0.1:1', store: fake.asStore() });
+    const seen: number[] = [];
+    for await (const e of client.followEvents('r1', { sinceSeq: 1, pollMs: 5 })) seen.push(e.seq);
+    assert.deepEqual(seen, [2, 3, 4, 5, 6, 7, 8], 'every event after sinceSeq once, in order, through the last one');
+    assert.ok(polls >= 5, 'a failed run is followed on; it ends only once completed');
+  });
+
+  test('followEvents ends only once every event up to the run\'s lastSeq was yielded', async () => {
+    const fake = new FakeStore();
+    fake.addRun('r1');
+    fake.append('r1', 5, 'completed');
+    fake.hidden = 2;
+    let lists = 0;
+    fake.onListEvents = () => {
+      if (++lists === 3) fake.hidden = 0;
+    };
+    const client = new PlanRunnerClient({ address: '127.0.0.1:1', store: fake.asStore() });
+    const seen: number[] = [];
+    for await (const e of client.followEvents('r1', { pollMs: 5 })) seen.push(e.seq);
+    assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+  });
+
+  test('followEvents with endOn failed stops at a failed run; a signal stops it quietly', async () => {
+    const fake = new FakeStore();
+    fake.addRun('r1');
+    fake.append('r1', 3, 'failed');
+    const client = new PlanRunnerClient({ address: '127.0.0.1:1', store: fake.asStore() });
+    const seen: number[] = [];
+    for await (const e of client.followEvents('r1', { pollMs: 5, endOn: ['completed', 'aborted', 'failed'] })) seen.push(e.seq);
+    assert.deepEqual(seen, [1, 2, 3]);
+
+    const controller = new AbortController();
+    const started = Date.now();
+    const followed: number[] = [];
+    setTimeout(() => controller.abort(), 100);
+    for await (const e of client.followEvents('r1', { pollMs: 20, signal: controller.signal })) followed.push(e.seq);
+    assert.deepEqual(followed, [1, 2, 3]);
+    assert.ok(Date.now() - started < 2000, 'the abort ends the wait promptly');
+
+    await assert.rejects(async () => {
+      for await (const _ of client.followEvents('nope', { pollMs: 5 })) void _;
+    }, RunNotFoundError);
+  });
+});
+
+describe('followEvents: waiting for a run to appear', () => {
+  test('waitForRunMs waits for a run the store does not know yet; without it, not found at once', async () => {
+    const fake = new FakeStore();
+    const client = new PlanRunnerClient({ address: '127.0.0.1:1', store: fake.asStore() });
+    await assert.rejects(async () => {
+      for await (const _ of client.followEvents('late', { pollMs: 5 })) void _;
+    }, RunNotFoundError);
+    setTimeout(() => {
+      fake.addRun('late');
+      fake.append('late', 2, 'completed');
+    }, 60);
+    const seen: number[] = [];
+    for await (const e of client.followEvents('late', { pollMs: 10, waitForRunMs: 5000 })) seen.push(e.seq);
+    assert.deepEqual(seen, [1, 2]);
+    const startedAt = Date.now();
+    await assert.rejects(async () => {
+      for await (const _ of client.followEvents('never', { pollMs: 10, waitForRunMs: 100 })) void _;
+    }, RunNotFoundError);
+    assert.ok(Date.now() - startedAt >= 80, 'waited before giving up');
+  });
+});
+
+describe('text formats', () => {
+  test('event lines have fixed columns', () => {
+    const line = formatEventLine(event('r1', 12, 'node-completed', { message: 'Node "draft" completed (attempt 1).', by: 'agent:writer' }));
+    assert.equal(line, '   12  2026-01-01T00:00:12.000Z  node-completed        Node "draft" completed (attempt 1).  (by agent:writer)');
+    const other = formatEventLine(event('r1', 3, 'escalation-triggered'));
+    assert.equal(other.indexOf('event 3'), line.indexOf('Node "draft"'));
+  });
+
+  test('approvals table', () => {
+    const approvals: StoredApproval[] = [
+      { runId: 'r1', approvalId: 'approve#1', nodeId: 'approve', attempt: 1, kind: 'node', owner: { kind: 'human', ref: 'editors' }, approvers: ['alice', 'bob'], status: 'approved', requestedAt: 'T1', respondedBy: 'alice', issues: [] },
+      { runId: 'r2', approvalId: 'draft#2', nodeId: 'draft', attempt: 2, kind: 'review', owner: { kind: 'human', ref: 'reviewers' }, approvers: [], status: 'pending', requestedAt: 'T2', issues: [] },
+    ];
+    const lines = approvalsTable(approvals).split('\n');
+    assert.equal(lines.length, 3);
+    assert.match(lines[0], /^APPROVAL\s+RUN\s+NODE\s+STATUS\s+OWNER \(APPROVERS\)\s+REQUESTED\s+RESPONDED BY$/);
+    assert.match(lines[1], /^approve#1\s+r1\s+approve\s+approved\s+human:editors \(alice, bob\)\s+T1\s+alice$/);
+    assert.match(lines[2], /^draft#2 \(review\)\s+r2\s+draft\s+pending\s+human:reviewers\s+T2\s+-$/);
+  });
+
+  test('attempts with their issues indented under them', () => {
+    const attempts: StoredAttempt[] = [
+      { runId: 'r1', nodeId: 'research', attempt: 1, kind: 'agent', by: 'agent:researcher', at: 'T1', status: 'failed', failureClass: 'validation', issues: [
+        { severity: 'blocking', code: 'schema', path: 'summary', message: 'must NOT have fewer than 20 characters' },
+        { severity: 'warning', code: 'min-length', message: 'few sources' },
+      ], artifacts: [] },
+      { runId: 'r1', nodeId: 'research', attempt: 2, kind: 'agent', by: 'agent:researcher', at: 'T2', status: 'completed', issues: [], artifacts: [{ name: 'notes', kind: 'file', pointer: './notes.md' }] },
+    ];
+    const lines = attemptsText(attempts).split('\n');
+    assert.equal(lines.length, 5, attemptsText(attempts));
+    assert.match(lines[0], /^attempt 1\s+failed\s+by agent:researcher\s+at T1\s+failure validation$/);
+    assert.match(lines[1], /^ {4}blocking\s+schema\s+summary\s+must NOT have fewer than 20 characters$/);
+    assert.match(lines[2], /^ {4}warning\s+min-length\s+-\s+few sources$/);
+    assert.match(lines[3], /^attempt 2\s+completed\s+by agent:researcher\s+at T2$/);
+    assert.equal(lines[4], '    artifact notes (file): ./notes.md');
+  });
+
+  test('checkpoints and migrate', () => {
+    const checkpoint: Checkpoint = { sequence: 2, reason: 'node-result-complete', runStatus: 'running', readyNodeIds: [], activeNodeIds: ['b'], completedNodeIds: ['a'], nodeStatuses: { a: 'completed', b: 'running' }, artifactIds: [], at: 'T1' };
+    const lines = checkpointsTable([checkpoint]).split('\n');
+    assert.match(lines[0], /^SEQ\s+REASON\s+RUN STATUS\s+AT\s+READY\s+ACTIVE\s+COMPLETED$/);
+    assert.match(lines[1], /^2\s+node-result-complete\s+running\s+T1\s+-\s+b\s+a$/);
+    assert.equal(
+      migrateText({ dialect: 'sqlite', location: '/x.db', applied: ['0001-initial'], current: ['0001-initial'] }),
+      'store: /x.db (sqlite)\napplied 1 migration:\n  0001-initial',
+    );
+    assert.match(migrateText({ dialect: 'postgres', location: 'postgres://db/x', applied: [], current: ['0001-initial'] }), /up to date/);
   });
 });

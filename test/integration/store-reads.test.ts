@@ -1,0 +1,512 @@
+/**
+ * Reads from the store through the client library and the CLI (`node bin/plan-runner.js … --store`),
+ * with no Temporal server: the store is filled with the records the real engine produces
+ * (`createRunState`, `startRun`, `applyAgentSubmission`, `applyHumanResponse`, `recordOf`) and
+ * written with `store.recordTransitions`, as the worker does.
+ *
+ * The store is PLAN_STORE_URL when it is set (e.g. a shared PostgreSQL), else a fresh SQLite file in a
+ * temporary directory. Run ids and people are unique per test process, so the file can run again and
+ * again against the same database.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  applyAgentSubmission,
+  applyHumanResponse,
+  createRunState,
+  recordOf,
+  startRun,
+  type Issue,
+  type PlanSpec,
+  type Refusal,
+  type RunEvent,
+  type RunState,
+  type Transition,
+  type TransitionRecord,
+} from '../../src/engine';
+import { openStore } from '../../src/store';
+import type { PlanStore } from '../../src/store/types';
+import { PlanRunnerClient } from '../../src/client/plan-runner-client';
+import { NodeNotFoundError, RunNotFoundError, StoreUnavailableError } from '../../src/client/errors';
+
+const BIN = path.resolve(__dirname, '../../../bin/plan-runner.js');
+const SUFFIX = randomUUID().slice(0, 8);
+const ALICE = `alice-${SUFFIX}`;
+const BOB = `bob-${SUFFIX}`;
+const T0 = Date.parse('2026-03-01T09:00:00.000Z');
+
+let tmp: string;
+let storeUrl: string;
+let store: PlanStore;
+
+
+// ---- Records from the real engine -------------------------------------------------------------------
+
+function spec(id: string): PlanSpec {
+  return {
+    id,
+    title: `Store reads ${id}`,
+    nodes: [
+      { id: 'research', type: 'task', owner: { kind: 'agent', ref: 'researcher' }, retry: { maxAttempts: 2 } },
+      { id: 'draft', type: 'task', owner: { kind: 'agent', ref: 'writer' } },
+      { id: 'approve', type: 'human-approval', owner: { kind: 'human', ref: `editors-${SUFFIX}` }, approvers: [ALICE, BOB] },
+    ],
+    edges: [
+      { from: 'research', to: 'draft' },
+      { from: 'draft', to: 'approve' },
+    ],
+  };
+}
+
+function isRefusal(value: unknown): value is Refusal {
+  return typeof value === 'object' && value !== null && (value as { refused?: unknown }).refused === true;
+}
+
+/** One run driven through the engine; each step's record is written to the store. */
+class RecordedRun {
+  state: RunState;
+  readonly events: RunEvent[] = [];
+  private tick = 0;
+  private first = true;
+
+  constructor(
+    readonly runId: string,
+    planId = 'store-reads',
+  ) {
+    this.state = createRunState({ runId, spec: spec(planId), input: { topic: 'stores' }, now: this.now() });
+  }
+
+  now(): string {
+    return new Date(T0 + 1000 * this.tick++).toISOString();
+  }
+
+  private async take(result: Transition | Refusal): Promise<void> {
+    if (isRefusal(result)) assert.fail(`the engine refused: ${result.reason}: ${result.message}`);
+    const record: TransitionRecord | undefined = recordOf(this.first ? undefined : this.state, result, { includeSpec: this.first });
+    this.first = false;
+    this.state = result.state;
+    this.events.push(...result.events);
+    if (record) await store.recordTransitions(this.runId, [record]);
+  }
+
+  start() {
+    return this.take(startRun(this.state, this.now()));
+  }
+
+  submit(nodeId: string, output: unknown, issues: Issue[] = [], extra: Record<string, unknown> = {}) {
+    return this.take(applyAgentSubmission(this.state, { nodeId, structuredOutput: output, ...extra }, issues, this.now()));
+  }
+
+  respond(by: string, response: Record<string, unknown>) {
+    return this.take(applyHumanResponse(this.state, { nodeId: 'approve', respondedBy: by, response }, [], this.now()));
+  }
+}
+
+const SCHEMA_ISSUE: Issue = { severity: 'blocking', code: 'schema', path: 'summary', message: 'must NOT have fewer than 20 characters' };
+const FEW_SOURCES: Issue = { severity: 'warning', code: 'min-length', path: 'sources', message: 'sources has fewer than 3 items' };
+
+/** Run A: research fails validation once, then passes; draft done; the approval waits for ALICE or BOB. */
+let runA: RecordedRun;
+/** Run B: everything done, BOB approved: the run is completed. */
+let runB: RecordedRun;
+
+/** Opens (and migrates) the store, then records runs A and B. */
+async function setUp(): Promise<void> {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-runner-store-reads-'));
+  storeUrl = process.env.PLAN_STORE_URL || path.join(tmp, 'store.db');
+  store = await openStore(storeUrl);
+  await store.migrate();
+
+  runA = new RecordedRun(`store-a-${SUFFIX}`);
+  await runA.start();
+  await runA.submit('research', { summary: 'short' }, [SCHEMA_ISSUE, FEW_SOURCES], { by: 'agent:researcher-1' });
+  await runA.submit('research', { summary: 'A long enough summary of stores.', sources: ['a'] }, [FEW_SOURCES], {
+    artifacts: [{ name: 'notes', kind: 'file', pointer: './notes.md' }],
+  });
+  await runA.submit('draft', { title: 'T', body: 'B' });
+
+  runB = new RecordedRun(`store-b-${SUFFIX}`);
+  await runB.start();
+  await runB.submit('research', { summary: 'ok' });
+  await runB.submit('draft', { title: 'T', body: 'B' });
+  await runB.respond(BOB, { approved: true });
+  assert.equal(runB.state.status, 'completed');
+}
+
+async function tearDown(): Promise<void> {
+  await store?.close();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+// ---- The CLI as a subprocess -------------------------------------------------------------------------
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `plan-runner ARGS --store <url>`; Temporal is pointed nowhere, so a stray connection would show. */
+async function cli(...args: string[]): Promise<CliRun> {
+  return cliWith(storeUrl, ...args);
+}
+
+async function cliWith(url: string, ...args: string[]): Promise<CliRun> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args, '--store', url, '--address', '127.0.0.1:1'], {
+      env: { ...process.env, CI: 'true', PLAN_RUNNER_CONNECT_TIMEOUT_MS: '300' },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+const jsonLines = (text: string) => text.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
+const json = (text: string) => JSON.parse(text.trim());
+
+/** A CLI subprocess whose output can be read while it runs. */
+function spawnCli(...args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [BIN, ...args, '--store', storeUrl, '--address', '127.0.0.1:1'], {
+    env: { ...process.env, CI: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (chunk) => (out += chunk));
+  child.stderr!.on('data', (chunk) => (err += chunk));
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+async function until(probe: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+// ---- Tests --------------------------------------------------------------------------------------
+
+describe('reads from the store', () => {
+  before(setUp);
+  after(tearDown);
+
+  describe('events', () => {
+    test('the client reads every event in seq order, and --since / limit', async () => {
+      const client = new PlanRunnerClient({ address: '127.0.0.1:1', storeUrl });
+      try {
+        const events = await client.events(runA.runId);
+        assert.deepEqual(
+          events.map((e) => [e.seq, e.type, e.nodeId ?? null]),
+          runA.events.map((e) => [e.seq, e.type, e.nodeId ?? null]),
+        );
+        assert.deepEqual(events.at(-1), runA.events.at(-1), 'events come back as the engine emitted them');
+        assert.deepEqual((await client.events(runA.runId, 5)).map((e) => e.seq), runA.events.slice(5).map((e) => e.seq));
+        assert.deepEqual((await client.events(runA.runId, { sinceSeq: 2, limit: 3 })).map((e) => e.seq), [3, 4, 5]);
+        assert.equal(client.storeLocation, store.location);
+      } finally {
+        await client.close();
+      }
+    });
+
+    test('CLI: JSON Lines with --json, one text line per event otherwise, --since', async () => {
+      const all = await cli('events', runA.runId, '--json');
+      assert.equal(all.code, 0, all.stderr);
+      const lines = jsonLines(all.stdout);
+      assert.deepEqual(lines.map((e) => e.id), runA.events.map((e) => e.id));
+
+      const since = await cli('events', runA.runId, '--since', '4', '--json');
+      assert.equal(since.code, 0, since.stderr);
+      assert.deepEqual(jsonLines(since.stdout).map((e) => e.seq), runA.events.filter((e) => e.seq > 4).map((e) => e.seq));
+
+      const text = await cli('events', runA.runId, '--since', String(runA.events.length - 2));
+      assert.equal(text.code, 0, text.stderr);
+      const textLines = text.stdout.trimEnd().split('\n');
+      assert.equal(textLines.length, 2);
+      const last = runA.events.at(-1)!;
+      assert.match(textLines[1], new RegExp(`^\\s*${last.seq}  ${last.at}  ${last.type}\\s+.*\\(by ${last.by}\\)$`));
+      assert.ok(textLines[1].includes(last.message));
+    });
+
+    test('an unknown run is exit 3 naming the store; a bad --since is exit 2', async () => {
+      const unknown = await cli('events', `nope-${SUFFIX}`);
+      assert.equal(unknown.code, 3, unknown.stderr);
+      assert.match(unknown.stderr, new RegExp(`no run nope-${SUFFIX} in the store at `));
+      assert.ok(unknown.stderr.includes(store.location), unknown.stderr);
+      const unknownJson = await cli('events', `nope-${SUFFIX}`, '--json');
+      assert.equal(unknownJson.code, 3);
+      assert.equal(json(unknownJson.stdout).code, 'not-found');
+
+      const bad = await cli('events', runA.runId, '--since', 'yesterday');
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--since/);
+    });
+  });
+
+  describe('approvals', () => {
+    test('the client filters by pending, by person and by run', async () => {
+      const client = new PlanRunnerClient({ address: '127.0.0.1:1', storeUrl });
+      try {
+        const pendingForAlice = await client.approvals({ pending: true, by: ALICE });
+        assert.deepEqual(
+          pendingForAlice.map((a) => [a.runId, a.approvalId, a.status]),
+          [[runA.runId, 'approve#1', 'pending']],
+        );
+        const bob = await client.approvals({ by: BOB });
+        assert.deepEqual(
+          bob.map((a) => [a.runId, a.status, a.respondedBy ?? null]).sort(),
+          [
+            [runA.runId, 'pending', null],
+            [runB.runId, 'approved', BOB],
+          ].sort(),
+        );
+        assert.deepEqual((await client.approvals({ runId: runB.runId })).map((a) => a.status), ['approved']);
+        assert.deepEqual(await client.approvals({ pending: true, runId: runB.runId }), []);
+      } finally {
+        await client.close();
+      }
+    });
+
+    test('CLI: --pending --by --run --json, and the table', async () => {
+      const pending = await cli('approvals', '--pending', '--by', ALICE, '--json');
+      assert.equal(pending.code, 0, pending.stderr);
+      const body = json(pending.stdout);
+      assert.deepEqual(body.map((a: { runId: string; approvalId: string }) => [a.runId, a.approvalId]), [[runA.runId, 'approve#1']]);
+      assert.deepEqual(body[0].approvers, [ALICE, BOB]);
+
+      const ofB = await cli('approvals', '--run', runB.runId, '--json');
+      assert.deepEqual(json(ofB.stdout).map((a: { respondedBy?: string }) => a.respondedBy), [BOB]);
+
+      const table = await cli('approvals', '--by', BOB);
+      assert.equal(table.code, 0, table.stderr);
+      const lines = table.stdout.trimEnd().split('\n');
+      assert.match(lines[0], /^APPROVAL\s+RUN\s+NODE\s+STATUS\s+OWNER \(APPROVERS\)\s+REQUESTED\s+RESPONDED BY$/);
+      assert.equal(lines.length, 3, table.stdout);
+      const rowB = lines.find((line) => line.includes(runB.runId));
+      assert.ok(rowB, table.stdout);
+      assert.match(rowB, new RegExp(`^approve#1\\s+${runB.runId}\\s+approve\\s+approved\\s+human:editors-${SUFFIX} \\(${ALICE}, ${BOB}\\)\\s+\\S+\\s+${BOB}$`));
+
+      const none = await cli('approvals', '--pending', '--by', `nobody-${SUFFIX}`);
+      assert.equal(none.code, 0);
+      assert.equal(none.stdout, '');
+      assert.match(none.stderr, /no pending approvals/);
+    });
+  });
+
+  describe('attempts', () => {
+    test('the client returns each attempt with its issues and artifacts', async () => {
+      const client = new PlanRunnerClient({ address: '127.0.0.1:1', storeUrl });
+      try {
+        const attempts = await client.attempts(runA.runId, 'research');
+        assert.deepEqual(
+          attempts.map((a) => [a.attempt, a.status, a.by, a.failureClass ?? null]),
+          [
+            [1, 'failed', 'agent:researcher-1', 'validation'],
+            [2, 'partial', 'agent:researcher', null],
+          ],
+        );
+        assert.deepEqual(attempts[0].issues, [SCHEMA_ISSUE, FEW_SOURCES]);
+        assert.deepEqual(attempts[1].issues, [FEW_SOURCES]);
+        assert.deepEqual(attempts[1].artifacts, [{ name: 'notes', kind: 'file', pointer: './notes.md' }]);
+        assert.deepEqual(await client.attempts(runA.runId, 'approve'), [], 'a node without attempts');
+        await assert.rejects(client.attempts(runA.runId, 'nope'), NodeNotFoundError);
+        await assert.rejects(client.attempts(`nope-${SUFFIX}`, 'research'), RunNotFoundError);
+      } finally {
+        await client.close();
+      }
+    });
+
+    test('CLI: attempts with issues indented under them; unknown node or run is exit 3', async () => {
+      const text = await cli('attempts', runA.runId, 'research');
+      assert.equal(text.code, 0, text.stderr);
+      const lines = text.stdout.trimEnd().split('\n');
+      assert.match(lines[0], /^attempt 1\s+failed\s+by agent:researcher-1\s+at 2026-03-01T09:00:0\d\.000Z\s+failure validation$/);
+      assert.match(lines[1], /^ {4}blocking\s+schema\s+summary\s+must NOT have fewer than 20 characters$/);
+      assert.match(lines[2], /^ {4}warning\s+min-length\s+sources\s+sources has fewer than 3 items$/);
+      assert.match(lines[3], /^attempt 2\s+partial\s+by agent:researcher\s+at \S+$/);
+      assert.match(lines[4], /^ {4}warning\s+min-length\s+sources/);
+      assert.equal(lines[5], '    artifact notes (file): ./notes.md');
+      assert.equal(lines.length, 6);
+
+      const asJson = await cli('attempts', runA.runId, 'research', '--json');
+      const body = json(asJson.stdout);
+      assert.equal(body.length, 2);
+      assert.deepEqual(body[0].issues, [SCHEMA_ISSUE, FEW_SOURCES]);
+
+      const node = await cli('attempts', runA.runId, 'nope');
+      assert.equal(node.code, 3);
+      assert.match(node.stderr, /has no node nope \(its nodes: research, draft, approve\)/);
+      const run = await cli('attempts', `nope-${SUFFIX}`, 'research');
+      assert.equal(run.code, 3);
+    });
+  });
+
+  describe('checkpoints', () => {
+    test('client and CLI: every checkpoint in sequence order', async () => {
+      const client = new PlanRunnerClient({ address: '127.0.0.1:1', storeUrl });
+      let expected: string[];
+      try {
+        const checkpoints = await client.checkpoints(runA.runId);
+        expected = runA.events.filter((e) => e.type === 'checkpoint-saved').map((e) => String(e.detail?.reason));
+        assert.deepEqual(checkpoints.map((c) => c.reason), expected);
+        assert.deepEqual(checkpoints.map((c) => c.sequence), expected.map((_, i) => i + 1));
+        assert.deepEqual(checkpoints.at(-1)?.nodeStatuses, { research: 'partial', draft: 'completed', approve: 'awaiting-human' });
+        await assert.rejects(client.checkpoints(`nope-${SUFFIX}`), RunNotFoundError);
+      } finally {
+        await client.close();
+      }
+      const asJson = await cli('checkpoints', runA.runId, '--json');
+      assert.equal(asJson.code, 0, asJson.stderr);
+      assert.deepEqual(json(asJson.stdout).map((c: { reason: string }) => c.reason), expected);
+      const text = await cli('checkpoints', runA.runId);
+      const lines = text.stdout.trimEnd().split('\n');
+      assert.equal(lines.length, expected.length + 1);
+      assert.match(lines[0], /^SEQ\s+REASON\s+RUN STATUS/);
+      assert.match(lines.at(-1)!, new RegExp(`^${expected.length}\\s+node-result-complete\\s+awaiting-human\\s+\\S+\\s+-\\s+approve\\s+research,draft$`));
+      assert.equal((await cli('checkpoints', `nope-${SUFFIX}`)).code, 3);
+    });
+  });
+
+  describe('migrate', () => {
+    test('creates a fresh SQLite store, then has nothing left to apply', async () => {
+      const file = path.join(tmp, 'fresh', 'migrated.db');
+      const first = await cliWith(file, 'migrate', '--json');
+      assert.equal(first.code, 0, first.stderr);
+      const report = json(first.stdout);
+      assert.equal(report.dialect, 'sqlite');
+      assert.equal(report.location, file);
+      assert.ok(report.applied.length >= 1);
+      assert.deepEqual(report.current, report.applied);
+      assert.ok(fs.existsSync(file));
+
+      const again = await cliWith(file, 'migrate');
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, new RegExp(`^store: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(sqlite\\)\\nup to date`));
+
+      const empty = await cliWith(file, 'events', `nope-${SUFFIX}`);
+      assert.equal(empty.code, 3, 'an empty store knows no run');
+    });
+
+    test('on the test store: reports where it is and what it has', async () => {
+      const result = await cli('migrate', '--json');
+      assert.equal(result.code, 0, result.stderr);
+      const report = json(result.stdout);
+      assert.equal(report.location, store.location);
+      assert.deepEqual(report.applied, [], 'before() migrated it already');
+      assert.ok(report.current.length >= 1);
+    });
+  });
+
+  describe('follow', () => {
+    test('client: followEvents yields events as they are recorded and ends when the run completes', async () => {
+      const run = new RecordedRun(`store-f-${SUFFIX}`);
+      await run.start();
+      const client = new PlanRunnerClient({ address: '127.0.0.1:1', storeUrl });
+      const seen: RunEvent[] = [];
+      const steps = [
+        () => run.submit('research', { summary: 'ok' }),
+        () => run.submit('draft', { title: 'T', body: 'B' }),
+        () => run.respond(ALICE, { approved: true }),
+      ];
+      try {
+        for await (const event of client.followEvents(run.runId, { pollMs: 20 })) {
+          seen.push(event);
+          // Record the next step once everything recorded so far has been seen.
+          if (event.seq === run.events.length && steps.length) await steps.shift()!();
+        }
+      } finally {
+        await client.close();
+      }
+      assert.equal(steps.length, 0);
+      assert.equal(run.state.status, 'completed');
+      assert.deepEqual(seen.map((e) => e.seq), run.events.map((e) => e.seq), 'every event once, in order, through the last');
+    });
+
+    test('CLI: --follow --json waits for a run about to start, prints events as they are recorded, exits 0 when it finishes', async () => {
+      const run = new RecordedRun(`store-g-${SUFFIX}`);
+      const follower = spawnCli('events', run.runId, '--follow', '--json', '--poll', '50');
+      const printed = () => jsonLines(follower.stdout()).length;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(follower.child.exitCode, null, 'waits for the run to appear in the store');
+      await run.start();
+      await until(() => printed() === run.events.length, 'the first events');
+      await run.submit('research', { summary: 'ok' });
+      await until(() => printed() === run.events.length, 'the research events');
+      await run.submit('draft', { title: 'T', body: 'B' });
+      await until(() => printed() === run.events.length, 'the draft events');
+      assert.equal(follower.child.exitCode, null, 'still following while the run waits for a person');
+      await run.respond(BOB, { approved: true });
+      const code = await follower.exit;
+      assert.equal(code, 0, follower.stderr());
+      assert.deepEqual(jsonLines(follower.stdout()).map((e) => e.seq), run.events.map((e) => e.seq));
+      assert.equal(jsonLines(follower.stdout()).at(-1).type, 'checkpoint-saved');
+    });
+
+    test('CLI: --follow in text mode; Ctrl-C stops it cleanly with exit 0', async () => {
+      const run = new RecordedRun(`store-h-${SUFFIX}`);
+      await run.start();
+      const follower = spawnCli('events', run.runId, '--follow', '--since', '1', '--poll', '50');
+      const lines = () => follower.stdout().split('\n').filter(Boolean);
+      await until(() => lines().length === run.events.length - 1, 'the events after seq 1');
+      await run.submit('research', { summary: 'ok' });
+      await until(() => lines().length === run.events.length - 1, 'the research events');
+      assert.match(lines()[0], /^\s+2  \S+  node-ready\s+/);
+      follower.child.kill('SIGINT');
+      const code = await follower.exit;
+      assert.equal(code, 0, follower.stderr());
+      assert.match(follower.stderr(), new RegExp(`stopped following run ${run.runId} at seq ${run.events.length}`));
+      assert.doesNotMatch(follower.stderr(), /\n\s+at /, 'no stack trace');
+    });
+
+    test('CLI: --follow on a finished run prints its log and exits; on an unknown run exit 3', async () => {
+      const done = await cli('events', runB.runId, '--follow');
+      assert.equal(done.code, 0, done.stderr);
+      assert.equal(done.stdout.trimEnd().split('\n').length, runB.events.length);
+      assert.match(done.stderr, new RegExp(`run ${runB.runId} is completed \\(last seq ${runB.events.length}\\)`));
+      const startedAt = Date.now();
+      const unknown = await cli('events', `nope-${SUFFIX}`, '--follow', '--wait', '300', '--poll', '50');
+      assert.equal(unknown.code, 3, unknown.stderr);
+      assert.match(unknown.stderr, new RegExp(`no run nope-${SUFFIX} in the store`));
+      assert.ok(Date.now() - startedAt < 8000, 'gives up after --wait');
+    });
+  });
+
+  describe('a store that cannot be opened', () => {
+    test('an unreachable PostgreSQL is exit 3, naming it without its password, with the fix', async () => {
+      const run = await cliWith('postgres://plan:s3cret@127.0.0.1:1/plans', 'events', 'any-run');
+      assert.equal(run.code, 3, run.stderr);
+      assert.match(run.stderr, /127\.0\.0\.1:1\/plans/);
+      assert.doesNotMatch(run.stderr, /s3cret/);
+      assert.match(run.stderr, /PLAN_STORE_URL/);
+      assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
+      const asJson = await cliWith('postgres://plan:s3cret@127.0.0.1:1/plans', 'approvals', '--json');
+      assert.equal(asJson.code, 3);
+      const body = json(asJson.stdout);
+      assert.equal(body.code, 'unavailable');
+      assert.doesNotMatch(body.store, /s3cret/);
+    });
+
+    test('a SQLite path that is a directory is exit 3; the client throws StoreUnavailableError', async () => {
+      const run = await cliWith(tmp, 'checkpoints', 'any-run');
+      assert.equal(run.code, 3, run.stderr);
+      assert.ok(run.stderr.includes(tmp), run.stderr);
+      const client = new PlanRunnerClient({ address: '127.0.0.1:1', storeUrl: path.join(tmp, 'absent.db') });
+      await assert.rejects(client.events('any-run'), (err: unknown) => {
+        assert.ok(err instanceof StoreUnavailableError);
+        assert.equal(err.location, path.join(tmp, 'absent.db'));
+        return true;
+      });
+      await client.close();
+      assert.equal(fs.existsSync(path.join(tmp, 'absent.db')), false, 'reading never creates a store');
+    });
+  });
+});
