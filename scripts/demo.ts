@@ -5,26 +5,56 @@
  *   node dist/scripts/demo.js --yes      approve automatically (also when stdin is not a terminal)
  *   node dist/scripts/demo.js --no       reject: the archive branch runs, publish and announce are skipped
  *
- * It connects to Temporal (TEMPORAL_ADDRESS, default 127.0.0.1:7233), starts an in-process worker,
- * starts a run and then plays the agents with canned outputs (the researcher's first result is
- * deliberately incomplete, so the run rejects it and retries) and the editor with your answer, printing
- * the run's events as they happen. Exit code 0 when the run completed, 1 otherwise.
+ * It opens the store (PLAN_STORE_URL; unset: the SQLite file .data/plan-runner.db), connects to
+ * Temporal (TEMPORAL_ADDRESS, default 127.0.0.1:7233), starts a local HTTP server on 127.0.0.1 that
+ * plays the plan's agents, and an in-process worker configured to wake those agents there. Then it
+ * starts a run. Each agent gets its work as a signed wake-up (Standard Webhooks), verifies it, answers
+ * 204 and submits a canned result (the researcher's first result is deliberately incomplete, so the
+ * run rejects it and retries: the second wake-up carries the complaint). The editor's approval comes
+ * from you (or --yes / --no). The run's events are read from the store as the worker records them.
+ * At the end it says where the store is and how to query it. Exit code 0 when the run completed, 1
+ * otherwise.
  */
+import { randomBytes } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import { PlanRunnerError, TemporalUnavailableError } from '../src/client/errors';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { Webhook } from 'standardwebhooks';
+import type { AgentEndpoint, DeliveryConfig, WakeUpEnvelope } from '../src/activities/delivery/types';
+import { PlanRunnerError, RunNotFoundError, RunRefusedError, TemporalUnavailableError } from '../src/client/errors';
 import { PlanFileError, loadPlanFile } from '../src/client/load-spec';
 import { PlanRunnerClient, shortId } from '../src/client/plan-runner-client';
 import type { AgentSubmission } from '../src/engine/messages';
 import type { Issue, RunEvent, RunSnapshot, SubmitOutcome, WorkItem } from '../src/engine/types';
-import { createPlanWorker } from '../src/worker';
+import { openStore } from '../src/store';
+import type { PlanStore, StoredRun } from '../src/store/types';
+import { createPlanWorker, type PlanWorker } from '../src/worker';
 
 const DEFAULT_ADDRESS = '127.0.0.1:7233';
 const PLAN_FILE = path.resolve(__dirname, '..', '..', 'examples', 'blog-post.plan.yaml');
 const RUN_INPUT = { topic: 'Durable AI agents with Temporal' };
 const POLL_MS = 300;
 const FINISHED = new Set(['completed', 'failed', 'aborted', 'blocked']);
+/** Where the agents listen: http://127.0.0.1:<port>/agents/<ref>. */
+const AGENT_PATH = '/agents/';
+/** A wake-up is a small JSON document; anything bigger is not one. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Delivery for the demo: no webhook sinks, the agents' endpoints, and retry timing short enough that
+ * a wake-up the agents' server failed to take is retried within the demo's patience.
+ */
+function demoDelivery(agents: Record<string, AgentEndpoint>): DeliveryConfig {
+  return {
+    sinks: [],
+    agents,
+    sinkRetry: { initialIntervalMs: 500, maximumIntervalMs: 5_000, giveUpAfterMs: 10 * 60_000 },
+    wakeUpRetry: { initialIntervalMs: 300, maximumIntervalMs: 2_000, maximumAttempts: 5 },
+    requestTimeoutMs: 5_000,
+  };
+}
 
 // ------------------------------------------------------------------------------------------------
 // Options and output
@@ -40,8 +70,10 @@ const USAGE = `usage: node dist/scripts/demo.js [--yes | --no] [--timeout <secon
   --no, -n         reject the post: the archive branch runs, publish and announce are skipped
   --timeout <s>    give up after this many seconds (default 120; time spent at the prompt is not counted)
 
-Environment: TEMPORAL_ADDRESS (default ${DEFAULT_ADDRESS}), TEMPORAL_NAMESPACE (default), PLAN_TASK_QUEUE
-(default: a private queue for this demo), TEMPORAL_UI_URL (default http://localhost:8233).`;
+Environment: TEMPORAL_ADDRESS (default ${DEFAULT_ADDRESS}), TEMPORAL_NAMESPACE (default), TEMPORAL_UI_URL
+(default http://localhost:8233), PLAN_STORE_URL (default: the SQLite file .data/plan-runner.db under the
+current directory; or postgres://…). The demo always runs on a task queue of its own: only its
+in-process worker knows where its agents listen (PLAN_TASK_QUEUE is ignored).`;
 
 function parseArgs(argv: string[]): Options {
   const options: Options = { timeoutMs: 120_000 };
@@ -68,10 +100,19 @@ function usageError(message: string): never {
 
 const useColor = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
 const paint = (code: string) => (text: string) => (useColor ? `\x1b[${code}m${text}\x1b[0m` : text);
-const c = { bold: paint('1'), dim: paint('2'), red: paint('31'), green: paint('32'), yellow: paint('33'), cyan: paint('36') };
+const c = {
+  bold: paint('1'),
+  dim: paint('2'),
+  red: paint('31'),
+  green: paint('32'),
+  yellow: paint('33'),
+  magenta: paint('35'),
+  cyan: paint('36'),
+};
 
 const say = (text = '') => console.log(text);
 const step = (text: string) => say(`\n${c.bold(c.cyan('▸'))} ${c.bold(text)}`);
+const warn = (text: string) => console.error(`${c.yellow('warning:')} ${text}`);
 
 function colorStatus(status: string): string {
   if (status === 'completed' || status === 'approved') return c.green(status);
@@ -96,6 +137,11 @@ function formatEvent(event: RunEvent): string {
   const to = event.toStatus ?? '';
   const pad = ' '.repeat(Math.max(0, 30 - from.length - to.length));
   return `  ${seq}  ${subject.padEnd(9)} ${from}${to && colorStatus(to)}${pad} ${c.dim(event.message)}`;
+}
+
+/** A word for a POSIX shell: as is when safe, else single-quoted. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -174,6 +220,154 @@ function describeIssues(issues: Issue[]): string {
   return blocking.map((issue) => `"${issue.path ? `${issue.path}: ` : ''}${issue.message}"`).join(', ');
 }
 
+/** The agent refs of the plan's task owners: each gets an endpoint. */
+function agentRefs(raw: unknown): string[] {
+  const nodes = (raw as { nodes?: Array<{ owner?: { kind?: string; ref?: string } }> }).nodes ?? [];
+  const refs = nodes.filter((node) => node.owner?.kind === 'agent' && node.owner.ref).map((node) => String(node.owner?.ref));
+  return [...new Set(refs)];
+}
+
+/** One wake-up as the agents' server received and verified it. */
+interface WakeUp {
+  agentRef: string;
+  /** The `webhook-id` header: the causing event's id, the same on every redelivery. */
+  deliveryId: string;
+  envelope: WakeUpEnvelope;
+}
+
+/**
+ * The agents' side of delivery: an HTTP server on 127.0.0.1 with one endpoint per agent, each with its
+ * own secret. Every request is verified (Standard Webhooks); a verified wake-up is answered 204 at once
+ * and handed to `onWakeUp` afterwards, one at a time, so the agent's work never holds up the response.
+ * Delivery is at least once: a redelivered wake-up (same `webhook-id`) is answered and ignored.
+ */
+class AgentServer {
+  /** What went wrong while handling a wake-up after the response (the demo stops on it). */
+  failure?: Error;
+  private readonly seen = new Set<string>();
+  private work: Promise<void> = Promise.resolve();
+  private onWakeUp: (wakeUp: WakeUp) => Promise<void> = async () => undefined;
+
+  private constructor(
+    private readonly server: http.Server,
+    private readonly secrets: Record<string, string>,
+    readonly baseUrl: string,
+  ) {}
+
+  static async start(refs: string[]): Promise<AgentServer> {
+    const secrets = Object.fromEntries(refs.map((ref) => [ref, `whsec_${randomBytes(24).toString('base64')}`]));
+    let agents: AgentServer | undefined;
+    const server = http.createServer((req, res) => {
+      agents?.handle(req, res).catch((err: unknown) => {
+        warn(`agents: ${(err as Error).message}`);
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const { port } = server.address() as AddressInfo;
+    agents = new AgentServer(server, secrets, `http://127.0.0.1:${port}`);
+    return agents;
+  }
+
+  /** The agents' endpoints for the worker's delivery configuration. */
+  endpoints(): Record<string, AgentEndpoint> {
+    return Object.fromEntries(Object.entries(this.secrets).map(([ref, secret]) => [ref, { url: this.url(ref), secret }]));
+  }
+
+  url(ref: string): string {
+    return `${this.baseUrl}${AGENT_PATH}${encodeURIComponent(ref)}`;
+  }
+
+  /** Where verified wake-ups go. */
+  handleWith(onWakeUp: (wakeUp: WakeUp) => Promise<void>): void {
+    this.onWakeUp = onWakeUp;
+  }
+
+  /** Resolves once every wake-up received so far was handled. */
+  async idle(): Promise<void> {
+    let current: Promise<void>;
+    do {
+      current = this.work;
+      await current;
+    } while (current !== this.work);
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const pathname = new URL(req.url ?? '/', this.baseUrl).pathname;
+    const ref = pathname.startsWith(AGENT_PATH) ? decodeURIComponent(pathname.slice(AGENT_PATH.length)) : '';
+    const secret = Object.hasOwn(this.secrets, ref) ? this.secrets[ref] : undefined;
+    if (!secret) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('no such agent\n');
+      return;
+    }
+    if (req.method !== 'POST') {
+      res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }).end('POST only\n');
+      return;
+    }
+    const body = await readBody(req);
+    if (body === undefined) {
+      res.writeHead(413, { 'content-type': 'text/plain' }).end('too large\n');
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value[0] : value;
+    }
+    let envelope: WakeUpEnvelope;
+    try {
+      envelope = new Webhook(secret).verify(body, headers) as WakeUpEnvelope;
+    } catch (err) {
+      res.writeHead(401, { 'content-type': 'text/plain' }).end('signature verification failed\n');
+      warn(`agent ${ref} refused a request that failed verification (401): ${(err as Error).message}`);
+      return;
+    }
+    if (envelope?.type !== 'wake-up' || !envelope.workItem || typeof envelope.workItem.nodeId !== 'string') {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('not a wake-up\n');
+      warn(`agent ${ref} got a signed request that is not a wake-up (400)`);
+      return;
+    }
+    res.writeHead(204).end();
+
+    const deliveryId = headers['webhook-id'];
+    const key = `${ref} ${deliveryId}`;
+    if (this.seen.has(key)) {
+      say(c.dim(`  wake-up  ${ref} again for ${envelope.workItem.nodeId} (${deliveryId}): a redelivery, ignored`));
+      return;
+    }
+    this.seen.add(key);
+    this.work = this.work
+      .then(() => this.onWakeUp({ agentRef: ref, deliveryId, envelope }))
+      .catch((err: unknown) => {
+        this.failure ??= err instanceof Error ? err : new Error(String(err));
+      });
+  }
+}
+
+/** The request body as text, or undefined when it is larger than MAX_BODY_BYTES. */
+async function readBody(req: http.IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 // ------------------------------------------------------------------------------------------------
 // The human: the editor's approval
 
@@ -244,78 +438,151 @@ class Deadline {
   }
 }
 
-class Demo {
+/**
+ * The run's events as the worker records them in the store, printed once each, in seq order. Reads
+ * are serialized, so the play loop and the agents can both ask for "everything up to now".
+ */
+class EventLog {
   private lastSeq = 0;
+  private reading: Promise<void> = Promise.resolve();
+  /** approval-requested events by approval id, and the approvals answered since. */
+  readonly approvalRequests = new Map<string, RunEvent>();
+  readonly resolvedApprovals = new Set<string>();
+
+  constructor(
+    private readonly client: PlanRunnerClient,
+    private readonly runId: string,
+  ) {}
+
+  get seq(): number {
+    return this.lastSeq;
+  }
+
+  /** Prints the events recorded since the last call. */
+  flush(): Promise<void> {
+    const next = this.reading.then(() => this.read());
+    this.reading = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The run's row in the store, or undefined before the worker recorded the start. */
+  async run(): Promise<StoredRun | undefined> {
+    try {
+      return await this.client.storedRun(this.runId);
+    } catch (err) {
+      if (err instanceof RunNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  private async read(): Promise<void> {
+    let events: RunEvent[];
+    try {
+      events = await this.client.events(this.runId, { sinceSeq: this.lastSeq });
+    } catch (err) {
+      if (err instanceof RunNotFoundError) return; // nothing recorded yet
+      throw err;
+    }
+    for (const event of events) {
+      if (event.seq <= this.lastSeq) continue;
+      this.lastSeq = event.seq;
+      if (event.type === 'approval-requested' && event.approvalId) this.approvalRequests.set(event.approvalId, event);
+      if (event.type === 'approval-resolved' && event.approvalId) this.resolvedApprovals.add(event.approvalId);
+      if (!QUIET_EVENTS.has(event.type)) say(formatEvent(event));
+    }
+  }
+}
+
+class Demo {
   private readonly handled = new Set<string>();
-  private readonly approvalRequests = new Map<string, RunEvent>();
+  private readonly submitted = new Set<string>();
   interrupted = false;
 
   constructor(
     private readonly client: PlanRunnerClient,
     private readonly runId: string,
+    private readonly log: EventLog,
+    private readonly agents: AgentServer,
     private readonly options: Options,
     private readonly deadline: Deadline,
     private readonly workerError: () => Error | undefined,
-  ) {}
+  ) {
+    agents.handleWith((wakeUp) => this.playAgent(wakeUp));
+  }
 
-  /** Plays every agent and the editor until the run finishes; returns the final snapshot. */
+  /**
+   * Prints the run's events from the store and plays the editor until the run finishes (the agents
+   * play themselves, on their wake-ups); returns the final snapshot.
+   */
   async play(): Promise<RunSnapshot> {
     for (;;) {
-      if (this.interrupted) throw new Interrupted();
-      const failed = this.workerError();
-      if (failed) throw new DemoStop(`the in-process worker stopped: ${failed.message}`);
+      this.checkHealth();
       if (this.deadline.passed) {
         const last = await this.client.snapshot(this.runId).catch(() => undefined);
         const waiting = last ? activeNodes(last) : '';
         throw new DemoStop(`the run did not finish within ${this.deadline.ms / 1000} s${waiting ? ` (waiting on ${waiting})` : ''}`);
       }
-      await this.printNewEvents();
-      const snapshot = await this.client.snapshot(this.runId);
-      if (FINISHED.has(snapshot.status)) {
-        await this.printNewEvents();
-        return snapshot;
+      // The run row first: its events up to lastSeq are recorded in the same transaction.
+      const run = await this.log.run();
+      await this.log.flush();
+      for (const [approvalId, request] of this.log.approvalRequests) {
+        if (!this.log.resolvedApprovals.has(approvalId)) await this.playEditor(approvalId, request);
       }
-      for (const node of snapshot.nodes) {
-        if (node.status === 'running') await this.playAgent(node.id);
-      }
-      for (const approval of snapshot.approvals) {
-        if (approval.status === 'pending') await this.playEditor(approval.approvalId, approval.nodeId);
+      if (run && FINISHED.has(run.status) && this.log.seq >= run.lastSeq) {
+        await this.agents.idle();
+        this.checkHealth();
+        await this.log.flush();
+        return this.client.snapshot(this.runId);
       }
       await sleep(POLL_MS);
     }
   }
 
-  private async printNewEvents(): Promise<void> {
-    const events = await this.client.events(this.runId, this.lastSeq);
-    for (const event of events) {
-      this.lastSeq = Math.max(this.lastSeq, event.seq);
-      if (event.type === 'approval-requested' && event.approvalId) this.approvalRequests.set(event.approvalId, event);
-      if (!QUIET_EVENTS.has(event.type)) say(formatEvent(event));
+  private checkHealth(): void {
+    if (this.interrupted) throw new Interrupted();
+    const failed = this.workerError();
+    if (failed) throw new DemoStop(`the in-process worker stopped: ${failed.message}`);
+    if (this.agents.failure) throw new DemoStop(`an agent failed: ${this.agents.failure.message}`);
+  }
+
+  /** An agent woke up: it does its node's work and submits the result for the attempt it was given. */
+  private async playAgent({ agentRef, envelope }: WakeUp): Promise<void> {
+    if (this.interrupted) return;
+    const item = envelope.workItem;
+    // The event that caused the wake-up is recorded before the wake-up is sent: print up to it first.
+    await this.log.flush().catch(() => undefined);
+    say(`  ${c.magenta('wake-up')}  ${agentRef.padEnd(10)} ${item.nodeId} attempt ${item.attempt} (${envelope.eventType})`);
+    const key = `${item.runId} ${item.nodeId}#${item.attempt}`;
+    if (this.submitted.has(key)) {
+      say(c.dim(`           attempt ${item.attempt} of ${item.nodeId} was submitted already: nothing to do`));
+      return;
+    }
+    this.submitted.add(key);
+    const canned = cannedResult(item);
+    step(`${item.nodeId}, attempt ${item.attempt}: ${canned.story}`);
+    try {
+      const outcome = await this.client.submitResult(item.runId, {
+        ...canned.submission,
+        nodeId: item.nodeId,
+        attempt: item.attempt,
+        submissionId: `${item.runId}/${item.nodeId}/${item.attempt}`,
+        by: `agent:${agentRef}`,
+      });
+      printOutcome(outcome);
+    } catch (err) {
+      // A stale wake-up (the attempt moved on meanwhile) is refused by the run: say so and carry on.
+      if (!(err instanceof RunRefusedError)) throw err;
+      say(`  → ${c.red('refused')}: ${err.message}`);
     }
   }
 
-  private async playAgent(nodeId: string): Promise<void> {
-    const item = await this.client.workItem(this.runId, nodeId);
-    const key = `agent ${nodeId}#${item?.attempt}`;
-    if (!item || this.handled.has(key)) return;
-    this.handled.add(key);
-    const canned = cannedResult(item);
-    step(`${nodeId}, attempt ${item.attempt}: ${canned.story}`);
-    const outcome = await this.client.submitResult(this.runId, {
-      ...canned.submission,
-      nodeId,
-      attempt: item.attempt,
-      submissionId: `${this.runId}/${nodeId}/${item.attempt}`,
-      by: `agent:${item.owner.ref}`,
-    });
-    printOutcome(outcome);
-  }
-
-  private async playEditor(approvalId: string, nodeId: string): Promise<void> {
-    const request = this.approvalRequests.get(approvalId);
+  private async playEditor(approvalId: string, request: RunEvent): Promise<void> {
     const key = `approval ${approvalId}`;
-    if (!request || this.handled.has(key)) return; // its event shows up on the next poll
+    if (this.handled.has(key)) return;
     this.handled.add(key);
+    const nodeId = request.nodeId ?? '?';
+    // Let the agent that finished the node before say its piece first.
+    await this.agents.idle();
     step(`${nodeId}: the editors are asked to approve the draft (approval ${approvalId})`);
     const approved = await decideApproval(request, this.options, this.deadline);
     const outcome = await this.client.respond(this.runId, {
@@ -347,8 +614,9 @@ function printOutcome(outcome: SubmitOutcome): void {
   for (const issue of outcome.issues) say(formatIssue(issue));
 }
 
-function printSummary(snapshot: RunSnapshot, url: string, taskQueue: string): void {
-  step(`Run ${snapshot.runId}: ${colorStatus(snapshot.status)}`);
+function printSummary(snapshot: RunSnapshot, url: string, store: PlanStore): void {
+  const runId = snapshot.runId;
+  step(`Run ${runId}: ${colorStatus(snapshot.status)}`);
   const rows = [['NODE', 'STATUS', 'ATTEMPTS', 'OUTPUT'], ...snapshot.nodes.map((n) => [n.id, n.status, String(n.attempts), preview(n.output)])];
   const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col].length)));
   rows.forEach((row, index) => {
@@ -356,11 +624,25 @@ function printSummary(snapshot: RunSnapshot, url: string, taskQueue: string): vo
     if (index === 0) say(`  ${c.dim(cells.join('  ').trimEnd())}`);
     else say(`  ${cells[0]}  ${colorStatus(row[1])}${' '.repeat(widths[1] - row[1].length)}  ${row[3] ? `${cells[2]}  ${c.dim(row[3])}` : row[2]}`);
   });
+
   say(`\n  Web UI:   ${url}`);
-  say(`  Explore:  npx plan-runner status ${snapshot.runId}`);
-  say(`            npx plan-runner events ${snapshot.runId}`);
-  const worker = taskQueue === 'plan-runs' ? './temporal-dev.sh worker' : `npx plan-runner --task-queue ${taskQueue} worker`;
-  say(c.dim(`            (events is a query: it needs a worker on task queue ${taskQueue}: ${worker})`));
+  const configured = process.env.PLAN_STORE_URL?.trim() ? 'PLAN_STORE_URL' : 'PLAN_STORE_URL unset: the default';
+  say(`  Store:    ${store.dialect}  ${store.location}  ${c.dim(`(${configured})`)}`);
+  const sql = `SELECT seq, type, node_id, message FROM events WHERE run_id = '${runId}' ORDER BY seq`;
+  if (store.dialect === 'postgres') {
+    say(`  SQL:      psql ${shellWord(store.location)} -c "${sql}"`);
+    say(c.dim('            (the URL is shown without its password: psql asks for it, or set PGPASSWORD)'));
+  } else {
+    say(`  SQL:      sqlite3 ${shellWord(store.location)} "${sql}"`);
+  }
+  say(`  CLI:      npx plan-runner events ${runId}`);
+  say(`            npx plan-runner attempts ${runId} research`);
+  say(`            npx plan-runner status ${runId}`);
+  if (store.dialect === 'sqlite' && !process.env.PLAN_STORE_URL?.trim()) {
+    say(c.dim(`            (events and attempts read the store: run them from this directory, or set PLAN_STORE_URL=${shellWord(store.location)})`));
+  } else {
+    say(c.dim('            (events and attempts read the store: run them with the same PLAN_STORE_URL)'));
+  }
 }
 
 function preview(value: unknown): string {
@@ -374,31 +656,55 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 // ------------------------------------------------------------------------------------------------
 // Setup and teardown
 
-async function connect(address: string, taskQueue: string): Promise<PlanRunnerClient> {
+async function openDemoStore(): Promise<PlanStore> {
   try {
-    return await PlanRunnerClient.connect({ address, taskQueue, connectTimeoutMs: 5_000, queryTimeoutMs: 10_000, updateTimeoutMs: 20_000 });
+    return await openStore(process.env.PLAN_STORE_URL);
+  } catch (err) {
+    console.error(`\n${c.red('Cannot open the store')}: ${(err as Error).message}`);
+    console.error('Unset PLAN_STORE_URL for the SQLite file .data/plan-runner.db, or point it at a reachable database.');
+    process.exit(1);
+  }
+}
+
+async function connect(address: string, taskQueue: string, store: PlanStore): Promise<PlanRunnerClient> {
+  try {
+    return await PlanRunnerClient.connect({
+      address,
+      taskQueue,
+      store,
+      connectTimeoutMs: 5_000,
+      queryTimeoutMs: 10_000,
+      updateTimeoutMs: 20_000,
+    });
   } catch (err) {
     if (err instanceof TemporalUnavailableError) {
       console.error(`\n${c.red('Cannot reach Temporal')} at ${address}.`);
       console.error('Start a local dev server first:   ./temporal-dev.sh server');
       console.error('or let the script do everything:  ./temporal-dev.sh demo');
+      await store.close().catch(() => undefined);
       process.exit(1);
     }
     throw err;
   }
 }
 
-async function startWorker(address: string, namespace: string, taskQueue: string) {
+async function startWorker(address: string, namespace: string, taskQueue: string, store: PlanStore, delivery: DeliveryConfig) {
   const connection = await NativeConnection.connect({ address });
-  const worker: Worker = await createPlanWorker({ connection, namespace, taskQueue });
+  let planWorker: PlanWorker;
+  try {
+    planWorker = await createPlanWorker({ connection, namespace, taskQueue, store, delivery });
+  } catch (err) {
+    await connection.close().catch(() => undefined);
+    throw err;
+  }
   let error: Error | undefined;
-  const running = worker.run().catch((err: unknown) => {
+  const running = planWorker.run().catch((err: unknown) => {
     error = err instanceof Error ? err : new Error(String(err));
   });
   return {
     error: () => error,
     async stop(): Promise<void> {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      if (planWorker.worker.getState() === 'RUNNING') planWorker.shutdown();
       await withTimeout(running, 15_000, 'worker shutdown').catch((err) => console.error(`worker: ${(err as Error).message}`));
       if (error) console.error(`worker: ${error.message}`);
       await connection.close().catch(() => undefined);
@@ -422,15 +728,30 @@ async function main(): Promise<number> {
 
   const address = process.env.TEMPORAL_ADDRESS || DEFAULT_ADDRESS;
   const namespace = process.env.TEMPORAL_NAMESPACE || 'default';
-  const taskQueue = process.env.PLAN_TASK_QUEUE || `plan-runs-demo-${shortId()}`;
+  // A private queue even when PLAN_TASK_QUEUE is set (./temporal-dev.sh sets it): a worker elsewhere on
+  // a shared queue could pick up the run's tasks without knowing the agents' endpoints, and nobody
+  // would be woken.
+  const taskQueue = `plan-runs-demo-${shortId()}`;
 
   say(c.bold('plan-runner demo: three agents write a blog post, an editor approves it'));
-  const client = await connect(address, taskQueue);
+  let raw: unknown;
+  try {
+    raw = loadPlanFile(PLAN_FILE).raw;
+  } catch (err) {
+    reportFailure(err);
+    return 1;
+  }
+  const store = await openDemoStore();
+  const client = await connect(address, taskQueue, store);
   say(`  Temporal   ${address} (namespace ${namespace})`);
-  say(`  worker     in-process, task queue ${taskQueue}${process.env.PLAN_TASK_QUEUE ? ' (PLAN_TASK_QUEUE)' : ' (private to this demo)'}`);
+  say(`  store      ${store.dialect} ${store.location}`);
+  const agents = await AgentServer.start(agentRefs(raw));
+  const refs = Object.keys(agents.endpoints());
+  say(`  agents     ${agents.baseUrl}${AGENT_PATH}{${refs.join(',')}}: wake-ups signed per Standard Webhooks, a secret per agent`);
+  say(`  worker     in-process, task queue ${taskQueue} (private to this demo; it alone knows the agents' endpoints)`);
   say(c.dim('             bundling the workflow code takes a few seconds…'));
-  const worker = await startWorker(address, namespace, taskQueue);
 
+  let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
   let runId: string | undefined;
   let demo: Demo | undefined;
   const onSignal = () => {
@@ -440,18 +761,20 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const { raw } = loadPlanFile(PLAN_FILE);
+    worker = await startWorker(address, namespace, taskQueue, store, demoDelivery(agents.endpoints()));
     say(`  plan       ${path.relative(process.cwd(), PLAN_FILE) || PLAN_FILE}`);
     const id = `blog-post-demo-${shortId().slice(0, 6)}`;
+    const log = new EventLog(client, id);
+    demo = new Demo(client, id, log, agents, options, deadline, worker.error);
     await client.start(raw, { runId: id, input: RUN_INPUT });
     runId = id;
     const url = client.webUiUrl(runId);
     say(`  run        ${c.bold(runId)}  input ${JSON.stringify(RUN_INPUT)}`);
     say(`  Web UI     ${url}`);
+    say();
 
-    demo = new Demo(client, runId, options, deadline, worker.error);
     const final = await demo.play();
-    printSummary(final, url, taskQueue);
+    printSummary(final, url, store);
     if (final.status === 'completed') return 0;
     console.error(`\n${c.red('demo stopped:')} the run ended ${final.status}, not completed`);
     await closeRun(client, runId, `demo: run ended ${final.status}`);
@@ -461,8 +784,11 @@ async function main(): Promise<number> {
     if (runId) await closeRun(client, runId, err instanceof Error ? err.message : String(err));
     return err instanceof Interrupted ? 130 : 1;
   } finally {
-    await worker.stop();
+    if (demo) demo.interrupted = true; // wake-ups still arriving are answered, not acted on
+    await worker?.stop();
+    await agents.close().catch(() => undefined);
     await client.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
   }
 }
 

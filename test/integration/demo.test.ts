@@ -1,13 +1,16 @@
 /**
  * The demo (scripts/demo.ts) end to end, as CI runs it: no terminal, so nobody is asked anything.
  * It needs the Temporal dev server (TEMPORAL_ADDRESS, started by `./temporal-dev.sh test`) and the
- * build (dist/scripts/demo.js); the demo brings its own worker on a private task queue.
+ * build (dist/scripts/demo.js); the demo brings its own worker on a private task queue and its own
+ * agents (a local HTTP server that receives signed wake-ups). It records into the store PLAN_STORE_URL
+ * names (unset: .data/plan-runner.db under the working directory), which the tests read back.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { PlanRunnerClient } from '../../src/client/plan-runner-client';
+import { openStore } from '../../src/store';
 import { TEMPORAL_ADDRESS } from './harness';
 
 const DEMO = path.resolve(__dirname, '..', '..', 'scripts', 'demo.js');
@@ -61,6 +64,61 @@ async function snapshotStatuses(runId: string): Promise<Record<string, string>> 
   }
 }
 
+/**
+ * The wake-ups the demo's agents received, as printed: `wake-up  researcher  research attempt 2 (node-running)`.
+ * Each as `agent node#attempt (event type)`.
+ */
+function wakeUps(stdout: string): string[] {
+  return [...stdout.matchAll(/^ {2}wake-up {2}(\S+)\s+(\S+) attempt (\d+) \(([a-z-]+)\)$/gm)].map(
+    ([, agent, node, attempt, type]) => `${agent} ${node}#${attempt} (${type})`,
+  );
+}
+
+/**
+ * The store lines of the summary name the store the demo used (the one PLAN_STORE_URL names, opened
+ * here from the same environment and working directory), with a query to run against it; and the
+ * store holds the run's events, ending with the run completed.
+ */
+async function checkStore(out: string, runId: string): Promise<void> {
+  const store = await openStore(process.env.PLAN_STORE_URL);
+  try {
+    const location = store.location;
+    assert.ok(out.includes(`Store:    ${store.dialect}  ${location}`), `the summary names the store (${store.dialect} ${location}):\n${out}`);
+    const sql = `"SELECT seq, type, node_id, message FROM events WHERE run_id = '${runId}' ORDER BY seq"`;
+    const client = store.dialect === 'postgres' ? 'psql' : 'sqlite3';
+    const sqlLine = out.split('\n').find((line) => line.startsWith('  SQL:'));
+    assert.ok(sqlLine, `the summary has a SQL line:\n${out}`);
+    assert.ok(sqlLine.startsWith(`  SQL:      ${client} `) && sqlLine.includes(location) && sqlLine.endsWith(sql), sqlLine);
+    assert.match(out, new RegExp(`npx plan-runner events ${runId}\\b`));
+    assert.match(out, new RegExp(`npx plan-runner attempts ${runId} research\\b`));
+
+    const events = await store.listEvents(runId);
+    assert.ok(events.length > 0, `the store at ${location} has events of run ${runId}`);
+    assert.deepEqual(
+      events.map((event) => event.seq),
+      events.map((_, index) => index + 1),
+      'the events are recorded in seq order, without gaps',
+    );
+    const last = events.filter((event) => event.type !== 'checkpoint-saved').at(-1);
+    assert.equal(last?.type, 'run-status-changed', JSON.stringify(last));
+    assert.equal(last?.toStatus, 'completed');
+    const run = await store.getRun(runId);
+    assert.equal(run?.status, 'completed');
+    assert.equal(run?.lastSeq, events.at(-1)?.seq, 'the run row and the event log agree');
+    // Every research attempt the demo printed is in the store: the rejected one, then the accepted one.
+    const attempts = await store.listAttempts(runId, 'research');
+    assert.deepEqual(
+      attempts.map((attempt) => [attempt.attempt, attempt.by]),
+      [
+        [1, 'agent:researcher'],
+        [2, 'agent:researcher'],
+      ],
+    );
+  } finally {
+    await store.close();
+  }
+}
+
 function explain(result: DemoResult): string {
   return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
 }
@@ -80,7 +138,21 @@ describe('demo', { timeout: 300_000 }, () => {
     const runId = runIdOf(out);
     assert.match(out, new RegExp(`Web UI:\\s+http\\S*/workflows/${runId}`), 'the summary repeats the Web UI link');
     assert.match(out, new RegExp(`npx plan-runner status ${runId}`));
+    // The agents got their work as wake-ups: the researcher twice (its first result is rejected).
+    assert.deepEqual(
+      wakeUps(out),
+      [
+        'researcher research#1 (node-running)',
+        'researcher research#2 (node-running)',
+        'writer draft#1 (node-running)',
+        'publisher publish#1 (node-running)',
+        'publisher announce#1 (node-running)',
+      ],
+      explain(result),
+    );
+    assert.doesNotMatch(result.stderr, /failed verification/, 'every wake-up passed signature verification');
     assert.deepEqual(await snapshotStatuses(runId), expected, 'the run in Temporal agrees with the printed table');
+    await checkStore(out, runId);
   });
 
   test('--no: the post is rejected, the archive branch runs; publish and announce are skipped', async () => {
@@ -91,6 +163,17 @@ describe('demo', { timeout: 300_000 }, () => {
     const expected = { research: 'completed', draft: 'completed', approve: 'completed', publish: 'skipped', announce: 'skipped', archive: 'completed' };
     assert.deepEqual(finalStatuses(out), expected, explain(result));
     const runId = runIdOf(out);
+    assert.deepEqual(
+      wakeUps(out),
+      [
+        'researcher research#1 (node-running)',
+        'researcher research#2 (node-running)',
+        'writer draft#1 (node-running)',
+        'publisher archive#1 (node-running)',
+      ],
+      explain(result),
+    );
     assert.deepEqual(await snapshotStatuses(runId), expected);
+    await checkStore(out, runId);
   });
 });
