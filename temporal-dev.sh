@@ -812,6 +812,26 @@ cleanup_test_server() {
   fi
 }
 
+# The integration suite runs once per store named in PLAN_TEST_STORES (default: both): the embedded
+# SQLite file and a local PostgreSQL. Each run starts from an empty database.
+reset_test_store() {
+  case "$1" in
+    sqlite)
+      rm -f "$DATA_DIR/test-store.db" "$DATA_DIR/test-store.db-wal" "$DATA_DIR/test-store.db-shm"
+      PLAN_STORE_URL="$DATA_DIR/test-store.db"
+      ;;
+    postgres)
+      pg_start
+      pg_psql postgres -c 'DROP DATABASE IF EXISTS "plan_runner_test" WITH (FORCE)' >&2 \
+        && pg_psql postgres -c 'CREATE DATABASE "plan_runner_test"' >&2 \
+        || die "could not recreate the test database plan_runner_test on 127.0.0.1:$PG_PORT"
+      PLAN_STORE_URL="$(pg_url plan_runner_test)"
+      ;;
+    *) die "unknown store '$1' in PLAN_TEST_STORES" "PLAN_TEST_STORES='sqlite postgres' (or just one of them)" ;;
+  esac
+  export PLAN_STORE_URL
+}
+
 cmd_test() {
   resolve_address
   trap cleanup_test_server EXIT
@@ -827,11 +847,21 @@ cmd_test() {
     # Arguments select what to run: compiled test files and/or node --test options, e.g.
     #   ./temporal-dev.sh test dist/test/integration/cli.test.js
     #   ./temporal-dev.sh test --test-name-pattern=cancel dist/test/integration/
+    # The store is PLAN_STORE_URL if set, else a fresh SQLite file.
+    [[ -n "${PLAN_STORE_URL:-}" ]] || reset_test_store sqlite
+    info "PLAN_STORE_URL=$PLAN_STORE_URL"
     say "running: node --test $*"
     { npm run build && node --test --test-concurrency=1 --test-reporter=spec "$@"; } || rc=$?
   else
-    say "running: npm test"
-    npm test || rc=$?
+    say "running: unit tests"
+    { npm run build && npm run check:schema && node --test --test-concurrency=1 dist/test/unit/; } || rc=$?
+    local store
+    for store in ${PLAN_TEST_STORES:-sqlite postgres}; do
+      [[ $rc -eq 0 ]] || break
+      reset_test_store "$store"
+      say "running: integration tests against the $store store ($PLAN_STORE_URL)"
+      node --test --test-concurrency=1 dist/test/integration/ || rc=$?
+    done
   fi
   if [[ $rc -eq 0 ]]; then say "tests passed"; else say "tests FAILED (exit $rc); server log: $(rel "$LOG_FILE")"; fi
   exit "$rc"
