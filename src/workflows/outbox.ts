@@ -2,8 +2,8 @@
  * The run's outbox (workflow code): what happens to a transition after the engine produced it.
  *
  * 1. **Record**: transition records are written to the store by the `recordTransitions` local
- *    activity, in order, batched (whatever accumulated while the previous write was in flight goes in
- *    the next call), never cancelled: what the workflow decided is always recorded.
+ *    activity, in order, batched (what one loop step produced goes in one call), never cancelled:
+ *    what the workflow decided is always recorded, before an update's caller gets the answer.
  * 2. **Deliver**: once recorded, events go to every webhook sink by `deliverEvents`, one call in
  *    flight per sink, each covering the events recorded since the sink's last delivery, so each sink
  *    receives events in seq order, at least once, and a sink that is down delays only itself.
@@ -11,8 +11,9 @@
  *    event that caused them is recorded; one that fails after its retries is reported back to the
  *    run (`onDispatchFailed`), which blocks the node with class `dispatch`.
  *
- * None of this holds up the graph walk: the workflow loop only waits for the outbox to drain before
- * the workflow returns.
+ * Recording holds the workflow loop for one short local activity per step (so an update is answered
+ * only once its transition is stored); delivery and wake-ups never hold it up. The workflow waits for
+ * the outbox to drain before it returns.
  */
 import * as wf from '@temporalio/workflow';
 import type { EventType, TransitionRecord, WakeUp } from '../engine';
@@ -50,7 +51,6 @@ interface SinkProgress {
 
 export class Outbox {
   private readonly queue: Array<{ record: TransitionRecord; wakeUps: WakeUp[] }> = [];
-  private writing = false;
   private recordedSeq = 0;
   /** Types of recorded events some sink has not received yet (to skip calls a filter would empty). */
   private readonly pendingTypes = new Map<number, EventType>();
@@ -79,10 +79,14 @@ export class Outbox {
     this.deliverAll();
   }
 
-  /** Queues a transition's record and the wake-ups it causes. */
+  /** Queues a transition's record and the wake-ups it causes; `record()` writes them. */
   add(record: TransitionRecord, wakeUps: WakeUp[]): void {
     this.queue.push({ record, wakeUps });
-    this.write();
+  }
+
+  /** True while transitions wait to be written to the store. */
+  get hasUnrecorded(): boolean {
+    return this.queue.length > 0;
   }
 
   /** True when everything queued is recorded, delivered to every live sink, and every wake-up settled. */
@@ -90,40 +94,30 @@ export class Outbox {
     return (
       this.settings !== undefined &&
       this.heldWakeUps.length === 0 &&
-      !this.writing &&
       this.queue.length === 0 &&
       this.wakeUpsInFlight === 0 &&
       this.sinks.every((sink) => sink.disabled || (!sink.busy && sink.deliveredSeq >= this.recordedSeq))
     );
   }
 
-  private write(): void {
-    if (this.writing || this.queue.length === 0) return;
-    this.writing = true;
-    const batch = this.queue.splice(0, MAX_RECORDS_PER_WRITE);
-    const records = batch.map((entry) => entry.record);
-    wf.CancellationScope.nonCancellable(() => recordTransitions({ runId: this.runId, records }))
-      .then(
-        () => {
-          for (const record of records) {
-            for (const event of record.events) this.pendingTypes.set(event.seq, event.type);
-            this.recordedSeq = Math.max(this.recordedSeq, record.run.lastSeq);
-          }
-          for (const entry of batch) for (const wakeUp of entry.wakeUps) this.wake(wakeUp);
-          this.deliverAll();
-        },
-        (error) => {
-          // Only a non-retryable failure gets here (the activity retries without limit otherwise):
-          // keep the batch and try again later rather than lose records.
-          wf.log.error('recording transitions failed; retrying in 1 minute', { error: String(error) });
-          this.queue.unshift(...batch);
-          return wf.CancellationScope.nonCancellable(() => wf.sleep('1 minute'));
-        },
-      )
-      .finally(() => {
-        this.writing = false;
-        this.write();
-      });
+  /**
+   * Writes every queued record (in batches), then starts the deliveries and wake-ups they allow.
+   * Only the workflow's main loop calls this, and it waits for it: local activities must never run
+   * concurrently, because replay may deliver their results in a different grouping than the
+   * original execution saw, which would reorder the commands that follow them.
+   */
+  async record(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_RECORDS_PER_WRITE);
+      const records = batch.map((entry) => entry.record);
+      await wf.CancellationScope.nonCancellable(() => recordTransitions({ runId: this.runId, records }));
+      for (const record of records) {
+        for (const event of record.events) this.pendingTypes.set(event.seq, event.type);
+        this.recordedSeq = Math.max(this.recordedSeq, record.run.lastSeq);
+      }
+      for (const entry of batch) for (const wakeUp of entry.wakeUps) this.wake(wakeUp);
+      this.deliverAll();
+    }
   }
 
   private deliverAll(): void {

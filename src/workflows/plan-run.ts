@@ -27,7 +27,7 @@ import {
   pendingInputChecks,
   runInputCheck,
   pendingTimers,
-  promoteDueNodes,
+  fireDueTimers,
   recordOf,
   rejectSubmission,
   resumeRun,
@@ -100,6 +100,11 @@ type Message =
   /** Reported by the outbox: a webhook sink answered 410 Gone or gave up. */
   | { kind: 'sink-disabled'; payload: { sinkId: string; reason: string }; via: 'internal' };
 
+/**
+ * Workflow time. A transition that waits for a local activity (validation) is stamped with the time
+ * taken *before* the await: after a local activity, replay can see a later workflow time than the
+ * original execution did, and events must read the same on every replay.
+ */
 function now(): string {
   return new Date().toISOString();
 }
@@ -223,30 +228,33 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
     published = next;
   };
 
-  // One cancellable Temporal timer per scheduled node, named so the Web UI shows what it waits for.
+  // One cancellable Temporal timer per pending engine timer (delays, timeouts, deadlines), with a
+  // summary so the Web UI shows what it waits for.
   const timers = new Map<string, wf.CancellationScope>();
   let timerDue = false;
   const syncTimers = () => {
-    const wanted = pendingTimers(state);
-    for (const [key, scope] of timers) {
-      if (!wanted.some((timer) => timer.key === key)) {
+    // A timer is identified by its key and due time: one whose time moved (a resumed node's
+    // timeout) is replaced, one no longer wanted (the node finished) is cancelled, not left to fire.
+    const wanted = new Map(pendingTimers(state).map((timer) => [`${timer.key}@${timer.at}`, timer]));
+    for (const [id, scope] of timers) {
+      if (!wanted.has(id)) {
         scope.cancel();
-        timers.delete(key);
+        timers.delete(id);
       }
     }
-    for (const timer of wanted) {
-      if (timers.has(timer.key)) continue;
+    for (const [id, timer] of wanted) {
+      if (timers.has(id)) continue;
       const scope = new wf.CancellationScope();
-      timers.set(timer.key, scope);
+      timers.set(id, scope);
       const delayMs = Math.max(0, Date.parse(timer.at) - Date.parse(now()));
       scope
         .run(() => wf.sleep(delayMs, { summary: timer.summary }))
         .then(
           () => {
-            timers.delete(timer.key);
+            timers.delete(id);
             timerDue = true;
           },
-          () => undefined, // cancelled: the node no longer waits
+          () => undefined, // cancelled: no longer needed
         );
     }
   };
@@ -256,26 +264,34 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
 
   const runInputChecks = async () => {
     for (let checks = pendingInputChecks(state); checks.length > 0; checks = pendingInputChecks(state)) {
+      const at = now();
       const results = await validate(checks.map((check) => check.request));
-      apply(applyInputChecks(state, checks.map((check, i) => ({ nodeId: check.nodeId, issues: results[i] })), now()));
+      apply(applyInputChecks(state, checks.map((check, i) => ({ nodeId: check.nodeId, issues: results[i] })), at));
     }
   };
 
   // ---- Message processing ----------------------------------------------------------------------
-  const settleMessage = <T>(message: Message, result: Transition | Refusal, outcome?: T) => {
+  const settleMessage = <T>(message: Message, result: Transition | Refusal, outcome?: T, at = now()) => {
     if (isRefusal(result)) {
       if (message.via === 'internal') return;
       if (message.via === 'update') message.reject(refusalFailure(result));
-      else if (message.kind === 'result' || message.kind === 'response') apply(rejectSubmission(state, message.payload, result, now()));
+      else if (message.kind === 'result' || message.kind === 'response') apply(rejectSubmission(state, message.payload, result, at));
       else wf.log.warn(`${message.kind} refused`, { reason: result.reason, message: result.message });
       return;
     }
     apply(result);
     if (message.via === 'update') {
-      (message.resolve as (value: unknown) => void)(
-        outcome ?? ({ accepted: true, runStatus: state.status, message: describeOperation(message.kind) } satisfies OperationOutcome),
-      );
+      const reply = outcome ?? ({ accepted: true, runStatus: state.status, message: describeOperation(message.kind) } satisfies OperationOutcome);
+      // The caller is answered once the transition is in the store (see `recordAndReply`).
+      replies.push(() => (message.resolve as (value: unknown) => void)(reply));
     }
+  };
+
+  /** Updates whose transition is applied but not yet recorded. */
+  const replies: Array<() => void> = [];
+  const recordAndReply = async () => {
+    await outbox.record();
+    for (const reply of replies.splice(0)) reply();
   };
 
   const processSubmission = async (message: Message) => {
@@ -287,11 +303,12 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
       const refusal: Refusal = { refused: true, reason: 'duplicate-submission', message: 'this submissionId was already recorded; nothing changed.' };
       return apply(rejectSubmission(state, message.payload, refusal, now()));
     }
+    const at = now();
     const [issues] = check.validation ? await validate([check.validation]) : [[]];
     const applied = isResult
-      ? applyAgentSubmission(state, message.payload, issues, now())
-      : applyHumanResponse(state, message.payload, issues, now());
-    settleMessage(message, applied, isRefusal(applied) ? undefined : applied.outcome);
+      ? applyAgentSubmission(state, message.payload, issues, at)
+      : applyHumanResponse(state, message.payload, issues, at);
+    settleMessage(message, applied, isRefusal(applied) ? undefined : applied.outcome, at);
   };
 
   const processMessage = async (message: Message) => {
@@ -338,9 +355,13 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
   try {
     while (true) {
       await runInputChecks();
+      if (outbox.hasUnrecorded || replies.length > 0) {
+        await recordAndReply();
+        continue;
+      }
       if (timerDue) {
         timerDue = false;
-        apply(promoteDueNodes(state, now()));
+        apply(fireDueTimers(state, now()));
         continue;
       }
       current = inbox.shift();
@@ -364,8 +385,10 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
       for (const message of [...(current ? [current] : []), ...inbox.splice(0)]) {
         if (message.via === 'update') message.reject(refusalFailure(finished));
       }
-      // The cancellation's events are recorded and delivered before the workflow closes.
+      // The cancellation's events are recorded and delivered before the workflow closes; updates
+      // applied before the cancellation get their answers.
       if (!outbox.configured) outbox.configure(await deliverySettings());
+      await recordAndReply();
       await wf.condition(() => outbox.idle);
     });
     throw error;
