@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_SQLITE_FILE, parseStoreUrl, redactPostgresUrl } from '../store/config';
-import { StoreError } from '../store/errors';
+import { StoreError, isConnectionCode } from '../store/errors';
 import { FINISHED_RUN_STATUSES, type Checkpoint, type RunEvent, type RunStatus } from '../engine/types';
 import type {
   ApprovalFilter,
@@ -85,36 +85,6 @@ function sentence(text: string): string {
   return /[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`;
 }
 
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'EACCES',
-  'EPERM',
-  'ENOENT',
-  'ENOTDIR',
-  'EISDIR',
-  'EROFS',
-  'SQLITE_CANTOPEN',
-  'SQLITE_NOTADB',
-  'SQLITE_PERM',
-  'SQLITE_AUTH',
-  'SQLITE_CORRUPT',
-  // PostgreSQL: connection exceptions (08…), authentication (28…), no such database, shutting down,
-  // too many connections.
-  '28000',
-  '28P01',
-  '3D000',
-  '53300',
-  '57P01',
-  '57P02',
-  '57P03',
-]);
 
 /** Every error in a cause chain (and in AggregateError lists), outermost first. */
 function errorChain(err: unknown): unknown[] {
@@ -166,7 +136,7 @@ export function translateStoreError(err: unknown, location: string): Error {
     );
   }
   if (
-    codes.some((code) => UNAVAILABLE_CODES.has(code) || code.startsWith('08')) ||
+    codes.some(isConnectionCode) ||
     /connect|connection|terminated|timeout|unable to open|not a database|password authentication|getaddrinfo/i.test(text)
   ) {
     const message = storeError

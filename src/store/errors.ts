@@ -29,6 +29,8 @@ const CONNECTION_CODES = new Set([
   'EROFS',
   'ENOENT',
   'ENOTDIR',
+  'EISDIR',
+  'EPIPE',
   '28000', // invalid_authorization_specification
   '28P01', // invalid_password
   '3D000', // invalid_catalog_name: the database does not exist
@@ -41,8 +43,14 @@ const CONNECTION_CODES = new Set([
   'SQLITE_CORRUPT',
   'SQLITE_READONLY',
   'SQLITE_PERM',
+  'SQLITE_AUTH',
   'SQLITE_IOERR',
 ]);
+
+/** True for an error code that means the database cannot be reached or opened (PostgreSQL 08… too). */
+export function isConnectionCode(code: string): boolean {
+  return CONNECTION_CODES.has(code) || code.startsWith('08') || code.startsWith('SQLITE_IOERR');
+}
 
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
@@ -52,7 +60,7 @@ function codeOf(error: unknown): string | undefined {
 export function isConnectionError(error: unknown): boolean {
   if (error instanceof StoreError) return false;
   const code = codeOf(error);
-  if (code && (CONNECTION_CODES.has(code) || code.startsWith('08') || code.startsWith('SQLITE_IOERR'))) return true;
+  if (code && isConnectionCode(code)) return true;
   if (error instanceof AggregateError) return error.errors.some(isConnectionError);
   const message = error instanceof Error ? error.message : '';
   return /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(message);

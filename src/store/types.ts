@@ -8,60 +8,27 @@ import type {
   Checkpoint,
   FailureClass,
   Issue,
-  NodeStatus,
-  NodeType,
   Owner,
   PlanNode,
   PlanSpec,
   RunEvent,
-  RunStatus,
   TransitionRecord,
+  RunRecord,
+  NodeRunRecord,
   Artifact,
   AttemptStatus,
 } from '../engine';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
-/** A run as the store knows it (the `runs` row). */
-export interface StoredRun {
-  runId: string;
-  planId: string;
-  title?: string;
-  specVersion: number;
-  status: RunStatus;
-  input: unknown;
-  failureCount: number;
-  checkpointSequence: number;
-  lastSeq: number;
-  startedAt: string;
-  updatedAt: string;
-  finishedAt?: string;
-  cancelledBy?: string;
-  cancelReason?: string;
-}
+/** A run as the store knows it (the `runs` row; the spec is read with `getSpec`). */
+export type StoredRun = Omit<RunRecord, 'spec'>;
 
 /** The run summary of a webhook envelope: the run row without its input. */
 export type RunSummary = Omit<StoredRun, 'input'>;
 
-export interface StoredNodeRun {
-  runId: string;
-  nodeId: string;
-  position: number;
-  type: NodeType;
-  status: NodeStatus;
-  attempts: number;
-  currentAttempt?: number;
-  resolvedInput?: unknown;
-  output?: unknown;
-  notes?: string;
-  handoffContext?: unknown;
-  failureClass?: FailureClass;
-  lastIssues: Issue[];
-  approvalId?: string;
-  scheduledUntil?: string;
-  startedAt?: string;
-  finishedAt?: string;
-}
+/** A `node_runs` row. */
+export type StoredNodeRun = NodeRunRecord & { runId: string };
 
 export interface StoredAttempt {
   runId: string;

@@ -6,36 +6,19 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { startHarness, plan, runId, eventually, TEMPORAL_ADDRESS, type Harness } from './harness';
+import { startHarness, plan, runId, eventually, startWorkerProcess, type Harness } from './harness';
 import { WebhookReceiver, orderViolation } from './webhook-receiver';
 
-const WORKER_MAIN = path.resolve(__dirname, '../../src/worker/main.js');
-
-function startWorkerProcess(taskQueue: string, sink: WebhookReceiver): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [WORKER_MAIN], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS,
-      PLAN_TASK_QUEUE: taskQueue,
-      PLAN_WEBHOOK_URL: sink.url,
-      PLAN_WEBHOOK_SECRET: sink.secret,
-      PLAN_DELIVERY_RETRY_INITIAL_MS: '200',
-      PLAN_DELIVERY_RETRY_MAX_MS: '1000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr?.on('data', (chunk) => (output += chunk));
-  return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk;
-      if (output.includes('agent endpoints')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${output}`)));
-  });
+/** The worker's delivery configuration, from the environment as in production. */
+function sinkEnv(): Record<string, string> {
+  return {
+    PLAN_WEBHOOK_URL: sink.url,
+    PLAN_WEBHOOK_SECRET: sink.secret,
+    PLAN_DELIVERY_RETRY_INITIAL_MS: '200',
+    PLAN_DELIVERY_RETRY_MAX_MS: '1000',
+  };
 }
 
 let h: Harness;
@@ -53,7 +36,7 @@ after(async () => {
 
 test('a worker killed after the store write and before delivery: no duplicate rows, every event delivered', async () => {
   sink.failNext = Number.MAX_SAFE_INTEGER; // the sink refuses everything until the crash
-  worker = await startWorkerProcess(h.taskQueue, sink);
+  worker = await startWorkerProcess(h.taskQueue, sinkEnv());
   const spec = plan('crash-delivery', [{ id: 'one' }, { id: 'two' }], [{ from: 'one', to: 'two' }]);
   const { runId: id } = await h.client.start(spec, { runId: runId('crash-delivery') });
   await h.client.submitResult(id, { nodeId: 'one', structuredOutput: { value: 1 } });
@@ -70,7 +53,7 @@ test('a worker killed after the store write and before delivery: no duplicate ro
   // Accepted by Temporal while no worker runs.
   await h.client.signalResult(id, { nodeId: 'two', attempt: 1, submissionId: 'two-1', structuredOutput: { value: 2 } });
 
-  worker = await startWorkerProcess(h.taskQueue, sink);
+  worker = await startWorkerProcess(h.taskQueue, sinkEnv());
   const final = await h.client.result(id);
   assert.equal(final.status, 'completed');
 

@@ -4,6 +4,8 @@
  * own task queue, so files and runs never pick up each other's work.
  */
 import { randomUUID } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { PlanRunnerClient } from '../../src/client/plan-runner-client';
@@ -131,4 +133,27 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, what: s
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+const WORKER_MAIN = path.resolve(__dirname, '../../src/worker/main.js');
+
+/**
+ * A worker in its own process (`dist/src/worker/main.js`), configured from the environment like in
+ * production, so tests can SIGKILL it. Resolves once the worker printed its start-up banner.
+ */
+export function startWorkerProcess(taskQueue: string, env: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [WORKER_MAIN], {
+    env: { ...process.env, TEMPORAL_ADDRESS, PLAN_TASK_QUEUE: taskQueue, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk;
+      // The last banner line is printed once the worker is about to poll.
+      if (output.includes('agent endpoints')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${output}`)));
+  });
 }

@@ -4,29 +4,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { startHarness, plan, runId, eventually, TEMPORAL_ADDRESS, type Harness } from './harness';
-
-const WORKER_MAIN = path.resolve(__dirname, '../../src/worker/main.js');
-
-function startWorkerProcess(taskQueue: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [WORKER_MAIN], {
-    env: { ...process.env, TEMPORAL_ADDRESS, PLAN_TASK_QUEUE: taskQueue },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr?.on('data', (chunk) => (output += chunk));
-  // The worker prints its banner once it is polling.
-  return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk;
-      if (output.includes('plan-runner worker:')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${output}`)));
-  });
-}
+import { startHarness, plan, runId, eventually, startWorkerProcess, type Harness } from './harness';
 
 let h: Harness;
 let worker: ChildProcess | undefined;
