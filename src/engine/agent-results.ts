@@ -10,7 +10,7 @@ import { findNodeRun, findSpecNode, mergeArtifacts, nodeContext, nodeRun, specNo
 import { settle } from './settle';
 import { Step } from './step';
 import { schemasFor } from './schemas';
-import type { AppliedMessage, AttemptRecord, Issue, Refusal, RunState, SubmitOutcome, Transition, ValidationRequest } from './types';
+import type { AppliedMessage, AttemptRecord, Issue, NodeRun, Refusal, RunState, SubmitOutcome, Transition, ValidationRequest } from './types';
 
 export type SubmissionCheck = MessageCheck<{ submission: AgentSubmission; validation: ValidationRequest | null }>;
 
@@ -29,12 +29,12 @@ export function checkAgentSubmission(state: RunState, payload: unknown): Submiss
     return refuse('not-agent-node', `Node "${spec.id}" is a ${spec.type} node: the engine or a person completes it, not an agent.`);
   }
   if (node.status !== 'running') {
-    return refuse('node-not-running', `Node "${spec.id}" is ${node.status}, not running: it takes no result now.`);
+    return refuse('node-not-running', `Node "${spec.id}" is ${node.status}, not running: it takes no result now${timedOut(node, submission.attempt)}.`);
   }
   if (submission.attempt !== undefined && submission.attempt !== node.currentAttempt) {
     return refuse(
       'stale-attempt',
-      `Attempt ${submission.attempt} of node "${spec.id}" is stale: the current attempt is ${node.currentAttempt}.`,
+      `Attempt ${submission.attempt} of node "${spec.id}" is stale${timedOut(node, submission.attempt)}: the current attempt is ${node.currentAttempt}.`,
     );
   }
   if (submission.failure) return { refused: false, submission, validation: null };
@@ -48,6 +48,13 @@ export function checkAgentSubmission(state: RunState, payload: unknown): Submiss
     schemaIssueCode: 'schema',
   };
   return { refused: false, submission, validation };
+}
+
+/** ` (attempt N timed out at …)` when the named (else the latest) attempt was ended by a timer (SPEC §9). */
+function timedOut(node: NodeRun, attempt: number | undefined): string {
+  const record = attempt !== undefined ? node.history.find((entry) => entry.attempt === attempt) : node.history[node.history.length - 1];
+  if (record?.failureClass !== 'timeout' || record.by !== 'engine') return '';
+  return ` (attempt ${record.attempt} timed out at ${record.at})`;
 }
 
 /** Records a refused signal as event `result-rejected` (an update would have answered with an error). */

@@ -25,7 +25,7 @@ function startTask(step: Step, node: NodeRun): void {
   const spec = specNode(step.state, node.nodeId);
   const retrying = node.lastIssues.length > 0 || node.attempts > 0;
   node.currentAttempt = node.attempts + 1;
-  node.startedAt = step.now;
+  startClocks(step, node);
   step.moveNode(
     node,
     'running',
@@ -46,7 +46,7 @@ export function requestHuman(step: Step, node: NodeRun, kind: 'node' | 'review')
   const spec = specNode(step.state, node.nodeId);
   node.currentAttempt = node.attempts + 1;
   node.humanMode = kind;
-  node.startedAt = step.now;
+  startClocks(step, node);
   const owner: Owner = kind === 'review' ? reviewerOf(spec) : (spec.owner ?? { kind: 'human', ref: 'anyone' });
   const approval: Approval = {
     approvalId: `${node.nodeId}#${node.currentAttempt}`,
@@ -82,6 +82,18 @@ export function requestHuman(step: Step, node: NodeRun, kind: 'node' | 'review')
     },
   });
   return approval;
+}
+
+/**
+ * A fresh dispatch starts the attempt's clocks (SPEC §9): its deadline and its timeout count from
+ * now, and no deadline warning or escalation has fired for it yet (an attempt number can be handed
+ * out again after a dispatch failure and a `retry`, so the records are cleared, not just keyed).
+ */
+function startClocks(step: Step, node: NodeRun): void {
+  node.startedAt = step.now;
+  node.dispatchedAt = step.now;
+  delete node.deadlineWarned;
+  delete node.escalated;
 }
 
 function briefOf(spec: ReturnType<typeof specNode>): WorkItem['brief'] {

@@ -6,7 +6,17 @@ import { requestHuman } from './dispatch';
 import { specNode } from './run-state';
 import type { FailureAction, FailureClass } from './spec';
 import type { Step } from './step';
-import type { CheckpointReason, Issue, NodeRun } from './types';
+import type { CheckpointReason, EventType, Issue, NodeRun } from './types';
+
+/**
+ * How the failed attempt is reported. By default event `validation-reported`; a timeout the engine
+ * detected itself (SPEC §9) reports `node-timed-out` instead, with its own message and detail.
+ */
+export interface FailureReport {
+  type: EventType;
+  message: string;
+  detail?: Record<string, unknown>;
+}
 
 export function handleFailedAttempt(
   step: Step,
@@ -14,15 +24,16 @@ export function handleFailedAttempt(
   failureClass: FailureClass,
   issues: Issue[],
   failureMessage?: string,
+  report?: FailureReport,
 ): CheckpointReason {
   const spec = specNode(step.state, node.nodeId);
   node.failureClass = failureClass;
   node.lastIssues = issues;
-  step.emit('validation-reported', {
+  step.emit(report?.type ?? 'validation-reported', {
     nodeId: node.nodeId,
     attempt: node.currentAttempt ?? node.attempts,
-    message: describeFailure(node.nodeId, failureClass, issues, failureMessage),
-    detail: { failureClass, issues, ...(failureMessage ? { failureMessage } : {}) },
+    message: report?.message ?? describeFailure(node.nodeId, failureClass, issues, failureMessage),
+    detail: { failureClass, issues, ...(failureMessage ? { failureMessage } : {}), ...report?.detail },
   });
 
   const maxAttempts = spec.retry?.maxAttempts ?? 1;

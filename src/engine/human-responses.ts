@@ -53,9 +53,11 @@ function findPendingApproval(state: RunState, response: HumanResponse): Approval
     const approval = pending.find((candidate) => candidate.approvalId === response.approvalId);
     if (!approval) {
       const current = pending.map((candidate) => candidate.approvalId);
+      const closed = state.approvals.find((candidate) => candidate.approvalId === response.approvalId);
+      const why = closed?.status === 'expired' ? ` (it expired at ${closed.resolvedAt}: its deadline passed)` : '';
       return refuse(
         'approval-mismatch',
-        `Approval ${response.approvalId} is not pending${current.length ? `; pending: ${current.join(', ')}` : ''}.`,
+        `Approval ${response.approvalId} is not pending${why}${current.length ? `; pending: ${current.join(', ')}` : ''}.`,
       );
     }
     if (response.nodeId !== undefined && approval.nodeId !== response.nodeId) {
@@ -67,7 +69,9 @@ function findPendingApproval(state: RunState, response: HumanResponse): Approval
     const approval = pending.find((candidate) => candidate.nodeId === response.nodeId);
     if (!approval) {
       const status = findNodeRun(state, response.nodeId)?.status;
-      return refuse('no-pending-approval', `Node "${response.nodeId}" has no pending approval (it is ${status}).`);
+      const expired = state.approvals.filter((candidate) => candidate.nodeId === response.nodeId && candidate.status === 'expired').pop();
+      const why = expired ? `; approval ${expired.approvalId} expired at ${expired.resolvedAt}` : '';
+      return refuse('no-pending-approval', `Node "${response.nodeId}" has no pending approval (it is ${status}${why}).`);
     }
     return approval;
   }

@@ -18,12 +18,14 @@ export {
   applyInputChecks,
   pendingTimers,
   promoteDueNodes,
+  fireDueTimers,
   cancelRun,
   resumeRun,
   retryNode,
   dispatchFailed,
   sinkDisabled,
 } from './operations';
+export { replanRun, specChanges, type SpecChanges, type RunReplannedDetail } from './replan';
 export { recordOf, runRecord, nodeRunRecord } from './records';
 export type { TransitionRecord, RunRecord, NodeRunRecord, AttemptRow } from './records';
 export { wakeUpsFor, WAKE_UP_EVENT_TYPES, type WakeUp } from './wake-ups';

@@ -62,6 +62,16 @@ export const RetryRequest = z.object({
   input: z.unknown().optional(),
 });
 export type RetryRequest = z.input<typeof RetryRequest>;
+/**
+ * A new spec version for a running run (SPEC §11 replan). `spec` is left raw here: it is checked by
+ * `validatePlanSpec`, so every problem is reported with its JSON path (refusal `invalid-spec`).
+ */
+export const ReplanRequest = z.object({
+  spec: z.unknown().refine((value) => value !== undefined, { message: 'a plan spec is required' }),
+  by: z.string().min(1).default('unknown'),
+  reason: z.string().optional(),
+});
+export type ReplanRequest = z.input<typeof ReplanRequest>;
 
 /** Turn a zod error into one readable line: `path: message; path: message`. */
 export function describeZodError(error: z.ZodError): string {

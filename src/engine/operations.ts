@@ -1,12 +1,13 @@
 /**
- * Run-level operations: start, input checks, delayed-node promotion, and the operator commands of
- * SPEC §11 (cancel, resume, retry). Each returns a Transition, or a Refusal that changed nothing.
+ * Run-level operations: start, input checks, and the operator commands of SPEC §11 (cancel, resume,
+ * retry). Each returns a Transition, or a Refusal that changed nothing. Timers (delayed nodes,
+ * timeouts, deadlines) live in `timers.ts` and are re-exported from here.
  */
 import { refuse } from './message-checks';
 import { workItemFor } from './dispatch';
 import { handleFailedAttempt } from './failure';
 import { clone } from './paths';
-import { markReady, promoteAfterInput } from './readiness';
+import { promoteAfterInput } from './readiness';
 import { findNodeRun, isFinished, nodeContext, nodeRun, specNode } from './run-state';
 import { schemasFor } from './schemas';
 import { settle } from './settle';
@@ -77,28 +78,8 @@ export function applyInputChecks(state: RunState, results: Array<{ nodeId: strin
   return step.finish(reason);
 }
 
-/** Timers the shell must run: one per scheduled node, until its `scheduledUntil`. */
-export function pendingTimers(state: RunState): Array<{ key: string; nodeId: string; at: string; summary: string }> {
-  return state.nodes
-    .filter((node) => node.status === 'scheduled' && node.scheduledUntil)
-    .map((node) => ({
-      key: `ready:${node.nodeId}`,
-      nodeId: node.nodeId,
-      at: node.scheduledUntil as string,
-      summary: `${node.nodeId}: ${node.scheduledReason ?? 'delay'} until ${node.scheduledUntil}`,
-    }));
-}
-
-/** Promotes every scheduled node whose time has come (SPEC §5, checkpoint `delayed-node-promoted`). */
-export function promoteDueNodes(state: RunState, now: string): Transition {
-  const step = new Step(state, now, 'engine');
-  const nowMs = Date.parse(now);
-  for (const node of step.state.nodes) {
-    if (node.status === 'scheduled' && node.scheduledUntil && Date.parse(node.scheduledUntil) <= nowMs) markReady(step, node);
-  }
-  settle(step);
-  return step.finish('delayed-node-promoted');
-}
+// Timers moved to timers.ts (SPEC §5, §9); existing callers import them from here.
+export { pendingTimers, fireDueTimers, promoteDueNodes } from './timers';
 
 export function cancelRun(state: RunState, payload: unknown, now: string): Transition | Refusal {
   const parsed = CancelRequest.safeParse(payload ?? {});
@@ -150,6 +131,9 @@ export function resumeRun(state: RunState, payload: unknown, now: string): Trans
   }
   const running = step.state.nodes.filter((node) => node.status === 'running');
   for (const node of running) {
+    // The owner gets the work again, so the attempt's timeout counts from now; its deadline does not
+    // move (it counts from the attempt's first dispatch, `startedAt`). README §9.
+    node.dispatchedAt = now;
     step.emit('run-resumed', {
       nodeId: node.nodeId,
       attempt: node.currentAttempt,

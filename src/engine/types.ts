@@ -76,7 +76,17 @@ export interface NodeRun {
   /** When a scheduled node turns ready (ISO time) and why. */
   scheduledUntil?: string;
   scheduledReason?: string;
+  /** When the current attempt was first handed to its owner (dispatch): deadlines count from here (SPEC §9). */
   startedAt?: string;
+  /**
+   * When the current attempt was last handed to its owner: set on dispatch and again when `resume`
+   * hands a running node out again. A task's `timeoutMs` counts from here (README §9).
+   */
+  dispatchedAt?: string;
+  /** The deadline warning already fired for this attempt (SPEC §9): it never fires twice. */
+  deadlineWarned?: { attempt: number; at: string };
+  /** The deadline of this attempt expired and was escalated (SPEC §9): `to` is who was escalated to. */
+  escalated?: { attempt: number; at: string; to: Owner; onExpiry: 'escalate' | 'fail' };
   finishedAt?: string;
 }
 
@@ -87,7 +97,9 @@ export type ApprovalStatus =
   | 'rejected'
   | 'responded'
   | 'invalid'
-  | 'cancelled';
+  | 'cancelled'
+  /** Closed unanswered: the node's (or the plan's) deadline expired with `onExpiry: fail` (SPEC §9). */
+  | 'expired';
 
 export interface Approval {
   approvalId: string;
@@ -223,6 +235,10 @@ export interface RunState {
   /** submissionId → the first outcome, so a retried delivery changes nothing (SPEC §7). */
   submissions: Record<string, SubmitOutcome>;
   cancelled?: { by: string; reason?: string; at: string };
+  /** When the plan-level deadline warning fired (SPEC §9); it never fires twice. */
+  planDeadlineWarnedAt?: string;
+  /** When the plan-level deadline expired and was escalated (SPEC §9). */
+  planEscalatedAt?: string;
   startedAt: string;
   updatedAt: string;
   finishedAt?: string;
@@ -256,6 +272,7 @@ export type RefusalReason =
   | 'invalid-payload'
   | 'not-retryable'
   | 'nothing-to-resume'
+  | 'invalid-spec'
   | 'duplicate-submission';
 
 export interface Refusal {
@@ -283,6 +300,26 @@ export interface NodeContext {
   output: unknown;
   artifact: Record<string, Artifact>;
   run: { input: unknown };
+}
+
+/** What a timer waits for (SPEC §5, §9). */
+export type TimerKind = 'ready' | 'timeout' | 'deadline-warning' | 'deadline' | 'plan-deadline-warning' | 'plan-deadline';
+
+/**
+ * A timer the shell must run now (`pendingTimers`): one Temporal timer per key, named by `summary`.
+ * Keys: `ready:<node>`, `timeout:<node>#<attempt>`, `deadline-warning:<node>#<attempt>`,
+ * `deadline:<node>#<attempt>`, `plan-deadline-warning`, `plan-deadline`. When it fires, the shell
+ * calls `fireDueTimers(state, now)`; a key that is no longer listed is a timer to cancel.
+ */
+export interface PendingTimer {
+  key: string;
+  kind: TimerKind;
+  nodeId?: string;
+  attempt?: number;
+  /** When it is due (ISO time). */
+  at: string;
+  /** Short text for the Web UI, e.g. `research: timeout of attempt 2 at 2026-…`. */
+  summary: string;
 }
 
 /** The result of one engine step: the new state plus what the shell must carry out. */

@@ -3,7 +3,7 @@
  * node, who the run waits on (search attribute `PlanWaitingOn`) and the Web UI's current details.
  */
 import { workItemFor } from './dispatch';
-import { findNodeRun, specNode } from './run-state';
+import { findNodeRun, isActive, isFinished, specNode } from './run-state';
 import type { RunSnapshot, RunState, WorkItem } from './types';
 
 export function snapshotOf(state: RunState): RunSnapshot {
@@ -56,7 +56,12 @@ export function currentWorkItem(state: RunState, nodeId: string): WorkItem | nul
   return workItemFor(state, node, node.attempts > 0 ? 'retry' : 'dispatch');
 }
 
-/** `agent:<ref>` / `human:<ref>` (owner and named approvers) for every active node, sorted and unique. */
+/**
+ * `agent:<ref>` / `human:<ref>` (owner and named approvers) for every active node, sorted and unique;
+ * after a node's deadline was escalated (SPEC §9) also its `escalateTo` while the escalated attempt is
+ * still active, and after the plan's deadline was escalated the plan's `escalateTo` while the run is
+ * neither finished nor failed.
+ */
 export function waitingOn(state: RunState): string[] {
   const owners = new Set<string>();
   for (const node of state.nodes) {
@@ -67,6 +72,13 @@ export function waitingOn(state: RunState): string[] {
       // Named approvers find the run in their own inbox too (`plan-runner inbox human:alice`).
       for (const approver of approval?.approvers ?? []) owners.add(`human:${approver}`);
     }
+    if (isActive(node) && node.escalated && node.escalated.attempt === node.currentAttempt) {
+      owners.add(`${node.escalated.to.kind}:${node.escalated.to.ref}`);
+    }
+  }
+  const planEscalateTo = state.spec.deadline?.escalateTo;
+  if (state.planEscalatedAt && planEscalateTo && !isFinished(state) && state.status !== 'failed') {
+    owners.add(`${planEscalateTo.kind}:${planEscalateTo.ref}`);
   }
   return [...owners].sort();
 }

@@ -31,8 +31,11 @@ export interface WakeUp {
 
 /**
  * The wake-ups `events` cause in `state` (the state after the transition that emitted them): one per
- * node and transition, for the node's last waking event, so a retry that unblocks and dispatches a
- * node in one step wakes its agent once. Human-owned, structural and hidden nodes never wake anyone.
+ * node, agent and transition, for the last event that wakes that agent about that node, so a retry
+ * that unblocks and dispatches a node in one step wakes its agent once, while a deadline warning
+ * (owner) and an escalation to another agent (`escalateTo`) in the same step wake both. Events
+ * without a node (the plan's deadline) wake nobody. Human-owned, structural and hidden nodes never
+ * wake their owner; an escalation wakes `escalateTo` when that is an agent, else the owner (SPEC §9).
  */
 export function wakeUpsFor(state: RunState, events: readonly RunEvent[]): WakeUp[] {
   const byNode = new Map<string, WakeUp>();
@@ -44,8 +47,9 @@ export function wakeUpsFor(state: RunState, events: readonly RunEvent[]): WakeUp
     const target = event.type === 'escalation-triggered' && spec.deadline?.escalateTo ? spec.deadline.escalateTo : spec.owner;
     if (target?.kind !== 'agent') continue;
     const workItem = workItemFor(state, node, event.type);
-    byNode.delete(event.nodeId); // re-insert so wake-ups keep the order of their events
-    byNode.set(event.nodeId, {
+    const key = `${event.nodeId}\u0000${target.ref}`;
+    byNode.delete(key); // re-insert so wake-ups keep the order of their events
+    byNode.set(key, {
       eventId: event.id,
       eventSeq: event.seq,
       eventType: event.type,

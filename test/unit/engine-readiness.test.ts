@@ -418,7 +418,7 @@ describe('engine readiness: delays and notBefore (§5)', () => {
     assert.deepEqual(scheduled.detail, { until: at(61_000), reason: 'delayAfterPredecessorMs' });
     assert.equal(d.state.status, 'running', 'a node waiting on a timer keeps the run running');
     assert.deepEqual(pendingTimers(d.state), [
-      { key: 'ready:b', nodeId: 'b', at: at(61_000), summary: `b: delayAfterPredecessorMs until ${at(61_000)}` },
+      { key: 'ready:b', kind: 'ready', nodeId: 'b', at: at(61_000), summary: `b: delayAfterPredecessorMs until ${at(61_000)}` },
     ]);
 
     const early = promoteDueNodes(d.state, at(60_999));
