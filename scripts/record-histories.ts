@@ -1,0 +1,652 @@
+/**
+ * Records the Temporal event histories of representative plan runs into `test/histories/`, where the
+ * replay test (`test/unit/replay.test.ts`) replays every one of them against the current workflow
+ * code with `Worker.runReplayHistories`. A change to `src/workflows/` that would break runs already
+ * in flight (a non-deterministic change) then fails the unit tests instead of failing live runs.
+ *
+ *   npm run record:histories                         build, then record every scenario
+ *   node dist/scripts/record-histories.js            record every scenario (needs a build)
+ *   node dist/scripts/record-histories.js --only linear-mapped-inputs --only delayed-timer
+ *   node dist/scripts/record-histories.js --list     list the scenarios
+ *
+ * It connects to Temporal at TEMPORAL_ADDRESS (default 127.0.0.1:7233; `./temporal-dev.sh server`
+ * starts one) and runs in-process workers on private task queues, with the store from PLAN_STORE_URL
+ * (default: the SQLite file .data/plan-runner.db): one with delivery without sinks or agent endpoints
+ * (agents poll), and for the scenarios that ask for it one whose webhook sink and agent endpoints are
+ * served by a local HTTP receiver. It drives each scenario through `PlanRunnerClient` to the end of
+ * its run, fetches the closed workflow's history, checks that it replays against the worker's own
+ * bundle, and writes it as `test/histories/<scenario>.json` in proto-JSON, the form
+ * `temporal workflow show --output json` produces (see test/replay/history-json.ts for why the SDK's
+ * own `historyToJSON` is not used). A history downloaded that way can be committed as is.
+ *
+ * Add a scenario: append an entry to SCENARIOS below (a unique kebab-case name, how the workflow
+ * closes, and `run`, which drives one run with `ctx.runId`), record it with `--only <name>`, and
+ * commit the new JSON file. The replay test fails while a scenario has no history.
+ *
+ * A committed history stands for the workflow code that produced it. Re-recording replaces that
+ * baseline with the current code's. Once a version of the workflow is released, keep its histories
+ * (e.g. `git mv test/histories/*.json test/histories/<version>/`; the replay test reads subfolders
+ * too) for as long as runs started on it may still be open, and record the new version's next to them.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import type { DeliveryConfig } from '../src/activities/delivery/types';
+import { PlanRunnerClient } from '../src/client/plan-runner-client';
+import type { PlanSpec } from '../src/engine/spec';
+import type { RunEvent, RunSnapshot } from '../src/engine/types';
+import { openStore } from '../src/store';
+import { WORKFLOWS_PATH, createPlanWorker } from '../src/worker';
+import { cancelSignal, humanResponseSignal, nodeResultSignal } from '../src/workflows/definitions';
+import { historyFromJSON, historyToJSON, type History } from '../test/replay/history-json';
+
+const DEFAULT_ADDRESS = '127.0.0.1:7233';
+
+/** The repository root: the nearest directory above this file (src or dist) with a package.json. */
+export function repoRoot(from: string = __dirname): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
+/** Where the committed histories live. */
+export const HISTORIES_DIR = path.join(repoRoot(), 'test', 'histories');
+
+// ------------------------------------------------------------------------------------------------
+// Scenarios
+
+export interface ScenarioContext {
+  client: PlanRunnerClient;
+  /** The run id (= workflow id) the scenario must use. */
+  runId: string;
+  /** Poll the live run until `test` holds on its snapshot. */
+  until(test: (snapshot: RunSnapshot) => boolean, what: string): Promise<RunSnapshot>;
+  /** Poll the store until the run has recorded events `test` accepts. */
+  untilEvents(test: (events: RunEvent[]) => boolean, what: string): Promise<RunEvent[]>;
+  /** The local webhook receiver (only for scenarios with `delivery: 'webhooks'`). */
+  webhooks?: WebhookReceiver;
+}
+
+/**
+ * Delivery of the worker that runs a scenario: `none` (the default: no sinks, no agent endpoints,
+ * agents poll) or `webhooks` (one webhook sink and wake-up endpoints for the agents in
+ * WEBHOOK_AGENTS, all served by a local receiver), so the outbox's activities are in the history.
+ */
+export type ScenarioDelivery = 'none' | 'webhooks';
+
+export interface Scenario {
+  /** File name (without .json) under test/histories/. */
+  name: string;
+  description: string;
+  /**
+   * How the workflow (its last run, when it continued as new) closes: `completed` (returns its
+   * snapshot) or `cancelled` (Temporal cancellation). A run that continued as new is recorded as
+   * `<name>.run-1.json`, `<name>.run-2.json`, … (every run of the chain, oldest first).
+   */
+  closes: 'completed' | 'cancelled';
+  /** Default `none`. */
+  delivery?: ScenarioDelivery;
+  /** Drives one run, started with `ctx.runId`, to the end of its workflow. */
+  run(ctx: ScenarioContext): Promise<void>;
+}
+
+/** Terse spec builder: an agent owner for tasks, `human:reviewers` for human nodes. */
+function plan(id: string, nodes: Array<Partial<PlanSpec['nodes'][number]> & { id: string }>, edges: PlanSpec['edges'] = [], extra: Partial<PlanSpec> = {}): PlanSpec {
+  return {
+    id,
+    title: `History scenario ${id}`,
+    nodes: nodes.map((node) => {
+      const type = node.type ?? 'task';
+      const owner = type === 'task' ? { kind: 'agent' as const, ref: node.id } : type === 'switch' || type === 'join' ? undefined : { kind: 'human' as const, ref: 'reviewers' };
+      return { type, ...(owner ? { owner } : {}), ...node } as PlanSpec['nodes'][number];
+    }),
+    edges,
+    ...extra,
+  };
+}
+
+const notesSchemas = {
+  Notes: { type: 'object', required: ['summary'], properties: { summary: { type: 'string', minLength: 5 } } },
+};
+
+const nodeStatus = (snapshot: RunSnapshot, nodeId: string) => snapshot.nodes.find((node) => node.id === nodeId)?.status;
+const pendingApprovals = (snapshot: RunSnapshot) => snapshot.approvals.filter((approval) => approval.status === 'pending').length;
+
+/** Approve / reject routing, shared by two scenarios. */
+const approvalPlan = plan(
+  'approval',
+  [{ id: 'approve', type: 'human-approval', approvers: ['alice', 'bob'] }, { id: 'publish' }, { id: 'archive' }],
+  [
+    { from: 'approve', to: 'publish', when: 'output.approved == true' },
+    { from: 'approve', to: 'archive', when: 'output.approved == false' },
+  ],
+);
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'linear-mapped-inputs',
+    description: 'three tasks in a chain with mapped inputs and a run input; results by update',
+    closes: 'completed',
+    async run({ client, runId }) {
+      const spec = plan(
+        'linear',
+        [{ id: 'research' }, { id: 'draft' }, { id: 'publish' }],
+        [
+          { from: 'research', to: 'draft', map: { 'brief.notes': 'output.summary', topic: 'input.topic' } },
+          { from: 'draft', to: 'publish', map: { url: 'output.url', 'meta.topic': 'input.topic' } },
+        ],
+      );
+      await client.start(spec, { runId, input: { topic: 'durable agents' } });
+      await client.submitResult(runId, { nodeId: 'research', structuredOutput: { summary: 'notes' } });
+      await client.submitResult(runId, { nodeId: 'draft', structuredOutput: { url: 'https://example.test/post' } });
+      await client.submitResult(runId, { nodeId: 'publish', structuredOutput: { done: true } });
+    },
+  },
+  {
+    name: 'switch-join-skip',
+    description: 'a switch takes one branch, the other branch is skipped (and its follower), the join completes',
+    closes: 'completed',
+    async run({ client, runId }) {
+      const spec = plan(
+        'switch-join',
+        [{ id: 'classify' }, { id: 'route', type: 'switch' }, { id: 'short-path' }, { id: 'long-path' }, { id: 'long-followup' }, { id: 'merge', type: 'join' }, { id: 'finish' }],
+        [
+          { from: 'classify', to: 'route', map: { size: 'output.size' } },
+          { from: 'route', to: 'short-path', when: "output.size == 'short'", map: { size: 'input.size' } },
+          { from: 'route', to: 'long-path', when: "output.size == 'long'" },
+          { from: 'long-path', to: 'long-followup' },
+          { from: 'short-path', to: 'merge', map: { text: 'output.text' } },
+          { from: 'long-followup', to: 'merge', map: { text: 'output.text' } },
+          { from: 'merge', to: 'finish', map: { text: 'output.text' } },
+        ],
+      );
+      await client.start(spec, { runId });
+      await client.submitResult(runId, { nodeId: 'classify', structuredOutput: { size: 'short' } });
+      await client.submitResult(runId, { nodeId: 'short-path', structuredOutput: { text: 'brief' } });
+      await client.submitResult(runId, { nodeId: 'finish', structuredOutput: {} });
+    },
+  },
+  {
+    name: 'approval-approved',
+    description: 'a human approval approved by a named approver routes to publish; archive is skipped',
+    closes: 'completed',
+    async run({ client, runId }) {
+      await client.start(approvalPlan, { runId });
+      await client.respond(runId, { nodeId: 'approve', respondedBy: 'alice', response: { approved: true, comments: 'ship it' } });
+      await client.submitResult(runId, { nodeId: 'publish', structuredOutput: { url: 'https://example.test/p' } });
+    },
+  },
+  {
+    name: 'approval-rejected',
+    description: 'a human approval rejected (by approval id) routes to archive; publish is skipped',
+    closes: 'completed',
+    async run({ client, runId }) {
+      await client.start(approvalPlan, { runId });
+      await client.respond(runId, { approvalId: 'approve#1', respondedBy: 'bob', response: { approved: false, requiredEdits: ['tone'], comments: 'off-topic' } });
+      await client.submitResult(runId, { nodeId: 'archive', structuredOutput: {} });
+    },
+  },
+  {
+    name: 'human-decision',
+    description: 'a human decision among options routes on the chosen option',
+    closes: 'completed',
+    async run({ client, runId }) {
+      const spec = plan(
+        'decision',
+        [{ id: 'pick', type: 'human-decision', options: ['blog', 'newsletter'], objective: 'Where does it go?' }, { id: 'blog' }, { id: 'newsletter' }],
+        [
+          { from: 'pick', to: 'blog', when: "output.decision == 'blog'" },
+          { from: 'pick', to: 'newsletter', when: "output.decision == 'newsletter'" },
+        ],
+      );
+      await client.start(spec, { runId });
+      await client.respond(runId, { nodeId: 'pick', respondedBy: 'carol', response: { decision: 'newsletter' } });
+      await client.submitResult(runId, { nodeId: 'newsletter', structuredOutput: {} });
+    },
+  },
+  {
+    name: 'human-input',
+    description: "a person's free-form input is mapped into the next task's input",
+    closes: 'completed',
+    async run({ client, runId }) {
+      const spec = plan('input', [{ id: 'ask', type: 'human-input' }, { id: 'write' }], [{ from: 'ask', to: 'write', map: { topic: 'output.topic' } }]);
+      await client.start(spec, { runId });
+      await client.respond(runId, { nodeId: 'ask', respondedBy: 'dave', response: { topic: 'temporal timers' } });
+      await client.submitResult(runId, { nodeId: 'write', structuredOutput: { text: 'about timers' } });
+    },
+  },
+  {
+    name: 'human-review-edit',
+    description: "a reviewer edits an agent's draft; the edited text goes on",
+    closes: 'completed',
+    async run({ client, runId }) {
+      const spec = plan(
+        'review-edit',
+        [{ id: 'draft' }, { id: 'edit', type: 'human-review-edit' }, { id: 'publish' }],
+        [
+          { from: 'draft', to: 'edit', map: { text: 'output.text' } },
+          { from: 'edit', to: 'publish', map: { text: 'output.edited.text' } },
+        ],
+      );
+      await client.start(spec, { runId });
+      await client.submitResult(runId, { nodeId: 'draft', structuredOutput: { text: 'first draft' } });
+      await client.respond(runId, { nodeId: 'edit', respondedBy: 'erin', response: { edited: { text: 'edited draft' }, approved: true } });
+      await client.submitResult(runId, { nodeId: 'publish', structuredOutput: {} });
+    },
+  },
+  {
+    name: 'validation-retry',
+    description: 'a result fails its output schema, the node is retried with the issues, the second attempt passes',
+    closes: 'completed',
+    async run({ client, runId }) {
+      const spec = plan('retry', [{ id: 'write', outputSchema: 'Notes', retry: { maxAttempts: 3, retryOn: ['validation'] } }], [], { schemas: notesSchemas });
+      await client.start(spec, { runId });
+      await client.submitResult(runId, { nodeId: 'write', attempt: 1, structuredOutput: { summary: 'no' } });
+      await client.submitResult(runId, { nodeId: 'write', attempt: 2, structuredOutput: { summary: 'long enough' } });
+    },
+  },
+  {
+    name: 'failure-human-review',
+    description: "onFailure human-review: an invalid result goes to a reviewer, whose answer becomes the node's output",
+    closes: 'completed',
+    async run({ client, runId }) {
+      const spec = plan(
+        'review',
+        [{ id: 'write', outputSchema: 'Notes', onFailure: [{ on: 'validation', action: 'human-review' }] }, { id: 'next' }],
+        [{ from: 'write', to: 'next', map: { summary: 'output.summary' } }],
+        { schemas: notesSchemas },
+      );
+      await client.start(spec, { runId });
+      await client.submitResult(runId, { nodeId: 'write', structuredOutput: { summary: 1 } });
+      await client.respond(runId, { nodeId: 'write', respondedBy: 'editor', response: { summary: 'fixed by a human' } });
+      await client.submitResult(runId, { nodeId: 'next', structuredOutput: {} });
+    },
+  },
+  {
+    name: 'failure-replan-retry',
+    description: 'onFailure replan: an agent error blocks the node and the run; an operator retries it and it completes',
+    closes: 'completed',
+    async run({ client, runId }) {
+      const spec = plan('replan', [{ id: 'write', outputSchema: 'Notes', onFailure: [{ on: 'agent-error', action: 'replan' }] }], [], { schemas: notesSchemas });
+      await client.start(spec, { runId });
+      await client.submitResult(runId, { nodeId: 'write', failure: { class: 'agent-error', message: 'tool crashed' } });
+      await client.retry(runId, { nodeId: 'write', by: 'operator' });
+      await client.submitResult(runId, { nodeId: 'write', attempt: 2, structuredOutput: { summary: 'works now' } });
+    },
+  },
+  {
+    name: 'failure-abort-cancel',
+    description: 'the default failure action aborts: the run fails and stays open; a cancel signal then ends it aborted',
+    closes: 'completed',
+    async run({ client, runId, untilEvents }) {
+      const spec = plan('abort', [{ id: 'write', outputSchema: 'Notes' }, { id: 'after' }], [{ from: 'write', to: 'after' }], { schemas: notesSchemas });
+      await client.start(spec, { runId });
+      await client.submitResult(runId, { nodeId: 'write', structuredOutput: {} });
+      await untilEvents((events) => events.some((event) => event.type === 'run-status-changed' && event.toStatus === 'failed'), 'run failed');
+      await client.client.workflow.getHandle(runId).signal(cancelSignal, { by: 'operator', reason: 'gave up' });
+    },
+  },
+  {
+    name: 'cancel-update',
+    description: 'cancelRun update while a task runs, an approval waits and a node waits on a one-hour timer',
+    closes: 'completed',
+    async run({ client, runId, until }) {
+      const spec = plan('cancel', [{ id: 'work' }, { id: 'ask', type: 'human-input' }, { id: 'later', delayAfterPredecessorMs: 60 * 60_000 }], [], { maxConcurrency: 3 });
+      await client.start(spec, { runId });
+      await until((snapshot) => pendingApprovals(snapshot) === 1 && nodeStatus(snapshot, 'later') === 'scheduled', 'approval requested and timer started');
+      await client.cancel(runId, { by: 'operator', reason: 'no longer needed' });
+    },
+  },
+  {
+    name: 'temporal-cancel',
+    description: "Temporal's own cancellation (handle.cancel()): the run ends aborted and the workflow closes as cancelled",
+    closes: 'cancelled',
+    async run({ client, runId, until }) {
+      const spec = plan('temporal-cancel', [{ id: 'work' }, { id: 'ask', type: 'human-approval' }], [], { maxConcurrency: 2 });
+      await client.start(spec, { runId });
+      await until((snapshot) => pendingApprovals(snapshot) === 1, 'approval requested');
+      await client.client.workflow.getHandle(runId).cancel();
+    },
+  },
+  {
+    name: 'delayed-timer',
+    description: 'delayAfterPredecessorMs (1 s) and notBefore (2 s ahead) schedule nodes on durable timers that fire',
+    closes: 'completed',
+    async run({ client, runId, until }) {
+      const notBefore = new Date(Date.now() + 2_000).toISOString();
+      const spec = plan('delayed', [{ id: 'a' }, { id: 'b', delayAfterPredecessorMs: 1_000 }, { id: 'c', notBefore }], [{ from: 'a', to: 'b' }], { maxConcurrency: 3 });
+      await client.start(spec, { runId });
+      await client.submitResult(runId, { nodeId: 'a', structuredOutput: {} });
+      await until((snapshot) => nodeStatus(snapshot, 'b') === 'running' && nodeStatus(snapshot, 'c') === 'running', 'b and c promoted by their timers');
+      await client.submitResult(runId, { nodeId: 'b', structuredOutput: {} });
+      await client.submitResult(runId, { nodeId: 'c', structuredOutput: {} });
+    },
+  },
+  {
+    name: 'signals-refusals',
+    description: 'results and answers by signal: stale, unknown-node and duplicate submissions are recorded as result-rejected; a resume re-dispatches',
+    closes: 'completed',
+    async run({ client, runId, until, untilEvents }) {
+      const spec = plan('signals', [{ id: 'write', outputSchema: 'Notes', retry: { maxAttempts: 3 } }, { id: 'ok', type: 'human-approval' }], [{ from: 'write', to: 'ok' }], {
+        schemas: notesSchemas,
+      });
+      const handle = client.client.workflow.getHandle(runId);
+      await client.start(spec, { runId });
+      await handle.signal(nodeResultSignal, { nodeId: 'write', attempt: 1, submissionId: 's-1', structuredOutput: { summary: 'x' } });
+      await until((snapshot) => snapshot.nodes[0].currentAttempt === 2, 'write retried');
+      await handle.signal(nodeResultSignal, { nodeId: 'write', attempt: 1, structuredOutput: { summary: 'stale one' } });
+      await handle.signal(nodeResultSignal, { nodeId: 'ghost', structuredOutput: {} });
+      await handle.signal(nodeResultSignal, { nodeId: 'write', attempt: 1, submissionId: 's-1', structuredOutput: { summary: 'x' } });
+      await untilEvents((events) => events.filter((event) => event.type === 'result-rejected').length === 3, 'three result-rejected events');
+      await client.resume(runId, { by: 'operator' });
+      await handle.signal(nodeResultSignal, { nodeId: 'write', attempt: 2, structuredOutput: { summary: 'long enough' } });
+      await until((snapshot) => pendingApprovals(snapshot) === 1, 'approval requested');
+      await handle.signal(humanResponseSignal, { nodeId: 'ok', respondedBy: 'frank', response: { approved: true } });
+    },
+  },
+  {
+    name: 'webhook-delivery',
+    description: 'events delivered to a webhook sink and agents woken at their endpoints (deliverEvents and wakeAgent activities)',
+    closes: 'completed',
+    delivery: 'webhooks',
+    async run({ client, runId, untilEvents, webhooks }) {
+      const spec = plan(
+        'webhooks',
+        [
+          { id: 'draft', owner: { kind: 'agent', ref: 'writer' } },
+          { id: 'publish', owner: { kind: 'agent', ref: 'writer' } },
+        ],
+        [{ from: 'draft', to: 'publish', map: { text: 'output.text' } }],
+      );
+      await client.start(spec, { runId });
+      await poll(async () => (webhooks!.wakeUps('writer') >= 1 ? true : undefined), 'the first wake-up');
+      await client.submitResult(runId, { nodeId: 'draft', structuredOutput: { text: 'hello' } });
+      await poll(async () => (webhooks!.wakeUps('writer') >= 2 ? true : undefined), 'the second wake-up');
+      await client.submitResult(runId, { nodeId: 'publish', structuredOutput: {} });
+      await untilEvents((events) => events.some((event) => event.type === 'run-status-changed' && event.toStatus === 'completed'), 'run completed');
+    },
+  },
+  {
+    name: 'wake-up-failure-resume',
+    description: "an agent's endpoint fails every wake-up attempt: the node is blocked (class dispatch); resume wakes it again",
+    closes: 'completed',
+    delivery: 'webhooks',
+    async run({ client, runId, until, webhooks }) {
+      webhooks!.failNextWakeUps('flaky', WAKE_UP_ATTEMPTS);
+      const spec = plan('wake-up-failure', [{ id: 'work', owner: { kind: 'agent', ref: 'flaky' } }]);
+      await client.start(spec, { runId });
+      await until((snapshot) => nodeStatus(snapshot, 'work') === 'blocked', 'work blocked after its failed wake-ups');
+      await client.resume(runId, { by: 'operator' });
+      await poll(async () => (webhooks!.wakeUps('flaky', 204) >= 1 ? true : undefined), 'a successful wake-up');
+      await client.submitResult(runId, { nodeId: 'work', structuredOutput: {} });
+    },
+  },
+];
+
+// ------------------------------------------------------------------------------------------------
+// Recording
+
+/** Agents with a wake-up endpoint on the `webhooks` worker. */
+const WEBHOOK_AGENTS = ['writer', 'flaky'];
+/** Wake-up attempts before a node is blocked with class `dispatch`. */
+const WAKE_UP_ATTEMPTS = 3;
+
+/** Delivery with no sinks and no agent endpoints (agents poll), or with the local receiver's. */
+function recordingDelivery(receiver?: WebhookReceiver): DeliveryConfig {
+  const secret = () => `whsec_${randomBytes(24).toString('base64')}`;
+  return {
+    sinks: receiver ? [{ id: 'history-sink', url: `${receiver.url}/sink`, secret: secret() }] : [],
+    agents: receiver ? Object.fromEntries(WEBHOOK_AGENTS.map((ref) => [ref, { url: `${receiver.url}/agents/${ref}`, secret: secret() }])) : {},
+    sinkRetry: { initialIntervalMs: 200, maximumIntervalMs: 1000, giveUpAfterMs: 10 * 60_000 },
+    wakeUpRetry: { initialIntervalMs: 200, maximumIntervalMs: 500, maximumAttempts: WAKE_UP_ATTEMPTS },
+    requestTimeoutMs: 2000,
+  };
+}
+
+/** A local HTTP receiver for the sink and the agents' wake-ups: answers 204, or 500 when told to fail. */
+export class WebhookReceiver {
+  private server?: http.Server;
+  private readonly failures = new Map<string, number>();
+  private readonly answered: Array<{ path: string; status: number }> = [];
+  url = '';
+
+  async start(): Promise<this> {
+    this.server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const path = req.url ?? '';
+        const agent = /^\/agents\/([^/?]+)/.exec(path)?.[1];
+        const failing = agent ? (this.failures.get(agent) ?? 0) : 0;
+        if (agent && failing > 0) this.failures.set(agent, failing - 1);
+        const status = failing > 0 ? 500 : 204;
+        this.answered.push({ path, status });
+        res.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  /** Answer the next `count` wake-ups of `agentRef` with HTTP 500. */
+  failNextWakeUps(agentRef: string, count: number): void {
+    this.failures.set(agentRef, count);
+  }
+
+  /** Wake-up requests `agentRef` received (with this status, if given). */
+  wakeUps(agentRef: string, status?: number): number {
+    return this.answered.filter((entry) => entry.path.startsWith(`/agents/${agentRef}`) && (status === undefined || entry.status === status)).length;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+async function poll<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}
+
+/**
+ * The histories of every run of a workflow id, oldest first: the latest run, then the run each one
+ * continued (`continuedExecutionRunId` of its first event), back to the first.
+ */
+async function historyChain(client: PlanRunnerClient, workflowId: string): Promise<History[]> {
+  const chain: History[] = [];
+  let runId: string | undefined;
+  do {
+    const history = await client.client.workflow.getHandle(workflowId, runId).fetchHistory();
+    chain.unshift(history);
+    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+  } while (runId);
+  return chain;
+}
+
+interface Options {
+  only: string[];
+  list: boolean;
+  outDir: string;
+}
+
+const USAGE = `usage: node dist/scripts/record-histories.js [--only <scenario>]... [--out <dir>] [--list]
+
+  --only <name>   record only this scenario (repeatable, or comma-separated); default: all
+  --out <dir>     write the histories here (default: test/histories)
+  --list          list the scenarios and exit
+
+Environment: TEMPORAL_ADDRESS (default ${DEFAULT_ADDRESS}), TEMPORAL_NAMESPACE (default), PLAN_STORE_URL
+(default: the SQLite file .data/plan-runner.db). The worker runs in this process on a private task queue.`;
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { only: [], list: false, outDir: HISTORIES_DIR };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${arg} needs a value\n\n${USAGE}`);
+      return next;
+    };
+    if (arg === '--only') options.only.push(...value().split(',').filter(Boolean));
+    else if (arg.startsWith('--only=')) options.only.push(...arg.slice('--only='.length).split(',').filter(Boolean));
+    else if (arg === '--out') options.outDir = path.resolve(value());
+    else if (arg === '--list') options.list = true;
+    else if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg}\n\n${USAGE}`);
+  }
+  const unknown = options.only.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name));
+  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  return options;
+}
+
+/** A worker (with one kind of delivery) on its own task queue, and a client for that queue. */
+interface Lane {
+  client: PlanRunnerClient;
+  taskQueue: string;
+  webhooks?: WebhookReceiver;
+  close(): Promise<void>;
+}
+
+async function main(): Promise<number> {
+  const options = parseArgs(process.argv.slice(2));
+  if (options.list) {
+    for (const scenario of SCENARIOS) console.log(`${scenario.name.padEnd(24)} ${scenario.description}`);
+    return 0;
+  }
+  const selected = options.only.length > 0 ? SCENARIOS.filter((scenario) => options.only.includes(scenario.name)) : SCENARIOS;
+  const address = process.env.TEMPORAL_ADDRESS ?? DEFAULT_ADDRESS;
+  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
+
+  // ERROR: the wake-up-failure scenario's failing activity attempts are expected, not worth a warning.
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect({ address });
+  } catch (error) {
+    throw new Error(`cannot reach Temporal at ${address} (${error instanceof Error ? error.message : String(error)}): start one with ./temporal-dev.sh server, or set TEMPORAL_ADDRESS`);
+  }
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  const store = await openStore();
+  await store.migrate();
+  const lanes = new Map<ScenarioDelivery, Lane>();
+  const laneFor = async (delivery: ScenarioDelivery): Promise<Lane> => {
+    const existing = lanes.get(delivery);
+    if (existing) return existing;
+    const taskQueue = `record-histories-${delivery}-${randomBytes(4).toString('hex')}`;
+    const webhooks = delivery === 'webhooks' ? await new WebhookReceiver().start() : undefined;
+    const client = await PlanRunnerClient.connect({ address, namespace, taskQueue, store });
+    const planWorker = await createPlanWorker({ connection, namespace, taskQueue, store, delivery: recordingDelivery(webhooks), workflowBundle });
+    const running = planWorker.run();
+    const lane: Lane = {
+      client,
+      taskQueue,
+      webhooks,
+      async close() {
+        planWorker.shutdown();
+        await running;
+        await client.close();
+        await webhooks?.stop();
+      },
+    };
+    lanes.set(delivery, lane);
+    return lane;
+  };
+  console.log(`recording ${selected.length} scenario(s) on ${address} (namespace ${namespace}) into ${path.relative(process.cwd(), options.outDir) || '.'}`);
+  console.log(`store: ${store.dialect} at ${store.location}`);
+  await mkdir(options.outDir, { recursive: true });
+
+  const failures: string[] = [];
+  try {
+    for (const scenario of selected) {
+      const started = Date.now();
+      const runId = `${scenario.name}-${randomBytes(4).toString('hex')}`;
+      const { client, webhooks } = await laneFor(scenario.delivery ?? 'none');
+      try {
+        const ctx: ScenarioContext = {
+          client,
+          runId,
+          webhooks,
+          until: (test, what) =>
+            client.waitForStatus(runId, test, { timeoutMs: 30_000, intervalMs: 150 }).catch((error) => {
+              throw new Error(`${scenario.name}: timed out waiting for ${what} (${String(error)})`);
+            }),
+          untilEvents: (test, what) =>
+            poll(async () => {
+              const events = await client.events(runId);
+              return test(events) ? events : undefined;
+            }, `${scenario.name}: ${what}`),
+        };
+        await scenario.run(ctx);
+        const handle = client.client.workflow.getHandle(runId);
+        const description = await poll(async () => {
+          const described = await handle.describe();
+          return described.status.name === 'RUNNING' ? undefined : described;
+        }, `${scenario.name}: the workflow to close`);
+        const expected = scenario.closes.toUpperCase();
+        if (description.status.name !== expected) {
+          throw new Error(`${scenario.name}: the workflow closed as ${description.status.name}, expected ${expected}`);
+        }
+        // A run that continued as new is a chain of workflow runs: record every one, oldest first.
+        const chain = await historyChain(client, runId);
+        const files: string[] = [];
+        for (const [i, history] of chain.entries()) {
+          const text = historyToJSON(history);
+          // What is written must read back and replay against the code that produced it; else it is no baseline.
+          await Worker.runReplayHistory({ workflowBundle }, historyFromJSON(JSON.parse(text)), runId);
+          const file = path.join(options.outDir, chain.length === 1 ? `${scenario.name}.json` : `${scenario.name}.run-${i + 1}.json`);
+          await writeFile(file, text + '\n');
+          files.push(path.relative(process.cwd(), file));
+        }
+        const events = chain.map((history) => history.events?.length ?? 0).join('+');
+        console.log(
+          `  ✔ ${scenario.name.padEnd(24)} ${events.padStart(4)} events  ${description.status.name.toLowerCase().padEnd(9)} ` +
+            `${String(Date.now() - started).padStart(5)} ms  → ${files.join(', ')}`,
+        );
+      } catch (error) {
+        failures.push(scenario.name);
+        console.error(`  ✘ ${scenario.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        await client.client.workflow.getHandle(runId).terminate('record-histories: scenario failed').catch(() => undefined);
+      }
+    }
+  } finally {
+    for (const lane of lanes.values()) await lane.close();
+    await connection.close();
+    await store.close();
+  }
+  if (failures.length > 0) {
+    console.error(`${failures.length} scenario(s) failed: ${failures.join(', ')}`);
+    return 1;
+  }
+  console.log(`recorded ${selected.length} history file(s); replay them with: node --test dist/test/unit/replay.test.js`);
+  return 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (error) => {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exit(1);
+    },
+  );
+}
