@@ -28,6 +28,7 @@ export {
 export { replanRun, specChanges, type SpecChanges, type RunReplannedDetail } from './replan';
 export { recordOf, runRecord, nodeRunRecord } from './records';
 export type { TransitionRecord, RunRecord, NodeRunRecord, AttemptRow } from './records';
+export { compactForHandOver, type HandOverLimits } from './hand-over';
 export { wakeUpsFor, WAKE_UP_EVENT_TYPES, type WakeUp } from './wake-ups';
 export { snapshotOf, currentWorkItem, waitingOn, currentDetails } from './views';
 export { parseCondition, evaluateCondition, evaluateWhen } from './conditions';

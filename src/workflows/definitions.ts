@@ -6,9 +6,11 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { AgentSubmission, CancelRequest, HumanResponse, ResumeRequest, RetryRequest } from '../engine/messages';
+import type { AgentSubmission, CancelRequest, HumanResponse, ReplanRequest, ResumeRequest, RetryRequest } from '../engine/messages';
+import type { RunReplannedDetail } from '../engine/replan';
+import type { OutboxHandOver } from './outbox';
 import type { PlanSpec } from '../engine/spec';
-import type { RunEvent, RunSnapshot, SubmitOutcome, WorkItem } from '../engine/types';
+import type { RunEvent, RunSnapshot, RunState, SubmitOutcome, WorkItem } from '../engine/types';
 
 export const WORKFLOW_TYPE = 'planRun';
 export const DEFAULT_TASK_QUEUE = 'plan-runs';
@@ -16,7 +18,30 @@ export const DEFAULT_TASK_QUEUE = 'plan-runs';
 export interface PlanRunInput {
   spec: PlanSpec;
   input?: unknown;
+  /** Tuning; the defaults suit production. */
+  options?: PlanRunOptions;
+  /** Set only by the workflow itself when it continues as new (after a replan, or to keep history short). */
+  continued?: ContinuedRun;
 }
+
+export interface PlanRunOptions {
+  /** Continue as new after this many messages (signals + updates) in one execution. Default 500. */
+  continueAsNewAfterMessages?: number;
+}
+
+/** What one execution hands the next when it continues as new: nothing is lost or repeated. */
+export interface ContinuedRun {
+  /** The whole run state: statuses, outputs, attempts, approvals, seq, submission ids (dedupe). */
+  state: RunState;
+  /** Delivery progress (per webhook sink, unconfirmed wake-ups), so nothing is lost or repeated. */
+  outbox: OutboxHandOver;
+  /** Executions so far (1 for the first). */
+  execution: number;
+  reason: 'replan' | 'history';
+}
+
+/** Outcome of the `replanRun` update. */
+export type ReplanOutcome = OperationOutcome & { specVersion: number; changes: RunReplannedDetail };
 
 /** Outcome of `cancelRun`, `resumeRun` and `retryNodeRun` updates. */
 export interface OperationOutcome {
@@ -31,6 +56,7 @@ export const humanResponseSignal = defineSignal<[HumanResponse]>('humanResponse'
 export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
 export const resumeSignal = defineSignal<[ResumeRequest]>('resume');
 export const retryNodeSignal = defineSignal<[RetryRequest]>('retryNode');
+export const replanSignal = defineSignal<[ReplanRequest]>('replan');
 
 // Updates: the caller gets the outcome, or an error saying why the message was refused.
 export const submitNodeResultUpdate = defineUpdate<SubmitOutcome, [AgentSubmission]>('submitNodeResult');
@@ -38,6 +64,7 @@ export const submitHumanResponseUpdate = defineUpdate<SubmitOutcome, [HumanRespo
 export const cancelRunUpdate = defineUpdate<OperationOutcome, [CancelRequest]>('cancelRun');
 export const resumeRunUpdate = defineUpdate<OperationOutcome, [ResumeRequest]>('resumeRun');
 export const retryNodeUpdate = defineUpdate<OperationOutcome, [RetryRequest]>('retryNodeRun');
+export const replanRunUpdate = defineUpdate<ReplanOutcome, [ReplanRequest]>('replanRun');
 
 // Queries: read-only views of the live run.
 export const snapshotQuery = defineQuery<RunSnapshot>('snapshot');

@@ -36,6 +36,14 @@ const { recordTransitions } = wf.proxyLocalActivities<StoreActivities>({
 
 const delivery = wf.proxyActivities<DeliveryActivities>({ startToCloseTimeout: '5 minutes' });
 
+/** Delivery progress carried across continue-as-new (events up to `recordedSeq` are stored). */
+export interface OutboxHandOver {
+  recordedSeq: number;
+  sinks: Array<{ id: string; deliveredSeq: number; disabled: boolean }>;
+  /** Wake-ups not yet confirmed: sent again by the next execution (at least once). */
+  wakeUps: WakeUp[];
+}
+
 export interface OutboxHooks {
   onDispatchFailed(failure: { nodeId: string; attempt: number; message: string }): void;
   onSinkDisabled(sink: { sinkId: string; reason: string }): void;
@@ -58,7 +66,8 @@ export class Outbox {
   /** Delivery waits for the worker's settings; recording does not. */
   private settings?: DeliverySettings;
   private readonly heldWakeUps: WakeUp[] = [];
-  private wakeUpsInFlight = 0;
+  private paused = false;
+  private readonly wakeUpsInFlight = new Set<WakeUp>();
   /** Wake-ups stop when the workflow is cancelled through Temporal: nobody should start on it. */
   private readonly wakeScope = new wf.CancellationScope();
 
@@ -71,12 +80,42 @@ export class Outbox {
     return this.settings !== undefined;
   }
 
-  /** Starts delivery with the worker's settings (read once per run by a local activity). */
-  configure(settings: DeliverySettings): void {
+  /**
+   * Starts delivery with the worker's settings (read once per execution by a local activity). A
+   * continued execution passes what the previous one handed over: events up to `recordedSeq` are in
+   * the store, sinks resume after their delivered seq, unfinished wake-ups are sent again.
+   */
+  configure(settings: DeliverySettings, handedOver?: OutboxHandOver): void {
     this.settings = settings;
-    this.sinks = settings.sinks.map((sink) => ({ id: sink.id, eventTypes: sink.eventTypes, deliveredSeq: 0, busy: false, disabled: false }));
-    for (const wakeUp of this.heldWakeUps.splice(0)) this.wake(wakeUp);
+    this.recordedSeq = handedOver?.recordedSeq ?? this.recordedSeq;
+    this.sinks = settings.sinks.map((sink) => {
+      const previous = handedOver?.sinks.find((candidate) => candidate.id === sink.id);
+      return { id: sink.id, eventTypes: sink.eventTypes, deliveredSeq: previous?.deliveredSeq ?? 0, busy: false, disabled: previous?.disabled ?? false };
+    });
+    for (const wakeUp of [...(handedOver?.wakeUps ?? []), ...this.heldWakeUps.splice(0)]) this.wake(wakeUp);
     this.deliverAll();
+  }
+
+  /**
+   * Before a hand-over: start no new delivery or wake-up, so the ones in flight can finish. What is
+   * held back is handed over and sent by the next execution.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** No delivery or wake-up in flight: a good moment to hand over to a new execution. */
+  get quiet(): boolean {
+    return this.queue.length === 0 && this.wakeUpsInFlight.size === 0 && this.sinks.every((sink) => !sink.busy);
+  }
+
+  /** What the next execution needs to carry on delivering without losing anything. */
+  handOver(): OutboxHandOver {
+    return {
+      recordedSeq: this.recordedSeq,
+      sinks: this.sinks.map((sink) => ({ id: sink.id, deliveredSeq: sink.deliveredSeq, disabled: sink.disabled })),
+      wakeUps: [...this.wakeUpsInFlight, ...this.heldWakeUps],
+    };
   }
 
   /** Queues a transition's record and the wake-ups it causes; `record()` writes them. */
@@ -95,7 +134,7 @@ export class Outbox {
       this.settings !== undefined &&
       this.heldWakeUps.length === 0 &&
       this.queue.length === 0 &&
-      this.wakeUpsInFlight === 0 &&
+      this.wakeUpsInFlight.size === 0 &&
       this.sinks.every((sink) => sink.disabled || (!sink.busy && sink.deliveredSeq >= this.recordedSeq))
     );
   }
@@ -127,7 +166,7 @@ export class Outbox {
   }
 
   private deliver(sink: SinkProgress): void {
-    if (sink.busy || sink.disabled || sink.deliveredSeq >= this.recordedSeq) return;
+    if (this.paused || sink.busy || sink.disabled || sink.deliveredSeq >= this.recordedSeq) return;
     const afterSeq = sink.deliveredSeq;
     const uptoSeq = this.recordedSeq;
     if (sink.eventTypes?.length && !this.anyTypeBetween(afterSeq, uptoSeq, sink.eventTypes)) {
@@ -176,9 +215,9 @@ export class Outbox {
   }
 
   private wake(wakeUp: WakeUp): void {
-    if (!this.settings) return void this.heldWakeUps.push(wakeUp);
+    if (!this.settings || this.paused) return void this.heldWakeUps.push(wakeUp);
     if (!this.settings.agents.includes(wakeUp.agentRef)) return; // no endpoint: the agent polls
-    this.wakeUpsInFlight += 1;
+    this.wakeUpsInFlight.add(wakeUp);
     const { initialIntervalMs, maximumIntervalMs, maximumAttempts } = this.settings.wakeUpRetry;
     this.wakeScope
       .run(() =>
@@ -199,7 +238,7 @@ export class Outbox {
         },
       )
       .finally(() => {
-        this.wakeUpsInFlight -= 1;
+        this.wakeUpsInFlight.delete(wakeUp);
       });
   }
 }

@@ -19,6 +19,7 @@ import {
   cancelRun,
   checkAgentSubmission,
   checkHumanResponse,
+  compactForHandOver,
   createRunState,
   currentDetails,
   currentWorkItem,
@@ -47,6 +48,7 @@ import {
   type ValidationRequest,
 } from '../engine';
 import { validatePlanSpec } from '../engine/validate-spec';
+import { replanRun, type RunReplannedDetail } from '../engine/replan';
 import type { ValidationActivities } from '../activities';
 import type { DeliveryActivities } from '../activities/delivery/types';
 import { Outbox } from './outbox';
@@ -57,6 +59,8 @@ import {
   PlanWaitingOnKey,
   cancelRunUpdate,
   cancelSignal,
+  replanRunUpdate,
+  replanSignal,
   eventsQuery,
   humanResponseSignal,
   nodeResultSignal,
@@ -70,6 +74,7 @@ import {
   workItemQuery,
   type OperationOutcome,
   type PlanRunInput,
+  type ReplanOutcome,
 } from './definitions';
 
 /**
@@ -89,12 +94,12 @@ const { deliverySettings } = wf.proxyLocalActivities<DeliveryActivities>({
   summary: 'delivery settings',
 });
 
-type ExternalKind = 'result' | 'response' | 'cancel' | 'resume' | 'retry';
+type ExternalKind = 'result' | 'response' | 'cancel' | 'resume' | 'retry' | 'replan';
 type Via = { via: 'signal' } | { via: 'update'; resolve: (value: never) => void; reject: (error: unknown) => void };
 type Message =
   | ({ kind: 'result'; payload: unknown } & Via)
   | ({ kind: 'response'; payload: unknown } & Via)
-  | ({ kind: 'cancel' | 'resume' | 'retry'; payload: unknown } & Via)
+  | ({ kind: 'cancel' | 'resume' | 'retry' | 'replan'; payload: unknown } & Via)
   /** Reported by the outbox: a wake-up failed after its retries (SPEC §12). */
   | { kind: 'dispatch-failed'; payload: { nodeId: string; attempt: number; message: string }; via: 'internal' }
   /** Reported by the outbox: a webhook sink answered 410 Gone or gave up. */
@@ -122,7 +127,10 @@ function isRefusal(value: object): value is Refusal {
   return 'refused' in value && (value as Refusal).refused === true;
 }
 
-export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapshot> {
+/** Default for `PlanRunOptions.continueAsNewAfterMessages`: far below Temporal's per-execution limits. */
+const CONTINUE_AS_NEW_AFTER_MESSAGES = 500;
+
+export async function planRun({ spec, input, options, continued }: PlanRunInput): Promise<RunSnapshot> {
   // A spec that bypassed the client's validation is refused before anything is recorded.
   const checked = validatePlanSpec(spec);
   if (!checked.valid || !checked.spec) {
@@ -134,7 +142,8 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
     });
   }
 
-  let state: RunState = createRunState({ runId: wf.workflowInfo().workflowId, spec: checked.spec, input, now: now() });
+  // A continued execution (after a replan, or to keep history short) carries the whole run state.
+  let state: RunState = continued?.state ?? createRunState({ runId: wf.workflowInfo().workflowId, spec: checked.spec, input, now: now() });
   const eventLog: RunEvent[] = [];
   let lastCheckpoint: Checkpoint | undefined;
   const inbox: Message[] = [];
@@ -144,7 +153,7 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
     new Promise<T>((resolve, reject) => inbox.push({ kind, payload, via: 'update', resolve: resolve as never, reject }));
   // Updates that arrived with the start are dispatched as soon as their handler is registered, before
   // the run has started: validators then accept, and the loop decides when the message's turn comes.
-  let started = false;
+  let started = continued !== undefined;
   const refuseIf = (check: () => object) => {
     if (!started) return;
     const result = check();
@@ -165,6 +174,9 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
   });
   wf.setHandler(retryNodeSignal, (payload) => void inbox.push({ kind: 'retry', payload, via: 'signal' }), {
     description: 'Make a failed or blocked node ready again: { nodeId, by, input? }.',
+  });
+  wf.setHandler(replanSignal, (payload) => void inbox.push({ kind: 'replan', payload, via: 'signal' }), {
+    description: 'Replace the spec: { spec, by, reason? }. Unchanged finished nodes keep their results; the run continues as new.',
   });
 
   // Validators refuse early (no history entry) what the engine would refuse now; the loop re-checks
@@ -190,8 +202,15 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
     validator: (payload) => refuseIf(() => retryNode(state, payload, now())),
   });
 
+  wf.setHandler(replanRunUpdate, (payload) => enqueue<ReplanOutcome>('replan', payload), {
+    description: 'Replace the spec and get what was kept, reset, added and removed; an invalid spec fails with PlanRunRefused.',
+    validator: (payload) => refuseIf(() => replanRun(state, payload, now())),
+  });
+
   wf.setHandler(snapshotQuery, () => snapshotOf(state), { description: "The run's status, nodes (spec order) and approvals." });
-  wf.setHandler(eventsQuery, (options) => eventLog.filter((event) => event.seq > (options?.sinceSeq ?? 0)), { description: "The run's events after { sinceSeq? }." });
+  wf.setHandler(eventsQuery, (range) => eventLog.filter((event) => event.seq > (range?.sinceSeq ?? 0)), {
+    description: "This execution's events after { sinceSeq? } (the store has every event of the run).",
+  });
   wf.setHandler(workItemQuery, (args) => currentWorkItem(state, String(args?.nodeId ?? '')), { description: 'The work item of a running task node: { nodeId } → brief, resolved input, handoff, previous issues.' });
 
   // ---- Effects ---------------------------------------------------------------------------------
@@ -199,12 +218,12 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
     onDispatchFailed: (payload) => void inbox.push({ kind: 'dispatch-failed', payload, via: 'internal' }),
     onSinkDisabled: (payload) => void inbox.push({ kind: 'sink-disabled', payload, via: 'internal' }),
   });
-  let specRecorded = false;
+  let specRecorded = continued !== undefined;
   let published = { status: '', waitingOn: '' };
   const apply = (transition: Transition) => {
     const before = state;
     state = transition.state;
-    const record = recordOf(before, transition, { includeSpec: !specRecorded });
+    const record = recordOf(before, transition, { includeSpec: !specRecorded || before.specVersion !== state.specVersion });
     if (record) {
       specRecorded = true;
       outbox.add(record, wakeUpsFor(state, transition.events));
@@ -311,7 +330,10 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
     settleMessage(message, applied, isRefusal(applied) ? undefined : applied.outcome, at);
   };
 
+  let messagesHandled = 0;
+  let continueAsNewReason: 'replan' | 'history' | undefined;
   const processMessage = async (message: Message) => {
+    if (message.via !== 'internal') messagesHandled += 1;
     switch (message.kind) {
       case 'result':
       case 'response':
@@ -322,6 +344,21 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
         return settleMessage(message, resumeRun(state, message.payload, now()));
       case 'retry':
         return settleMessage(message, retryNode(state, message.payload, now()));
+      case 'replan': {
+        const replanned = replanRun(state, message.payload, now());
+        if (isRefusal(replanned)) return settleMessage(message, replanned);
+        const changes = replanned.events.find((event) => event.type === 'run-replanned')?.detail as unknown as RunReplannedDetail;
+        settleMessage(message, replanned, {
+          accepted: true,
+          runStatus: replanned.state.status,
+          message: `The run was replanned to spec version ${replanned.state.specVersion}.`,
+          specVersion: replanned.state.specVersion,
+          changes,
+        } satisfies ReplanOutcome);
+        // SPEC §11: the run continues as new under the same workflow id with the new spec.
+        continueAsNewReason = 'replan';
+        return;
+      }
       case 'dispatch-failed': {
         const blocked = dispatchFailed(state, message.payload, now());
         return blocked && apply(blocked);
@@ -332,7 +369,7 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
   };
 
   // ---- Run ---------------------------------------------------------------------------------------
-  const inputCheck = runInputCheck(state);
+  const inputCheck = continued ? undefined : runInputCheck(state);
   if (inputCheck) {
     const [issues] = await validate([inputCheck]);
     const blocking = issues.filter((issue) => issue.severity === 'blocking');
@@ -347,10 +384,16 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
   }
 
   // The run starts in this workflow task (a query right after start sees it started); delivery
-  // begins once the worker's settings are in.
-  apply(startRun(state, now()));
+  // begins once the worker's settings are in. A continued run re-arms its timers from the state.
+  if (continued) {
+    publishProgress();
+    syncTimers();
+  } else {
+    apply(startRun(state, now()));
+  }
   started = true;
-  outbox.configure(await deliverySettings());
+  outbox.configure(await deliverySettings(), continued?.outbox);
+  const messageLimit = options?.continueAsNewAfterMessages ?? CONTINUE_AS_NEW_AFTER_MESSAGES;
   let current: Message | undefined;
   try {
     while (true) {
@@ -369,6 +412,33 @@ export async function planRun({ spec, input }: PlanRunInput): Promise<RunSnapsho
         await processMessage(current);
         current = undefined;
         continue;
+      }
+      if (!isFinished(state)) {
+        if (!continueAsNewReason && (messagesHandled >= messageLimit || wf.workflowInfo().continueAsNewSuggested)) {
+          continueAsNewReason = 'history';
+        }
+        if (continueAsNewReason) {
+          // Hand over at a quiet moment: everything applied is recorded and answered (above), no
+          // message waits, and deliveries and wake-ups in flight get a few seconds to finish (what is
+          // still unconfirmed then is carried over and sent again: at least once).
+          outbox.pause();
+          await wf.condition(() => inbox.length > 0 || timerDue || outbox.quiet, '10 seconds');
+          if (inbox.length > 0 || timerDue || outbox.hasUnrecorded) continue;
+          await wf.condition(wf.allHandlersFinished);
+          if (inbox.length > 0) continue;
+          wf.log.info('continuing as new', { reason: continueAsNewReason, messagesHandled, seq: state.seq });
+          return await wf.continueAsNew<typeof planRun>({
+            spec: state.spec,
+            input: state.input,
+            options,
+            continued: {
+              state: compactForHandOver(state),
+              outbox: outbox.handOver(),
+              execution: (continued?.execution ?? 1) + 1,
+              reason: continueAsNewReason,
+            },
+          });
+        }
       }
       // A finished run still records and delivers what it produced before the workflow returns.
       if (isFinished(state) && outbox.idle) break;
