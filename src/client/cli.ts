@@ -1,10 +1,11 @@
 /**
  * `plan-runner`: the command line over `PlanRunnerClient`.
  *
- * Data comes from two places: Temporal (start, messages, `status`, `list`, `inbox`: the live runs)
- * and the store the worker records into (`events`, `approvals`, `attempts`, `checkpoints`,
- * `migrate`: `--store` / `PLAN_STORE_URL`, default the SQLite file `.data/plan-runner.db` under the
- * current directory). Store commands need no Temporal server and no worker.
+ * Data comes from two places: Temporal (start, messages, `replan`, `status`, `list`, `inbox`: the
+ * live runs) and the store the worker records into (`events`, `approvals`, `attempts`,
+ * `checkpoints`, `migrate`, `replan --dry-run`: `--store` / `PLAN_STORE_URL`, default the SQLite
+ * file `.data/plan-runner.db` under the current directory). Store commands need no Temporal server
+ * and no worker.
  *
  * Exit codes: 0 success · 1 refused / invalid (spec, input, JSON, message) · 2 usage error ·
  * 3 cannot reach Temporal or the store, run (or node) not found, namespace, search attributes or store
@@ -20,7 +21,8 @@ import { FailureClass } from '../engine/spec';
 import type { AgentSubmission, ArtifactRef, HumanResponse } from '../engine/messages';
 import type { RunEvent, RunSnapshot, RunStatus, SubmitOutcome } from '../engine/types';
 import type { SpecProblem } from '../engine/validate-spec';
-import type { OperationOutcome } from '../workflows/definitions';
+import type { OperationOutcome, ReplanOutcome } from '../workflows/definitions';
+import type { PlanStore } from '../store/types';
 import { DEFAULT_TASK_QUEUE } from '../workflows/definitions';
 import {
   PlanRunnerError,
@@ -31,12 +33,22 @@ import {
   StoreUnavailableError,
   TemporalUnavailableError,
 } from './errors';
-import { approvalsTable, attemptsText, checkpointsTable, formatEventLine, migrateText, table } from './format';
+import {
+  approvalsTable,
+  attemptsText,
+  checkpointsTable,
+  formatEventLine,
+  migrateText,
+  replanPreviewText,
+  replanSummary,
+  table,
+} from './format';
 import { DEFAULT_STORE_FILE } from './store-reads';
 import {
   DEFAULT_ADDRESS,
   DEFAULT_NAMESPACE,
   PlanRunnerClient,
+  assertValidPlanSpec,
   assertValidRunRequest,
   checkRunRequest,
   type InboxEntry,
@@ -49,6 +61,12 @@ export const EXIT = { ok: 0, refused: 1, usage: 2, unavailable: 3 } as const;
 export interface CliIO {
   stdout(text: string): void;
   stderr(text: string): void;
+}
+
+/** What the CLI may be given instead of what it opens itself (tests). */
+export interface CliDeps {
+  /** The store read by the store commands (and `replan --dry-run`) instead of `--store`; not closed. */
+  store?: PlanStore;
 }
 
 interface GlobalOptions {
@@ -200,7 +218,11 @@ function loadRaw(file: string): unknown {
 
 
 /** Build the commander program. Output goes through `io`; actions record their exit code in `state`. */
-export function buildProgram(io: CliIO = processIO(), state: { exitCode: number } = { exitCode: 0 }): Command {
+export function buildProgram(
+  io: CliIO = processIO(),
+  state: { exitCode: number } = { exitCode: 0 },
+  deps: CliDeps = {},
+): Command {
   const out = (line: string) => io.stdout(`${line}\n`);
   const err = (line: string) => io.stderr(`${line}\n`);
   const printJson = (value: unknown) => out(JSON.stringify(value));
@@ -237,9 +259,9 @@ export function buildProgram(io: CliIO = processIO(), state: { exitCode: number 
       [
         '',
         'Where the data comes from:',
-        '  Temporal   start, submit, respond, cancel, resume, retry, status, list, inbox',
+        '  Temporal   start, submit, respond, cancel, resume, retry, replan, status, list, inbox',
         '             (--address, --namespace; messages and the status of open runs need a worker)',
-        '  the store  events, approvals, attempts, checkpoints, migrate',
+        '  the store  events, approvals, attempts, checkpoints, migrate, replan --dry-run',
         `             (--store / PLAN_STORE_URL; default the SQLite file ${DEFAULT_STORE_FILE} under the current`,
         '             directory: run these where the worker runs, or point both at the same PostgreSQL)',
         '  both       worker (runs plan workflows from Temporal and records them in the store)',
@@ -263,6 +285,7 @@ export function buildProgram(io: CliIO = processIO(), state: { exitCode: number 
       namespace: options.namespace,
       taskQueue: options.taskQueue,
       storeUrl: options.store,
+      store: deps.store,
     });
     try {
       return await fn(client);
@@ -287,7 +310,7 @@ export function buildProgram(io: CliIO = processIO(), state: { exitCode: number 
     }
   }
 
-  function printOutcome(command: Command, outcome: SubmitOutcome | OperationOutcome, summary: string): void {
+  function printOutcome(command: Command, outcome: SubmitOutcome | OperationOutcome | ReplanOutcome, summary: string): void {
     printJson(outcome);
     if (!globals(command).json) {
       err(summary);
@@ -525,6 +548,42 @@ export function buildProgram(io: CliIO = processIO(), state: { exitCode: number 
       printOutcome(command, outcome, `${outcome.message} (run ${outcome.runStatus})`);
     });
 
+  // replan ---------------------------------------------------------------------------------------
+  program
+    .command('replan')
+    .description(
+      'continue a run under a new version of its plan (SPEC §11): unchanged nodes that finished keep their results, ' +
+        'every other node starts over; --dry-run shows what would happen, read from the store, without sending it',
+    )
+    .argument('<run>', 'run id')
+    .argument('<file>', 'the new plan spec (YAML or JSON); same plan id')
+    .option('--by <who>', 'who replans', defaultBy())
+    .option('--reason <text>', 'why (recorded on event run-replanned)')
+    .option('--dry-run', "compare with the run's current spec in the store (--store) and print what would be kept, reset, added, removed; sends nothing")
+    .action(async (runId: string, file: string, options: ReplanCommandOptions, command: Command) => {
+      const json = globals(command).json;
+      const raw = loadRaw(file);
+      // Validate before anything else: an invalid spec never reaches the run (or the store).
+      const { spec, warnings } = assertValidPlanSpec(raw);
+      if (options.dryRun) {
+        const preview = await withStore(command, (client) => client.previewReplan(runId, spec));
+        if (json) printJson(preview);
+        else out(replanPreviewText(preview));
+        if (preview.refusal) state.exitCode = EXIT.refused;
+        return;
+      }
+      const outcome = await withClient(command, (client) =>
+        client.replan(runId, spec, { by: options.by, ...(options.reason !== undefined ? { reason: options.reason } : {}) }),
+      );
+      // The run reports the new spec's warnings in `changes.warnings`; print ours only if it did not.
+      if (!json && !outcome.changes?.warnings?.length) for (const line of problemLines(warnings, 'warning: ')) err(line);
+      printOutcome(
+        command,
+        outcome,
+        outcome.changes ? replanSummary(runId, outcome.changes, outcome.runStatus) : `${outcome.message} (run ${outcome.runStatus})`,
+      );
+    });
+
   // store reads: events, approvals, attempts, checkpoints, migrate -----------------------------------
   program
     .command('events')
@@ -754,6 +813,12 @@ export function buildProgram(io: CliIO = processIO(), state: { exitCode: number 
   return program;
 }
 
+interface ReplanCommandOptions {
+  by: string;
+  reason?: string;
+  dryRun?: boolean;
+}
+
 interface EventsCommandOptions {
   since?: number;
   limit?: number;
@@ -852,14 +917,14 @@ function report(error: unknown, json: boolean, io: CliIO): number {
  * Run the CLI. `argv` is `process.argv`-shaped (node, script, ...args). Resolves to the exit code;
  * when no `io` is given it writes to the process and also sets `process.exitCode`.
  */
-export async function main(argv: string[] = process.argv, io?: CliIO): Promise<number> {
+export async function main(argv: string[] = process.argv, io?: CliIO, deps: CliDeps = {}): Promise<number> {
   const sink = io ?? processIO();
   // `plan-runner events RUN | head` closes the pipe early: that is the reader's choice, not an error.
   if (!io) process.stdout.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' ? process.exit(0) : undefined));
   const state = { exitCode: EXIT.ok as number };
   const args = argv.slice(2);
   const json = args.includes('--json');
-  const program = buildProgram(sink, state);
+  const program = buildProgram(sink, state, deps);
   let exitCode: number;
   try {
     await program.parseAsync(argv);

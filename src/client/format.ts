@@ -5,7 +5,9 @@
  */
 import type { Checkpoint, Issue, RunEvent } from '../engine/types';
 import type { StoredApproval, StoredAttempt } from '../store/types';
+import type { RunReplannedDetail } from '../engine/replan';
 import type { MigrateResult } from './store-reads';
+import type { ReplanPreview } from './plan-runner-client';
 
 /** Rows as aligned columns (two spaces apart; the last column is not padded). */
 export function table(rows: string[][]): string {
@@ -109,5 +111,59 @@ export function migrateText(result: MigrateResult): string {
   } else {
     lines.push(`up to date: nothing to apply (${result.current.length} migration${result.current.length === 1 ? '' : 's'} applied before)`);
   }
+  return lines.join('\n');
+}
+
+/** `kept a, b; reset c; added d; removed e` (empty groups left out). */
+function replanGroups(changes: Pick<RunReplannedDetail, 'kept' | 'reset' | 'added' | 'removed'>): string {
+  const groups = (
+    [
+      ['kept', changes.kept],
+      ['reset', changes.reset],
+      ['added', changes.added],
+      ['removed', changes.removed],
+    ] as const
+  )
+    .filter(([, ids]) => ids.length > 0)
+    .map(([label, ids]) => `${label} ${ids.join(', ')}`);
+  return groups.length ? groups.join('; ') : 'no nodes';
+}
+
+/**
+ * The `plan-runner replan` summary (stderr):
+ * `Run r1 replanned to version 2: kept research; reset draft, approve; added publish`, then the
+ * nodes whose work in flight was abandoned, the reason and the new spec's warnings, one line each.
+ */
+export function replanSummary(runId: string, changes: RunReplannedDetail, runStatus?: string): string {
+  const lines = [`Run ${runId} replanned to version ${changes.toVersion}: ${replanGroups(changes)}${runStatus ? ` (run ${runStatus})` : ''}`];
+  if (changes.stoppedNodeIds.length) lines.push(`  stopped (work in flight abandoned): ${changes.stoppedNodeIds.join(', ')}`);
+  if (changes.reason) lines.push(`  reason: ${changes.reason}`);
+  for (const warning of changes.warnings ?? []) lines.push(`  warning: ${warning}`);
+  return lines.join('\n');
+}
+
+/**
+ * The `plan-runner replan --dry-run` text: what would be kept, reset, added, removed and stopped
+ * (a `-` for none), and the refusal the run would answer with, if any.
+ */
+export function replanPreviewText(preview: ReplanPreview): string {
+  const list = (ids: string[]) => (ids.length ? ids.join(', ') : '-');
+  const lines = [
+    `dry run (nothing sent): run ${preview.runId} (plan ${preview.planId}, ${preview.runStatus}), ` +
+      `spec version ${preview.fromVersion} → ${preview.toVersion}` +
+      (preview.basedOnSeq !== undefined ? `, as recorded up to seq ${preview.basedOnSeq}` : ''),
+  ];
+  const rows: string[][] = [
+    ['  kept', list(preview.kept)],
+    ['  reset', list(preview.reset)],
+    ['  added', list(preview.added)],
+    ['  removed', list(preview.removed)],
+    ['  changed', list(preview.changed)],
+  ];
+  if (preview.affected.length) rows.push(['  affected', `${list(preview.affected)} (downstream of a change)`]);
+  if (preview.stoppedNodeIds.length) rows.push(['  stopped', `${list(preview.stoppedNodeIds)} (work in flight abandoned)`]);
+  lines.push(table(rows));
+  for (const warning of preview.warnings) lines.push(`warning: ${warning.path}: ${warning.message}`);
+  if (preview.refusal) lines.push(`would be refused (${preview.refusal.reason}): ${preview.refusal.message}`);
   return lines.join('\n');
 }

@@ -15,7 +15,16 @@ export type {
   MigrationReport,
   StoreDialect,
 } from '../store/types';
-export type { AgentSubmission, ArtifactRef, HumanResponse, CancelRequest, ResumeRequest, RetryRequest } from '../engine/messages';
+export type {
+  AgentSubmission,
+  ArtifactRef,
+  HumanResponse,
+  CancelRequest,
+  ResumeRequest,
+  RetryRequest,
+  ReplanRequest,
+} from '../engine/messages';
+export { specChanges, type SpecChanges, type RunReplannedDetail } from '../engine/replan';
 export type { PlanSpec, PlanNode, PlanEdge, Owner, FailureClass, NodeType } from '../engine/spec';
 export type {
   RunSnapshot,

@@ -4,10 +4,10 @@
  * of the errors in `./errors` (with a stable `code`), never as a raw gRPC error.
  *
  * Two sources of data:
- * - **Temporal** (the live run): start, messages, `snapshot`, `workItem`, `list`, `inbox`.
+ * - **Temporal** (the live run): start, messages (`replan` too), `snapshot`, `workItem`, `list`, `inbox`.
  * - **The store** (`PLAN_STORE_URL`: the SQLite file `.data/plan-runner.db` by default, or
  *   PostgreSQL), where the worker records every transition: `events`, `followEvents`, `approvals`,
- *   `attempts`, `checkpoints`, `migrate`. These need no Temporal server and no worker, and work for
+ *   `attempts`, `checkpoints`, `storedSpec`, `previewReplan`, `migrate`. These need no Temporal server and no worker, and work for
  *   finished runs too. The store opens on the first such call; a client that only sends messages
  *   never touches the database.
  */
@@ -33,12 +33,25 @@ import {
   AgentSubmission,
   CancelRequest,
   HumanResponse,
+  ReplanRequest,
   ResumeRequest,
   RetryRequest,
   describeZodError,
 } from '../engine/messages';
+import { specChanges } from '../engine/replan';
 import type { Owner, PlanSpec } from '../engine/spec';
-import type { Checkpoint, Issue, RunEvent, RunSnapshot, RunStatus, SubmitOutcome, WorkItem } from '../engine/types';
+import {
+  FINISHED_RUN_STATUSES,
+  SUCCESSFUL_NODE_STATUSES,
+  type Checkpoint,
+  type Issue,
+  type NodeStatus,
+  type RunEvent,
+  type RunSnapshot,
+  type RunStatus,
+  type SubmitOutcome,
+  type WorkItem,
+} from '../engine/types';
 import type { PlanStore, StoredApproval, StoredAttempt, StoredRun } from '../store/types';
 import type { SpecProblem } from '../engine/validate-spec';
 import {
@@ -52,6 +65,7 @@ import {
   eventsQuery,
   humanResponseSignal,
   nodeResultSignal,
+  replanRunUpdate,
   resumeRunUpdate,
   retryNodeUpdate,
   snapshotQuery,
@@ -60,6 +74,7 @@ import {
   workItemQuery,
   type OperationOutcome,
   type PlanRunInput,
+  type ReplanOutcome,
 } from '../workflows/definitions';
 import {
   PlanRunnerError,
@@ -69,12 +84,14 @@ import {
   RunNotFoundError,
   RunRefusedError,
   RunUnresponsiveError,
+  StoreUnavailableError,
   TemporalSetupError,
   TemporalUnavailableError,
   WaitTimeoutError,
 } from './errors';
 import {
   StoreReader,
+  translateStoreError,
   type ApprovalsOptions,
   type EventsOptions,
   type FollowEventsOptions,
@@ -247,6 +264,115 @@ export function assertValidRunRequest(spec: unknown, input?: unknown): { spec: P
   return { spec: check.spec, warnings: check.warnings };
 }
 
+/**
+ * Check a new spec version for `replan` the way `start` checks a spec (SPEC §2, with its JSON
+ * Schemas compiled), without any server; throws `PlanValidationError` when anything is wrong. The
+ * run input is not checked again: a replan keeps the run's input.
+ */
+export function assertValidPlanSpec(spec: unknown): { spec: PlanSpec; warnings: SpecProblem[] } {
+  const check = checkRunRequest(spec, undefined, { checkInput: false });
+  if (!check.valid || !check.spec) throw new PlanValidationError(check.errors, check.warnings, 'plan spec');
+  return { spec: check.spec, warnings: check.warnings };
+}
+
+export interface ReplanOptions {
+  /** Who replans (recorded on event `run-replanned`). */
+  by: string;
+  /** Why; recorded on the event. */
+  reason?: string;
+}
+
+/** The run as a replan preview needs it: its spec, and the status of each node run. */
+export interface ReplanBase {
+  runId: string;
+  planId: string;
+  status: RunStatus;
+  specVersion: number;
+  spec: PlanSpec;
+  /** Node runs of the current version (a node with no row counts as pending). */
+  nodes: ReadonlyArray<{ nodeId: string; status: NodeStatus }>;
+  /** The last event seq this view includes (the store may lag the live run). */
+  lastSeq?: number;
+}
+
+/** What a replan would do, computed without sending it (`previewReplan`, `plan-runner replan --dry-run`). */
+export interface ReplanPreview {
+  runId: string;
+  planId: string;
+  runStatus: RunStatus;
+  fromVersion: number;
+  toVersion: number;
+  /** Nodes that would keep their node run (unchanged, finished successfully, upstream kept too). New spec order. */
+  kept: string[];
+  /** Nodes of the current version that would start over as pending. New spec order. */
+  reset: string[];
+  added: string[];
+  removed: string[];
+  /** Nodes whose own definition (node, incoming edges, schemas) changed: a subset of `reset`. */
+  changed: string[];
+  /** Unchanged nodes downstream of a changed or added node: they start over too. */
+  affected: string[];
+  /** Nodes running or awaiting a person now: their work in flight would be abandoned. */
+  stoppedNodeIds: string[];
+  /** Validation warnings of the new spec. */
+  warnings: SpecProblem[];
+  /** Set when the run would refuse this replan (nothing would change). */
+  refusal?: { reason: 'invalid-spec' | 'run-finished'; message: string };
+  /** The last event seq the preview is based on, when known. */
+  basedOnSeq?: number;
+}
+
+/**
+ * What replanning `base` with `newSpec` (already validated) would do, computed as the workflow does
+ * (SPEC §11, `replanRun` in src/engine/replan.ts): a node keeps its node run when its definition
+ * and everything upstream are unchanged, it finished successfully (completed, partial, skipped) and
+ * every node it depends on is kept too; every other node of the current version starts over. Pure.
+ */
+export function computeReplanPreview(base: ReplanBase, newSpec: PlanSpec, warnings: SpecProblem[] = []): ReplanPreview {
+  const changes = specChanges(base.spec, newSpec);
+  const status = new Map(base.nodes.map((node) => [node.nodeId, node.status]));
+  const keep = new Set(changes.kept.filter((id) => SUCCESSFUL_NODE_STATUSES.includes(status.get(id) ?? 'pending')));
+  for (let moved = true; moved; ) {
+    moved = false;
+    for (const id of [...keep]) {
+      if ((newSpec.edges ?? []).filter((edge) => edge.to === id).every((edge) => keep.has(edge.from))) continue;
+      keep.delete(id);
+      moved = true;
+    }
+  }
+  const oldIds = new Set(base.spec.nodes.map((node) => node.id));
+  const newIds = newSpec.nodes.map((node) => node.id);
+  const preview: ReplanPreview = {
+    runId: base.runId,
+    planId: base.planId,
+    runStatus: base.status,
+    fromVersion: base.specVersion,
+    toVersion: base.specVersion + 1,
+    kept: newIds.filter((id) => keep.has(id)),
+    reset: newIds.filter((id) => oldIds.has(id) && !keep.has(id)),
+    added: changes.added,
+    removed: changes.removed,
+    changed: changes.changed,
+    affected: changes.affected,
+    stoppedNodeIds: base.nodes
+      .filter((node) => node.status === 'running' || node.status === 'awaiting-human')
+      .map((node) => node.nodeId),
+    warnings,
+    ...(base.lastSeq !== undefined ? { basedOnSeq: base.lastSeq } : {}),
+  };
+  if (FINISHED_RUN_STATUSES.includes(base.status)) {
+    preview.refusal = { reason: 'run-finished', message: `Run ${base.runId} is ${base.status}: it cannot be replanned.` };
+  } else if (newSpec.id !== base.planId) {
+    preview.refusal = {
+      reason: 'invalid-spec',
+      message:
+        `$.id: is "${newSpec.id}" but run ${base.runId} runs plan "${base.planId}"; ` +
+        'a replan keeps the plan id (start a new run for another plan).',
+    };
+  }
+  return preview;
+}
+
 function grpcCode(err: unknown): number | undefined {
   let current: unknown = err;
   for (let depth = 0; depth < 6 && current && typeof current === 'object'; depth++) {
@@ -282,6 +408,7 @@ export class PlanRunnerClient {
   private readonly reader: StoreReader;
   private readonly queryTimeoutMs: number;
   private readonly updateTimeoutMs: number;
+  private readonly storeTimeoutMs: number;
 
   /**
    * Without `client` or `connection` the connection is lazy: the first call connects (and a server
@@ -293,6 +420,7 @@ export class PlanRunnerClient {
     this.uiUrl = (options.uiUrl ?? process.env.TEMPORAL_UI_URL ?? DEFAULT_UI_URL).replace(/\/+$/, '');
     this.queryTimeoutMs = options.queryTimeoutMs ?? 20_000;
     this.updateTimeoutMs = options.updateTimeoutMs ?? 60_000;
+    this.storeTimeoutMs = options.storeTimeoutMs ?? 20_000;
     this.reader = new StoreReader({ url: options.storeUrl, store: options.store, timeoutMs: options.storeTimeoutMs });
     if (options.client) {
       this.client = options.client;
@@ -437,6 +565,27 @@ export class PlanRunnerClient {
     return this.update(runId, retryNodeUpdate, payload);
   }
 
+  /**
+   * Replan the run (SPEC §11, update `replanRun`): it continues under the new spec version. Nodes
+   * with an unchanged definition that finished successfully keep their node run; every other node
+   * starts over as pending (see `previewReplan` for what would happen, without sending anything).
+   *
+   * The new spec is checked first exactly as `start` checks one (its JSON Schemas compiled too): a
+   * broken spec throws `PlanValidationError` and never reaches the run. The run itself refuses
+   * (`RunRefusedError`) a spec with another plan id or one that fails its own checks (`invalid-spec`)
+   * and a finished run (`run-finished`). After accepting, the workflow continues as new under the
+   * same workflow id (messages always go to its latest execution).
+   */
+  async replan(runId: string, spec: unknown, options: ReplanOptions): Promise<ReplanOutcome> {
+    const { spec: planSpec } = assertValidPlanSpec(spec);
+    const payload = this.parse(runId, ReplanRequest, {
+      spec: planSpec,
+      by: options.by,
+      ...(options.reason !== undefined ? { reason: options.reason } : {}),
+    });
+    return this.update(runId, replanRunUpdate, payload);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Reading
 
@@ -489,6 +638,43 @@ export class PlanRunnerClient {
   async queryEvents(runId: string, sinceSeq?: number): Promise<RunEvent[]> {
     const args: [{ sinceSeq?: number }?] = sinceSeq === undefined ? [] : [{ sinceSeq }];
     return this.query(runId, eventsQuery, args);
+  }
+
+  /**
+   * The spec the run was started with, or last replanned with, from the store (no Temporal needed).
+   * An unknown run throws `RunNotFoundError` naming the store.
+   */
+  async storedSpec(runId: string): Promise<PlanSpec> {
+    await this.reader.run(runId);
+    const spec = await this.storeRead((store) => store.getSpec(runId));
+    if (!spec) throw new RunNotFoundError(runId, this.namespace, { store: this.reader.location });
+    return spec;
+  }
+
+  /**
+   * What `replan(runId, spec)` would do, read from the store (no Temporal needed, nothing is sent):
+   * the nodes kept, reset, added and removed, and the refusal the run would answer with, if any. The
+   * spec is checked first as `replan` checks it (`PlanValidationError`). The store may lag the live
+   * run by a moment (`basedOnSeq` says how far it got).
+   */
+  async previewReplan(runId: string, spec: unknown): Promise<ReplanPreview> {
+    const { spec: newSpec, warnings } = assertValidPlanSpec(spec);
+    const run = await this.reader.run(runId);
+    const [current, nodes] = await this.storeRead((store) => Promise.all([store.getSpec(runId), store.listNodeRuns(runId)]));
+    if (!current) throw new RunNotFoundError(runId, this.namespace, { store: this.reader.location });
+    return computeReplanPreview(
+      {
+        runId,
+        planId: run.planId,
+        status: run.status,
+        specVersion: run.specVersion,
+        spec: current,
+        nodes,
+        lastSeq: run.lastSeq,
+      },
+      newSpec,
+      warnings,
+    );
   }
 
   /** The run as the store records it (status, lastSeq, failure count, times). */
@@ -643,6 +829,26 @@ export class PlanRunnerClient {
       throw new RunRefusedError(runId, 'invalid-payload', `invalid message: ${describeZodError(parsed.error)}`);
     }
     return parsed.data;
+  }
+
+  /** One read from the store, with the store deadline, its errors naming the store. */
+  private async storeRead<T>(read: (store: PlanStore) => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const work = this.reader.store().then(read);
+      work.catch(() => undefined);
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const where = this.reader.location;
+          reject(new StoreUnavailableError(where, `the store at ${where} did not answer within ${this.storeTimeoutMs} ms: is the database up?`));
+        }, this.storeTimeoutMs);
+      });
+      return await Promise.race([work, deadline]);
+    } catch (err) {
+      throw translateStoreError(err, this.reader.location);
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
   }
 
   private async describeRaw(runId: string) {

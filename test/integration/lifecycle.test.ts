@@ -67,7 +67,7 @@ describe('replan', () => {
       nodes: [...linear({ objective: 'second version' }).nodes, { id: 'd', type: 'task', owner: { kind: 'agent', ref: 'd' } }],
       edges: [...(linear().edges ?? []), { from: 'c', to: 'd' }],
     };
-    const outcome = await h.client.client.workflow.getHandle(id).executeUpdate(replanRunUpdate, { args: [{ spec: v2, by: 'planner' }] });
+    const outcome = await h.client.replan(id, v2, { by: 'planner' });
     assert.equal(outcome.specVersion, 2);
     assert.deepEqual(outcome.changes.kept, ['a']);
     assert.deepEqual(outcome.changes.changed, ['b']);

@@ -480,6 +480,88 @@ describe('reads from the store', () => {
     });
   });
 
+  describe('replan --dry-run', () => {
+    /** Run A's plan with draft changed and a new publish node after the approval, as a JSON file. */
+    function writeV2(name: string, change: (v2: PlanSpec) => void = () => undefined): string {
+      const v2 = spec('store-reads');
+      v2.nodes[1] = { ...v2.nodes[1], objective: 'Draft it again, shorter' };
+      v2.nodes.push({ id: 'publish', type: 'task', owner: { kind: 'agent', ref: 'publisher' } });
+      v2.edges!.push({ from: 'approve', to: 'publish' });
+      change(v2);
+      const file = path.join(tmp, name);
+      fs.writeFileSync(file, JSON.stringify(v2, null, 2));
+      return file;
+    }
+
+    test('compares with the spec in the store and prints what would be kept, reset, added, removed; sends nothing', async () => {
+      const before = await store.getRun(runA.runId);
+      const file = writeV2('v2.plan.json');
+      const text = await cli('replan', runA.runId, file, '--dry-run');
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, new RegExp(`^dry run \\(nothing sent\\): run ${runA.runId} \\(plan store-reads, awaiting-human\\), spec version 1 → 2`));
+      assert.match(text.stdout, /^ {2}kept\s+research$/m);
+      assert.match(text.stdout, /^ {2}reset\s+draft, approve$/m);
+      assert.match(text.stdout, /^ {2}added\s+publish$/m);
+      assert.match(text.stdout, /^ {2}removed\s+-$/m);
+      assert.match(text.stdout, /^ {2}stopped\s+approve /m);
+
+      const asJson = await cli('replan', runA.runId, file, '--dry-run', '--json', '--by', 'ops', '--reason', 'shorter drafts');
+      assert.equal(asJson.code, 0, asJson.stderr);
+      const preview = json(asJson.stdout);
+      assert.deepEqual(
+        [preview.kept, preview.reset, preview.added, preview.removed, preview.changed, preview.affected, preview.stoppedNodeIds],
+        [['research'], ['draft', 'approve'], ['publish'], [], ['draft'], ['approve'], ['approve']],
+      );
+      assert.equal(preview.basedOnSeq, runA.events.length);
+      assert.deepEqual(await store.getRun(runA.runId), before, 'the store is untouched');
+
+      // The client gives the same preview, and the current spec.
+      const client = new PlanRunnerClient({ address: '127.0.0.1:1', storeUrl });
+      try {
+        assert.deepEqual(await client.storedSpec(runA.runId), spec('store-reads'));
+        assert.deepEqual(await client.previewReplan(runA.runId, JSON.parse(fs.readFileSync(file, 'utf8'))), preview);
+      } finally {
+        await client.close();
+      }
+    });
+
+    test('an invalid spec is exit 1 with "PATH: message" lines, before the store is read', async () => {
+      const file = writeV2('v2-invalid.plan.json', (v2) => {
+        v2.edges!.push({ from: 'publish', to: 'nowhere' });
+        (v2.nodes[0] as { owner?: unknown }).owner = undefined;
+      });
+      const run = await cliWith(path.join(tmp, 'absent.db'), 'replan', runA.runId, file, '--dry-run');
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, /^invalid plan spec \(2 problems\):$/m);
+      assert.match(run.stderr, /^\$\.edges\[3\]\.to: /m);
+      assert.match(run.stderr, /^\$\.nodes\[0\]\.owner: /m);
+      const asJson = await cli('replan', runA.runId, file, '--json');
+      assert.equal(asJson.code, 1);
+      assert.deepEqual(json(asJson.stdout).errors.map((e: { path: string }) => e.path).sort(), ['$.edges[3].to', '$.nodes[0].owner']);
+    });
+
+    test('a finished run or another plan id would be refused (exit 1); an unknown run is exit 3', async () => {
+      const file = writeV2('v2-b.plan.json');
+      const finished = await cli('replan', runB.runId, file, '--dry-run', '--json');
+      assert.equal(finished.code, 1, finished.stderr);
+      assert.equal(json(finished.stdout).refusal.reason, 'run-finished');
+
+      const other = await cli('replan', runA.runId, writeV2('other.plan.json', (v2) => (v2.id = 'another-plan')), '--dry-run');
+      assert.equal(other.code, 1);
+      assert.match(other.stdout, /^would be refused \(invalid-spec\): \$\.id: /m);
+
+      const unknown = await cli('replan', `nope-${SUFFIX}`, file, '--dry-run');
+      assert.equal(unknown.code, 3, unknown.stderr);
+      assert.match(unknown.stderr, new RegExp(`no run nope-${SUFFIX} in the store at `));
+    });
+
+    test('without --dry-run a valid spec is sent to Temporal (unreachable here: exit 3)', async () => {
+      const run = await cli('replan', runA.runId, writeV2('v2-send.plan.json'));
+      assert.equal(run.code, 3, run.stderr);
+      assert.match(run.stderr, /cannot reach Temporal at 127\.0\.0\.1:1/);
+    });
+  });
+
   describe('a store that cannot be opened', () => {
     test('an unreachable PostgreSQL is exit 3, naming it without its password, with the fix', async () => {
       const run = await cliWith('postgres://plan:s3cret@127.0.0.1:1/plans', 'events', 'any-run');

@@ -11,11 +11,24 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { main, parseArtifact, parseFailure, type CliIO } from '../../src/client/cli';
 import { NodeNotFoundError, RunNotFoundError, StoreSetupError, StoreUnavailableError } from '../../src/client/errors';
-import { approvalsTable, attemptsText, checkpointsTable, formatEventLine, migrateText } from '../../src/client/format';
+import {
+  approvalsTable,
+  attemptsText,
+  checkpointsTable,
+  formatEventLine,
+  migrateText,
+  replanPreviewText,
+  replanSummary,
+} from '../../src/client/format';
 import { StoreReader, storeTarget, translateStoreError } from '../../src/client/store-reads';
-import { PlanRunnerClient } from '../../src/client/plan-runner-client';
-import type { Checkpoint, RunEvent, RunStatus } from '../../src/engine/types';
+import { parsePlanText } from '../../src/client/load-spec';
+import { PlanRunnerClient, computeReplanPreview } from '../../src/client/plan-runner-client';
+import { PlanValidationError } from '../../src/client/errors';
+import { replanRun, type RunReplannedDetail } from '../../src/engine';
+import type { PlanSpec } from '../../src/engine/spec';
+import type { Checkpoint, NodeStatus, RunEvent, RunStatus } from '../../src/engine/types';
 import type { PlanStore, StoredApproval, StoredAttempt, StoredRun } from '../../src/store/types';
+import { Driver, chain, edge, human, ok, plan, task } from './engine-helpers';
 import { StoreError } from '../../src/store/errors';
 
 const NOWHERE = ['--address', '127.0.0.1:1'];
@@ -27,10 +40,15 @@ interface Run {
 }
 
 async function cli(...args: string[]): Promise<Run> {
+  return cliWith({}, ...args);
+}
+
+/** The CLI with an injected store (`main`'s third argument). */
+async function cliWith(deps: { store?: PlanStore }, ...args: string[]): Promise<Run> {
   let stdout = '';
   let stderr = '';
   const io: CliIO = { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) };
-  const code = await main(['node', 'plan-runner', ...args], io);
+  const code = await main(['node', 'plan-runner', ...args], io, deps);
   return { code, stdout, stderr };
 }
 
@@ -710,5 +728,317 @@ describe('text formats', () => {
       'store: /x.db (sqlite)\napplied 1 migration:\n  0001-initial',
     );
     assert.match(migrateText({ dialect: 'postgres', location: 'postgres://db/x', applied: [], current: ['0001-initial'] }), /up to date/);
+  });
+});
+
+// ---- replan ----------------------------------------------------------------------------------------
+
+/** VALID with `send` changed (another owner) and a new `publish` after it. */
+const VALID_V2 = VALID.replace('owner: { kind: agent, ref: sender }', 'owner: { kind: agent, ref: mailer }').replace(
+  'edges:\n',
+  '  - id: publish\n    type: task\n    owner: { kind: agent, ref: publisher }\nedges:\n  - { from: send, to: publish }\n',
+);
+
+/** A store that knows runs with a spec and node statuses: enough for `replan --dry-run`. */
+class ReplanFakeStore {
+  readonly dialect = 'sqlite' as const;
+  readonly location = '/fake/replan.db';
+  readonly runs = new Map<string, { run: StoredRun; spec: PlanSpec; nodes: Array<{ nodeId: string; status: NodeStatus }> }>();
+  reads = 0;
+
+  add(runId: string, spec: PlanSpec, statuses: Record<string, NodeStatus>, status: RunStatus = 'awaiting-human'): void {
+    this.runs.set(runId, {
+      run: {
+        runId, planId: spec.id, specVersion: 1, status, input: {}, failureCount: 0, checkpointSequence: 3, lastSeq: 9,
+        startedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:09.000Z',
+      },
+      spec,
+      nodes: spec.nodes.map((node) => ({ nodeId: node.id, status: statuses[node.id] ?? 'pending' })),
+    });
+  }
+
+  async getRun(runId: string) {
+    this.reads++;
+    const entry = this.runs.get(runId);
+    return entry ? { ...entry.run } : undefined;
+  }
+
+  async getSpec(runId: string) {
+    this.reads++;
+    return this.runs.get(runId)?.spec;
+  }
+
+  async listNodeRuns(runId: string) {
+    this.reads++;
+    return (this.runs.get(runId)?.nodes ?? []).map((node) => ({ ...node, runId }));
+  }
+
+  async close() {}
+
+  asStore(): PlanStore {
+    return this as unknown as PlanStore;
+  }
+}
+
+describe('plan-runner replan', () => {
+  let v2File: string;
+  let otherPlanFile: string;
+  const greet = () => parsePlanText(VALID, 'greet.yaml').raw as PlanSpec;
+  let fake: ReplanFakeStore;
+
+  before(() => {
+    v2File = path.join(dir, 'greet-v2.plan.yaml');
+    otherPlanFile = path.join(dir, 'other.plan.yaml');
+    fs.writeFileSync(v2File, VALID_V2);
+    fs.writeFileSync(otherPlanFile, VALID_V2.replace('id: greet', 'id: salute'));
+    fake = new ReplanFakeStore();
+    fake.add('greet-1', greet(), { write: 'completed', approve: 'awaiting-human' });
+    fake.add('greet-done', greet(), { write: 'completed', approve: 'completed', send: 'completed' }, 'completed');
+  });
+
+  test('the new file is valid', async () => {
+    const run = await cli('validate', v2File);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+  });
+
+  test('missing arguments are usage errors (exit 2); a missing file is exit 1', async () => {
+    assert.equal((await cli(...NOWHERE, 'replan')).code, 2);
+    const noFile = await cli(...NOWHERE, 'replan', 'greet-1');
+    assert.equal(noFile.code, 2);
+    assert.match(noFile.stderr, /missing required argument 'file'/);
+    assert.equal((await cli(...NOWHERE, 'replan', 'greet-1', v2File, '--bogus')).code, 2);
+    const missing = await cli(...NOWHERE, 'replan', 'greet-1', path.join(dir, 'nope.yaml'));
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /nope\.yaml: no such file/);
+    const syntax = await cli(...NOWHERE, 'replan', 'greet-1', syntaxFile, '--dry-run');
+    assert.equal(syntax.code, 1);
+    assert.match(syntax.stderr, /syntax\.plan\.yaml:\d+:\d+/);
+  });
+
+  test('an invalid spec exits 1 with every problem as "PATH: message", touching neither Temporal nor the store', async () => {
+    const startedAt = Date.now();
+    const run = await cliWith({ store: fake.asStore() }, ...NOWHERE, 'replan', 'greet-1', invalidFile);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /^invalid plan spec \(\d+ problems\):$/m);
+    assert.match(run.stderr, /^\$\.nodes\[0\]\.owner: /m);
+    assert.match(run.stderr, /^\$\.edges\[0\]\.to: /m);
+    assert.doesNotMatch(run.stderr, /cannot reach Temporal/);
+    assert.ok(Date.now() - startedAt < 3000, 'replan must not try to connect');
+
+    // The same lines `validate` prints.
+    const validate = await cli('validate', invalidFile);
+    for (const line of validate.stdout.trim().split('\n').filter((line) => !line.startsWith('warning: '))) {
+      assert.ok(run.stderr.includes(`${line}\n`), `missing "${line}" in:\n${run.stderr}`);
+    }
+
+    const dry = await cliWith({ store: fake.asStore() }, ...NOWHERE, 'replan', 'greet-1', invalidFile, '--dry-run', '--json');
+    assert.equal(dry.code, 1);
+    const body = jsonOut(dry);
+    assert.match(body.error, /invalid plan spec/);
+    assert.ok(body.errors.length >= 3);
+    for (const problem of body.errors) assert.match(problem.path, /^\$/);
+    assert.equal(fake.reads, 0, 'the store is not read for an invalid spec');
+  });
+
+  test('a schema that does not compile is refused like start refuses it', async () => {
+    const file = path.join(dir, 'bad-schema.plan.yaml');
+    fs.writeFileSync(file, VALID.replace('Greeting: { type: object,', 'Greeting: { type: objekt,'));
+    const run = await cli(...NOWHERE, 'replan', 'greet-1', file, '--json');
+    assert.equal(run.code, 1);
+    const body = jsonOut(run);
+    assert.ok(body.errors.some((problem: { path: string }) => problem.path.startsWith('$.schemas.Greeting')), JSON.stringify(body));
+    const start = await cli(...NOWHERE, 'start', file, '--json');
+    assert.deepEqual(jsonOut(start).errors, body.errors);
+  });
+
+  test('--dry-run prints what would be kept, reset, added and removed, read from the store', async () => {
+    const run = await cliWith({ store: fake.asStore() }, ...NOWHERE, 'replan', 'greet-1', v2File, '--dry-run');
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stdout.trimEnd().split('\n');
+    assert.equal(
+      lines[0],
+      'dry run (nothing sent): run greet-1 (plan greet, awaiting-human), spec version 1 → 2, as recorded up to seq 9',
+    );
+    assert.match(run.stdout, /^ {2}kept\s+write$/m);
+    assert.match(run.stdout, /^ {2}reset\s+approve, send$/m);
+    assert.match(run.stdout, /^ {2}added\s+publish$/m);
+    assert.match(run.stdout, /^ {2}removed\s+-$/m);
+    assert.match(run.stdout, /^ {2}changed\s+send$/m);
+    assert.match(run.stdout, /^ {2}stopped\s+approve \(work in flight abandoned\)$/m);
+    assert.match(run.stdout, /^warning: \$\.edges\[\d\]\.when: /m);
+    assert.doesNotMatch(run.stdout, /would be refused/);
+
+    const json = await cliWith({ store: fake.asStore() }, ...NOWHERE, 'replan', 'greet-1', v2File, '--dry-run', '--json');
+    assert.equal(json.code, 0, json.stderr);
+    const preview = jsonOut(json);
+    assert.deepEqual(
+      { kept: preview.kept, reset: preview.reset, added: preview.added, removed: preview.removed, changed: preview.changed },
+      { kept: ['write'], reset: ['approve', 'send'], added: ['publish'], removed: [], changed: ['send'] },
+    );
+    assert.deepEqual(preview.stoppedNodeIds, ['approve']);
+    assert.equal(preview.fromVersion, 1);
+    assert.equal(preview.toVersion, 2);
+    assert.equal(preview.refusal, undefined);
+  });
+
+  test('--dry-run: another plan id or a finished run would be refused (exit 1); an unknown run is exit 3', async () => {
+    const other = await cliWith({ store: fake.asStore() }, ...NOWHERE, 'replan', 'greet-1', otherPlanFile, '--dry-run');
+    assert.equal(other.code, 1, other.stdout + other.stderr);
+    assert.match(other.stdout, /^would be refused \(invalid-spec\): \$\.id: is "salute" but run greet-1 runs plan "greet"/m);
+
+    const done = await cliWith({ store: fake.asStore() }, ...NOWHERE, 'replan', 'greet-done', v2File, '--dry-run', '--json');
+    assert.equal(done.code, 1);
+    assert.equal(jsonOut(done).refusal.reason, 'run-finished');
+
+    const unknown = await cliWith({ store: fake.asStore() }, ...NOWHERE, 'replan', 'nope', v2File, '--dry-run', '--json');
+    assert.equal(unknown.code, 3, unknown.stderr);
+    assert.equal(jsonOut(unknown).code, 'not-found');
+    assert.match(unknown.stderr, /no run nope in the store at \/fake\/replan\.db/);
+  });
+
+  test('without --dry-run a valid spec goes to Temporal: unreachable is exit 3', async () => {
+    const previous = process.env.PLAN_RUNNER_CONNECT_TIMEOUT_MS;
+    process.env.PLAN_RUNNER_CONNECT_TIMEOUT_MS = '300';
+    try {
+      const run = await cliWith({ store: fake.asStore() }, ...NOWHERE, 'replan', 'greet-1', v2File, '--by', 'ops', '--reason', 'mailer');
+      assert.equal(run.code, 3, run.stderr);
+      assert.match(run.stderr, /cannot reach Temporal at 127\.0\.0\.1:1/);
+    } finally {
+      if (previous === undefined) delete process.env.PLAN_RUNNER_CONNECT_TIMEOUT_MS;
+      else process.env.PLAN_RUNNER_CONNECT_TIMEOUT_MS = previous;
+    }
+  });
+
+  test('help lists replan and its options', async () => {
+    const run = await cli('replan', '--help');
+    assert.equal(run.code, 0);
+    for (const option of ['--by', '--reason', '--dry-run']) assert.ok(run.stdout.includes(option), run.stdout);
+    assert.match((await cli('--help')).stdout, /replan --dry-run/);
+  });
+});
+
+describe('client replan: checked before sending', () => {
+  test('an invalid spec throws PlanValidationError without contacting the server', async () => {
+    const client = new PlanRunnerClient({ address: '127.0.0.1:1' });
+    const startedAt = Date.now();
+    await assert.rejects(client.replan('run-1', parsePlanText(INVALID, 'x.yaml').raw, { by: 'ops' }), (err: unknown) => {
+      assert.ok(err instanceof PlanValidationError);
+      assert.ok(err.errors.some((problem) => problem.path === '$.edges[0].to'));
+      return true;
+    });
+    await assert.rejects(client.replan('run-1', undefined, { by: 'ops' }), PlanValidationError);
+    assert.ok(Date.now() - startedAt < 3000);
+    await client.close();
+  });
+
+  test('previewReplan reads the store; storedSpec returns the current spec', async () => {
+    const fake = new ReplanFakeStore();
+    const spec = parsePlanText(VALID, 'greet.yaml').raw as PlanSpec;
+    fake.add('greet-1', spec, { write: 'completed', approve: 'awaiting-human' });
+    const client = new PlanRunnerClient({ address: '127.0.0.1:1', store: fake.asStore() });
+    assert.deepEqual(await client.storedSpec('greet-1'), spec);
+    const preview = await client.previewReplan('greet-1', parsePlanText(VALID_V2, 'v2.yaml').raw);
+    assert.deepEqual(preview.kept, ['write']);
+    assert.deepEqual(preview.added, ['publish']);
+    await assert.rejects(client.storedSpec('nope'), RunNotFoundError);
+    await client.close();
+  });
+});
+
+describe('computeReplanPreview matches the engine', () => {
+  // v1: a → b → c, a → x, h (a person) after x. v2: b changed, x removed, d added after a. v3: a changed.
+  const wide = { maxConcurrency: 4 };
+  const v1 = plan([task('a'), task('b', { objective: 'Draft' }), task('c'), task('x'), human('h')], [...chain('a', 'b', 'c'), edge('a', 'x'), edge('x', 'h')], wide);
+  const v2 = plan([task('a'), task('b', { objective: 'Draft it better' }), task('c'), task('d'), human('h')], [...chain('a', 'b', 'c'), edge('a', 'd'), edge('d', 'h')], wide);
+  const v3 = plan([task('a', { objective: 'Research again' }), task('b', { objective: 'Draft' }), task('c'), task('x'), human('h')], [...chain('a', 'b', 'c'), edge('a', 'x'), edge('x', 'h')], wide);
+
+  function scenario(steps: (d: Driver) => void): Driver {
+    const d = new Driver(v1);
+    steps(d);
+    return d;
+  }
+
+  const cases: Array<[string, (d: Driver) => void, PlanSpec]> = [
+    ['nothing done yet', () => undefined, v2],
+    ['a and b done', (d) => (d.submit('a', {}), d.submit('b', {})), v2],
+    ['a, b, x done, h waiting', (d) => (d.submit('a', {}), d.submit('b', {}), d.submit('x', {})), v2],
+    ['the root changed', (d) => (d.submit('a', {}), d.submit('b', {}), d.submit('x', {})), v3],
+    ['same spec again', (d) => (d.submit('a', {}), d.submit('x', {})), v1],
+  ];
+
+  for (const [name, steps, next] of cases) {
+    test(name, () => {
+      const d = scenario(steps);
+      const state = d.state;
+      const preview = computeReplanPreview(
+        {
+          runId: state.runId,
+          planId: state.planId,
+          status: state.status,
+          specVersion: state.specVersion,
+          spec: state.spec,
+          nodes: state.nodes.map((node) => ({ nodeId: node.nodeId, status: node.status })),
+        },
+        next,
+      );
+      const transition = ok(replanRun(state, { spec: next, by: 'ops' }, d.now()));
+      const detail = transition.events.find((event) => event.type === 'run-replanned')!.detail as unknown as RunReplannedDetail;
+      assert.deepEqual(
+        { kept: preview.kept, reset: preview.reset, added: preview.added, removed: preview.removed, changed: preview.changed, stopped: preview.stoppedNodeIds, from: preview.fromVersion, to: preview.toVersion },
+        { kept: detail.kept, reset: detail.reset, added: detail.added, removed: detail.removed, changed: detail.changed, stopped: detail.stoppedNodeIds, from: detail.fromVersion, to: detail.toVersion },
+      );
+      assert.equal(preview.refusal, undefined);
+    });
+  }
+
+  test('a finished run and another plan id would be refused, as the engine refuses them', () => {
+    const base = { runId: 'r', planId: v1.id, status: 'completed' as RunStatus, specVersion: 3, spec: v1, nodes: [] };
+    assert.equal(computeReplanPreview(base, v2).refusal?.reason, 'run-finished');
+    const other = computeReplanPreview({ ...base, status: 'running' }, { ...v2, id: 'other' });
+    assert.equal(other.refusal?.reason, 'invalid-spec');
+    assert.equal(other.toVersion, 4);
+  });
+});
+
+describe('replan text', () => {
+  test('the summary names the new version and each group; empty groups are left out', () => {
+    const detail: RunReplannedDetail = {
+      fromVersion: 1, toVersion: 2, kept: ['a', 'b'], reset: ['c'], added: ['d'], removed: ['e'], changed: ['c'],
+      stoppedNodeIds: ['c'], reason: 'better drafts', warnings: ['$.edges[0].when: prose'],
+    };
+    assert.equal(
+      replanSummary('r1', detail, 'running'),
+      [
+        'Run r1 replanned to version 2: kept a, b; reset c; added d; removed e (run running)',
+        '  stopped (work in flight abandoned): c',
+        '  reason: better drafts',
+        '  warning: $.edges[0].when: prose',
+      ].join('\n'),
+    );
+    assert.equal(
+      replanSummary('r1', { ...detail, kept: [], removed: [], stoppedNodeIds: [], reason: undefined, warnings: undefined }),
+      'Run r1 replanned to version 2: reset c; added d',
+    );
+  });
+
+  test('the dry-run text', () => {
+    const text = replanPreviewText({
+      runId: 'r1', planId: 'p', runStatus: 'completed', fromVersion: 2, toVersion: 3, kept: [], reset: ['a'], added: [],
+      removed: ['b'], changed: [], affected: ['a'], stoppedNodeIds: [], warnings: [],
+      refusal: { reason: 'run-finished', message: 'Run r1 is completed: it cannot be replanned.' },
+    });
+    assert.equal(
+      text,
+      [
+        'dry run (nothing sent): run r1 (plan p, completed), spec version 2 → 3',
+        '  kept      -',
+        '  reset     a',
+        '  added     -',
+        '  removed   b',
+        '  changed   -',
+        '  affected  a (downstream of a change)',
+        'would be refused (run-finished): Run r1 is completed: it cannot be replanned.',
+      ].join('\n'),
+    );
   });
 });
