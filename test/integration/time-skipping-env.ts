@@ -5,7 +5,8 @@
  *
  * Each harness starts its own test server process: time skipping is global to a server, so runs
  * that share one would skip each other's time. The worker is the real one (`createPlanWorker`) on a
- * private task queue, with the store from PLAN_STORE_URL and delivery without sinks or agents.
+ * private task queue, with the store from PLAN_STORE_URL and delivery without sinks or agents unless
+ * the caller passes its own (`startTimeSkippingHarness({ delivery })`, e.g. agent endpoints for wake-ups).
  *
  * What the test server needs beyond the dev server:
  * - plan-runner's custom search attributes (PlanId, PlanRunStatus, PlanWaitingOn) are not known to
@@ -23,6 +24,7 @@ import { createPlanWorker } from '../../src/worker';
 import { PlanIdKey, PlanRunStatusKey, PlanWaitingOnKey } from '../../src/workflows/definitions';
 import { openStore } from '../../src/store';
 import type { PlanStore } from '../../src/store/types';
+import type { DeliveryConfig } from '../../src/activities/delivery/types';
 import { testDelivery, workflowBundle } from './harness';
 
 export const TEST_SERVER_PATH_VARIABLE = 'TEMPORAL_TEST_SERVER_PATH';
@@ -76,8 +78,13 @@ export interface TimeSkippingHarness {
   close(): Promise<void>;
 }
 
+export interface TimeSkippingHarnessOptions {
+  /** The worker's delivery configuration (default `testDelivery()`: no sinks, no agent endpoints). */
+  delivery?: DeliveryConfig;
+}
+
 /** A test server, a worker on a private task queue and a client, all closed by `close()`. */
-export async function startTimeSkippingHarness(): Promise<TimeSkippingHarness> {
+export async function startTimeSkippingHarness(options: TimeSkippingHarnessOptions = {}): Promise<TimeSkippingHarness> {
   testServerPath(); // fail fast, before bundling, when the variable is missing
   const bundle = await workflowBundle(); // also installs the quiet runtime logger before the env's runtime starts
   const env = await createTimeSkippingEnv();
@@ -91,7 +98,7 @@ export async function startTimeSkippingHarness(): Promise<TimeSkippingHarness> {
       namespace: env.namespace ?? 'default',
       taskQueue,
       store,
-      delivery: testDelivery(),
+      delivery: options.delivery ?? testDelivery(),
       workflowBundle: bundle,
     });
     const running = planWorker.run();
