@@ -31,8 +31,8 @@ export interface PlanRunOptions {
 
 /** What one execution hands the next when it continues as new: nothing is lost or repeated. */
 export interface ContinuedRun {
-  /** The whole run state: statuses, outputs, attempts, approvals, seq, submission ids (dedupe). */
-  state: RunState;
+  /** The run state (statuses, outputs, attempts, approvals, seq, submission ids) minus the spec, which travels once as `spec`. */
+  state: Omit<RunState, 'spec'>;
   /** Delivery progress (per webhook sink, unconfirmed wake-ups), so nothing is lost or repeated. */
   outbox: OutboxHandOver;
   /** Executions so far (1 for the first). */

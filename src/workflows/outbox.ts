@@ -123,6 +123,10 @@ export class Outbox {
     this.queue.push({ record, wakeUps });
   }
 
+  get unrecordedCount(): number {
+    return this.queue.length;
+  }
+
   /** True while transitions wait to be written to the store. */
   get hasUnrecorded(): boolean {
     return this.queue.length > 0;

@@ -123,12 +123,18 @@ function refusalFailure(refusal: Refusal): wf.ApplicationFailure {
   });
 }
 
+function withoutSpec({ spec: _spec, ...rest }: RunState): Omit<RunState, 'spec'> {
+  return rest;
+}
+
 function isRefusal(value: object): value is Refusal {
   return 'refused' in value && (value as Refusal).refused === true;
 }
 
 /** Default for `PlanRunOptions.continueAsNewAfterMessages`: far below Temporal's per-execution limits. */
 const CONTINUE_AS_NEW_AFTER_MESSAGES = 500;
+/** Transitions applied before they must be recorded, while messages keep arriving. */
+const RECORD_BATCH = 50;
 
 export async function planRun({ spec, input, options, continued }: PlanRunInput): Promise<RunSnapshot> {
   // A spec that bypassed the client's validation is refused before anything is recorded.
@@ -143,7 +149,7 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
   }
 
   // A continued execution (after a replan, or to keep history short) carries the whole run state.
-  let state: RunState = continued?.state ?? createRunState({ runId: wf.workflowInfo().workflowId, spec: checked.spec, input, now: now() });
+  let state: RunState = continued ? { ...continued.state, spec: checked.spec } : createRunState({ runId: wf.workflowInfo().workflowId, spec: checked.spec, input, now: now() });
   const eventLog: RunEvent[] = [];
   let lastCheckpoint: Checkpoint | undefined;
   const inbox: Message[] = [];
@@ -398,7 +404,8 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
   try {
     while (true) {
       await runInputChecks();
-      if (outbox.hasUnrecorded || replies.length > 0) {
+      // Messages that arrived together are applied first and recorded together (one store write).
+      if ((outbox.hasUnrecorded || replies.length > 0) && (inbox.length === 0 || timerDue || outbox.unrecordedCount >= RECORD_BATCH)) {
         await recordAndReply();
         continue;
       }
@@ -432,7 +439,7 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
             input: state.input,
             options,
             continued: {
-              state: compactForHandOver(state),
+              state: withoutSpec(compactForHandOver(state)),
               outbox: outbox.handOver(),
               execution: (continued?.execution ?? 1) + 1,
               reason: continueAsNewReason,
