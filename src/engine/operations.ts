@@ -203,7 +203,7 @@ export function dispatchFailed(
 export function sinkDisabled(state: RunState, sink: { sinkId: string; reason: string }, now: string): Transition {
   const step = new Step(state, now, 'engine');
   step.emit('sink-disabled', {
-    message: `Webhook sink "${sink.sinkId}" was disabled: ${sink.reason}. It receives no more events of this run.`,
+    message: `Webhook sink "${sink.sinkId}" was disabled: ${sink.reason}. This run sends it no more events.`,
     detail: { sinkId: sink.sinkId, reason: sink.reason },
   });
   // Nothing in the graph moved: no checkpoint (SPEC §10 records transitions that changed something).

@@ -164,6 +164,7 @@ export class Outbox {
   }
 
   private deliverAll(): void {
+    if (!this.settings) return; // until the sinks are known, keep every recorded event's type
     for (const sink of this.sinks) this.deliver(sink);
     const floor = Math.min(this.recordedSeq, ...this.sinks.filter((sink) => !sink.disabled).map((sink) => sink.deliveredSeq));
     for (const seq of this.pendingTypes.keys()) if (seq <= floor) this.pendingTypes.delete(seq);
@@ -196,7 +197,7 @@ export class Outbox {
           sink.deliveredSeq = Math.max(sink.deliveredSeq, result.deliveredUpTo);
           if (result.disabled) this.disable(sink, result.disabled.reason);
         },
-        (error) => this.disable(sink, `deliveries gave up after ${giveUpAfterMs} ms of retries (${failureMessage(error)})`),
+        (error) => this.disable(sink, `deliveries stopped: ${failureMessage(error)} (retried for up to ${giveUpAfterMs} ms)`),
       )
       .finally(() => {
         sink.busy = false;
