@@ -158,6 +158,12 @@ export function replanRun(
   const stoppedNodeIds = old.nodes.filter((node) => node.status === 'running' || node.status === 'awaiting-human').map((node) => node.nodeId);
   const fromVersion = old.specVersion;
   const toVersion = fromVersion + 1;
+  for (const id of changes.removed) {
+    const removed = oldRuns.get(id);
+    if (!removed) continue;
+    const highest = Math.max(removed.attempts, removed.currentAttempt ?? 0, ...removed.history.map((record) => record.attempt));
+    if (highest > 0) old.retiredAttempts = { ...old.retiredAttempts, [id]: Math.max(highest, old.retiredAttempts?.[id] ?? 0) };
+  }
   old.nodes = newSpec.nodes.map((node): NodeRun => {
     const previous = oldRuns.get(node.id);
     if (previous && keep.has(node.id)) return previous;
@@ -216,8 +222,10 @@ function freshNodeRun(state: RunState, node: PlanNode, previous: NodeRun | undef
     previous?.attempts ?? 0,
     previous?.currentAttempt ?? 0,
     ...(previous?.history ?? []).map((record) => record.attempt),
-    // A node removed by an earlier replan and added back: its closed approvals are still in the state.
+    // A node removed by an earlier replan and added back: its closed approvals are still in the
+    // state, and so is the highest attempt it was handed.
     ...approvalsOfNode,
+    state.retiredAttempts?.[node.id] ?? 0,
   );
   return {
     nodeId: node.id,

@@ -232,6 +232,11 @@ export interface RunState {
   seq: number;
   checkpointSequence: number;
   failureCount: number;
+  /**
+   * Highest attempt number handed out for nodes a replan removed, so a node added back later
+   * continues its attempt numbers (the store keys attempts by run, node and attempt).
+   */
+  retiredAttempts?: Record<string, number>;
   /** submissionId → the first outcome, so a retried delivery changes nothing (SPEC §7). */
   submissions: Record<string, SubmitOutcome>;
   cancelled?: { by: string; reason?: string; at: string };

@@ -235,6 +235,19 @@ describe('engine replan (§11): blocked, failed and waiting runs', () => {
 });
 
 describe('engine replan (§11): what never restarts', () => {
+  it('a task node removed and later added back continues its attempt numbers (no attempt row is overwritten)', () => {
+    const withB = plan([task('a'), task('b', { retry: { maxAttempts: 3 } })], [], { maxConcurrency: 2 });
+    const d = new Driver(withB);
+    d.submit('b', {}, [blocking()]);
+    d.submit('b', {}, [blocking()]);
+    assert.equal(nodeOf(d.state, 'b').currentAttempt, 3);
+    replan(d, plan([task('a')], [], { maxConcurrency: 2 }));
+    assert.deepEqual(d.state.retiredAttempts, { b: 3 });
+    replan(d, withB);
+    assert.equal(d.status('b'), 'running');
+    assert.equal(nodeOf(d.state, 'b').currentAttempt, 4, 'attempts 1-2 were recorded and 3 was handed out before the removal');
+  });
+
   it('attempt numbers continue for a reset node that had attempts: the store key (run, node, attempt) stays unique', () => {
     const spec = plan([task('a', { retry: { maxAttempts: 2 }, onFailure: [{ on: 'validation', action: 'replan' }] })]);
     const d = new Driver(spec);
