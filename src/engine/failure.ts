@@ -40,12 +40,13 @@ export function handleFailedAttempt(
   const retryOn = spec.retry?.retryOn ?? [];
   // Input failures are not retried: the same input would fail the same check again.
   const retryable = failureClass !== 'input' && (retryOn.length === 0 || retryOn.includes(failureClass));
-  if (node.attempts < maxAttempts && retryable) {
+  const used = node.attempts - (node.attemptBase ?? 0);
+  if (used < maxAttempts && retryable) {
     step.moveNode(
       node,
       'ready',
       'node-unblocked',
-      `Node "${node.nodeId}" will be tried again (attempt ${node.attempts + 1} of ${maxAttempts}).`,
+      `Node "${node.nodeId}" will be tried again (attempt ${used + 1} of ${maxAttempts}${node.attemptBase ? ` since the replan, attempt number ${node.attempts + 1}` : ''}).`,
       { failureClass, previousIssues: issues },
     );
     return 'node-result-retry';

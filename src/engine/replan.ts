@@ -232,6 +232,8 @@ function freshNodeRun(state: RunState, node: PlanNode, previous: NodeRun | undef
     type: node.type,
     status: 'pending',
     attempts,
+    // A node that starts over gets its whole retry budget again; its attempt numbers continue.
+    ...(attempts > 0 ? { attemptBase: attempts } : {}),
     artifacts: {},
     history: previous?.history ?? [],
     lastIssues: [],

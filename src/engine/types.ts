@@ -57,6 +57,8 @@ export interface NodeRun {
   status: NodeStatus;
   /** Attempts recorded so far (agent results and human responses). */
   attempts: number;
+  /** Attempts made before the node last started over (a replan): the retry budget counts from here. */
+  attemptBase?: number;
   /** The attempt number the node is currently waiting for (set on dispatch / approval request). */
   currentAttempt?: number;
   resolvedInput?: unknown;

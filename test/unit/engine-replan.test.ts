@@ -235,6 +235,21 @@ describe('engine replan (§11): blocked, failed and waiting runs', () => {
 });
 
 describe('engine replan (§11): what never restarts', () => {
+  it('a reset node gets its whole retry budget again, with attempt numbers continuing', () => {
+    const spec = plan([task('a', { retry: { maxAttempts: 2 }, onFailure: [{ on: 'validation', action: 'replan' }] })]);
+    const d = new Driver(spec);
+    d.submit('a', {}, [blocking()]);
+    d.submit('a', {}, [blocking()]);
+    assert.equal(d.status('a'), 'blocked');
+    replan(d, plan([task('a', { objective: 'clearer', retry: { maxAttempts: 2 }, onFailure: [{ on: 'validation', action: 'replan' }] })]));
+    assert.equal(nodeOf(d.state, 'a').currentAttempt, 3);
+    d.submit('a', {}, [blocking()]);
+    assert.equal(d.status('a'), 'running', 'attempt 3 is the first of two since the replan: retried');
+    assert.equal(nodeOf(d.state, 'a').currentAttempt, 4);
+    d.submit('a', {}, [blocking()]);
+    assert.equal(d.status('a'), 'blocked', 'the budget of two is spent again');
+  });
+
   it('a task node removed and later added back continues its attempt numbers (no attempt row is overwritten)', () => {
     const withB = plan([task('a'), task('b', { retry: { maxAttempts: 3 } })], [], { maxConcurrency: 2 });
     const d = new Driver(withB);
