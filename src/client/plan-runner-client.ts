@@ -38,7 +38,7 @@ import {
   RetryRequest,
   describeZodError,
 } from '../engine/messages';
-import { specChanges } from '../engine/replan';
+import { nodesToKeep, replanOutline, specChanges } from '../engine/replan';
 import type { Owner, PlanSpec } from '../engine/spec';
 import {
   FINISHED_RUN_STATUSES,
@@ -331,28 +331,14 @@ export interface ReplanPreview {
 export function computeReplanPreview(base: ReplanBase, newSpec: PlanSpec, warnings: SpecProblem[] = []): ReplanPreview {
   const changes = specChanges(base.spec, newSpec);
   const status = new Map(base.nodes.map((node) => [node.nodeId, node.status]));
-  const keep = new Set(changes.kept.filter((id) => SUCCESSFUL_NODE_STATUSES.includes(status.get(id) ?? 'pending')));
-  for (let moved = true; moved; ) {
-    moved = false;
-    for (const id of [...keep]) {
-      if ((newSpec.edges ?? []).filter((edge) => edge.to === id).every((edge) => keep.has(edge.from))) continue;
-      keep.delete(id);
-      moved = true;
-    }
-  }
-  const oldIds = new Set(base.spec.nodes.map((node) => node.id));
-  const newIds = newSpec.nodes.map((node) => node.id);
+  const keep = nodesToKeep(changes, newSpec, (id) => SUCCESSFUL_NODE_STATUSES.includes(status.get(id) ?? 'pending'));
   const preview: ReplanPreview = {
     runId: base.runId,
     planId: base.planId,
     runStatus: base.status,
     fromVersion: base.specVersion,
     toVersion: base.specVersion + 1,
-    kept: newIds.filter((id) => keep.has(id)),
-    reset: newIds.filter((id) => oldIds.has(id) && !keep.has(id)),
-    added: changes.added,
-    removed: changes.removed,
-    changed: changes.changed,
+    ...replanOutline(changes, newSpec, keep, new Set(base.spec.nodes.map((node) => node.id))),
     affected: changes.affected,
     stoppedNodeIds: base.nodes
       .filter((node) => node.status === 'running' || node.status === 'awaiting-human')

@@ -132,3 +132,19 @@ export function workItemFor(state: RunState, node: NodeRun, reason: string): Wor
     reason,
   };
 }
+
+/** Closes every pending approval as `cancelled` (event `approval-resolved` each), e.g. on cancel or replan. */
+export function closePendingApprovals(step: Step, why: string, detail: Record<string, unknown> = {}): void {
+  for (const approval of step.state.approvals) {
+    if (approval.status !== 'pending') continue;
+    approval.status = 'cancelled';
+    approval.resolvedAt = step.now;
+    step.emit('approval-resolved', {
+      nodeId: approval.nodeId,
+      approvalId: approval.approvalId,
+      attempt: approval.attempt,
+      message: `Approval ${approval.approvalId} was closed: ${why}.`,
+      detail: { status: 'cancelled', ...detail },
+    });
+  }
+}

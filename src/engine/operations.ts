@@ -4,7 +4,7 @@
  * timeouts, deadlines) live in `timers.ts` and are re-exported from here.
  */
 import { refuse } from './message-checks';
-import { workItemFor } from './dispatch';
+import { closePendingApprovals, workItemFor } from './dispatch';
 import { handleFailedAttempt } from './failure';
 import { clone } from './paths';
 import { promoteAfterInput } from './readiness';
@@ -88,18 +88,7 @@ export function cancelRun(state: RunState, payload: unknown, now: string): Trans
   const { by, reason } = parsed.data;
   const step = new Step(state, now, by);
   step.state.cancelled = { by, reason, at: now };
-  for (const approval of step.state.approvals) {
-    if (approval.status !== 'pending') continue;
-    approval.status = 'cancelled';
-    approval.resolvedAt = now;
-    step.emit('approval-resolved', {
-      nodeId: approval.nodeId,
-      approvalId: approval.approvalId,
-      attempt: approval.attempt,
-      message: `Approval ${approval.approvalId} was closed: the run was cancelled.`,
-      detail: { status: 'cancelled' },
-    });
-  }
+  closePendingApprovals(step, 'the run was cancelled');
   const stopped: string[] = [];
   for (const node of step.state.nodes) {
     if (['running', 'awaiting-human', 'ready', 'scheduled'].includes(node.status) || node.inputCheckPending) {

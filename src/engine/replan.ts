@@ -16,6 +16,7 @@
  *
  * PURE: no I/O, no clock; `now` comes in as an argument.
  */
+import { closePendingApprovals } from './dispatch';
 import { refuse } from './message-checks';
 import { ReplanRequest, describeZodError } from './messages';
 import { clone, jsonEqual } from './paths';
@@ -61,6 +62,35 @@ export interface RunReplannedDetail {
 }
 
 /** Compares two spec versions (see the module comment for what counts as a change). Pure. */
+/**
+ * The nodes a replan keeps: unchanged by the new spec, finished successfully (`finishedOk`), and
+ * every node upstream of them kept too. Shared by `replanRun` and the CLI's `replan --dry-run`.
+ */
+export function nodesToKeep(changes: SpecChanges, newSpec: PlanSpec, finishedOk: (nodeId: string) => boolean): Set<string> {
+  const keep = new Set(changes.kept.filter(finishedOk));
+  for (let moved = true; moved; ) {
+    moved = false;
+    for (const id of [...keep]) {
+      if (incomingEdges(newSpec, id).every((edge) => keep.has(edge.from))) continue;
+      keep.delete(id);
+      moved = true;
+    }
+  }
+  return keep;
+}
+
+/** kept / reset / added / removed / changed in the new spec's order, as `run-replanned` reports them. */
+export function replanOutline(changes: SpecChanges, newSpec: PlanSpec, keep: Set<string>, oldIds: Set<string>) {
+  const newIds = newSpec.nodes.map((node) => node.id);
+  return {
+    kept: newIds.filter((id) => keep.has(id)),
+    reset: newIds.filter((id) => oldIds.has(id) && !keep.has(id)),
+    added: changes.added,
+    removed: changes.removed,
+    changed: changes.changed,
+  };
+}
+
 export function specChanges(oldSpec: PlanSpec, newSpec: PlanSpec): SpecChanges {
   const oldIds = new Set(oldSpec.nodes.map((node) => node.id));
   const newIds = new Set(newSpec.nodes.map((node) => node.id));
@@ -144,17 +174,7 @@ export function replanRun(
   const old = step.state;
   const oldRuns = new Map(old.nodes.map((node) => [node.nodeId, node]));
 
-  // Kept: unchanged by the spec, finished successfully, and (defensively) every upstream kept too.
-  const keep = new Set(changes.kept.filter((id) => isSuccessful(oldRuns.get(id) as NodeRun)));
-  for (let moved = true; moved; ) {
-    moved = false;
-    for (const id of [...keep]) {
-      if (incomingEdges(newSpec, id).every((edge) => keep.has(edge.from))) continue;
-      keep.delete(id);
-      moved = true;
-    }
-  }
-
+  const keep = nodesToKeep(changes, newSpec, (id) => isSuccessful(oldRuns.get(id) as NodeRun));
   const stoppedNodeIds = old.nodes.filter((node) => node.status === 'running' || node.status === 'awaiting-human').map((node) => node.nodeId);
   const fromVersion = old.specVersion;
   const toVersion = fromVersion + 1;
@@ -175,11 +195,7 @@ export function replanRun(
   const detail: RunReplannedDetail = {
     fromVersion,
     toVersion,
-    kept: newSpec.nodes.map((node) => node.id).filter((id) => keep.has(id)),
-    reset: newSpec.nodes.map((node) => node.id).filter((id) => oldRuns.has(id) && !keep.has(id)),
-    added: changes.added,
-    removed: changes.removed,
-    changed: changes.changed,
+    ...replanOutline(changes, newSpec, keep, new Set(oldRuns.keys())),
     stoppedNodeIds,
     ...(reason !== undefined ? { reason } : {}),
     ...(checked.warnings.length ? { warnings: checked.warnings.map((w) => `${w.path}: ${w.message}`) } : {}),
@@ -193,18 +209,7 @@ export function replanRun(
   });
 
   // Approvals of the old version are closed, as on cancel: their nodes start over with a new attempt.
-  for (const approval of old.approvals) {
-    if (approval.status !== 'pending') continue;
-    approval.status = 'cancelled';
-    approval.resolvedAt = now;
-    step.emit('approval-resolved', {
-      nodeId: approval.nodeId,
-      approvalId: approval.approvalId,
-      attempt: approval.attempt,
-      message: `Approval ${approval.approvalId} was closed: the run was replanned (spec version ${toVersion}).`,
-      detail: { status: 'cancelled', replanned: true },
-    });
-  }
+  closePendingApprovals(step, `the run was replanned (spec version ${toVersion})`, { replanned: true });
 
   step.changed = true;
   settle(step);
