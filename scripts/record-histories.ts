@@ -41,7 +41,16 @@ import type { PlanSpec } from '../src/engine/spec';
 import type { RunEvent, RunSnapshot } from '../src/engine/types';
 import { openStore } from '../src/store';
 import { WORKFLOWS_PATH, createPlanWorker } from '../src/worker';
-import { cancelSignal, humanResponseSignal, nodeResultSignal } from '../src/workflows/definitions';
+import {
+  PlanIdKey,
+  PlanRunStatusKey,
+  PlanWaitingOnKey,
+  WORKFLOW_TYPE,
+  cancelSignal,
+  humanResponseSignal,
+  nodeResultSignal,
+  type PlanRunInput,
+} from '../src/workflows/definitions';
 import { historyFromJSON, historyToJSON, type History } from '../test/replay/history-json';
 
 const DEFAULT_ADDRESS = '127.0.0.1:7233';
@@ -64,6 +73,8 @@ export interface ScenarioContext {
   client: PlanRunnerClient;
   /** The run id (= workflow id) the scenario must use. */
   runId: string;
+  /** The task queue of the scenario's worker (for starts through the raw Temporal client). */
+  taskQueue: string;
   /** Poll the live run until `test` holds on its snapshot. */
   until(test: (snapshot: RunSnapshot) => boolean, what: string): Promise<RunSnapshot>;
   /** Poll the store until the run has recorded events `test` accepts. */
@@ -113,6 +124,37 @@ function plan(id: string, nodes: Array<Partial<PlanSpec['nodes'][number]> & { id
 const notesSchemas = {
   Notes: { type: 'object', required: ['summary'], properties: { summary: { type: 'string', minLength: 5 } } },
 };
+
+/**
+ * Starts a run through the raw Temporal client, as `PlanRunnerClient.start` does but with workflow
+ * options (`PlanRunInput.options`), which the client does not expose.
+ */
+async function startWithOptions({ client, runId, taskQueue }: ScenarioContext, spec: PlanSpec, options: PlanRunInput['options'], input?: unknown): Promise<void> {
+  const args: PlanRunInput = { spec, input, options };
+  await client.client.workflow.start(WORKFLOW_TYPE, {
+    args: [args],
+    workflowId: runId,
+    taskQueue,
+    typedSearchAttributes: [
+      { key: PlanIdKey, value: spec.id },
+      { key: PlanRunStatusKey, value: 'running' },
+      { key: PlanWaitingOnKey, value: [] },
+    ],
+  });
+}
+
+/** The Temporal run id of the execution the workflow id currently points at. */
+async function currentExecution(client: PlanRunnerClient, runId: string): Promise<string> {
+  return (await client.client.workflow.getHandle(runId).describe()).runId;
+}
+
+/** Waits until the workflow id points at a running execution other than `previous` (it continued as new). */
+async function untilContinued(client: PlanRunnerClient, runId: string, previous: string, what: string): Promise<string> {
+  return poll(async () => {
+    const described = await client.client.workflow.getHandle(runId).describe();
+    return described.runId !== previous && described.status.name === 'RUNNING' ? described.runId : undefined;
+  }, what);
+}
 
 const nodeStatus = (snapshot: RunSnapshot, nodeId: string) => snapshot.nodes.find((node) => node.id === nodeId)?.status;
 const pendingApprovals = (snapshot: RunSnapshot) => snapshot.approvals.filter((approval) => approval.status === 'pending').length;
@@ -386,6 +428,122 @@ export const SCENARIOS: Scenario[] = [
       await client.submitResult(runId, { nodeId: 'work', structuredOutput: {} });
     },
   },
+  {
+    name: 'task-timeout-retry',
+    description: 'timeoutMs 1.5 s: attempt 1 times out on its timer (class timeout, retried), attempt 2 delivers in time',
+    closes: 'completed',
+    async run({ client, runId, until }) {
+      const spec = plan('timeout', [{ id: 'slow', timeoutMs: 1_500, retry: { maxAttempts: 2, retryOn: ['timeout'] } }, { id: 'next' }], [
+        { from: 'slow', to: 'next', map: { text: 'output.text' } },
+      ]);
+      await client.start(spec, { runId });
+      await until((snapshot) => snapshot.nodes[0].currentAttempt === 2 && nodeStatus(snapshot, 'slow') === 'running', 'attempt 1 timed out and slow retried');
+      await client.submitResult(runId, { nodeId: 'slow', attempt: 2, structuredOutput: { text: 'in time' } });
+      await client.submitResult(runId, { nodeId: 'next', structuredOutput: {} });
+    },
+  },
+  {
+    name: 'deadline-warning-escalation',
+    description: 'a human approval with a 3 s deadline: a warning at 1.5 s, escalation to human:lead at 3 s, then lead answers',
+    closes: 'completed',
+    async run({ client, runId, untilEvents }) {
+      const spec = plan(
+        'deadline',
+        [
+          { id: 'sign-off', type: 'human-approval', deadline: { afterMs: 3_000, warnBeforeMs: 1_500, escalateTo: { kind: 'human', ref: 'lead' } } },
+          { id: 'ship' },
+        ],
+        [{ from: 'sign-off', to: 'ship', when: 'output.approved == true' }],
+      );
+      await client.start(spec, { runId });
+      await untilEvents((events) => events.some((event) => event.type === 'deadline-warning' && event.nodeId === 'sign-off'), 'the deadline warning');
+      await untilEvents((events) => events.some((event) => event.type === 'escalation-triggered' && event.nodeId === 'sign-off'), 'the escalation');
+      await client.respond(runId, { nodeId: 'sign-off', respondedBy: 'lead', response: { approved: true, comments: 'late, but fine' } });
+      await client.submitResult(runId, { nodeId: 'ship', structuredOutput: {} });
+    },
+  },
+  {
+    name: 'deadline-expiry-fail',
+    description: 'a task deadline (1.5 s, onExpiry fail) expires: the attempt fails with class timeout, onFailure skip skips it and its follower',
+    closes: 'completed',
+    async run({ client, runId, until }) {
+      const spec = plan(
+        'expiry',
+        [
+          { id: 'slow', deadline: { afterMs: 1_500, onExpiry: 'fail' }, onFailure: [{ on: 'timeout', action: 'skip' }] },
+          { id: 'after-slow' },
+          { id: 'other' },
+        ],
+        [{ from: 'slow', to: 'after-slow' }],
+        { maxConcurrency: 2 },
+      );
+      await client.start(spec, { runId });
+      await client.submitResult(runId, { nodeId: 'other', structuredOutput: {} });
+      await until((snapshot) => nodeStatus(snapshot, 'slow') === 'skipped', 'slow skipped after its deadline');
+    },
+  },
+  {
+    name: 'replan',
+    description: 'replan after the first node completed: one node changed, one added; the run continues as new (two executions)',
+    closes: 'completed',
+    async run({ client, runId, until }) {
+      const v1 = plan('replan', [{ id: 'research' }, { id: 'draft', objective: 'first version' }, { id: 'publish' }], [
+        { from: 'research', to: 'draft', map: { notes: 'output.notes' } },
+        { from: 'draft', to: 'publish', map: { text: 'output.text' } },
+      ]);
+      await client.start(v1, { runId });
+      await client.submitResult(runId, { nodeId: 'research', structuredOutput: { notes: 'n' } });
+      const first = await currentExecution(client, runId);
+      const v2 = plan('replan', [{ id: 'research' }, { id: 'draft', objective: 'second version' }, { id: 'publish' }, { id: 'announce' }], [
+        { from: 'research', to: 'draft', map: { notes: 'output.notes' } },
+        { from: 'draft', to: 'publish', map: { text: 'output.text' } },
+        { from: 'publish', to: 'announce', map: { url: 'output.url' } },
+      ]);
+      await client.replan(runId, v2, { by: 'planner', reason: 'a second draft and an announcement' });
+      await untilContinued(client, runId, first, 'replan: the second execution');
+      await until((snapshot) => snapshot.specVersion === 2 && nodeStatus(snapshot, 'draft') === 'running', 'draft running in version 2');
+      await client.submitResult(runId, { nodeId: 'draft', structuredOutput: { text: 'second draft' } });
+      await client.submitResult(runId, { nodeId: 'publish', structuredOutput: { url: 'https://example.test/v2' } });
+      await client.submitResult(runId, { nodeId: 'announce', structuredOutput: {} });
+    },
+  },
+  {
+    name: 'continue-as-new',
+    description: 'continueAsNewAfterMessages 3: eight submissions (updates and signals, submission ids, duplicates) over three executions',
+    closes: 'completed',
+    async run(ctx) {
+      const { client, runId, until, untilEvents } = ctx;
+      const spec = plan(
+        'continue-as-new',
+        [{ id: 'work', retry: { maxAttempts: 5 } }, { id: 'review', type: 'human-approval' }, { id: 'publish' }],
+        [
+          { from: 'work', to: 'review', map: { text: 'output.text' } },
+          { from: 'review', to: 'publish', when: 'output.approved == true' },
+        ],
+      );
+      await startWithOptions(ctx, spec, { continueAsNewAfterMessages: 3 });
+      const attemptOf = (snapshot: RunSnapshot) => snapshot.nodes[0].currentAttempt;
+      // Execution 1: three failed attempts (update, signal, update); then it continues as new.
+      const first = await currentExecution(client, runId);
+      await client.submitResult(runId, { nodeId: 'work', attempt: 1, submissionId: 'sub-1', failure: { message: 'try again' } });
+      await client.signalResult(runId, { nodeId: 'work', attempt: 2, submissionId: 'sub-2', failure: { message: 'once more' } });
+      await until((snapshot) => attemptOf(snapshot) === 3, 'attempt 3 of work');
+      await client.submitResult(runId, { nodeId: 'work', attempt: 3, failure: { message: 'and again' } });
+      const second = await untilContinued(client, runId, first, 'the second execution');
+      // Execution 2: a repeated update (a duplicate: nothing changes), the result by signal and a
+      // repeated signal (recorded as result-rejected); then it continues as new.
+      const duplicate = await client.submitResult(runId, { nodeId: 'work', attempt: 1, submissionId: 'sub-1', failure: { message: 'try again' } });
+      if (!duplicate.duplicate) throw new Error(`continue-as-new: the repeated sub-1 was not a duplicate: ${JSON.stringify(duplicate)}`);
+      await client.signalResult(runId, { nodeId: 'work', attempt: 4, submissionId: 'sub-5', structuredOutput: { text: 'works' } });
+      await until((snapshot) => pendingApprovals(snapshot) === 1, 'review requested');
+      await client.signalResult(runId, { nodeId: 'work', attempt: 4, submissionId: 'sub-5', structuredOutput: { text: 'works' } });
+      await untilEvents((events) => events.some((event) => event.type === 'result-rejected'), 'the repeated signal rejected');
+      await untilContinued(client, runId, second, 'the third execution');
+      // Execution 3: the approval and the last result; the run completes.
+      await client.respond(runId, { nodeId: 'review', respondedBy: 'gina', submissionId: 'resp-1', response: { approved: true } });
+      await client.submitResult(runId, { nodeId: 'publish', submissionId: 'sub-8', structuredOutput: {} });
+    },
+  },
 ];
 
 // ------------------------------------------------------------------------------------------------
@@ -530,7 +688,7 @@ interface Lane {
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   if (options.list) {
-    for (const scenario of SCENARIOS) console.log(`${scenario.name.padEnd(24)} ${scenario.description}`);
+    for (const scenario of SCENARIOS) console.log(`${scenario.name.padEnd(28)} ${scenario.description}`);
     return 0;
   }
   const selected = options.only.length > 0 ? SCENARIOS.filter((scenario) => options.only.includes(scenario.name)) : SCENARIOS;
@@ -576,15 +734,17 @@ async function main(): Promise<number> {
   await mkdir(options.outDir, { recursive: true });
 
   const failures: string[] = [];
+  let written = 0;
   try {
     for (const scenario of selected) {
       const started = Date.now();
       const runId = `${scenario.name}-${randomBytes(4).toString('hex')}`;
-      const { client, webhooks } = await laneFor(scenario.delivery ?? 'none');
+      const { client, webhooks, taskQueue } = await laneFor(scenario.delivery ?? 'none');
       try {
         const ctx: ScenarioContext = {
           client,
           runId,
+          taskQueue,
           webhooks,
           until: (test, what) =>
             client.waitForStatus(runId, test, { timeoutMs: 30_000, intervalMs: 150 }).catch((error) => {
@@ -617,9 +777,10 @@ async function main(): Promise<number> {
           await writeFile(file, text + '\n');
           files.push(path.relative(process.cwd(), file));
         }
+        written += files.length;
         const events = chain.map((history) => history.events?.length ?? 0).join('+');
         console.log(
-          `  ✔ ${scenario.name.padEnd(24)} ${events.padStart(4)} events  ${description.status.name.toLowerCase().padEnd(9)} ` +
+          `  ✔ ${scenario.name.padEnd(28)} ${events.padStart(8)} events  ${description.status.name.toLowerCase().padEnd(9)} ` +
             `${String(Date.now() - started).padStart(5)} ms  → ${files.join(', ')}`,
         );
       } catch (error) {
@@ -637,7 +798,7 @@ async function main(): Promise<number> {
     console.error(`${failures.length} scenario(s) failed: ${failures.join(', ')}`);
     return 1;
   }
-  console.log(`recorded ${selected.length} history file(s); replay them with: node --test dist/test/unit/replay.test.js`);
+  console.log(`recorded ${selected.length} scenario(s) in ${written} history file(s); replay them with: node --test dist/test/unit/replay.test.js`);
   return 0;
 }
 
