@@ -74,6 +74,7 @@ import {
   workItemQuery,
   type OperationOutcome,
   type PlanRunInput,
+  type PlanRunOptions,
   type ReplanOutcome,
 } from '../workflows/definitions';
 import {
@@ -141,6 +142,8 @@ export interface StartRunOptions {
   runId?: string;
   /** The run input, checked against the spec's `inputSchema`. */
   input?: unknown;
+  /** Workflow tuning, e.g. `{ continueAsNewAfterMessages }` (the defaults suit production). */
+  options?: PlanRunOptions;
 }
 
 export interface StartedRun {
@@ -476,7 +479,7 @@ export class PlanRunnerClient {
     if (!runId.trim() || runId.length > 255) {
       throw new PlanValidationError([{ path: '$runId', message: 'must be 1 to 255 characters' }], [], 'run id');
     }
-    const input: PlanRunInput = { spec: planSpec, input: opts.input };
+    const input: PlanRunInput = { spec: planSpec, input: opts.input, ...(opts.options ? { options: opts.options } : {}) };
     const edgeCount = planSpec.edges?.length ?? 0;
     const staticDetails = [
       `**Plan** \`${planSpec.id}\`${planSpec.title ? `: ${planSpec.title}` : ''}`,

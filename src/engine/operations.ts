@@ -121,7 +121,7 @@ export function resumeRun(state: RunState, payload: unknown, now: string): Trans
   const running = step.state.nodes.filter((node) => node.status === 'running');
   for (const node of running) {
     // The owner gets the work again, so the attempt's timeout counts from now; its deadline does not
-    // move (it counts from the attempt's first dispatch, `startedAt`). README §9.
+    // move (it counts from the attempt's first dispatch, `startedAt`). README, "Design choices".
     node.dispatchedAt = now;
     step.emit('run-resumed', {
       nodeId: node.nodeId,

@@ -279,7 +279,7 @@ function recordTimedOutAttempt(step: Step, node: NodeRun, issue: Issue): number 
   };
   node.history.push(record);
   node.attempts += 1;
-  // The node's output is its latest attempt's (README §9), and a timed-out attempt has none.
+  // The node's output is its latest attempt's (README, "Design choices"), and a timed-out attempt has none.
   delete node.output;
   delete node.humanMode;
   return attempt;

@@ -82,7 +82,7 @@ export interface NodeRun {
   startedAt?: string;
   /**
    * When the current attempt was last handed to its owner: set on dispatch and again when `resume`
-   * hands a running node out again. A task's `timeoutMs` counts from here (README §9).
+   * hands a running node out again. A task's `timeoutMs` counts from here (README, "Design choices").
    */
   dispatchedAt?: string;
   /** The deadline warning already fired for this attempt (SPEC §9): it never fires twice. */
@@ -142,7 +142,7 @@ export type EventType =
   | 'deadline-warning'
   | 'escalation-triggered'
   | 'checkpoint-saved'
-  /** Extension (README §9): a webhook sink answered 410 Gone or gave up; it gets no more events. */
+  /** Extension (README, "Design choices"): a webhook sink answered 410 Gone or gave up; it gets no more events. */
   | 'sink-disabled';
 
 /** Events that record something without changing the run: they get no checkpoint. */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { startHarness, plan, runId, eventually, testDelivery, type Harness } from './harness';
 import { WebhookReceiver, orderViolation } from './webhook-receiver';
-import { replanRunUpdate, WORKFLOW_TYPE, type PlanRunInput } from '../../src/workflows/definitions';
+import { replanRunUpdate } from '../../src/workflows/definitions';
 import type { PlanSpec } from '../../src/engine';
 
 let h: Harness;
@@ -45,9 +45,6 @@ async function executions(id: string, firstRunId: string): Promise<Array<{ runId
   return chain;
 }
 
-async function startRaw(spec: PlanSpec, id: string, options: PlanRunInput['options']): Promise<void> {
-  await h.client.client.workflow.start(WORKFLOW_TYPE, { taskQueue: h.taskQueue, workflowId: id, args: [{ spec, input: {}, options }] });
-}
 
 const linear = (extra: Partial<PlanSpec['nodes'][number]> = {}): PlanSpec =>
   plan('replan', [{ id: 'a' }, { id: 'b', objective: 'first version', ...extra }, { id: 'c' }], [
@@ -143,7 +140,7 @@ describe('continue-as-new', () => {
       [],
       { maxConcurrency: 2 },
     );
-    await startRaw(spec, id, { continueAsNewAfterMessages: 4 });
+    await h.client.start(spec, { runId: id, options: { continueAsNewAfterMessages: 4 } });
     const firstRunId = await currentRunId(id);
 
     // 12 failed attempts (half by update, half by signal), each with a submission id.

@@ -19,7 +19,7 @@ import { parsePlanText, PlanFileError } from '../../client/load-spec';
 import type { EventType } from '../../engine';
 import type { AgentEndpoint, DeliveryConfig, DeliverySettings, SinkConfig } from './types';
 
-/** Every event type a sink may filter on: SPEC §12's list plus `sink-disabled` (README §9). */
+/** Every event type a sink may filter on: SPEC §12's list plus `sink-disabled` (README, "Design choices"). */
 export const DELIVERY_EVENT_TYPES = [
   'run-started',
   'run-status-changed',
