@@ -38,7 +38,7 @@ import {
   RetryRequest,
   describeZodError,
 } from '../engine/messages';
-import { nodesToKeep, replanOutline, specChanges } from '../engine/replan';
+import { nodesToKeep, replanOutline, specChanges, type RunReplannedDetail } from '../engine/replan';
 import type { Owner, PlanSpec } from '../engine/spec';
 import {
   FINISHED_RUN_STATUSES,
@@ -299,24 +299,12 @@ export interface ReplanBase {
 }
 
 /** What a replan would do, computed without sending it (`previewReplan`, `plan-runner replan --dry-run`). */
-export interface ReplanPreview {
+export interface ReplanPreview extends Omit<RunReplannedDetail, 'reason' | 'warnings'> {
   runId: string;
   planId: string;
   runStatus: RunStatus;
-  fromVersion: number;
-  toVersion: number;
-  /** Nodes that would keep their node run (unchanged, finished successfully, upstream kept too). New spec order. */
-  kept: string[];
-  /** Nodes of the current version that would start over as pending. New spec order. */
-  reset: string[];
-  added: string[];
-  removed: string[];
-  /** Nodes whose own definition (node, incoming edges, schemas) changed: a subset of `reset`. */
-  changed: string[];
   /** Unchanged nodes downstream of a changed or added node: they start over too. */
   affected: string[];
-  /** Nodes running or awaiting a person now: their work in flight would be abandoned. */
-  stoppedNodeIds: string[];
   /** Validation warnings of the new spec. */
   warnings: SpecProblem[];
   /** Set when the run would refuse this replan (nothing would change). */

@@ -133,18 +133,27 @@ export function workItemFor(state: RunState, node: NodeRun, reason: string): Wor
   };
 }
 
-/** Closes every pending approval as `cancelled` (event `approval-resolved` each), e.g. on cancel or replan. */
-export function closePendingApprovals(step: Step, why: string, detail: Record<string, unknown> = {}): void {
+/**
+ * Closes pending approvals unanswered (event `approval-resolved` each): all of them as `cancelled`
+ * on cancel or replan, or one node's as `expired` when its deadline fails it.
+ */
+export function closePendingApprovals(
+  step: Step,
+  why: string,
+  detail: Record<string, unknown> = {},
+  options: { status?: 'cancelled' | 'expired'; nodeId?: string } = {},
+): void {
+  const status = options.status ?? 'cancelled';
   for (const approval of step.state.approvals) {
-    if (approval.status !== 'pending') continue;
-    approval.status = 'cancelled';
+    if (approval.status !== 'pending' || (options.nodeId !== undefined && approval.nodeId !== options.nodeId)) continue;
+    approval.status = status;
     approval.resolvedAt = step.now;
     step.emit('approval-resolved', {
       nodeId: approval.nodeId,
       approvalId: approval.approvalId,
       attempt: approval.attempt,
-      message: `Approval ${approval.approvalId} was closed: ${why}.`,
-      detail: { status: 'cancelled', ...detail },
+      message: status === 'expired' ? `Approval ${approval.approvalId} expired unanswered: ${why}.` : `Approval ${approval.approvalId} was closed: ${why}.`,
+      detail: { status, ...detail },
     });
   }
 }

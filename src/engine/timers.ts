@@ -22,6 +22,7 @@
  * position with plan timers last, then kind), re-running readiness and dispatch after each, so a
  * timer that a firing creates or removes is seen by the next round. PURE: time only from `now`.
  */
+import { closePendingApprovals } from './dispatch';
 import { handleFailedAttempt } from './failure';
 import { markReady } from './readiness';
 import { isFinished, nodeRun, specNode } from './run-state';
@@ -193,7 +194,7 @@ function fireDeadline(step: Step, timer: PendingTimer): void {
     detail: { dueAt: timer.at, owner, escalateTo: to, onExpiry },
   });
   if (onExpiry !== 'fail') return;
-  expireApprovals(step, node, `the deadline of node "${node.nodeId}" passed`);
+  closePendingApprovals(step, `the deadline of node "${node.nodeId}" passed`, {}, { status: 'expired', nodeId: node.nodeId });
   const issue = blockingIssue('deadline', `Attempt ${attempt} missed its deadline (${timer.at}).`);
   failAttempt(step, node, issue, `Attempt ${attempt} of node "${node.nodeId}" failed: its deadline passed (onExpiry: fail).`, {
     cause: 'deadline',
@@ -235,7 +236,7 @@ function firePlanDeadline(step: Step, timer: PendingTimer): void {
     const waiting = ['ready', 'scheduled', 'blocked'].includes(node.status) || (node.status === 'pending' && node.inputCheckPending);
     if (!active && !waiting) continue;
     if (active) {
-      expireApprovals(step, node, "the plan's deadline passed");
+      closePendingApprovals(step, "the plan's deadline passed", {}, { status: 'expired', nodeId: node.nodeId });
       const attempt = recordTimedOutAttempt(step, node, issue);
       step.emit('node-timed-out', {
         nodeId: node.nodeId,
@@ -285,21 +286,6 @@ function recordTimedOutAttempt(step: Step, node: NodeRun, issue: Issue): number 
   return attempt;
 }
 
-/** Closes the node's pending approvals unanswered (status `expired`, event `approval-resolved`). */
-function expireApprovals(step: Step, node: NodeRun, why: string): void {
-  for (const approval of step.state.approvals) {
-    if (approval.nodeId !== node.nodeId || approval.status !== 'pending') continue;
-    approval.status = 'expired';
-    approval.resolvedAt = step.now;
-    step.emit('approval-resolved', {
-      nodeId: node.nodeId,
-      attempt: approval.attempt,
-      approvalId: approval.approvalId,
-      message: `Approval ${approval.approvalId} expired unanswered: ${why}.`,
-      detail: { status: 'expired' },
-    });
-  }
-}
 
 function deadlineActive(node: NodeRun, spec: PlanNode): boolean {
   if (node.status === 'running') return spec.type === 'task';
