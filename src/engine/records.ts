@@ -6,6 +6,7 @@
  * database transaction, idempotent on (run id, event seq). Only what changed travels, so a long run
  * does not resend its whole history on every step (history stays lean).
  */
+import { findNodeRun } from './run-state';
 import type { FailureClass, NodeType, PlanSpec } from './spec';
 import type {
   Approval,
@@ -133,14 +134,15 @@ export function recordOf(
   const nodes: NodeRunRecord[] = [];
   const attempts: AttemptRow[] = [];
   after.nodes.forEach((node, position) => {
-    const previous = before?.nodes.find((candidate) => candidate.nodeId === node.nodeId);
+    const previous = before ? findNodeRun(before, node.nodeId) : undefined;
     const row = nodeRunRecord(node, position);
     if (!previous || !sameJson(nodeRunRecord(previous, position), row)) nodes.push(row);
     const known = new Set((previous?.history ?? []).map((attempt) => attempt.attempt));
     for (const attempt of node.history) if (!known.has(attempt.attempt)) attempts.push({ nodeId: node.nodeId, ...attempt });
   });
+  const approvalsBefore = new Map((before?.approvals ?? []).map((approval) => [approval.approvalId, approval]));
   const approvals = after.approvals.filter((approval) => {
-    const previous = before?.approvals.find((candidate) => candidate.approvalId === approval.approvalId);
+    const previous = approvalsBefore.get(approval.approvalId);
     return !previous || !sameJson(previous, approval);
   });
   return {

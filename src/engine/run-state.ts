@@ -57,8 +57,27 @@ export function isFinished(state: RunState): boolean {
   return FINISHED_RUN_STATUSES.includes(state.status);
 }
 
+/**
+ * Lookup indexes, built once per spec and once per node-run array (a step copies the state, so each
+ * step builds its own). Without them every lookup scans the plan, and a step over a 1,000-node plan
+ * does thousands of lookups. WeakMaps: deterministic, and gone with the objects they index.
+ */
+const specIndexes = new WeakMap<PlanSpec, { nodes: Map<string, PlanNode>; incoming: Map<string, PlanEdge[]> }>();
+const nodeRunIndexes = new WeakMap<NodeRun[], Map<string, NodeRun>>();
+
+function specIndex(spec: PlanSpec) {
+  let index = specIndexes.get(spec);
+  if (!index) {
+    const incoming = new Map<string, PlanEdge[]>();
+    for (const edge of spec.edges ?? []) incoming.set(edge.to, [...(incoming.get(edge.to) ?? []), edge]);
+    index = { nodes: new Map(spec.nodes.map((node) => [node.id, node])), incoming };
+    specIndexes.set(spec, index);
+  }
+  return index;
+}
+
 export function findSpecNode(state: RunState, nodeId: string): PlanNode | undefined {
-  return state.spec.nodes.find((node) => node.id === nodeId);
+  return specIndex(state.spec).nodes.get(nodeId);
 }
 
 export function specNode(state: RunState, nodeId: string): PlanNode {
@@ -68,7 +87,14 @@ export function specNode(state: RunState, nodeId: string): PlanNode {
 }
 
 export function findNodeRun(state: RunState, nodeId: string): NodeRun | undefined {
-  return state.nodes.find((node) => node.nodeId === nodeId);
+  let index = nodeRunIndexes.get(state.nodes);
+  // Node-run arrays are never edited in place (a step copies, a replan builds a new array); the size
+  // check is a cheap guard all the same.
+  if (!index || index.size !== state.nodes.length) {
+    index = new Map(state.nodes.map((node) => [node.nodeId, node]));
+    nodeRunIndexes.set(state.nodes, index);
+  }
+  return index.get(nodeId);
 }
 
 export function nodeRun(state: RunState, nodeId: string): NodeRun {
@@ -78,7 +104,7 @@ export function nodeRun(state: RunState, nodeId: string): NodeRun {
 }
 
 export function incomingEdges(spec: PlanSpec, nodeId: string): PlanEdge[] {
-  return (spec.edges ?? []).filter((edge) => edge.to === nodeId);
+  return specIndex(spec).incoming.get(nodeId) ?? [];
 }
 
 export function isTaskNode(node: PlanNode): boolean {
