@@ -3,7 +3,7 @@
  * validation activity, then record the attempt and route the node.
  */
 import { AgentSubmission } from './messages';
-import { admitMessage, refuse, type MessageCheck } from './message-checks';
+import { admitMessage, refuse, rememberSubmission, type MessageCheck } from './message-checks';
 import { handleFailedAttempt } from './failure';
 import { clone } from './paths';
 import { findNodeRun, findSpecNode, mergeArtifacts, nodeContext, nodeRun, specNode } from './run-state';
@@ -108,7 +108,7 @@ export function applyAgentSubmission(state: RunState, payload: unknown, issues: 
   if (record.failureClass === undefined) delete record.failureClass;
   if (record.failureMessage === undefined) delete record.failureMessage;
   if (record.notes === undefined) delete record.notes;
-  node.history.push(record);
+  node.history = [...node.history, record];
   node.attempts += 1;
   // The node's output is the latest attempt's: a passing attempt never inherits a rejected output.
   node.output = clone(submission.structuredOutput);
@@ -143,6 +143,6 @@ export function applyAgentSubmission(state: RunState, payload: unknown, issues: 
     runStatus: transition.state.status,
     issues,
   };
-  if (submission.submissionId) transition.state.submissions[submission.submissionId] = outcome;
+  if (submission.submissionId) rememberSubmission(transition.state, submission.submissionId, outcome);
   return { ...transition, outcome };
 }

@@ -1,10 +1,13 @@
 /**
  * The run state one workflow execution hands the next when it continues as new. The store already
  * holds every attempt, so the state keeps only what the engine still needs: the latest attempts of
- * each node (stale-result messages, replan numbering) and a window of recent submission ids for
- * de-duplication. This keeps the continue-as-new payload small however long the run lives.
+ * each node still in play (the note on a stale result that a timer ended), none of a node that
+ * finished successfully (its output, input and artifacts stay on the node run, and the attempt
+ * counter numbers any later attempt), and a window of recent submission ids for de-duplication.
+ * This keeps the continue-as-new payload small however long the run lives.
  */
-import type { RunState } from './types';
+import { isSuccessful } from './run-state';
+import type { NodeRun, RunState } from './types';
 
 export interface HandOverLimits {
   /** Attempt records kept per node (the attempt counter itself is never trimmed). Default 5. */
@@ -19,10 +22,13 @@ export function compactForHandOver(state: RunState, limits: HandOverLimits = {})
   const ids = Object.keys(state.submissions);
   return {
     ...state,
-    nodes: state.nodes.map((node) =>
-      node.history.length > attemptsPerNode ? { ...node, history: node.history.slice(-attemptsPerNode) } : node,
-    ),
+    nodes: state.nodes.map((node) => withHistory(node, isSuccessful(node) ? 0 : attemptsPerNode)),
     submissions:
       ids.length > submissionIds ? Object.fromEntries(ids.slice(-submissionIds).map((id) => [id, state.submissions[id]])) : state.submissions,
   };
+}
+
+function withHistory(node: NodeRun, keep: number): NodeRun {
+  if (node.history.length <= keep) return node;
+  return { ...node, history: keep === 0 ? [] : node.history.slice(-keep) };
 }

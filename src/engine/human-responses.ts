@@ -3,7 +3,7 @@
  * response's shape for the node type, then (after the validation activity) record and route.
  */
 import type { z } from 'zod';
-import { admitMessage, refuse, type MessageCheck } from './message-checks';
+import { admitMessage, refuse, rememberSubmission, type MessageCheck } from './message-checks';
 import { ApprovalResponse, DecisionResponse, HumanResponse, ReviewEditResponse, describeZodError } from './messages';
 import { clone } from './paths';
 import { findNodeRun, findSpecNode, nodeContext, nodeRun, specNode } from './run-state';
@@ -145,7 +145,7 @@ export function applyHumanResponse(state: RunState, payload: unknown, issues: Is
     ...(blocking.length ? { failureClass: 'validation' as const } : {}),
     ...(response.submissionId ? { submissionId: response.submissionId } : {}),
   };
-  node.history.push(record);
+  node.history = [...node.history, record];
   node.attempts += 1;
   delete node.humanMode;
 
@@ -186,6 +186,6 @@ export function applyHumanResponse(state: RunState, payload: unknown, issues: Is
     approvalId: approval.approvalId,
     approvalStatus: approval.status,
   };
-  if (response.submissionId) transition.state.submissions[response.submissionId] = outcome;
+  if (response.submissionId) rememberSubmission(transition.state, response.submissionId, outcome);
   return { ...transition, outcome };
 }

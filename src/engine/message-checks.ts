@@ -31,3 +31,12 @@ export function admitMessage<T extends { submissionId?: string }>(
   if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is ${state.status} and accepts no more ${what}s.`);
   return { refused: false, message };
 }
+
+/**
+ * Remembers an accepted message's outcome under its `submissionId`, so a retried delivery gets the
+ * same answer. The log is shared between successive states (see `Step`), so it is replaced, never
+ * edited in place.
+ */
+export function rememberSubmission(state: RunState, submissionId: string, outcome: SubmitOutcome): void {
+  state.submissions = { ...state.submissions, [submissionId]: outcome };
+}

@@ -74,27 +74,28 @@ export interface TransitionRecord {
   checkpoint?: Checkpoint;
 }
 
+/** The node-run fields a `node_runs` row holds (everything but the attempt history and engine bookkeeping). */
+const NODE_RUN_ROW_FIELDS = [
+  'type',
+  'status',
+  'attempts',
+  'currentAttempt',
+  'resolvedInput',
+  'output',
+  'notes',
+  'handoffContext',
+  'failureClass',
+  'lastIssues',
+  'approvalId',
+  'scheduledUntil',
+  'startedAt',
+  'finishedAt',
+] as const satisfies ReadonlyArray<keyof NodeRun & keyof NodeRunRecord>;
+
 export function nodeRunRecord(node: NodeRun, position: number): NodeRunRecord {
-  const record: NodeRunRecord = {
-    nodeId: node.nodeId,
-    position,
-    type: node.type,
-    status: node.status,
-    attempts: node.attempts,
-    currentAttempt: node.currentAttempt,
-    resolvedInput: node.resolvedInput,
-    output: node.output,
-    notes: node.notes,
-    handoffContext: node.handoffContext,
-    failureClass: node.failureClass,
-    lastIssues: node.lastIssues,
-    approvalId: node.approvalId,
-    scheduledUntil: node.scheduledUntil,
-    startedAt: node.startedAt,
-    finishedAt: node.finishedAt,
-  };
-  for (const key of Object.keys(record) as Array<keyof NodeRunRecord>) if (record[key] === undefined) delete record[key];
-  return record;
+  const record: Partial<NodeRunRecord> = { nodeId: node.nodeId, position };
+  for (const field of NODE_RUN_ROW_FIELDS) if (node[field] !== undefined) (record as Record<string, unknown>)[field] = node[field];
+  return record as NodeRunRecord;
 }
 
 export function runRecord(state: RunState, options: { includeSpec?: boolean } = {}): RunRecord {
@@ -135,15 +136,16 @@ export function recordOf(
   const attempts: AttemptRow[] = [];
   after.nodes.forEach((node, position) => {
     const previous = before ? findNodeRun(before, node.nodeId) : undefined;
-    const row = nodeRunRecord(node, position);
-    if (!previous || !sameJson(nodeRunRecord(previous, position), row)) nodes.push(row);
+    if (!previous || differs(previous, node, NODE_RUN_ROW_FIELDS)) nodes.push(nodeRunRecord(node, position));
+    // Attempt histories are replaced, never edited, when an attempt is added: same array, nothing new.
+    if (previous?.history === node.history) return;
     const known = new Set((previous?.history ?? []).map((attempt) => attempt.attempt));
     for (const attempt of node.history) if (!known.has(attempt.attempt)) attempts.push({ nodeId: node.nodeId, ...attempt });
   });
   const approvalsBefore = new Map((before?.approvals ?? []).map((approval) => [approval.approvalId, approval]));
   const approvals = after.approvals.filter((approval) => {
     const previous = approvalsBefore.get(approval.approvalId);
-    return !previous || !sameJson(previous, approval);
+    return !previous || differs(previous, approval, keysOf(previous, approval));
   });
   return {
     run: runRecord(after, options),
@@ -155,6 +157,15 @@ export function recordOf(
   };
 }
 
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+/**
+ * Whether two versions of a row differ in any of `fields`. A step shares unchanged values with the
+ * previous state (see `Step`), so most fields compare by reference; a value that was rebuilt compares
+ * by content, so rebuilding an object without changing it adds no row.
+ */
+function differs<T extends object>(a: T, b: T, fields: ReadonlyArray<keyof T>): boolean {
+  return fields.some((field) => a[field] !== b[field] && JSON.stringify(a[field]) !== JSON.stringify(b[field]));
+}
+
+function keysOf<T extends object>(a: T, b: T): Array<keyof T> {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])] as Array<keyof T>;
 }

@@ -278,7 +278,7 @@ function recordTimedOutAttempt(step: Step, node: NodeRun, issue: Issue): number 
     failureClass: 'timeout',
     failureMessage: issue.message,
   };
-  node.history.push(record);
+  node.history = [...node.history, record];
   node.attempts += 1;
   // The node's output is its latest attempt's (README, "Design choices"), and a timed-out attempt has none.
   delete node.output;

@@ -97,12 +97,35 @@ const STATUS_ICON: Record<string, string> = {
   cancelled: '🚫',
 };
 
-/** Markdown for the Web UI's "current details": run status and one line per node. */
+/** Nodes listed one per line in the Web UI's current details; larger plans list only what is in play. */
+export const DETAIL_NODE_LINES = 50;
+/** Statuses that say nothing about where a large run stands (it waits, or it is done). */
+const QUIET_STATUSES: readonly string[] = ['pending', 'completed', 'skipped'];
+
+/**
+ * Markdown for the Web UI's "current details": the run status, how many nodes are in each status,
+ * and one line per node. A plan of more than `DETAIL_NODE_LINES` nodes lists only the nodes in play
+ * (not pending, completed or skipped), up to that many: a thousand lines would hide what matters,
+ * and the details are rebuilt after every transition.
+ */
 export function currentDetails(state: RunState): string {
-  const lines = [`**${state.spec.title ?? state.planId}**: ${state.status}`, ''];
+  const counts = new Map<string, number>();
+  for (const node of state.nodes) counts.set(node.status, (counts.get(node.status) ?? 0) + 1);
+  const tally = [...counts].map(([status, count]) => `${count} ${status}`).join(' · ');
+  const lines = [`**${state.spec.title ?? state.planId}**: ${state.status} (${tally})`, ''];
+  const large = state.nodes.length > DETAIL_NODE_LINES;
+  let listed = 0;
+  let unlisted = 0;
   for (const node of state.nodes) {
+    if (large && QUIET_STATUSES.includes(node.status)) continue;
+    if (listed === DETAIL_NODE_LINES) {
+      unlisted += 1;
+      continue;
+    }
     const attempts = node.attempts ? ` (attempts: ${node.attempts})` : '';
     lines.push(`- ${STATUS_ICON[node.status] ?? ''} \`${node.nodeId}\` ${node.status}${attempts}`);
+    listed += 1;
   }
+  if (unlisted > 0) lines.push(`- … and ${unlisted} more`);
   return lines.join('\n');
 }

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { currentDetails, currentWorkItem, PlanSpec, snapshotOf, waitingOn } from '../../src/engine';
+import { currentDetails, currentWorkItem, DETAIL_NODE_LINES, PlanSpec, snapshotOf, waitingOn } from '../../src/engine';
 import { blocking, chain, Driver, edge, eventsOf, human, nodeOf, plan, statuses, task, warning } from './engine-helpers';
 
 describe('engine views', () => {
@@ -94,6 +94,19 @@ describe('engine views', () => {
     assert.match(details, /Test plan\*\*: running/);
     assert.match(details, /`a` running/);
     assert.match(details, /`b` pending/);
+    assert.match(details, /\(1 running · 1 pending\)/);
+  });
+
+  it('currentDetails of a large plan lists only the nodes in play, up to a limit', () => {
+    const count = DETAIL_NODE_LINES * 2 + 10;
+    const nodes = Array.from({ length: count }, (_, i) => task(`t${i}`));
+    const d = new Driver(plan(nodes, chain('t0', 't1')));
+    // t0 runs, t1 waits for it (pending), the other roots are ready: in play, but more than the limit.
+    const details = currentDetails(d.state);
+    const lines = details.split('\n').filter((line) => line.startsWith('- '));
+    assert.equal(lines.length, DETAIL_NODE_LINES + 1);
+    assert.doesNotMatch(details, /`t1` pending/, 'pending nodes are not listed in a large plan');
+    assert.match(lines.at(-1) ?? '', /… and \d+ more/);
   });
 });
 
