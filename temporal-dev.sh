@@ -862,6 +862,12 @@ cmd_test() {
       say "running: integration tests against the $store store ($PLAN_STORE_URL)"
       node --test --test-concurrency=1 dist/test/integration/ || rc=$?
     done
+    # The scale tests (a 1,000-node plan, 12,000 submissions) run once, on a fresh SQLite store.
+    if [[ $rc -eq 0 && "${PLAN_SCALE_TESTS:-1}" != 0 && -d dist/test/scale ]]; then
+      reset_test_store sqlite
+      say "running: scale tests ($PLAN_STORE_URL)"
+      node --test --test-concurrency=1 dist/test/scale/ || rc=$?
+    fi
   fi
   if [[ $rc -eq 0 ]]; then say "tests passed"; else say "tests FAILED (exit $rc); server log: $(rel "$LOG_FILE")"; fi
   exit "$rc"
@@ -967,9 +973,12 @@ Commands:
                  PlanWaitingOn search attributes exist
   worker         install + server, then run the plan-runner worker in the foreground
   demo [args]    install + server, then node dist/scripts/demo.js [args]  (e.g. --yes)
-  test [args]    install + server, then npm test (or node --test ARGS: files, --test-name-pattern=…);
-                 stops the server afterwards
-                 if this command started it (unless KEEP_SERVER=1)
+  test [args]    install + server, then: build, schema check, unit tests (incl. history replay),
+                 the integration suite against each store in PLAN_TEST_STORES (default
+                 'sqlite postgres', each from an empty database), then the scale tests once
+                 (PLAN_SCALE_TESTS=0 skips them); with ARGS: node --test ARGS (files,
+                 --test-name-pattern=…). Stops the server afterwards if this command started it
+                 (unless KEEP_SERVER=1)
   postgres [start|stop|url]
                  a local PostgreSQL for the plan store (PLAN_STORE_URL) in .data/postgres on
                  127.0.0.1:\$PLAN_PG_PORT, with databases plan_runner and plan_runner_test;
