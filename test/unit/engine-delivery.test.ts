@@ -129,6 +129,91 @@ describe('wake-ups (SPEC §12)', () => {
       ],
     );
   });
+
+  it('approval-resolved of a human review wakes the task node\'s agent owner with the work item', () => {
+    const d = new Driver(plan([task('draft', { onFailure: [{ on: 'validation', action: 'human-review' }] }), task('next')], chain('draft', 'next')));
+    const failed = d.submit('draft', { body: 'no title' }, [blocking('title is required', '/title')]);
+    assert.equal(d.status('draft'), 'awaiting-human');
+    assert.deepEqual(wakeUpsFor(d.state, failed.events), [], 'handing the result to a reviewer wakes no agent');
+
+    const t = d.respond('draft', { title: 'Fixed', body: 'ok' }, 'carol');
+    const resolved = t.events.find((event) => event.type === 'approval-resolved');
+    assert.ok(resolved, 'the answer resolves the review');
+    const wakeUps = wakeUpsFor(d.state, t.events).filter((w) => w.nodeId === 'draft');
+    assert.equal(wakeUps.length, 1);
+    const [wakeUp] = wakeUps;
+    assert.equal(wakeUp.agentRef, 'agent-draft');
+    assert.equal(wakeUp.eventType, 'approval-resolved');
+    assert.equal(wakeUp.eventId, resolved.id);
+    assert.equal(wakeUp.nodeId, 'draft');
+    assert.equal(wakeUp.attempt, 2, 'the review is attempt 2 (approval draft#2)');
+    assert.equal(resolved.approvalId, 'draft#2');
+    assert.equal(wakeUp.workItem.nodeId, 'draft');
+    assert.equal(wakeUp.workItem.attempt, 2);
+    assert.equal(wakeUp.workItem.reason, 'approval-resolved');
+    assert.deepEqual(wakeUp.workItem.owner, { kind: 'agent', ref: 'agent-draft' });
+    // The downstream node it released is woken for its own node-running, separately.
+    assert.deepEqual(
+      wakeUpsFor(d.state, t.events).map((w) => [w.nodeId, w.agentRef, w.eventType]),
+      [
+        ['draft', 'agent-draft', 'approval-resolved'],
+        ['next', 'agent-next', 'node-running'],
+      ],
+    );
+  });
+
+  /** A task blocked by its failure action `replan` (SPEC §7), then retried (§11). */
+  function blockedForReplan(extra: Parameters<typeof task>[1] = {}, spec: { maxConcurrency?: number; other?: boolean } = {}): Driver {
+    const nodes = [task('a', { onFailure: [{ on: 'validation', action: 'replan' }], ...extra }), ...(spec.other ? [task('b')] : [])];
+    const d = new Driver(plan(nodes, [], spec.maxConcurrency ? { maxConcurrency: spec.maxConcurrency } : {}));
+    d.submit('a', {}, [blocking('missing', '/x')]);
+    assert.equal(d.status('a'), 'blocked');
+    return d;
+  }
+
+  it('retrying a node blocked for a replan: node-unblocked (and the dispatch with it) wakes its agent once', () => {
+    const d = blockedForReplan();
+    assert.equal(d.state.status, 'blocked');
+    const t = d.take(ok(retryNode(d.state, { nodeId: 'a', by: 'ops' }, d.now())));
+    assert.deepEqual(trace(t).filter((type) => type.startsWith('node-')), ['node-unblocked:a', 'node-running:a']);
+    const wakeUps = wakeUpsFor(d.state, t.events);
+    assert.equal(wakeUps.length, 1, 'one wake-up per node and transition');
+    assert.equal(wakeUps[0].agentRef, 'agent-a');
+    assert.equal(wakeUps[0].nodeId, 'a');
+    assert.equal(wakeUps[0].eventType, 'node-running', 'for the last waking event of the step');
+    assert.equal(wakeUps[0].attempt, 2);
+    assert.deepEqual(wakeUps[0].workItem.previousIssues, [blocking('missing', '/x')]);
+  });
+
+  it('retrying a node blocked for a replan that cannot run yet: node-unblocked itself wakes its agent', () => {
+    // maxConcurrency 1: while a is blocked, b takes the only slot, so the retried a is only ready.
+    const d = blockedForReplan({}, { maxConcurrency: 1, other: true });
+    assert.equal(d.status('b'), 'running');
+    const t = d.take(ok(retryNode(d.state, { nodeId: 'a', by: 'ops' }, d.now())));
+    assert.equal(d.status('a'), 'ready');
+    assert.deepEqual(trace(t).filter((type) => type.startsWith('node-')), ['node-unblocked:a']);
+    const unblocked = t.events.find((event) => event.type === 'node-unblocked');
+    const wakeUps = wakeUpsFor(d.state, t.events);
+    assert.deepEqual(
+      wakeUps.map((w) => [w.nodeId, w.agentRef, w.eventType, w.eventId]),
+      [['a', 'agent-a', 'node-unblocked', unblocked?.id]],
+    );
+    assert.equal(wakeUps[0].workItem.nodeId, 'a');
+    assert.equal(wakeUps[0].workItem.reason, 'node-unblocked');
+    assert.deepEqual(wakeUps[0].workItem.previousIssues, [blocking('missing', '/x')]);
+  });
+
+  it('retrying a hidden node blocked for a replan wakes nobody, dispatched or not', () => {
+    const dispatched = blockedForReplan({ visibility: 'hidden' });
+    const t = dispatched.take(ok(retryNode(dispatched.state, { nodeId: 'a', by: 'ops' }, dispatched.now())));
+    assert.deepEqual(trace(t).filter((type) => type.startsWith('node-')), ['node-unblocked:a', 'node-running:a']);
+    assert.deepEqual(wakeUpsFor(dispatched.state, t.events), []);
+
+    const waiting = blockedForReplan({ visibility: 'hidden' }, { maxConcurrency: 1, other: true });
+    const t2 = waiting.take(ok(retryNode(waiting.state, { nodeId: 'a', by: 'ops' }, waiting.now())));
+    assert.deepEqual(trace(t2).filter((type) => type.startsWith('node-')), ['node-unblocked:a']);
+    assert.deepEqual(wakeUpsFor(waiting.state, t2.events), []);
+  });
 });
 
 describe('dispatch failures (SPEC §12)', () => {
