@@ -23,6 +23,7 @@ import {
   issueRows,
   nodeRunRow,
   runRow,
+  runSpecRow,
   storedApproval,
   storedArtifact,
   storedAttempt,
@@ -31,6 +32,7 @@ import {
   storedIssue,
   storedNodeRun,
   storedRun,
+  storedSpecVersion,
 } from './rows';
 import type { Database } from './schema';
 import type {
@@ -45,6 +47,7 @@ import type {
   StoredAttempt,
   StoredNodeRun,
   StoredRun,
+  StoredSpecVersion,
 } from './types';
 import type { Mutex } from './write-lock';
 
@@ -132,7 +135,12 @@ export class KyselyPlanStore implements PlanStore {
     await sql`select 1`.execute(this.db);
   }
 
-  async migrate(): Promise<MigrationReport> {
+  /**
+   * Applies pending migrations, all of them or (`to`) up to and including the one named: for tests
+   * and for checking an upgrade step by step. It never migrates down: a `to` older than what the
+   * store has applied is an error, as is an unknown name.
+   */
+  async migrate(options: { to?: string } = {}): Promise<MigrationReport> {
     return this.guard(() =>
       this.write(async () => {
         const migrator = new Migrator({
@@ -141,12 +149,24 @@ export class KyselyPlanStore implements PlanStore {
           migrationTableName: MIGRATION_TABLE,
           migrationLockTableName: MIGRATION_LOCK_TABLE,
         });
+        const target = options.to;
+        if (target !== undefined) {
+          const known = await migrator.getMigrations();
+          const index = known.findIndex((m) => m.name === target);
+          if (index < 0) {
+            throw new StoreError(`No migration named ${target} (known: ${known.map((m) => m.name).join(', ')}).`, this.location);
+          }
+          const later = known.slice(index + 1).find((m) => m.executedAt !== undefined);
+          if (later) {
+            throw new StoreError(`The plan store at ${this.location} already has ${later.name}: it is never migrated down to ${target}.`, this.location);
+          }
+        }
         // Two processes migrating at once serialize on Kysely's lock (PostgreSQL: an advisory lock;
         // SQLite: the immediate transaction). What can still race is creating Kysely's own
         // bookkeeping tables, which Kysely re-checks; a retry covers anything left.
         let lastError: unknown;
         for (let attempt = 1; attempt <= MAX_TRIES; attempt++) {
-          const { error, results = [] } = await migrator.migrateToLatest();
+          const { error, results = [] } = target === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(target);
           if (!error) {
             const current = (await migrator.getMigrations()).filter((m) => m.executedAt !== undefined).map((m) => m.name);
             return { applied: results.filter((r) => r.status === 'Success').map((r) => r.migrationName), current };
@@ -217,6 +237,15 @@ export class KyselyPlanStore implements PlanStore {
       // Never backwards, even if a caller hands records out of order.
       .where('last_seq', '<=', top)
       .execute();
+    if (spec) {
+      // Every version stays readable after a replan replaces runs.spec. The first record of a version
+      // wins: a later one carrying the same version (a replayed or continued execution) changes nothing.
+      await trx
+        .insertInto('run_specs')
+        .values(runSpecRow(runId, record.run, spec))
+        .onConflict((oc) => oc.columns(['run_id', 'spec_version']).doNothing())
+        .execute();
+    }
     if (spec && spec.nodes.length > 0) {
       // A new spec (start, or a replan's continue-as-new) defines the node set: node runs of nodes
       // it no longer has would otherwise linger in listNodeRuns. Their attempts and events stay.
@@ -275,10 +304,26 @@ export class KyselyPlanStore implements PlanStore {
     });
   }
 
-  async getSpec(runId: string): Promise<PlanSpec | undefined> {
+  async getSpec(runId: string, version?: number): Promise<PlanSpec | undefined> {
     return this.guard(async () => {
-      const row = await this.db.selectFrom('runs').select('spec').where('run_id', '=', runId).executeTakeFirst();
+      if (version === undefined) {
+        const row = await this.db.selectFrom('runs').select('spec').where('run_id', '=', runId).executeTakeFirst();
+        return decodeJson<PlanSpec>(row?.spec);
+      }
+      const row = await this.db
+        .selectFrom('run_specs')
+        .select('spec')
+        .where('run_id', '=', runId)
+        .where('spec_version', '=', version)
+        .executeTakeFirst();
       return decodeJson<PlanSpec>(row?.spec);
+    });
+  }
+
+  async listSpecVersions(runId: string): Promise<StoredSpecVersion[]> {
+    return this.guard(async () => {
+      const rows = await this.db.selectFrom('run_specs').selectAll().where('run_id', '=', runId).orderBy('spec_version').execute();
+      return rows.map(storedSpecVersion);
     });
   }
 

@@ -23,6 +23,7 @@ import type {
   RunStatus,
   Severity,
   AttemptRow,
+  PlanSpec,
 } from '../engine';
 import { decodeJson, encodeJson, encodeJsonOr } from './json-codec';
 import type {
@@ -32,10 +33,11 @@ import type {
   CheckpointsTable,
   EventsTable,
   NodeRunsTable,
+  RunSpecsTable,
   RunsTable,
   ValidationIssuesTable,
 } from './schema';
-import type { StoredApproval, StoredAttempt, StoredNodeRun, StoredRun } from './types';
+import type { StoredApproval, StoredAttempt, StoredNodeRun, StoredRun, StoredSpecVersion } from './types';
 
 /**
  * Drops keys whose value is undefined (absent). A JSON column holding `null` decodes to null and
@@ -88,6 +90,17 @@ export function storedRun(row: Omit<Selectable<RunsTable>, 'spec'>): StoredRun {
     cancelledBy: orUndefined(row.cancelled_by),
     cancelReason: orUndefined(row.cancel_reason),
   });
+}
+
+// ---- run_specs -----------------------------------------------------------------------------------
+
+/** The `run_specs` row of a record that carries `spec`: its version, first recorded at the record's time. */
+export function runSpecRow(runId: string, run: RunRecord, spec: PlanSpec): Insertable<RunSpecsTable> {
+  return { run_id: runId, spec_version: run.specVersion, spec: encodeJsonOr(spec, {}), recorded_at: run.updatedAt };
+}
+
+export function storedSpecVersion(row: Selectable<RunSpecsTable>): StoredSpecVersion {
+  return { specVersion: row.spec_version, recordedAt: row.recorded_at, spec: decodeJson<PlanSpec>(row.spec) as PlanSpec };
 }
 
 // ---- node_runs -----------------------------------------------------------------------------------

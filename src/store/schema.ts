@@ -27,8 +27,17 @@ export interface RunsTable {
   finished_at: string | null;
   cancelled_by: string | null;
   cancel_reason: string | null;
-  /** The spec the run was started (or last replanned) with. */
+  /** The spec the run was started (or last replanned) with; every version is in `run_specs`. */
   spec: Json | null;
+}
+
+/** One spec version of a run: the one it started with (1) and each replan's (2, 3, …). */
+export interface RunSpecsTable {
+  run_id: string;
+  spec_version: number;
+  spec: Json;
+  /** When the version was first recorded: the workflow time of the record that carried it. */
+  recorded_at: string;
 }
 
 export interface NodeRunsTable {
@@ -158,6 +167,7 @@ export interface DeliveriesTable {
 
 export interface Database {
   runs: RunsTable;
+  run_specs: RunSpecsTable;
   node_runs: NodeRunsTable;
   attempts: AttemptsTable;
   validation_issues: ValidationIssuesTable;
@@ -172,6 +182,7 @@ export interface Database {
 /** Every table, in an order that satisfies foreign keys when creating (reverse it to drop). */
 export const TABLES: ReadonlyArray<keyof Database> = [
   'runs',
+  'run_specs',
   'node_runs',
   'attempts',
   'validation_issues',

@@ -30,6 +30,14 @@ export type RunSummary = Omit<StoredRun, 'input'>;
 /** A `node_runs` row. */
 export type StoredNodeRun = NodeRunRecord & { runId: string };
 
+/** One spec version of a run (`run_specs`): 1 is the spec it started with, each replan adds the next. */
+export interface StoredSpecVersion {
+  specVersion: number;
+  /** When the store first recorded this version (workflow time, ISO-8601): the start, or the replan. */
+  recordedAt: string;
+  spec: PlanSpec;
+}
+
 export interface StoredAttempt {
   runId: string;
   nodeId: string;
@@ -118,8 +126,13 @@ export interface PlanStore {
   recordTransitions(runId: string, records: TransitionRecord[]): Promise<RecordResult>;
 
   getRun(runId: string): Promise<StoredRun | undefined>;
-  /** The spec the run was started (or last replanned) with. */
-  getSpec(runId: string): Promise<PlanSpec | undefined>;
+  /**
+   * The spec the run was started (or last replanned) with; with `version`, that version of it
+   * (undefined when the run has no such version).
+   */
+  getSpec(runId: string, version?: number): Promise<PlanSpec | undefined>;
+  /** Every spec version of the run, oldest first (empty for an unknown run). */
+  listSpecVersions(runId: string): Promise<StoredSpecVersion[]>;
   getPlanNode(runId: string, nodeId: string): Promise<PlanNode | undefined>;
   getNodeRun(runId: string, nodeId: string): Promise<StoredNodeRun | undefined>;
   /** Node runs in spec order. */

@@ -26,6 +26,7 @@ import {
   createRunState,
   nodeRunRecord,
   recordOf,
+  replanRun,
   runRecord,
   startRun,
   type PlanSpec,
@@ -34,8 +35,12 @@ import {
   type Transition,
   type TransitionRecord,
 } from '../../src/engine';
-import { openStore, parseStoreUrl, type PlanStore } from '../../src/store';
+import { KyselyPlanStore, openStore, parseStoreUrl, type PlanStore } from '../../src/store';
 import { connectPostgres, connectSqlite } from '../../src/store/connect';
+import { storeMigrations } from '../../src/store/migrations';
+import { backfillRunSpecs } from '../../src/store/migrations/0002-spec-versions';
+import { encodeJson } from '../../src/store/json-codec';
+import { eventRow, runRow } from '../../src/store/rows';
 import type { Database } from '../../src/store/schema';
 import { at, blocking, edge, human, ok, plan, task, warning } from '../unit/engine-helpers';
 
@@ -146,7 +151,7 @@ function scenario(runId: string): Scenario {
   return { runId, records, transitions, events: json(transitions.flatMap((t) => t.events)), final: state, states };
 }
 
-const RUN_TABLES = ['runs', 'node_runs', 'attempts', 'validation_issues', 'artifacts', 'approvals', 'checkpoints', 'events'] as const;
+const RUN_TABLES = ['runs', 'run_specs', 'node_runs', 'attempts', 'validation_issues', 'artifacts', 'approvals', 'checkpoints', 'events'] as const;
 
 async function countRows(runId: string): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
@@ -167,6 +172,8 @@ function expectedCounts(s: Scenario, upto = s.records.length): Record<string, nu
   const history = state.nodes.flatMap((node) => node.history);
   return {
     runs: 1,
+    // The scenario never replans: the spec of its first record is its only version.
+    run_specs: 1,
     node_runs: state.nodes.length,
     attempts: history.length,
     validation_issues: history.reduce((n, attempt) => n + attempt.issues.length, 0),
@@ -185,6 +192,9 @@ function expectedRun(state: RunState) {
 
 // ---- Tests -------------------------------------------------------------------------------------
 
+/** Every migration the code ships, in the order they apply. */
+const ALL_MIGRATIONS = Object.keys(storeMigrations('sqlite')).sort();
+
 describe('store: setup', () => {
   test('migrate is idempotent: a second call applies nothing and reports the same current list', async () => {
     const first = await store.migrate();
@@ -200,11 +210,11 @@ describe('store: setup', () => {
     const results = await Promise.all([1, 2, 3].map(() => run(process.execPath, ['-e', script, file])));
     const reports = results.map((r) => JSON.parse(r.stdout) as { applied: string[]; current: string[] });
     assert.deepEqual(
-      reports.flatMap((r) => r.applied),
-      ['0001-initial'],
-      'exactly one process applied the migration',
+      reports.flatMap((r) => r.applied).sort(),
+      ALL_MIGRATIONS,
+      'each migration was applied by exactly one process',
     );
-    for (const report of reports) assert.deepEqual(report.current, ['0001-initial']);
+    for (const report of reports) assert.deepEqual(report.current, ALL_MIGRATIONS);
   });
 
   test('the store says where it is: the SQLite path, or the PostgreSQL URL without its password', async () => {
@@ -330,6 +340,184 @@ describe('store: recordTransitions and reads', () => {
     for (let i = 1; i < bob.length; i++) assert.ok(bob[i - 1].requestedAt >= bob[i].requestedAt, 'newest request first');
   });
 });
+
+// ---- Spec versions (SPEC §11) ------------------------------------------------------------------------
+
+/** SPEC after a replan: `draft` gets an objective, `proofread` goes between `draft` and `approve`. */
+const SPEC_V2: PlanSpec = plan(
+  [
+    task('draft', { retry: { maxAttempts: 2, retryOn: ['validation'] }, objective: 'Shorter, please' }),
+    task('proofread'),
+    human('approve', 'human-approval', { approvers: ['alice', 'bob'] }),
+    task('publish'),
+  ],
+  [edge('draft', 'proofread'), edge('proofread', 'approve'), edge('approve', 'publish')],
+  { title: 'Test plan, version 2' },
+);
+
+interface ReplannedRun {
+  runId: string;
+  /** Start and a draft (spec 1 on the first record), the replan (spec 2 on its record), a draft under spec 2. */
+  records: TransitionRecord[];
+  replannedAt: string;
+  final: RunState;
+}
+
+/**
+ * A run started under SPEC and replanned to SPEC_V2, recorded as the workflow records it: the spec
+ * travels on the first record and on the record whose spec version changed. The last record, the
+ * first of a continued execution, carries spec 2 again (`includeSpec` is up to the caller).
+ */
+function replannedRun(runId: string): ReplannedRun {
+  let state = createRunState({ runId, spec: SPEC, input: { topic: 'versions' }, now: at(0) });
+  const records: TransitionRecord[] = [];
+  const take = (transition: Transition, includeSpec: boolean) => {
+    const record = recordOf(records.length === 0 ? undefined : state, transition, { includeSpec });
+    assert.ok(record);
+    records.push(json(record));
+    state = transition.state;
+  };
+  take(startRun(state, at(0)), true);
+  take(ok(applyAgentSubmission(state, { nodeId: 'draft', structuredOutput: { text: 'v1 draft' } }, [], at(1000))), false);
+  const replannedAt = at(2000);
+  take(ok(replanRun(state, { spec: SPEC_V2, by: 'ops', reason: 'add proofreading' }, replannedAt)), true);
+  assert.equal(state.specVersion, 2);
+  take(ok(applyAgentSubmission(state, { nodeId: 'draft', structuredOutput: { text: 'v2 draft' } }, [], at(3000))), true);
+  return { runId, records, replannedAt, final: state };
+}
+
+async function specRowCount(runId: string): Promise<number> {
+  const row = await db
+    .selectFrom('run_specs')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('run_id', '=', runId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+describe('store: spec versions', () => {
+  test('a replanned run keeps both versions: listed in order, each readable; getSpec alone is the current one', async () => {
+    const r = replannedRun(uniqueRunId('versions'));
+    // Up to the replan: version 1 only.
+    await store.recordTransitions(r.runId, r.records.slice(0, 2));
+    assert.deepEqual(await store.listSpecVersions(r.runId), [{ specVersion: 1, recordedAt: at(0), spec: SPEC }]);
+    assert.equal(await store.getSpec(r.runId, 2), undefined);
+
+    await store.recordTransitions(r.runId, r.records.slice(2));
+    assert.deepEqual(await store.listSpecVersions(r.runId), [
+      { specVersion: 1, recordedAt: at(0), spec: SPEC },
+      { specVersion: 2, recordedAt: r.replannedAt, spec: SPEC_V2 },
+    ]);
+    assert.deepEqual(await store.getSpec(r.runId, 1), SPEC, 'version 1 survives the replan');
+    assert.deepEqual(await store.getSpec(r.runId, 2), SPEC_V2);
+    assert.deepEqual(await store.getSpec(r.runId), SPEC_V2, 'runs.spec is the current spec');
+    assert.equal((await store.getRun(r.runId))?.specVersion, 2);
+    assert.equal(await store.getSpec(r.runId, 3), undefined);
+    assert.deepEqual(await store.listSpecVersions(uniqueRunId('unknown')), []);
+    assert.equal(await store.getSpec(uniqueRunId('unknown'), 1), undefined);
+  });
+
+  test('idempotent: the same batch twice, or a later record carrying a version again, leaves one row per version', async () => {
+    const r = replannedRun(uniqueRunId('versions-twice'));
+    await store.recordTransitions(r.runId, r.records);
+    const first = await store.listSpecVersions(r.runId);
+    assert.equal(await specRowCount(r.runId), 2);
+
+    assert.equal((await store.recordTransitions(r.runId, r.records)).skipped, r.records.length);
+    for (const record of r.records) await store.recordTransitions(r.runId, [record]);
+    assert.equal(await specRowCount(r.runId), 2);
+
+    // A new record (higher seq, so it is written) carrying spec 2 again, as the first record of a
+    // continued execution would: the row of version 2 keeps the time it was first recorded.
+    const again = ok(applyAgentSubmission(r.final, { nodeId: 'proofread', structuredOutput: { ok: true } }, [], at(9000)));
+    const record = json(recordOf(r.final, again, { includeSpec: true })!);
+    assert.equal(record.run.spec?.title, SPEC_V2.title);
+    assert.equal((await store.recordTransitions(r.runId, [record])).written, 1);
+    assert.equal(await specRowCount(r.runId), 2);
+    assert.deepEqual(await store.listSpecVersions(r.runId), first);
+    assert.equal(first[1].recordedAt, r.replannedAt);
+  });
+
+  test('deleting a run deletes its spec versions (ON DELETE CASCADE)', async () => {
+    const r = replannedRun(uniqueRunId('versions-cascade'));
+    await store.recordTransitions(r.runId, r.records);
+    assert.equal(await specRowCount(r.runId), 2);
+    await db.deleteFrom('runs').where('run_id', '=', r.runId).execute();
+    assert.equal(await specRowCount(r.runId), 0);
+  });
+
+  test('the back-fill gives each run with a spec one row for its current version, and is idempotent', async () => {
+    // Runs as a store from before 0002 left them: runs.spec set, no run_specs row.
+    const v1 = uniqueRunId('backfill-v1');
+    const v2 = uniqueRunId('backfill-v2');
+    const noSpec = uniqueRunId('backfill-nospec');
+    await insertLegacyRuns(db, { v1, v2, noSpec });
+
+    await backfillRunSpecs(db);
+    assert.deepEqual(await store.listSpecVersions(v1), [{ specVersion: 1, recordedAt: at(0), spec: SPEC }]);
+    // A replanned run's current version dates from its last run-replanned event.
+    assert.deepEqual(await store.listSpecVersions(v2), [{ specVersion: 2, recordedAt: at(7000), spec: SPEC_V2 }]);
+    assert.deepEqual(await store.listSpecVersions(noSpec), []);
+
+    await backfillRunSpecs(db);
+    assert.equal(await specRowCount(v1), 1);
+    assert.equal(await specRowCount(v2), 1);
+  });
+
+  test('migrating a store at 0001 to the latest back-fills run_specs (fresh SQLite file)', async () => {
+    const file = path.join(tmpDir, `backfill-${randomUUID().slice(0, 8)}.db`);
+    const old = await open(file);
+    assert.ok(old instanceof KyselyPlanStore);
+    assert.deepEqual((await old.migrate({ to: '0001-initial' })).applied, ['0001-initial']);
+    const raw = connectSqlite({ dialect: 'sqlite', file, location: file });
+    try {
+      const tables = await raw.introspection.getTables();
+      assert.ok(!tables.some((t) => t.name === 'run_specs'), 'no run_specs at 0001');
+      await insertLegacyRuns(raw, { v1: 'legacy-v1', v2: 'legacy-v2', noSpec: 'legacy-nospec' });
+    } finally {
+      await raw.destroy();
+    }
+    await assert.rejects(old.migrate({ to: 'no-such-migration' }), /No migration named no-such-migration/);
+
+    const report = await old.migrate();
+    assert.deepEqual(report.applied, ['0002-spec-versions']);
+    assert.deepEqual(report.current, ALL_MIGRATIONS);
+    assert.deepEqual(await old.listSpecVersions('legacy-v1'), [{ specVersion: 1, recordedAt: at(0), spec: SPEC }]);
+    assert.deepEqual(await old.listSpecVersions('legacy-v2'), [{ specVersion: 2, recordedAt: at(7000), spec: SPEC_V2 }]);
+    assert.deepEqual(await old.listSpecVersions('legacy-nospec'), []);
+    assert.deepEqual(await old.getSpec('legacy-v2', 2), await old.getSpec('legacy-v2'));
+    // It never migrates down.
+    await assert.rejects(old.migrate({ to: '0001-initial' }), /never migrated down/);
+    assert.deepEqual((await old.migrate()).current, ALL_MIGRATIONS);
+  });
+});
+
+/**
+ * Three runs written straight into `runs` (and one event), as a store from before 0002 holds them: one
+ * at spec version 1, one replanned to version 2 (its run-replanned event at at(7000)), one without a spec.
+ */
+async function insertLegacyRuns(target: Kysely<Database>, ids: { v1: string; v2: string; noSpec: string }): Promise<void> {
+  const base = runRecord(createRunState({ runId: ids.v1, spec: SPEC, input: {}, now: at(0) }));
+  await target
+    .insertInto('runs')
+    .values([
+      { ...runRow({ ...base, runId: ids.v1, updatedAt: at(5000) }), spec: encodeJson(SPEC) },
+      { ...runRow({ ...base, runId: ids.v2, specVersion: 2, updatedAt: at(9000) }), spec: encodeJson(SPEC_V2) },
+      { ...runRow({ ...base, runId: ids.noSpec }), spec: null },
+    ])
+    .execute();
+  const replanned: RunEvent = {
+    id: `${ids.v2}:3`,
+    seq: 3,
+    runId: ids.v2,
+    planId: SPEC.id,
+    type: 'run-replanned',
+    message: 'replanned',
+    by: 'ops',
+    at: at(7000),
+  };
+  await target.insertInto('events').values(eventRow(replanned)).execute();
+}
 
 describe('store: idempotency and concurrency', () => {
   test('the same batch recorded twice is skipped the second time, and no table gains a row', async () => {
