@@ -49,6 +49,8 @@ import {
   cancelSignal,
   humanResponseSignal,
   nodeResultSignal,
+  replanSignal,
+  retryNodeSignal,
   type PlanRunInput,
 } from '../src/workflows/definitions';
 import { historyFromJSON, historyToJSON, type History } from '../test/replay/history-json';
@@ -389,6 +391,20 @@ export const SCENARIOS: Scenario[] = [
       await handle.signal(nodeResultSignal, { nodeId: 'write', attempt: 2, structuredOutput: { summary: 'long enough' } });
       await until((snapshot) => pendingApprovals(snapshot) === 1, 'approval requested');
       await handle.signal(humanResponseSignal, { nodeId: 'ok', respondedBy: 'frank', response: { approved: true } });
+    },
+  },
+  {
+    name: 'operation-signals-refused',
+    description: 'a retry signal for a running node and a replan signal with an invalid spec are refused and recorded as operation-rejected (patch record-refused-operation-signals)',
+    closes: 'completed',
+    async run({ client, runId, untilEvents }) {
+      const spec = plan('operations', [{ id: 'work' }]);
+      const handle = client.client.workflow.getHandle(runId);
+      await client.start(spec, { runId });
+      await handle.signal(retryNodeSignal, { nodeId: 'work', by: 'operator' });
+      await handle.signal(replanSignal, { spec: { ...spec, edges: [{ from: 'work', to: 'nowhere' }] }, by: 'planner' });
+      await untilEvents((events) => events.filter((event) => event.type === 'operation-rejected').length === 2, 'two operation-rejected events');
+      await client.submitResult(runId, { nodeId: 'work', structuredOutput: {} });
     },
   },
   {

@@ -24,6 +24,8 @@ export {
   retryNode,
   dispatchFailed,
   sinkDisabled,
+  rejectOperation,
+  type OperationKind,
 } from './operations';
 export { replanRun, specChanges, type SpecChanges, type RunReplannedDetail } from './replan';
 export { recordOf, runRecord, nodeRunRecord } from './records';

@@ -188,6 +188,25 @@ export function dispatchFailed(
   return step.finish('owner-dispatch-failed');
 }
 
+/** The operations a run accepts as messages (SPEC §11). */
+export type OperationKind = 'cancel' | 'resume' | 'retry' | 'replan';
+
+/**
+ * Records a refused operation *signal* as event `operation-rejected` (an update would have answered
+ * the caller with the refusal). Nothing in the run changes: no checkpoint.
+ */
+export function rejectOperation(state: RunState, operation: OperationKind, payload: unknown, refusal: Refusal, now: string): Transition {
+  const record = (payload ?? {}) as { by?: unknown; nodeId?: unknown };
+  const step = new Step(state, now, typeof record.by === 'string' ? record.by : 'unknown');
+  const nodeId = operation === 'retry' && typeof record.nodeId === 'string' && findNodeRun(state, record.nodeId) ? record.nodeId : undefined;
+  step.emit('operation-rejected', {
+    nodeId,
+    message: `Rejected ${operation}: ${refusal.message}`,
+    detail: { operation, reason: refusal.reason, ...(typeof record.nodeId === 'string' ? { requestedNodeId: record.nodeId } : {}) },
+  });
+  return { state: step.state, events: step.events, workItems: [] };
+}
+
 /** A webhook sink stopped receiving this run's events (HTTP 410, or its retries gave up). */
 export function sinkDisabled(state: RunState, sink: { sinkId: string; reason: string }, now: string): Transition {
   const step = new Step(state, now, 'engine');

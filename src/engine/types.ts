@@ -143,10 +143,12 @@ export type EventType =
   | 'escalation-triggered'
   | 'checkpoint-saved'
   /** Extension (README, "Design choices"): a webhook sink answered 410 Gone or gave up; it gets no more events. */
-  | 'sink-disabled';
+  | 'sink-disabled'
+  /** Extension (README, "Design choices"): a cancel, resume, retry or replan *signal* was refused. */
+  | 'operation-rejected';
 
 /** Events that record something without changing the run: they get no checkpoint. */
-export const RECORD_ONLY_EVENT_TYPES: readonly EventType[] = ['result-rejected', 'sink-disabled'];
+export const RECORD_ONLY_EVENT_TYPES: readonly EventType[] = ['result-rejected', 'sink-disabled', 'operation-rejected'];
 
 export interface RunEvent {
   /** `<runId>:<seq>`: a redelivered event is never a new event. */

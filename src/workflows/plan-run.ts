@@ -30,6 +30,7 @@ import {
   pendingTimers,
   fireDueTimers,
   recordOf,
+  rejectOperation,
   rejectSubmission,
   resumeRun,
   retryNode,
@@ -40,6 +41,7 @@ import {
   wakeUpsFor,
   type Checkpoint,
   type Issue,
+  type OperationKind,
   type Refusal,
   type RunEvent,
   type RunSnapshot,
@@ -94,12 +96,12 @@ const { deliverySettings } = wf.proxyLocalActivities<DeliveryActivities>({
   summary: 'delivery settings',
 });
 
-type ExternalKind = 'result' | 'response' | 'cancel' | 'resume' | 'retry' | 'replan';
+type ExternalKind = 'result' | 'response' | OperationKind;
 type Via = { via: 'signal' } | { via: 'update'; resolve: (value: never) => void; reject: (error: unknown) => void };
 type Message =
   | ({ kind: 'result'; payload: unknown } & Via)
   | ({ kind: 'response'; payload: unknown } & Via)
-  | ({ kind: 'cancel' | 'resume' | 'retry' | 'replan'; payload: unknown } & Via)
+  | ({ kind: OperationKind; payload: unknown } & Via)
   /** Reported by the outbox: a wake-up failed after its retries (SPEC §12). */
   | { kind: 'dispatch-failed'; payload: { nodeId: string; attempt: number; message: string }; via: 'internal' }
   /** Reported by the outbox: a webhook sink answered 410 Gone or gave up. */
@@ -130,6 +132,9 @@ function withoutSpec({ spec: _spec, ...rest }: RunState): Omit<RunState, 'spec'>
 function isRefusal(value: object): value is Refusal {
   return 'refused' in value && (value as Refusal).refused === true;
 }
+
+/** Patch id: a refused cancel/resume/retry/replan signal is recorded as `operation-rejected`. */
+const RECORD_REFUSED_OPERATIONS = 'record-refused-operation-signals';
 
 /** Default for `PlanRunOptions.continueAsNewAfterMessages`: far below Temporal's per-execution limits. */
 const CONTINUE_AS_NEW_AFTER_MESSAGES = 500;
@@ -301,7 +306,12 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
       if (message.via === 'internal') return;
       if (message.via === 'update') message.reject(refusalFailure(result));
       else if (message.kind === 'result' || message.kind === 'response') apply(rejectSubmission(state, message.payload, result, at));
-      else wf.log.warn(`${message.kind} refused`, { reason: result.reason, message: result.message });
+      else {
+        wf.log.warn(`${message.kind} refused`, { reason: result.reason, message: result.message });
+        // Runs that refused an operation signal before this change only logged it; their histories
+        // have no store write for it (see "Changing workflow code safely" in the README).
+        if (wf.patched(RECORD_REFUSED_OPERATIONS)) apply(rejectOperation(state, message.kind, message.payload, result, at));
+      }
       return;
     }
     apply(result);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { startHarness, plan, runId, eventually, testDelivery, type Harness } from './harness';
 import { WebhookReceiver, orderViolation } from './webhook-receiver';
-import { replanRunUpdate } from '../../src/workflows/definitions';
+import { replanRunUpdate, replanSignal } from '../../src/workflows/definitions';
 import type { PlanSpec } from '../../src/engine';
 
 let h: Harness;
@@ -124,6 +124,35 @@ describe('replan', () => {
     );
     assert.deepEqual(await h.client.snapshot(id), before, 'nothing changed');
     assert.equal(await currentRunId(id), firstRunId, 'no new execution');
+    await h.client.cancel(id, { by: 'test' });
+  });
+
+  test('by signal: an invalid spec is recorded as operation-rejected and changes nothing else; a valid one replans', async () => {
+    const { runId: id } = await h.client.start(linear(), { runId: runId('replan-signal') });
+    const firstRunId = await currentRunId(id);
+    await h.client.submitResult(id, { nodeId: 'a', structuredOutput: { value: 7 } });
+    const before = await h.client.snapshot(id);
+    const handle = h.client.client.workflow.getHandle(id);
+
+    await handle.signal(replanSignal, { spec: { ...linear(), edges: [{ from: 'a', to: 'nowhere' }] }, by: 'planner' });
+    const rejected = await eventually(async () => (await h.store.listEvents(id)).find((e) => e.type === 'operation-rejected'), 'the refusal in the store');
+    assert.equal(rejected.seq, before.lastSeq + 1);
+    assert.equal(rejected.by, 'planner');
+    assert.equal(rejected.detail?.operation, 'replan');
+    assert.equal(rejected.detail?.reason, 'invalid-spec');
+    assert.match(rejected.message, /edges\[0\]\.to/);
+    const after = await h.client.snapshot(id);
+    assert.deepEqual(after.nodes, before.nodes, 'no node changed');
+    assert.equal(after.specVersion, 1);
+    assert.equal(after.lastSeq, rejected.seq, 'the refusal is the only new event');
+    assert.equal(await currentRunId(id), firstRunId, 'no new execution');
+
+    await handle.signal(replanSignal, { spec: linear({ objective: 'by signal' }), by: 'planner' });
+    const item = await eventually(async () => (await h.client.workItem(id, 'b').catch(() => null))?.brief.objective === 'by signal' || undefined, 'b running in v2');
+    assert.equal(item, true);
+    assert.equal((await h.client.snapshot(id)).specVersion, 2);
+    // The replanned state is applied (and queryable) in the first execution, which then hands over.
+    await eventually(async () => (await currentRunId(id)) !== firstRunId || undefined, 'the replan to continue as new');
     await h.client.cancel(id, { by: 'test' });
   });
 });

@@ -255,12 +255,14 @@ agents:
     assert.match(error.message, /wakeUpRetry\.maximumIntervalMs: 30000 is less than initialIntervalMs 40000/);
   });
 
-  it('sinks may filter on every event type, sink-disabled included', () => {
+  it('sinks may filter on every event type, the extensions sink-disabled and operation-rejected included', () => {
     assert.ok(DELIVERY_EVENT_TYPES.includes('sink-disabled'));
+    assert.ok(DELIVERY_EVENT_TYPES.includes('operation-rejected'));
     assert.ok(DELIVERY_EVENT_TYPES.includes('checkpoint-saved'));
-    assert.equal(new Set(DELIVERY_EVENT_TYPES).size, 24);
+    // SPEC §12's 23 types and the two extensions.
+    assert.equal(new Set(DELIVERY_EVENT_TYPES).size, 25);
     const path = file(JSON.stringify({ sinks: [{ id: 's', url: 'https://example.com/1', secret: SECRET_A, eventTypes: DELIVERY_EVENT_TYPES }] }), 'json');
-    assert.equal(loadDeliveryConfig({ PLAN_DELIVERY_CONFIG: path }).sinks[0].eventTypes?.length, 24);
+    assert.equal(loadDeliveryConfig({ PLAN_DELIVERY_CONFIG: path }).sinks[0].eventTypes?.length, 25);
   });
 
   it('deliverySettingsOf strips URLs and secrets', () => {

@@ -1,9 +1,9 @@
 /**
- * SPEC §11: cancel, resume and retry (replan is not part of the pure engine's API yet).
+ * SPEC §11: cancel, resume and retry (replan has its own file), and refused operation signals.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyAgentSubmission, applyHumanResponse, applyInputChecks, cancelRun, pendingInputChecks, pendingTimers, resumeRun, retryNode } from '../../src/engine';
+import { applyAgentSubmission, applyHumanResponse, applyInputChecks, cancelRun, pendingInputChecks, pendingTimers, recordOf, rejectOperation, resumeRun, retryNode } from '../../src/engine';
 import { at, blocking, chain, Driver, edge, eventsOf, human, nodeOf, ok, plan, refused, statuses, task, trace, types } from './engine-helpers';
 
 describe('engine operations: cancel (§11)', () => {
@@ -153,5 +153,37 @@ describe('engine operations: retry (§11)', () => {
     refused(retryNode(d.state, { nodeId: 'a', by: 'ops' }, at(1)), 'not-retryable');
     refused(retryNode(d.state, { nodeId: 'ghost', by: 'ops' }, at(1)), 'unknown-node');
     refused(retryNode(d.state, { by: 'ops' }, at(1)), 'invalid-payload');
+  });
+});
+
+describe('engine operations: a refused operation signal (README, "Design choices")', () => {
+  it('is recorded as operation-rejected with the reason, and changes nothing else (no checkpoint)', () => {
+    const d = new Driver(plan([task('a'), task('b')], chain('a', 'b')));
+    const refusal = refused(retryNode(d.state, { nodeId: 'a', by: 'ops' }, at(1)), 'not-retryable');
+    const before = d.state;
+    const t = rejectOperation(before, 'retry', { nodeId: 'a', by: 'ops' }, refusal, at(2));
+    assert.deepEqual(types(t), ['operation-rejected']);
+    const [event] = t.events;
+    assert.equal(event.seq, before.seq + 1);
+    assert.equal(event.by, 'ops');
+    assert.equal(event.nodeId, 'a');
+    assert.deepEqual(event.detail, { operation: 'retry', reason: 'not-retryable', requestedNodeId: 'a' });
+    assert.match(event.message, /^Rejected retry: /);
+    assert.equal(t.checkpoint, undefined);
+    assert.deepEqual(statuses(t.state), statuses(before));
+    assert.equal(t.state.checkpointSequence, before.checkpointSequence);
+    // The store gets the event and the run's new last seq, and no node row.
+    const record = recordOf(before, t);
+    assert.deepEqual(record?.nodes, []);
+    assert.equal(record?.run.lastSeq, event.seq);
+  });
+
+  it('names no node that does not exist, and tolerates a payload without a by', () => {
+    const d = new Driver(plan([task('a')]));
+    const refusal = refused(retryNode(d.state, { nodeId: 'ghost', by: 'ops' }, at(1)), 'unknown-node');
+    const [event] = rejectOperation(d.state, 'retry', { nodeId: 'ghost' }, refusal, at(2)).events;
+    assert.equal(event.nodeId, undefined);
+    assert.equal(event.by, 'unknown');
+    assert.equal(event.detail?.requestedNodeId, 'ghost');
   });
 });

@@ -19,7 +19,7 @@ import { parsePlanText, PlanFileError } from '../../client/load-spec';
 import type { EventType } from '../../engine';
 import type { AgentEndpoint, DeliveryConfig, DeliverySettings, SinkConfig } from './types';
 
-/** Every event type a sink may filter on: SPEC §12's list plus `sink-disabled` (README, "Design choices"). */
+/** Every event type a sink may filter on: SPEC §12's list plus `sink-disabled` and `operation-rejected` (README, "Design choices"). */
 export const DELIVERY_EVENT_TYPES = [
   'run-started',
   'run-status-changed',
@@ -45,6 +45,7 @@ export const DELIVERY_EVENT_TYPES = [
   'escalation-triggered',
   'checkpoint-saved',
   'sink-disabled',
+  'operation-rejected',
 ] as const satisfies readonly EventType[];
 
 // Compile-time check that the list above names every EventType (a new engine event type must be added).
