@@ -441,7 +441,9 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
           outbox.pause();
           await wf.condition(() => inbox.length > 0 || timerDue || outbox.quiet, '10 seconds');
           if (inbox.length > 0 || timerDue || outbox.hasUnrecorded) continue;
-          await wf.condition(wf.allHandlersFinished);
+          // An update handler finishes only when the loop answers it, so a message arriving now must
+          // send the loop back to work rather than leave it waiting here for that handler.
+          await wf.condition(() => wf.allHandlersFinished() || inbox.length > 0);
           if (inbox.length > 0) continue;
           wf.log.info('continuing as new', { reason: continueAsNewReason, messagesHandled, seq: state.seq });
           return await wf.continueAsNew<typeof planRun>({
