@@ -3,7 +3,7 @@
  *
  * Data comes from two places: Temporal (start, messages, `replan`, `status`, `list`, `inbox`: the
  * live runs) and the store the worker records into (`events`, `approvals`, `attempts`,
- * `checkpoints`, `migrate`, `replan --dry-run`: `--store` / `PLAN_STORE_URL`, default the SQLite
+ * `checkpoints`, `specs`, `migrate`, `replan --dry-run`: `--store` / `PLAN_STORE_URL`, default the SQLite
  * file `.data/plan-runner.db` under the current directory). Store commands need no Temporal server
  * and no worker.
  *
@@ -41,9 +41,10 @@ import {
   migrateText,
   replanPreviewText,
   replanSummary,
+  specVersionsTable,
   table,
 } from './format';
-import { DEFAULT_STORE_FILE } from './store-reads';
+import { DEFAULT_STORE_FILE, StoreReader } from './store-reads';
 import {
   DEFAULT_ADDRESS,
   DEFAULT_NAMESPACE,
@@ -231,7 +232,7 @@ export function buildProgram(
   program
     .description(
       'Run AI-agent plans durably on Temporal. Live runs are driven and read through Temporal; the worker also ' +
-        'records every step in a SQL store, from which events, approvals, attempts and checkpoints are read ' +
+        'records every step in a SQL store, from which events, approvals, attempts, checkpoints and spec versions are read ' +
         '(no Temporal server or worker needed, finished runs included).',
     )
     .exitOverride()
@@ -250,7 +251,7 @@ export function buildProgram(
       new Option(
         '--store <url>',
         `the store the worker records runs into: postgres://user:password@host:5432/db, or a SQLite file ` +
-          `(default: ${DEFAULT_STORE_FILE} under the current directory); read by events, approvals, attempts, checkpoints, migrate`,
+          `(default: ${DEFAULT_STORE_FILE} under the current directory); read by events, approvals, attempts, checkpoints, specs, migrate`,
       ).env('PLAN_STORE_URL'),
     )
     .option('--json', 'print results (and errors) as JSON on stdout')
@@ -261,7 +262,7 @@ export function buildProgram(
         'Where the data comes from:',
         '  Temporal   start, submit, respond, cancel, resume, retry, replan, status, list, inbox',
         '             (--address, --namespace; messages and the status of open runs need a worker)',
-        '  the store  events, approvals, attempts, checkpoints, migrate, replan --dry-run',
+        '  the store  events, approvals, attempts, checkpoints, specs, migrate, replan --dry-run',
         `             (--store / PLAN_STORE_URL; default the SQLite file ${DEFAULT_STORE_FILE} under the current`,
         '             directory: run these where the worker runs, or point both at the same PostgreSQL)',
         '  both       worker (runs plan workflows from Temporal and records them in the store)',
@@ -291,6 +292,16 @@ export function buildProgram(
       return await fn(client);
     } finally {
       await client.close().catch(() => undefined);
+    }
+  }
+
+  /** Store reads with no client at all (reads `PlanRunnerClient` does not offer); closed afterwards. */
+  async function withStoreReader<T>(command: Command, fn: (reader: StoreReader) => Promise<T>): Promise<T> {
+    const reader = new StoreReader({ url: globals(command).store, store: deps.store });
+    try {
+      return await fn(reader);
+    } finally {
+      await reader.close().catch(() => undefined);
     }
   }
 
@@ -584,7 +595,7 @@ export function buildProgram(
       );
     });
 
-  // store reads: events, approvals, attempts, checkpoints, migrate -----------------------------------
+  // store reads: events, approvals, attempts, checkpoints, specs, migrate -----------------------------
   program
     .command('events')
     .description(
@@ -710,6 +721,34 @@ export function buildProgram(
         return;
       }
       out(checkpointsTable(checkpoints));
+    });
+
+  program
+    .command('specs')
+    .description(
+      "list a run's spec versions from the store (the one it started with, then one per replan: SPEC §11); " +
+        '--version N prints that spec as JSON',
+    )
+    .argument('<run>', 'run id')
+    .option('--version <n>', 'print this spec version (JSON; one line with --json)', positiveInt)
+    .action(async (runId: string, options: { version?: number }, command: Command) => {
+      const json = globals(command).json;
+      if (options.version !== undefined) {
+        const version = options.version;
+        const spec = await withStoreReader(command, (reader) => reader.spec(runId, version));
+        out(json ? JSON.stringify(spec) : JSON.stringify(spec, null, 2));
+        return;
+      }
+      const versions = await withStoreReader(command, (reader) => reader.specVersions(runId));
+      if (json) {
+        printJson(versions);
+        return;
+      }
+      if (!versions.length) {
+        err(`run ${runId} has no recorded spec`);
+        return;
+      }
+      out(specVersionsTable(versions));
     });
 
   program

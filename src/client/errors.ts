@@ -96,6 +96,22 @@ export class NodeNotFoundError extends PlanRunnerError {
   }
 }
 
+/** The run exists in the store, but it never had that spec version (SPEC §11: 1, then one per replan). */
+export class SpecVersionNotFoundError extends PlanRunnerError {
+  readonly runId: string;
+  readonly version: number;
+  constructor(runId: string, version: number, knownVersions: number[], options?: { cause?: unknown }) {
+    super(
+      'not-found',
+      `run ${runId} has no spec version ${version}` +
+        (knownVersions.length ? ` (its versions: ${knownVersions.join(', ')})` : ' (no spec is recorded for it)'),
+      options,
+    );
+    this.runId = runId;
+    this.version = version;
+  }
+}
+
 /**
  * The store (PLAN_STORE_URL: a SQLite file by default, or PostgreSQL) cannot be opened or does not
  * answer. `location` says which store was tried.

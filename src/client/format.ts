@@ -1,10 +1,10 @@
 /**
  * Human-readable text for what the CLI reads from the store: event lines, the approvals table, a
- * node's attempts with their issues, checkpoints and migration reports. Pure functions (no I/O), so
- * the CLI's text output can be tested without a store.
+ * node's attempts with their issues, checkpoints, spec versions and migration reports. Pure
+ * functions (no I/O), so the CLI's text output can be tested without a store.
  */
 import type { Checkpoint, Issue, RunEvent } from '../engine/types';
-import type { StoredApproval, StoredAttempt } from '../store/types';
+import type { StoredApproval, StoredAttempt, StoredSpecVersion } from '../store/types';
 import type { RunReplannedDetail } from '../engine/replan';
 import type { MigrateResult } from './store-reads';
 import type { ReplanPreview } from './plan-runner-client';
@@ -98,6 +98,19 @@ export function checkpointsTable(checkpoints: Checkpoint[]): string {
       list(checkpoint.readyNodeIds),
       list(checkpoint.activeNodeIds),
       list(checkpoint.completedNodeIds),
+    ]),
+  ]);
+}
+
+/** The `plan-runner specs` table: one line per spec version (recorded time, node count, title). */
+export function specVersionsTable(versions: StoredSpecVersion[]): string {
+  return table([
+    ['VERSION', 'RECORDED', 'NODES', 'TITLE'],
+    ...versions.map((version) => [
+      String(version.specVersion),
+      version.recordedAt,
+      String(version.spec.nodes?.length ?? 0),
+      version.spec.title ?? '-',
     ]),
   ]);
 }

@@ -4,12 +4,15 @@
  */
 export * from './plan-runner-client';
 export * from './errors';
+/** The store reads on their own, with no Temporal client: `PlanRunnerClient`'s, plus a run's spec versions. */
+export { StoreReader, type StoreReaderOptions } from './store-reads';
 export type {
   PlanStore,
   StoredRun,
   StoredApproval,
   StoredAttempt,
   StoredNodeRun,
+  StoredSpecVersion,
   ApprovalFilter,
   EventRange,
   MigrationReport,

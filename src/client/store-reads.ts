@@ -1,6 +1,6 @@
 /**
- * Reads from the plan store (events, approvals, attempts, checkpoints) for the client library and
- * the CLI. The store is what the worker records every transition into (SPEC §7, §10, §12): a SQLite
+ * Reads from the plan store (events, approvals, attempts, checkpoints, spec versions) for the client
+ * library and the CLI. The store is what the worker records every transition into (SPEC §7, §10, §12): a SQLite
  * file by default (`.data/plan-runner.db` under the current directory), or PostgreSQL when
  * `PLAN_STORE_URL` is `postgres://…`. Temporal stays the source of truth of a *live* run (snapshot,
  * work items); the store keeps the history, also of finished runs, without any worker running.
@@ -8,7 +8,8 @@
  * The store opens lazily on the first read, so code that only talks to Temporal never touches the
  * database. Every failure surfaces as a `PlanRunnerError` that names the store's location:
  * `StoreUnavailableError` (cannot open or reach it), `StoreSetupError` (no tables yet),
- * `RunNotFoundError` / `NodeNotFoundError` (nothing recorded under that id).
+ * `RunNotFoundError` / `NodeNotFoundError` / `SpecVersionNotFoundError` (nothing recorded under that
+ * id).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_SQLITE_FILE, parseStoreUrl, redactPostgresUrl } from '../store/config';
 import { StoreError, isConnectionCode } from '../store/errors';
 import { FINISHED_RUN_STATUSES, type Checkpoint, type RunEvent, type RunStatus } from '../engine/types';
+import type { PlanSpec } from '../engine/spec';
 import type {
   ApprovalFilter,
   MigrationReport,
@@ -24,12 +26,14 @@ import type {
   StoredApproval,
   StoredAttempt,
   StoredRun,
+  StoredSpecVersion,
 } from '../store/types';
 import {
   NodeNotFoundError,
   PlanRunnerError,
   PlanValidationError,
   RunNotFoundError,
+  SpecVersionNotFoundError,
   StoreSetupError,
   StoreUnavailableError,
 } from './errors';
@@ -438,6 +442,34 @@ export class StoreReader {
     const checkpoints = await this.call((store) => store.listCheckpoints(runId));
     if (checkpoints.length === 0) await this.run(runId);
     return checkpoints;
+  }
+
+  /**
+   * The run's spec versions, oldest first (SPEC §11): the spec it started with (1) and each replan's,
+   * with when the store first recorded it.
+   */
+  async specVersions(runId: string): Promise<StoredSpecVersion[]> {
+    const versions = await this.call((store) => store.listSpecVersions(runId));
+    if (versions.length === 0) await this.run(runId);
+    return versions;
+  }
+
+  /**
+   * One spec of the run: `version`, or without it the current one (the one it started with, or its
+   * last replan's). `RunNotFoundError` for an unknown run, `SpecVersionNotFoundError` for a version
+   * the run never had.
+   */
+  async spec(runId: string, version?: number): Promise<PlanSpec> {
+    checkCount('version', version, 1);
+    const spec = await this.call((store) => store.getSpec(runId, version));
+    if (spec) return spec;
+    const run = await this.run(runId);
+    const versions = await this.call((store) => store.listSpecVersions(runId));
+    throw new SpecVersionNotFoundError(
+      runId,
+      version ?? run.specVersion,
+      versions.map((v) => v.specVersion),
+    );
   }
 
   /** Apply pending migrations (creating the SQLite file if needed). */

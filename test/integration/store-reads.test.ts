@@ -21,6 +21,7 @@ import {
   applyHumanResponse,
   createRunState,
   recordOf,
+  replanRun,
   startRun,
   type Issue,
   type PlanSpec,
@@ -33,7 +34,8 @@ import {
 import { openStore } from '../../src/store';
 import type { PlanStore } from '../../src/store/types';
 import { PlanRunnerClient } from '../../src/client/plan-runner-client';
-import { NodeNotFoundError, RunNotFoundError, StoreUnavailableError } from '../../src/client/errors';
+import { StoreReader } from '../../src/client/store-reads';
+import { NodeNotFoundError, RunNotFoundError, SpecVersionNotFoundError, StoreUnavailableError } from '../../src/client/errors';
 
 const BIN = path.resolve(__dirname, '../../../bin/plan-runner.js');
 const SUFFIX = randomUUID().slice(0, 8);
@@ -88,7 +90,9 @@ class RecordedRun {
 
   private async take(result: Transition | Refusal): Promise<void> {
     if (isRefusal(result)) assert.fail(`the engine refused: ${result.reason}: ${result.message}`);
-    const record: TransitionRecord | undefined = recordOf(this.first ? undefined : this.state, result, { includeSpec: this.first });
+    // As the workflow does: the spec travels on the first record and on a replan's (a new version).
+    const includeSpec = this.first || result.state.specVersion !== this.state.specVersion;
+    const record: TransitionRecord | undefined = recordOf(this.first ? undefined : this.state, result, { includeSpec });
     this.first = false;
     this.state = result.state;
     this.events.push(...result.events);
@@ -105,6 +109,10 @@ class RecordedRun {
 
   respond(by: string, response: Record<string, unknown>) {
     return this.take(applyHumanResponse(this.state, { nodeId: 'approve', respondedBy: by, response }, [], this.now()));
+  }
+
+  replan(newSpec: PlanSpec) {
+    return this.take(replanRun(this.state, { spec: newSpec, by: 'ops', reason: 'a new version' }, this.now()));
   }
 }
 
@@ -373,6 +381,100 @@ describe('reads from the store', () => {
       assert.match(lines[0], /^SEQ\s+REASON\s+RUN STATUS/);
       assert.match(lines.at(-1)!, new RegExp(`^${expected.length}\\s+node-result-complete\\s+awaiting-human\\s+\\S+\\s+-\\s+approve\\s+research,draft$`));
       assert.equal((await cli('checkpoints', `nope-${SUFFIX}`)).code, 3);
+    });
+  });
+
+  describe('specs', () => {
+    /** Run A's plan with a new title and a publish node after the approval. */
+    function specV2(): PlanSpec {
+      const v2 = spec('store-reads');
+      v2.title = 'Store reads, version 2';
+      v2.nodes.push({ id: 'publish', type: 'task', owner: { kind: 'agent', ref: 'publisher' } });
+      v2.edges!.push({ from: 'approve', to: 'publish' });
+      return v2;
+    }
+
+    /** Run C: research done, then replanned to specV2. */
+    let runC: RecordedRun;
+    let replannedAt: string;
+
+    before(async () => {
+      runC = new RecordedRun(`store-c-${SUFFIX}`);
+      await runC.start();
+      await runC.submit('research', { summary: 'A long enough summary of stores.' });
+      await runC.replan(specV2());
+      assert.equal(runC.state.specVersion, 2);
+      replannedAt = runC.events.find((e) => e.type === 'run-replanned')!.at;
+    });
+
+    test('the store reader lists both versions of a replanned run and reads each; unknown run or version are not-found', async () => {
+      const reader = new StoreReader({ url: storeUrl });
+      try {
+        const versions = await reader.specVersions(runC.runId);
+        assert.deepEqual(versions, [
+          { specVersion: 1, recordedAt: runC.events[0].at, spec: spec('store-reads') },
+          { specVersion: 2, recordedAt: replannedAt, spec: specV2() },
+        ]);
+        assert.deepEqual(await reader.spec(runC.runId, 1), spec('store-reads'));
+        assert.deepEqual(await reader.spec(runC.runId, 2), specV2());
+        assert.deepEqual(await reader.spec(runC.runId), specV2(), 'without a version: the current spec');
+        assert.deepEqual((await reader.specVersions(runA.runId)).map((v) => v.specVersion), [1]);
+        await assert.rejects(reader.spec(runC.runId, 3), (err: unknown) => {
+          assert.ok(err instanceof SpecVersionNotFoundError);
+          assert.equal(err.code, 'not-found');
+          assert.match(err.message, /has no spec version 3 \(its versions: 1, 2\)/);
+          return true;
+        });
+        await assert.rejects(reader.specVersions(`nope-${SUFFIX}`), RunNotFoundError);
+        await assert.rejects(reader.spec(`nope-${SUFFIX}`, 1), RunNotFoundError);
+      } finally {
+        await reader.close();
+      }
+    });
+
+    test('CLI: one line per version; --json; --version N prints that spec as JSON', async () => {
+      const text = await cli('specs', runC.runId);
+      assert.equal(text.code, 0, text.stderr);
+      const lines = text.stdout.trimEnd().split('\n');
+      assert.equal(lines.length, 3, text.stdout);
+      assert.match(lines[0], /^VERSION\s+RECORDED\s+NODES\s+TITLE$/);
+      assert.match(lines[1], new RegExp(`^1\\s+${runC.events[0].at}\\s+3\\s+Store reads store-reads$`));
+      assert.match(lines[2], new RegExp(`^2\\s+${replannedAt}\\s+4\\s+Store reads, version 2$`));
+
+      const asJson = await cli('specs', runC.runId, '--json');
+      assert.equal(asJson.code, 0, asJson.stderr);
+      const body = json(asJson.stdout);
+      assert.deepEqual(body.map((v: { specVersion: number }) => v.specVersion), [1, 2]);
+      assert.deepEqual(body[1].spec, specV2());
+
+      const v1 = await cli('specs', runC.runId, '--version', '1');
+      assert.equal(v1.code, 0, v1.stderr);
+      assert.deepEqual(json(v1.stdout), spec('store-reads'), 'version 1 is still readable after the replan');
+      assert.ok(v1.stdout.trimEnd().split('\n').length > 1, 'indented for people');
+      const v2 = await cli('specs', runC.runId, '--version', '2', '--json');
+      assert.equal(v2.code, 0, v2.stderr);
+      assert.equal(v2.stdout.trimEnd().split('\n').length, 1, 'one line with --json');
+      assert.deepEqual(json(v2.stdout), specV2());
+    });
+
+    test('CLI: an unknown run or version is exit 3 naming it; a bad --version is exit 2', async () => {
+      const unknown = await cli('specs', `nope-${SUFFIX}`);
+      assert.equal(unknown.code, 3, unknown.stderr);
+      assert.match(unknown.stderr, new RegExp(`no run nope-${SUFFIX} in the store at `));
+      assert.ok(unknown.stderr.includes(store.location), unknown.stderr);
+      const unknownJson = await cli('specs', `nope-${SUFFIX}`, '--version', '1', '--json');
+      assert.equal(unknownJson.code, 3);
+      assert.equal(json(unknownJson.stdout).code, 'not-found');
+      assert.equal(json(unknownJson.stdout).store, store.location);
+
+      const version = await cli('specs', runC.runId, '--version', '3', '--json');
+      assert.equal(version.code, 3, version.stderr);
+      assert.equal(json(version.stdout).code, 'not-found');
+      assert.match(version.stderr, new RegExp(`run ${runC.runId} has no spec version 3 \\(its versions: 1, 2\\)`));
+
+      const bad = await cli('specs', runC.runId, '--version', '0');
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--version/);
     });
   });
 

@@ -381,6 +381,8 @@ describe('store commands: argument checks (no store is opened)', () => {
     assert.equal((await cli(...NOWHERE, 'events')).code, 2);
     assert.equal((await cli(...NOWHERE, 'attempts', 'run-1')).code, 2);
     assert.equal((await cli(...NOWHERE, 'checkpoints')).code, 2);
+    assert.equal((await cli(...NOWHERE, 'specs')).code, 2);
+    assert.equal((await cli(...NOWHERE, 'specs', 'run-1', '--version', 'latest')).code, 2);
     assert.equal((await cli(...NOWHERE, 'approvals', '--limit', 'many')).code, 2);
     assert.equal((await cli(...NOWHERE, 'approvals', '--by')).code, 2);
     assert.equal((await cli(...NOWHERE, 'migrate', 'extra')).code, 2);
@@ -428,8 +430,8 @@ describe('store commands: argument checks (no store is opened)', () => {
     assert.match(top.stdout, /PLAN_STORE_URL/);
     assert.match(top.stdout, /Where the data comes from:/);
     assert.match(top.stdout, /Temporal\s+start, submit/);
-    assert.match(top.stdout, /the store\s+events, approvals, attempts, checkpoints, migrate/);
-    for (const command of ['events', 'approvals', 'attempts', 'checkpoints']) {
+    assert.match(top.stdout, /the store\s+events, approvals, attempts, checkpoints, specs, migrate/);
+    for (const command of ['events', 'approvals', 'attempts', 'checkpoints', 'specs']) {
       const help = await cli(command, '--help');
       assert.equal(help.code, 0);
       assert.match(help.stdout, /from the store/, `${command} --help`);
