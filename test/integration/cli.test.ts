@@ -6,6 +6,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startHarness, runId, eventually, TEMPORAL_ADDRESS, type Harness } from './harness';
 
@@ -140,4 +142,102 @@ test('an invalid spec or input makes `start` exit 1 and start nothing', async ()
   assert.equal(json(result.stdout).valid ?? false, false);
   const status = await cli('status', id, '--json');
   assert.equal(status.code, 3, 'no run exists');
+});
+
+test('replan RUN FILE sends the new spec version to the run; an invalid file is refused before it reaches the run', async () => {
+  const id = runId('cli-replan');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-runner-cli-replan-'));
+  const writeSpec = (name: string, spec: unknown) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, JSON.stringify(spec, null, 2));
+    return file;
+  };
+  const writer = { kind: 'agent', ref: 'writer' };
+  const editor = { kind: 'agent', ref: 'editor' };
+  const v1 = {
+    id: 'cli-replan',
+    title: 'Replan through the CLI',
+    nodes: [
+      { id: 'write', type: 'task', owner: writer, objective: 'write a text' },
+      { id: 'edit', type: 'task', owner: editor, objective: 'edit the text' },
+    ],
+    edges: [{ from: 'write', to: 'edit', map: { text: 'output.text' } }],
+  };
+  // Version 2: `edit` changed, `publish` added after it.
+  const v2 = {
+    ...v1,
+    nodes: [
+      v1.nodes[0],
+      { id: 'edit', type: 'task', owner: editor, objective: 'edit the text and shorten it' },
+      { id: 'publish', type: 'task', owner: { kind: 'agent', ref: 'publisher' }, objective: 'publish the text' },
+    ],
+    edges: [...v1.edges, { from: 'edit', to: 'publish' }],
+  };
+  // Invalid: an edge to a node that does not exist.
+  const broken = { ...v2, edges: [...v2.edges, { from: 'publish', to: 'ghost' }] };
+  try {
+    const started = await cli('start', writeSpec('v1.plan.json', v1), '--run-id', id, '--json');
+    assert.equal(started.code, 0, started.stderr);
+    const submitted = await cli('submit', id, 'write', '--output', '{"text":"hello"}', '--json');
+    assert.equal(submitted.code, 0, submitted.stderr);
+    assert.equal(json(submitted.stdout).nodeStatus, 'completed');
+
+    const replanned = await cli('replan', id, writeSpec('v2.plan.json', v2), '--by', 'tester', '--reason', 'shorter, then publish');
+    assert.equal(replanned.code, 0, replanned.stderr);
+    const outcome = json(replanned.stdout);
+    assert.equal(outcome.accepted, true);
+    assert.equal(outcome.specVersion, 2);
+    assert.deepEqual(
+      [outcome.changes.fromVersion, outcome.changes.toVersion, outcome.changes.kept, outcome.changes.reset, outcome.changes.added, outcome.changes.removed],
+      [1, 2, ['write'], ['edit'], ['publish'], []],
+    );
+    assert.deepEqual(outcome.changes.changed, ['edit']);
+    assert.deepEqual(outcome.changes.stoppedNodeIds, ['edit'], 'edit was running: its attempt is abandoned');
+    assert.match(replanned.stderr, new RegExp(`Run ${id} replanned to version 2: kept write; reset edit; added publish \\(run running\\)`));
+    assert.match(replanned.stderr, /stopped \(work in flight abandoned\): edit/);
+    assert.match(replanned.stderr, /reason: shorter, then publish/);
+
+    // The run (its next execution, after continue-as-new) is on version 2: write kept with its output.
+    const snapshot = await h.client.snapshot(id);
+    assert.equal(snapshot.specVersion, 2);
+    const status = await cli('status', id, '--json');
+    assert.equal(status.code, 0, status.stderr);
+    const view = json(status.stdout);
+    const nodes = view.nodes.map((n: { id: string; status: string; attempts: number; output: unknown }) => [n.id, n.status, n.attempts, n.output]);
+    assert.deepEqual(nodes, [
+      ['write', 'completed', 1, { text: 'hello' }],
+      ['edit', 'running', 1, null],
+      ['publish', 'pending', 0, null],
+    ]);
+    const editItem = await h.client.workItem(id, 'edit');
+    assert.equal(editItem?.brief.objective, 'edit the text and shorten it', 'edit runs under its new definition');
+    assert.equal(editItem?.attempt, 2, 'the abandoned attempt 1 is not handed out again');
+    assert.deepEqual(editItem?.resolvedInput, { text: 'hello' }, 'from the kept output of write');
+    const events = await h.client.events(id);
+    const replanEvent = events.find((e) => e.type === 'run-replanned');
+    assert.equal(replanEvent?.by, 'tester', 'recorded in the store by the time replan returned');
+
+    // An invalid spec: exit 1, the problem listed with its path, nothing sent to the run.
+    const brokenFile = writeSpec('broken.plan.json', broken);
+    const refusedText = await cli('replan', id, brokenFile, '--by', 'tester');
+    assert.equal(refusedText.code, 1, refusedText.stderr);
+    assert.match(refusedText.stderr, /\$\.edges\[2\]\.to: .*"ghost"/);
+    const refusedJson = await cli('replan', id, brokenFile, '--by', 'tester', '--json');
+    assert.equal(refusedJson.code, 1);
+    const body = json(refusedJson.stdout);
+    assert.deepEqual(body.errors.map((e: { path: string }) => e.path), ['$.edges[2].to']);
+    assert.match(body.errors[0].message, /ghost/);
+
+    const untouched = await h.client.snapshot(id);
+    assert.equal(untouched.specVersion, 2);
+    assert.equal(untouched.lastSeq, snapshot.lastSeq, 'no event: the run never saw the invalid spec');
+    assert.deepEqual(untouched.nodes.map((n) => [n.id, n.status, n.attempts]), [
+      ['write', 'completed', 1],
+      ['edit', 'running', 1],
+      ['publish', 'pending', 0],
+    ]);
+    await h.client.cancel(id, { by: 'tester', reason: 'test over' });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
