@@ -167,6 +167,7 @@ export function statusView(snapshot: RunSnapshot) {
     runId: snapshot.runId,
     planId: snapshot.planId,
     title: snapshot.title,
+    specVersion: snapshot.specVersion,
     status: snapshot.status,
     nodes: snapshot.nodes.map((node) => ({
       id: node.id,
@@ -414,7 +415,7 @@ export function buildProgram(
         printJson(view);
         return;
       }
-      out(`run ${view.runId}  plan ${view.planId}${view.title ? ` (${view.title})` : ''}  status ${view.status}`);
+      out(`run ${view.runId}  plan ${view.planId}${view.title ? ` (${view.title})` : ''}  spec v${view.specVersion}  status ${view.status}`);
       out('');
       out(
         table([

@@ -203,6 +203,7 @@ test('replan RUN FILE sends the new spec version to the run; an invalid file is 
     const status = await cli('status', id, '--json');
     assert.equal(status.code, 0, status.stderr);
     const view = json(status.stdout);
+    assert.equal(view.specVersion, 2, 'status --json names the spec version');
     const nodes = view.nodes.map((n: { id: string; status: string; attempts: number; output: unknown }) => [n.id, n.status, n.attempts, n.output]);
     assert.deepEqual(nodes, [
       ['write', 'completed', 1, { text: 'hello' }],
