@@ -52,7 +52,7 @@ import {
   type SubmitOutcome,
   type WorkItem,
 } from '../engine/types';
-import type { PlanStore, StoredApproval, StoredAttempt, StoredRun } from '../store/types';
+import type { PlanStore, StoredApproval, StoredAttempt, StoredRun, StoredSpecVersion } from '../store/types';
 import type { SpecProblem } from '../engine/validate-spec';
 import {
   DEFAULT_TASK_QUEUE,
@@ -618,14 +618,17 @@ export class PlanRunnerClient {
   }
 
   /**
-   * The spec the run was started with, or last replanned with, from the store (no Temporal needed).
-   * An unknown run throws `RunNotFoundError` naming the store.
+   * A spec of the run from the store (no Temporal needed): `version`, or without it the current one
+   * (the one it started with, or its last replan's). An unknown run throws `RunNotFoundError` naming
+   * the store, a version the run never had `SpecVersionNotFoundError`.
    */
-  async storedSpec(runId: string): Promise<PlanSpec> {
-    await this.reader.run(runId);
-    const spec = await this.storeRead((store) => store.getSpec(runId));
-    if (!spec) throw new RunNotFoundError(runId, this.namespace, { store: this.reader.location });
-    return spec;
+  async storedSpec(runId: string, version?: number): Promise<PlanSpec> {
+    return this.reader.spec(runId, version);
+  }
+
+  /** Every spec version of the run from the store, oldest first, with when each was recorded. */
+  async specVersions(runId: string): Promise<StoredSpecVersion[]> {
+    return this.reader.specVersions(runId);
   }
 
   /**

@@ -430,6 +430,16 @@ describe('reads from the store', () => {
       } finally {
         await reader.close();
       }
+      // The client library reads the same versions.
+      const client = new PlanRunnerClient({ address: '127.0.0.1:1', storeUrl });
+      try {
+        assert.deepEqual((await client.specVersions(runC.runId)).map((v) => v.specVersion), [1, 2]);
+        assert.deepEqual(await client.storedSpec(runC.runId, 1), spec('store-reads'));
+        assert.deepEqual(await client.storedSpec(runC.runId), specV2());
+        await assert.rejects(client.storedSpec(runC.runId, 3), SpecVersionNotFoundError);
+      } finally {
+        await client.close();
+      }
     });
 
     test('CLI: one line per version; --json; --version N prints that spec as JSON', async () => {
