@@ -4,7 +4,7 @@
  */
 import { incomingEdges, isHumanNode, nodeRun, reviewerOf, specNode } from './run-state';
 import type { Step } from './step';
-import type { Approval, NodeRun, RunState, WorkItem } from './types';
+import type { Approval, NodeRun, NodeStatus, RunState, WorkItem } from './types';
 import type { Owner } from './spec';
 
 export function dispatchReady(step: Step): void {
@@ -111,7 +111,14 @@ function briefOf(spec: ReturnType<typeof specNode>): WorkItem['brief'] {
   return brief;
 }
 
-/** The work item an agent receives (SPEC §12): brief, input, upstream handoffs, previous issues. */
+/** Node statuses before a (next) attempt is handed out. */
+const WAITING_TO_START: readonly NodeStatus[] = ['pending', 'scheduled', 'ready'];
+
+/**
+ * The work item an agent receives (SPEC §12): brief, input, upstream handoffs, previous issues. Its
+ * `attempt` is the node's current attempt, except for a node waiting to be handed out (retried and
+ * ready for a free slot, or scheduled): there it is the attempt the agent will be handed next.
+ */
 export function workItemFor(state: RunState, node: NodeRun, reason: string): WorkItem {
   const spec = specNode(state, node.nodeId);
   const handoff: Record<string, unknown> = {};
@@ -123,7 +130,7 @@ export function workItemFor(state: RunState, node: NodeRun, reason: string): Wor
     runId: state.runId,
     planId: state.planId,
     nodeId: node.nodeId,
-    attempt: node.currentAttempt ?? node.attempts + 1,
+    attempt: WAITING_TO_START.includes(node.status) ? node.attempts + 1 : (node.currentAttempt ?? node.attempts + 1),
     owner: spec.owner ?? { kind: 'agent', ref: 'unknown' },
     brief: briefOf(spec),
     resolvedInput: node.resolvedInput,

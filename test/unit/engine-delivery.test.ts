@@ -201,6 +201,9 @@ describe('wake-ups (SPEC §12)', () => {
     assert.equal(wakeUps[0].workItem.nodeId, 'a');
     assert.equal(wakeUps[0].workItem.reason, 'node-unblocked');
     assert.deepEqual(wakeUps[0].workItem.previousIssues, [blocking('missing', '/x')]);
+    // The event names the attempt that failed; the work item the one the agent will be handed next.
+    assert.equal(unblocked?.attempt, 1);
+    assert.equal(wakeUps[0].workItem.attempt, 2);
   });
 
   it('retrying a hidden node blocked for a replan wakes nobody, dispatched or not', () => {
