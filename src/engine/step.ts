@@ -38,7 +38,7 @@ export class Step {
     // the values inside them (spec, inputs, outputs, attempt records, issues, artifacts, the
     // submission log) are shared with the previous state. Rules replace those values and never edit
     // them in place, so the previous state stays as it was. A deep copy of the whole state made a step
-    // over a 1,000-node plan cost milliseconds, and a replay of 500 such steps outlast the workflow
+    // over a 1,000-node plan cost milliseconds, and a replay of 500 such steps outlasted the workflow
     // task timeout (bench/README.md).
     this.state = {
       ...previous,
