@@ -44,7 +44,7 @@ import {
   specVersionsTable,
   table,
 } from './format';
-import { DEFAULT_STORE_FILE, StoreReader } from './store-reads';
+import { DEFAULT_STORE_FILE } from './store-reads';
 import {
   DEFAULT_ADDRESS,
   DEFAULT_NAMESPACE,
@@ -293,16 +293,6 @@ export function buildProgram(
       return await fn(client);
     } finally {
       await client.close().catch(() => undefined);
-    }
-  }
-
-  /** Store reads with no client at all (reads `PlanRunnerClient` does not offer); closed afterwards. */
-  async function withStoreReader<T>(command: Command, fn: (reader: StoreReader) => Promise<T>): Promise<T> {
-    const reader = new StoreReader({ url: globals(command).store, store: deps.store });
-    try {
-      return await fn(reader);
-    } finally {
-      await reader.close().catch(() => undefined);
     }
   }
 
@@ -736,11 +726,11 @@ export function buildProgram(
       const json = globals(command).json;
       if (options.version !== undefined) {
         const version = options.version;
-        const spec = await withStoreReader(command, (reader) => reader.spec(runId, version));
+        const spec = await withStore(command, (client) => client.storedSpec(runId, version));
         out(json ? JSON.stringify(spec) : JSON.stringify(spec, null, 2));
         return;
       }
-      const versions = await withStoreReader(command, (reader) => reader.specVersions(runId));
+      const versions = await withStore(command, (client) => client.specVersions(runId));
       if (json) {
         printJson(versions);
         return;
