@@ -7,17 +7,24 @@ import { createStoreActivities } from './store';
 import { createDeliveryActivities } from './delivery';
 import type { DeliveryConfig } from './delivery/types';
 import type { PlanStore } from '../store/types';
+import { DEFAULT_PAYLOAD_LIMITS, type PayloadLimits } from '../engine/limits';
 
 export interface ActivityDependencies {
   store: PlanStore;
   delivery: DeliveryConfig;
+  /** The payload limits the worker's runs enforce (docs/security.md); default the built-in ones. */
+  limits?: PayloadLimits;
 }
 
-export function createActivities({ store, delivery }: ActivityDependencies) {
+export function createActivities({ store, delivery, limits = DEFAULT_PAYLOAD_LIMITS }: ActivityDependencies) {
+  const deliveryActivities = createDeliveryActivities({ store, config: delivery });
   return {
     validateBatch,
     ...createStoreActivities(store),
-    ...createDeliveryActivities({ store, config: delivery }),
+    ...deliveryActivities,
+    // A run reads the worker's settings once, at start, in this one local activity; the payload
+    // limits travel with it, so configuring them costs no extra command in any run's history.
+    deliverySettings: async () => ({ ...(await deliveryActivities.deliverySettings()), limits: { ...limits } }),
   };
 }
 

@@ -450,7 +450,7 @@ export function buildProgram(
     .option('--by <who>', 'who submits', defaultBy())
     .action(async (runId: string, nodeId: string, options: SubmitOptions, command: Command) => {
       const submission: AgentSubmission = { nodeId, by: options.by };
-      if (options.output !== undefined) submission.structuredOutput = parseJsonOption('--output', options.output);
+      if (options.output !== undefined) submission.structuredOutput = parseJsonOption('--output', options.output) as AgentSubmission['structuredOutput']; // checked by the client
       if (options.handoff !== undefined) submission.handoffContext = parseJsonOption('--handoff', options.handoff);
       if (options.artifact?.length) submission.artifacts = options.artifact.map(parseArtifact);
       if (options.notes !== undefined) submission.notes = options.notes;

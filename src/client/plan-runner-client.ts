@@ -28,6 +28,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
+import type { z } from 'zod';
 import { validatePlanSpecWithSchemas, validateRunInput } from '../activities/validation/spec';
 import {
   AgentSubmission,
@@ -36,8 +37,9 @@ import {
   ReplanRequest,
   ResumeRequest,
   RetryRequest,
-  describeZodError,
 } from '../engine/messages';
+import { inspectJson, payloadLimitsFromEnv, resolvePayloadLimits, type PayloadLimits } from '../engine/limits';
+import { parseMessage } from '../engine/message-checks';
 import { nodesToKeep, replanOutline, specChanges, type RunReplannedDetail } from '../engine/replan';
 import type { Owner, PlanSpec } from '../engine/spec';
 import {
@@ -119,6 +121,11 @@ export interface PlanRunnerClientOptions {
   taskQueue?: string;
   /** Web UI base for links. Default `$TEMPORAL_UI_URL`, else `http://localhost:8233`. */
   uiUrl?: string;
+  /**
+   * Payload limits checked before a message is sent; set them like the worker's. Default: the
+   * `PLAN_LIMIT_*` environment variables, else the defaults (docs/security.md).
+   */
+  limits?: Partial<PayloadLimits>;
   /** How long `connect()` waits for the server. Default 5000 ms. */
   connectTimeoutMs?: number;
   /** Deadline of one query (snapshot, events, workItem). Default 20000 ms. */
@@ -229,6 +236,10 @@ export function shortId(): string {
 }
 
 /** An input issue's path (`items.0.name`, or a JSON pointer) as a spec-problem path: `$.input.items[0].name`. */
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 function issuePath(issue: Issue): string {
   const raw = issue.path?.trim();
   if (!raw) return '$.input';
@@ -244,12 +255,22 @@ function issuePath(issue: Issue): string {
  * its JSON Schemas (SPEC §2), then the input against the spec's `inputSchema`. Input problems are
  * reported with paths under `$.input`. With `checkInput: false` only the spec is checked.
  */
-export function checkRunRequest(spec: unknown, input?: unknown, options: { checkInput?: boolean } = {}): RunRequestCheck {
+export function checkRunRequest(
+  spec: unknown,
+  input?: unknown,
+  options: { checkInput?: boolean; limits?: Partial<PayloadLimits> } = {},
+): RunRequestCheck {
   const result = validatePlanSpecWithSchemas(spec);
   if (!result.valid || !result.spec) {
     return { valid: false, errors: result.errors, warnings: result.warnings };
   }
   if (options.checkInput === false) return { valid: true, spec: result.spec, errors: [], warnings: result.warnings };
+  // The same check the workflow makes at start: size, depth and text the store can hold.
+  const limits = resolvePayloadLimits(options.limits);
+  const tooLarge = inspectJson(input ?? {}, { maxBytes: limits.maxInputBytes, maxDepth: limits.maxDepth, what: 'the run input' });
+  if (tooLarge) {
+    return { valid: false, spec: result.spec, errors: [{ path: issuePath({ severity: 'blocking', code: 'input', message: '', path: tooLarge.path }), message: `${capitalize(tooLarge.description)}.` }], warnings: result.warnings };
+  }
   const issues = validateRunInput(result.spec, input);
   const toProblem = (issue: Issue): SpecProblem => ({ path: issuePath(issue), message: issue.message });
   const errors = issues.filter((issue) => issue.severity !== 'warning').map(toProblem);
@@ -258,8 +279,12 @@ export function checkRunRequest(spec: unknown, input?: unknown, options: { check
 }
 
 /** Like `checkRunRequest`, but throws `PlanValidationError` when anything is wrong. */
-export function assertValidRunRequest(spec: unknown, input?: unknown): { spec: PlanSpec; warnings: SpecProblem[] } {
-  const check = checkRunRequest(spec, input);
+export function assertValidRunRequest(
+  spec: unknown,
+  input?: unknown,
+  limits?: Partial<PayloadLimits>,
+): { spec: PlanSpec; warnings: SpecProblem[] } {
+  const check = checkRunRequest(spec, input, { limits });
   if (!check.valid || !check.spec) {
     const inputOnly = check.spec !== undefined;
     throw new PlanValidationError(check.errors, check.warnings, inputOnly ? 'run input' : 'plan spec');
@@ -386,6 +411,8 @@ export class PlanRunnerClient {
   private readonly queryTimeoutMs: number;
   private readonly updateTimeoutMs: number;
   private readonly storeTimeoutMs: number;
+  /** The payload limits messages are checked against before they are sent. */
+  readonly limits: PayloadLimits;
 
   /**
    * Without `client` or `connection` the connection is lazy: the first call connects (and a server
@@ -398,6 +425,7 @@ export class PlanRunnerClient {
     this.queryTimeoutMs = options.queryTimeoutMs ?? 20_000;
     this.updateTimeoutMs = options.updateTimeoutMs ?? 60_000;
     this.storeTimeoutMs = options.storeTimeoutMs ?? 20_000;
+    this.limits = options.limits ? resolvePayloadLimits(options.limits) : payloadLimitsFromEnv(process.env);
     this.reader = new StoreReader({ url: options.storeUrl, store: options.store, timeoutMs: options.storeTimeoutMs });
     if (options.client) {
       this.client = options.client;
@@ -462,7 +490,7 @@ export class PlanRunnerClient {
    * by a finished run, is refused (`RunAlreadyExistsError`).
    */
   async start(spec: unknown, opts: StartRunOptions = {}): Promise<StartedRun> {
-    const { spec: planSpec, warnings } = assertValidRunRequest(spec, opts.input);
+    const { spec: planSpec, warnings } = assertValidRunRequest(spec, opts.input, this.limits);
     const runId = opts.runId ?? `${planSpec.id}-${shortId()}`;
     if (!runId.trim() || runId.length > 255) {
       throw new PlanValidationError([{ path: '$runId', message: 'must be 1 to 255 characters' }], [], 'run id');
@@ -502,43 +530,43 @@ export class PlanRunnerClient {
 
   /** Submit an agent's result (update `submitNodeResult`). Refusals throw `RunRefusedError`. */
   async submitResult(runId: string, submission: AgentSubmission): Promise<SubmitOutcome> {
-    const payload = this.parse(runId, AgentSubmission, submission);
+    const payload = this.parse(runId, AgentSubmission, submission, 'result');
     return this.update(runId, submitNodeResultUpdate, payload);
   }
 
   /** Send an agent's result as signal `nodeResult`: no outcome; a refusal becomes event `result-rejected`. */
   async signalResult(runId: string, submission: AgentSubmission): Promise<void> {
-    const payload = this.parse(runId, AgentSubmission, submission);
+    const payload = this.parse(runId, AgentSubmission, submission, 'result');
     await this.signal(runId, () => this.handle(runId).signal(nodeResultSignal, payload));
   }
 
   /** Answer a pending approval (update `submitHumanResponse`). Refusals throw `RunRefusedError`. */
   async respond(runId: string, response: HumanResponse): Promise<SubmitOutcome> {
-    const payload = this.parse(runId, HumanResponse, response);
+    const payload = this.parse(runId, HumanResponse, response, 'response');
     return this.update(runId, submitHumanResponseUpdate, payload);
   }
 
   /** Answer a pending approval as signal `humanResponse`. */
   async signalResponse(runId: string, response: HumanResponse): Promise<void> {
-    const payload = this.parse(runId, HumanResponse, response);
+    const payload = this.parse(runId, HumanResponse, response, 'response');
     await this.signal(runId, () => this.handle(runId).signal(humanResponseSignal, payload));
   }
 
   /** Cancel the run (update `cancelRun`): run `aborted`, the workflow returns its final snapshot. */
   async cancel(runId: string, request: CancelRequest): Promise<OperationOutcome> {
-    const payload = this.parse(runId, CancelRequest, request);
+    const payload = this.parse(runId, CancelRequest, request, 'cancel');
     return this.update(runId, cancelRunUpdate, payload);
   }
 
   /** Resume the run (update `resumeRun`). */
   async resume(runId: string, request: ResumeRequest): Promise<OperationOutcome> {
-    const payload = this.parse(runId, ResumeRequest, request);
+    const payload = this.parse(runId, ResumeRequest, request, 'resume');
     return this.update(runId, resumeRunUpdate, payload);
   }
 
   /** Retry a failed or blocked node (update `retryNodeRun`); `input` replaces its resolved input. */
   async retry(runId: string, request: RetryRequest): Promise<OperationOutcome> {
-    const payload = this.parse(runId, RetryRequest, request);
+    const payload = this.parse(runId, RetryRequest, request, 'retry');
     return this.update(runId, retryNodeUpdate, payload);
   }
 
@@ -555,11 +583,12 @@ export class PlanRunnerClient {
    */
   async replan(runId: string, spec: unknown, options: ReplanOptions): Promise<ReplanOutcome> {
     const { spec: planSpec } = assertValidPlanSpec(spec);
-    const payload = this.parse(runId, ReplanRequest, {
-      spec: planSpec,
-      by: options.by,
-      ...(options.reason !== undefined ? { reason: options.reason } : {}),
-    });
+    const payload = this.parse(
+      runId,
+      ReplanRequest,
+      { spec: planSpec, by: options.by, ...(options.reason !== undefined ? { reason: options.reason } : {}) },
+      'replan',
+    );
     return this.update(runId, replanRunUpdate, payload);
   }
 
@@ -799,16 +828,14 @@ export class PlanRunnerClient {
     return this.client.workflow.getHandle<PlanRunWorkflow>(runId);
   }
 
-  private parse<S extends { safeParse(value: unknown): { success: true; data: unknown } | { success: false; error: any } }>(
-    runId: string,
-    schema: S,
-    value: unknown,
-  ): any {
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-      throw new RunRefusedError(runId, 'invalid-payload', `invalid message: ${describeZodError(parsed.error)}`);
-    }
-    return parsed.data;
+  /**
+   * A message checked as the run will check it (the same limits and schema), so a message the run
+   * would refuse is refused here, before anything is sent.
+   */
+  private parse<T>(runId: string, schema: z.ZodType<T>, value: unknown, what: string): any {
+    const parsed = parseMessage(schema, value, what, this.limits);
+    if (parsed.refused) throw new RunRefusedError(runId, parsed.reason, parsed.message);
+    return parsed.message;
   }
 
   /** One read from the store, with the store deadline, its errors naming the store. */

@@ -5,6 +5,7 @@
 import { AgentSubmission } from './messages';
 import { admitMessage, refuse, rememberSubmission, type MessageCheck } from './message-checks';
 import { handleFailedAttempt } from './failure';
+import { recordableName, type PayloadLimits } from './limits';
 import { clone } from './paths';
 import { findNodeRun, findSpecNode, mergeArtifacts, nodeContext, nodeRun, specNode } from './run-state';
 import { settle } from './settle';
@@ -18,8 +19,8 @@ export type SubmissionCheck = MessageCheck<{ submission: AgentSubmission; valida
  * Decides whether a submission is accepted, without changing anything. Accepted submissions come
  * with the validation the activity must run (`null` when the agent reported a failure).
  */
-export function checkAgentSubmission(state: RunState, payload: unknown): SubmissionCheck {
-  const admitted = admitMessage(state, AgentSubmission, payload, 'result');
+export function checkAgentSubmission(state: RunState, payload: unknown, limits?: PayloadLimits): SubmissionCheck {
+  const admitted = admitMessage(state, AgentSubmission, payload, 'result', limits);
   if (admitted.refused || admitted.duplicate) return admitted;
   const submission = admitted.message;
   const spec = findSpecNode(state, submission.nodeId);
@@ -59,24 +60,40 @@ function timedOut(node: NodeRun, attempt: number | undefined): string {
 
 /** Records a refused signal as event `result-rejected` (an update would have answered with an error). */
 export function rejectSubmission(state: RunState, payload: unknown, refusal: Refusal, now: string, by?: string): Transition {
-  const record = (payload ?? {}) as { nodeId?: unknown; attempt?: unknown; submissionId?: unknown; by?: unknown; respondedBy?: unknown };
-  const step = new Step(state, now, String(by ?? record.by ?? record.respondedBy ?? 'unknown'));
+  // The payload was refused, so only what is safe to record is taken from it: names and ids that
+  // are short and hold text every store can hold (a refused payload may be huge or hold a NUL).
+  const record = (payload !== null && typeof payload === 'object' ? payload : {}) as {
+    nodeId?: unknown;
+    attempt?: unknown;
+    submissionId?: unknown;
+    by?: unknown;
+    respondedBy?: unknown;
+  };
+  const requestedNodeId = recordableName(record.nodeId);
+  const submissionId = recordableName(record.submissionId);
+  const step = new Step(state, now, by ?? recordableName(record.by) ?? recordableName(record.respondedBy) ?? 'unknown');
   step.emit('result-rejected', {
-    nodeId: typeof record.nodeId === 'string' && findNodeRun(state, record.nodeId) ? record.nodeId : undefined,
-    attempt: typeof record.attempt === 'number' ? record.attempt : undefined,
+    nodeId: requestedNodeId !== undefined && findNodeRun(state, requestedNodeId) ? requestedNodeId : undefined,
+    attempt: typeof record.attempt === 'number' && Number.isSafeInteger(record.attempt) ? record.attempt : undefined,
     message: `Rejected: ${refusal.message}`,
     detail: {
       reason: refusal.reason,
-      ...(typeof record.nodeId === 'string' ? { requestedNodeId: record.nodeId } : {}),
-      ...(typeof record.submissionId === 'string' ? { submissionId: record.submissionId } : {}),
+      ...(requestedNodeId !== undefined ? { requestedNodeId } : {}),
+      ...(submissionId !== undefined ? { submissionId } : {}),
     },
   });
   return step.finish('node-result-failed');
 }
 
 /** Records an accepted submission with the issues the validation activity found. */
-export function applyAgentSubmission(state: RunState, payload: unknown, issues: Issue[], now: string): AppliedMessage | Refusal {
-  const check = checkAgentSubmission(state, payload);
+export function applyAgentSubmission(
+  state: RunState,
+  payload: unknown,
+  issues: Issue[],
+  now: string,
+  limits?: PayloadLimits,
+): AppliedMessage | Refusal {
+  const check = checkAgentSubmission(state, payload, limits);
   if (check.refused) return check;
   if (check.duplicate) return { state, events: [], workItems: [], outcome: check.duplicate };
   const { submission } = check;

@@ -12,7 +12,7 @@
  *   as true, and validation warns about it.
  * - "Truthy" is JavaScript truthiness: `0`, `""`, `false`, `null` and missing are false.
  */
-import { getPath, jsonEqual, splitPath } from './paths';
+import { getPath, jsonEqual, pathProblem, splitPath } from './paths';
 
 export const CONTEXT_ROOTS = ['output', 'input', 'artifact', 'run'] as const;
 export const OPERATORS = ['==', '!=', '>=', '<=', '>', '<'] as const;
@@ -34,7 +34,7 @@ const LONE_PATH = new RegExp(`^${PATH_TEXT}$`);
 /** Checks that a path starts at a context root; returns an error message or undefined. */
 export function checkContextPath(path: string): string | undefined {
   const segments = splitPath(path);
-  if (!segments) return `"${path}" is not a dotted path`;
+  if (!segments) return pathProblem(path) ?? `"${path}" is not a dotted path`;
   const root = segments[0];
   if (!(CONTEXT_ROOTS as readonly string[]).includes(root)) {
     return `path "${path}" must start with one of ${CONTEXT_ROOTS.map((r) => `${r}.`).join(', ')}`;

@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import { admitMessage, refuse, rememberSubmission, type MessageCheck } from './message-checks';
 import { ApprovalResponse, DecisionResponse, HumanResponse, ReviewEditResponse, describeZodError } from './messages';
+import type { PayloadLimits } from './limits';
 import { clone } from './paths';
 import { findNodeRun, findSpecNode, nodeContext, nodeRun, specNode } from './run-state';
 import { schemasFor } from './schemas';
@@ -14,8 +15,8 @@ import type { AppliedMessage, Approval, ApprovalStatus, AttemptRecord, Issue, Re
 
 export type ResponseCheck = MessageCheck<{ response: HumanResponse; approval: Approval; validation: ValidationRequest }>;
 
-export function checkHumanResponse(state: RunState, payload: unknown): ResponseCheck {
-  const admitted = admitMessage(state, HumanResponse, payload, 'response');
+export function checkHumanResponse(state: RunState, payload: unknown, limits?: PayloadLimits): ResponseCheck {
+  const admitted = admitMessage(state, HumanResponse, payload, 'response', limits);
   if (admitted.refused || admitted.duplicate) return admitted;
   const response = admitted.message;
 
@@ -115,8 +116,14 @@ function approvalStatusOf(approval: Approval, type: string, response: Record<str
   return response.approved === true ? 'approved' : 'rejected';
 }
 
-export function applyHumanResponse(state: RunState, payload: unknown, issues: Issue[], now: string): AppliedMessage | Refusal {
-  const check = checkHumanResponse(state, payload);
+export function applyHumanResponse(
+  state: RunState,
+  payload: unknown,
+  issues: Issue[],
+  now: string,
+  limits?: PayloadLimits,
+): AppliedMessage | Refusal {
+  const check = checkHumanResponse(state, payload, limits);
   if (check.refused) return check;
   if (check.duplicate) return { state, events: [], workItems: [], outcome: check.duplicate };
   const { response } = check;

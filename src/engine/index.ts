@@ -7,6 +7,9 @@
 export * from './types';
 export * from './spec';
 export * from './messages';
+export * from './limits';
+export { compilePattern, patternProblem, MAX_PATTERN_LENGTH } from './patterns';
+export { parseMessage } from './message-checks';
 export { createRunState, isFinished, deriveRunStatus } from './run-state';
 export { checkAgentSubmission, applyAgentSubmission, rejectSubmission } from './agent-results';
 export { refuse } from './message-checks';

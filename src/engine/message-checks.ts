@@ -1,9 +1,12 @@
 /**
- * What every incoming result and response goes through first (SPEC §7, §8): parse the payload,
- * answer a seen `submissionId` with its first outcome, refuse anything for a finished run.
+ * What every incoming result, response and operation goes through first (SPEC §7, §8): check its
+ * size, depth and text against the limits, parse it, answer a seen `submissionId` with its first
+ * outcome, refuse anything for a finished run.
  */
 import type { z } from 'zod';
+import { DEFAULT_PAYLOAD_LIMITS, inspectJson, type PayloadLimits } from './limits';
 import { describeZodError } from './messages';
+import { ownValue, withOwn } from './own';
 import { isFinished } from './run-state';
 import type { Refusal, RunState, SubmitOutcome } from './types';
 
@@ -17,16 +20,47 @@ export type MessageCheck<Accepted> =
   | { refused: false; duplicate: SubmitOutcome }
   | ({ refused: false; duplicate?: undefined } & Accepted);
 
-export function admitMessage<T extends { submissionId?: string }>(
+/** How a caller shrinks a result that is too large. */
+const LARGE_RESULT_HINT = 'store large data elsewhere and send a pointer to it as an artifact ({ name, kind, pointer })';
+
+/**
+ * Checks a message's payload against the limits (size, depth, text the store can hold), then parses
+ * it with its schema. The walk comes first and is bounded, so a huge or deeply nested payload is
+ * refused before anything recursive (zod, a clone) touches it.
+ */
+export function parseMessage<T>(
+  schema: z.ZodType<T>,
+  payload: unknown,
+  what: string,
+  limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS,
+): Refusal | { refused: false; message: T } {
+  const problem = inspectJson(payload, {
+    maxBytes: limits.maxPayloadBytes,
+    maxDepth: limits.maxDepth,
+    what: `the ${what}`,
+    tooLargeHint: what === 'result' || what === 'response' ? LARGE_RESULT_HINT : undefined,
+  });
+  if (problem) return refuse(problem.reason, `Invalid ${what} payload: ${problem.message}.`);
+  const parsed = schema.safeParse(payload);
+  if (!parsed.success) return refuse('invalid-payload', `Invalid ${what} payload: ${describeZodError(parsed.error)}`);
+  return { refused: false, message: parsed.data };
+}
+
+export function admitMessage<T extends { submissionId?: string; artifacts?: unknown[] }>(
   state: RunState,
   schema: z.ZodType<T>,
   payload: unknown,
   what: 'result' | 'response',
+  limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS,
 ): Refusal | { refused: false; duplicate: SubmitOutcome } | { refused: false; duplicate?: undefined; message: T } {
-  const parsed = schema.safeParse(payload);
-  if (!parsed.success) return refuse('invalid-payload', `Invalid ${what} payload: ${describeZodError(parsed.error)}`);
-  const message = parsed.data;
-  const seen = message.submissionId ? state.submissions[message.submissionId] : undefined;
+  const parsed = parseMessage(schema, payload, what, limits);
+  if (parsed.refused) return parsed;
+  const message = parsed.message;
+  const count = message.artifacts?.length ?? 0;
+  if (count > limits.maxArtifacts) {
+    return refuse('payload-too-large', `Invalid ${what} payload: ${count} artifacts, more than the limit of ${limits.maxArtifacts}; bundle them and send one pointer.`);
+  }
+  const seen = message.submissionId ? ownValue(state.submissions, message.submissionId) : undefined;
   if (seen) return { refused: false, duplicate: { ...seen, duplicate: true } };
   if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is ${state.status} and accepts no more ${what}s.`);
   return { refused: false, message };
@@ -35,8 +69,8 @@ export function admitMessage<T extends { submissionId?: string }>(
 /**
  * Remembers an accepted message's outcome under its `submissionId`, so a retried delivery gets the
  * same answer. The log is shared between successive states (see `Step`), so it is replaced, never
- * edited in place.
+ * edited in place; it is a null-prototype object, so no id can find or change a prototype.
  */
 export function rememberSubmission(state: RunState, submissionId: string, outcome: SubmitOutcome): void {
-  state.submissions = { ...state.submissions, [submissionId]: outcome };
+  state.submissions = withOwn(state.submissions, submissionId, outcome);
 }

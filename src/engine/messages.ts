@@ -4,38 +4,57 @@
  * so a malformed message is refused with the path of what is wrong instead of corrupting the run.
  */
 import { z } from 'zod';
-import { FailureClass } from './spec';
+import { MAX_NAME_LENGTH, isReservedSegment } from './limits';
+import { FailureClass, MAX_ID_LENGTH } from './spec';
+
+/** Names and ids a caller sends: bounded, so a message cannot smuggle megabytes into an id. */
+const Name = z.string().min(1, 'must not be empty').max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`);
+const NodeId = z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`);
+/** Longer free texts (reasons, failure messages, pointers): bounded by this and by the payload limit. */
+const MAX_TEXT_LENGTH = 10_000;
+const Text = z.string().max(MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`);
+
+/**
+ * A JSON object (not a list, a number, a text or null). Results and responses are objects (SPEC
+ * §7, §8), so an edge's `map` always has fields to read; a single value travels as `{ "value": … }`.
+ */
+export const JsonObject = z.record(z.string(), z.unknown(), {
+  error: (issue) =>
+    issue.input === undefined
+      ? 'is required'
+      : `must be a JSON object ({ … }), but it is ${Array.isArray(issue.input) ? 'a list' : issue.input === null ? 'null' : `a ${typeof issue.input}`}; wrap a single value, e.g. { "value": … }`,
+});
 
 export const ArtifactRef = z.object({
-  name: z.string().min(1),
-  kind: z.string().min(1),
-  pointer: z.string().min(1),
-  schemaRef: z.string().optional(),
+  name: Name.refine((name) => !isReservedSegment(name), 'is reserved (__proto__, prototype and constructor name JavaScript prototypes)'),
+  kind: Name,
+  pointer: z.string().min(1, 'must not be empty').max(MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`),
+  schemaRef: Name.optional(),
   payload: z.unknown().optional(),
 });
 export type ArtifactRef = z.infer<typeof ArtifactRef>;
 
 /** An agent's result for a task node (signal `nodeResult`, update `submitNodeResult`). */
 export const AgentSubmission = z.object({
-  nodeId: z.string().min(1),
+  nodeId: NodeId,
   attempt: z.number().int().min(1).optional(),
-  submissionId: z.string().min(1).max(200).optional(),
-  by: z.string().optional(),
-  structuredOutput: z.unknown().optional(),
+  submissionId: Name.optional(),
+  by: Name.optional(),
+  structuredOutput: JsonObject.optional(),
   artifacts: z.array(ArtifactRef).optional(),
   notes: z.string().optional(),
   handoffContext: z.unknown().optional(),
-  failure: z.object({ class: FailureClass.optional(), message: z.string() }).optional(),
+  failure: z.object({ class: FailureClass.optional(), message: Text }).optional(),
 });
 export type AgentSubmission = z.infer<typeof AgentSubmission>;
 
 /** A person's answer to a pending approval (signal `humanResponse`, update `submitHumanResponse`). */
 export const HumanResponse = z.object({
-  nodeId: z.string().min(1).optional(),
-  approvalId: z.string().min(1).optional(),
-  submissionId: z.string().min(1).max(200).optional(),
-  respondedBy: z.string().min(1),
-  response: z.record(z.string(), z.unknown()),
+  nodeId: NodeId.optional(),
+  approvalId: Name.optional(),
+  submissionId: Name.optional(),
+  respondedBy: Name,
+  response: JsonObject,
 });
 export type HumanResponse = z.infer<typeof HumanResponse>;
 
@@ -52,13 +71,13 @@ export const ReviewEditResponse = z.object({
   comments: z.string().optional(),
 });
 
-export const CancelRequest = z.object({ by: z.string().min(1).default('unknown'), reason: z.string().optional() });
+export const CancelRequest = z.object({ by: Name.default('unknown'), reason: Text.optional() });
 export type CancelRequest = z.input<typeof CancelRequest>;
-export const ResumeRequest = z.object({ by: z.string().min(1).default('unknown') });
+export const ResumeRequest = z.object({ by: Name.default('unknown') });
 export type ResumeRequest = z.input<typeof ResumeRequest>;
 export const RetryRequest = z.object({
-  nodeId: z.string().min(1),
-  by: z.string().min(1).default('unknown'),
+  nodeId: NodeId,
+  by: Name.default('unknown'),
   input: z.unknown().optional(),
 });
 export type RetryRequest = z.input<typeof RetryRequest>;
@@ -68,8 +87,8 @@ export type RetryRequest = z.input<typeof RetryRequest>;
  */
 export const ReplanRequest = z.object({
   spec: z.unknown().refine((value) => value !== undefined, { message: 'a plan spec is required' }),
-  by: z.string().min(1).default('unknown'),
-  reason: z.string().optional(),
+  by: Name.default('unknown'),
+  reason: Text.optional(),
 });
 export type ReplanRequest = z.input<typeof ReplanRequest>;
 

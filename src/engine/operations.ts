@@ -3,7 +3,7 @@
  * retry). Each returns a Transition, or a Refusal that changed nothing. Timers (delayed nodes,
  * timeouts, deadlines) live in `timers.ts` and are re-exported from here.
  */
-import { refuse } from './message-checks';
+import { parseMessage, refuse } from './message-checks';
 import { closePendingApprovals, workItemFor } from './dispatch';
 import { handleFailedAttempt } from './failure';
 import { clone } from './paths';
@@ -12,7 +12,8 @@ import { findNodeRun, isFinished, nodeContext, nodeRun, specNode } from './run-s
 import { schemasFor } from './schemas';
 import { settle } from './settle';
 import { Step } from './step';
-import { CancelRequest, ResumeRequest, RetryRequest, describeZodError } from './messages';
+import { recordableName, type PayloadLimits } from './limits';
+import { CancelRequest, ResumeRequest, RetryRequest } from './messages';
 import type { CheckpointReason, Issue, Refusal, RunState, Transition, ValidationRequest } from './types';
 
 export function startRun(state: RunState, now: string, by = 'engine'): Transition {
@@ -81,11 +82,11 @@ export function applyInputChecks(state: RunState, results: Array<{ nodeId: strin
 // Timers moved to timers.ts (SPEC §5, §9); existing callers import them from here.
 export { pendingTimers, fireDueTimers, promoteDueNodes } from './timers';
 
-export function cancelRun(state: RunState, payload: unknown, now: string): Transition | Refusal {
-  const parsed = CancelRequest.safeParse(payload ?? {});
-  if (!parsed.success) return refuse('invalid-payload', `Invalid cancel payload: ${describeZodError(parsed.error)}`);
+export function cancelRun(state: RunState, payload: unknown, now: string, limits?: PayloadLimits): Transition | Refusal {
+  const parsed = parseMessage(CancelRequest, payload ?? {}, 'cancel', limits);
+  if (parsed.refused) return parsed;
   if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is already ${state.status}.`);
-  const { by, reason } = parsed.data;
+  const { by, reason } = parsed.message;
   const step = new Step(state, now, by);
   step.state.cancelled = { by, reason, at: now };
   closePendingApprovals(step, 'the run was cancelled');
@@ -106,11 +107,11 @@ export function cancelRun(state: RunState, payload: unknown, now: string): Trans
   return step.finish('run-cancelled');
 }
 
-export function resumeRun(state: RunState, payload: unknown, now: string): Transition | Refusal {
-  const parsed = ResumeRequest.safeParse(payload ?? {});
-  if (!parsed.success) return refuse('invalid-payload', `Invalid resume payload: ${describeZodError(parsed.error)}`);
+export function resumeRun(state: RunState, payload: unknown, now: string, limits?: PayloadLimits): Transition | Refusal {
+  const parsed = parseMessage(ResumeRequest, payload ?? {}, 'resume', limits);
+  if (parsed.refused) return parsed;
   if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is ${state.status}: there is nothing to resume.`);
-  const step = new Step(state, now, parsed.data.by);
+  const step = new Step(state, now, parsed.message.by);
   // Nodes blocked because their owner could not be woken are dispatched again (SPEC §12).
   for (const node of step.state.nodes) {
     if (node.status === 'blocked' && node.failureClass === 'dispatch') {
@@ -135,11 +136,11 @@ export function resumeRun(state: RunState, payload: unknown, now: string): Trans
   return step.finish('run-resumed');
 }
 
-export function retryNode(state: RunState, payload: unknown, now: string): Transition | Refusal {
-  const parsed = RetryRequest.safeParse(payload ?? {});
-  if (!parsed.success) return refuse('invalid-payload', `Invalid retry payload: ${describeZodError(parsed.error)}`);
+export function retryNode(state: RunState, payload: unknown, now: string, limits?: PayloadLimits): Transition | Refusal {
+  const parsed = parseMessage(RetryRequest, payload ?? {}, 'retry', limits);
+  if (parsed.refused) return parsed;
   if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is ${state.status}: nothing can be retried.`);
-  const request = parsed.data;
+  const request = parsed.message;
   const existing = findNodeRun(state, request.nodeId);
   if (!existing) return refuse('unknown-node', `Node "${request.nodeId}" does not exist in plan ${state.planId}.`);
   if (existing.status !== 'failed' && existing.status !== 'blocked') {
@@ -196,13 +197,15 @@ export type OperationKind = 'cancel' | 'resume' | 'retry' | 'replan';
  * the caller with the refusal). Nothing in the run changes: no checkpoint.
  */
 export function rejectOperation(state: RunState, operation: OperationKind, payload: unknown, refusal: Refusal, now: string): Transition {
-  const record = (payload ?? {}) as { by?: unknown; nodeId?: unknown };
-  const step = new Step(state, now, typeof record.by === 'string' ? record.by : 'unknown');
-  const nodeId = operation === 'retry' && typeof record.nodeId === 'string' && findNodeRun(state, record.nodeId) ? record.nodeId : undefined;
+  // Only what is safe to record is taken from the refused payload (see `rejectSubmission`).
+  const record = (payload !== null && typeof payload === 'object' ? payload : {}) as { by?: unknown; nodeId?: unknown };
+  const requestedNodeId = recordableName(record.nodeId);
+  const step = new Step(state, now, recordableName(record.by) ?? 'unknown');
+  const nodeId = operation === 'retry' && requestedNodeId !== undefined && findNodeRun(state, requestedNodeId) ? requestedNodeId : undefined;
   step.emit('operation-rejected', {
     nodeId,
     message: `Rejected ${operation}: ${refusal.message}`,
-    detail: { operation, reason: refusal.reason, ...(typeof record.nodeId === 'string' ? { requestedNodeId: record.nodeId } : {}) },
+    detail: { operation, reason: refusal.reason, ...(requestedNodeId !== undefined ? { requestedNodeId } : {}) },
   });
   return { state: step.state, events: step.events, workItems: [] };
 }

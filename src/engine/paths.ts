@@ -3,16 +3,34 @@
  * by index. Reading never throws: a missing step yields `undefined`.
  */
 
-/** A segment: letters, digits, `_` and `-` (so `artifact.final-draft.pointer` works). */
+import { isReservedSegment } from './limits';
+import { setOwn } from './own';
+
+/**
+ * A segment: letters, digits, `_` and `-` (so `artifact.final-draft.pointer` works), and not one of
+ * `__proto__`, `prototype`, `constructor` (they name JavaScript prototypes; see `pathProblem`).
+ */
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 
 export function splitPath(path: string): string[] | undefined {
   const segments = path.trim().split('.');
-  return segments.every((segment) => SEGMENT.test(segment)) ? segments : undefined;
+  return segments.every((segment) => SEGMENT.test(segment) && !isReservedSegment(segment)) ? segments : undefined;
 }
 
 export function isValidPath(path: string): boolean {
   return splitPath(path) !== undefined;
+}
+
+/**
+ * Why `path` is not a usable dotted path, for validation messages (`"x y" is not a dotted path…`),
+ * or undefined when it is fine. `example` is the path shown as an example of a good one.
+ */
+export function pathProblem(path: string, example = 'summary or items.0.name'): string | undefined {
+  const reserved = path.trim().split('.').find(isReservedSegment);
+  if (reserved !== undefined) {
+    return `"${path}" uses the segment "${reserved}", which is reserved (it names a JavaScript prototype); rename the field`;
+  }
+  return isValidPath(path) ? undefined : `"${path}" is not a dotted path such as ${example} (letters, digits, "_" and "-" between dots)`;
 }
 
 export function getPath(value: unknown, path: string | string[]): unknown {
@@ -27,8 +45,11 @@ export function getPath(value: unknown, path: string | string[]): unknown {
 }
 
 /**
- * Writes `value` at `path` inside `target`, creating plain objects on the way (SPEC §4). `undefined`
- * is not written. A non-object in the way is replaced by an object: the later mapping wins.
+ * Writes `value` at `path` inside `target`, creating objects on the way (SPEC §4). `undefined` is
+ * not written. A non-object in the way is replaced by an object: the later mapping wins. A path
+ * `splitPath` refuses (a reserved segment such as `__proto__`) writes nothing, and it follows and
+ * defines own properties only (`setOwn`, never an assignment that could hit the `__proto__`
+ * accessor), so no path can reach `Object.prototype`.
  */
 export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
   if (value === undefined) return;
@@ -36,13 +57,13 @@ export function setPath(target: Record<string, unknown>, path: string, value: un
   if (!segments) return;
   let current: Record<string, unknown> = target;
   for (const segment of segments.slice(0, -1)) {
-    const next = current[segment];
+    const next = Object.prototype.hasOwnProperty.call(current, segment) ? current[segment] : undefined;
     if (next === null || typeof next !== 'object' || Array.isArray(next)) {
-      current[segment] = {};
+      setOwn(current, segment, {});
     }
     current = current[segment] as Record<string, unknown>;
   }
-  current[segments[segments.length - 1]] = clone(value);
+  setOwn(current, segments[segments.length - 1], clone(value));
 }
 
 /** Deep copy of a JSON value, so state never aliases a message payload. */

@@ -17,8 +17,9 @@
  * PURE: no I/O, no clock; `now` comes in as an argument.
  */
 import { closePendingApprovals } from './dispatch';
-import { refuse } from './message-checks';
-import { ReplanRequest, describeZodError } from './messages';
+import { DEFAULT_PAYLOAD_LIMITS, DEFAULT_SPEC_LIMITS } from './limits';
+import { parseMessage, refuse } from './message-checks';
+import { ReplanRequest } from './messages';
 import { clone, jsonEqual } from './paths';
 import { incomingEdges, isFinished, isSuccessful } from './run-state';
 import { schemasFor } from './schemas';
@@ -152,11 +153,16 @@ export function replanRun(
   now: string,
   options: ValidatePlanSpecOptions = {},
 ): Transition | Refusal {
-  const parsed = ReplanRequest.safeParse(payload ?? {});
-  if (!parsed.success) return refuse('invalid-payload', `Invalid replan payload: ${describeZodError(parsed.error)}`);
+  // The payload carries a whole plan: it is bounded by the plan's limits, not by a result's.
+  const parsed = parseMessage(ReplanRequest, payload ?? {}, 'replan', {
+    ...DEFAULT_PAYLOAD_LIMITS,
+    maxPayloadBytes: DEFAULT_SPEC_LIMITS.maxSpecBytes + 64 * 1024,
+    maxDepth: DEFAULT_SPEC_LIMITS.maxSpecDepth + 1,
+  });
+  if (parsed.refused) return parsed;
   if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is ${state.status}: it cannot be replanned.`);
-  const { by, reason } = parsed.data;
-  const checked = validatePlanSpec(parsed.data.spec, options);
+  const { by, reason } = parsed.message;
+  const checked = validatePlanSpec(parsed.message.spec, options);
   if (!checked.valid || !checked.spec) {
     const problems = checked.errors.map((problem) => `${problem.path}: ${problem.message}`).join('; ');
     return refuse('invalid-spec', `The new spec is invalid (${checked.errors.length} problem(s)): ${problems}`);

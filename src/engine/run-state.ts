@@ -1,6 +1,7 @@
 /**
  * Run state construction and the lookups every rule needs. Pure: time and ids come in as arguments.
  */
+import { ownRecord, setOwn } from './own';
 import { clone } from './paths';
 import { isHumanNodeType, isStructuralNodeType, type Owner, type PlanEdge, type PlanNode, type PlanSpec } from './spec';
 import {
@@ -47,7 +48,7 @@ export function createRunState({ runId, spec, input, now, specVersion = 1 }: Cre
     seq: 0,
     checkpointSequence: 0,
     failureCount: 0,
-    submissions: {},
+    submissions: ownRecord(),
     startedAt: now,
     updatedAt: now,
   };
@@ -137,7 +138,7 @@ export function nodeContext(state: RunState, node: NodeRun, overrides: Partial<N
 
 export function mergeArtifacts(existing: Record<string, Artifact>, added: Artifact[] = []): Record<string, Artifact> {
   const merged = { ...existing };
-  for (const artifact of added) merged[artifact.name] = clone(artifact);
+  for (const artifact of added) setOwn(merged, artifact.name, clone(artifact));
   return merged;
 }
 

@@ -3,6 +3,7 @@
  * with `{ "$ref": "Notes" }` (or `"Notes#/properties/summary"`); the validation activity registers
  * every entry it receives under its name so such references resolve. PURE: runs in the workflow.
  */
+import { hasOwn } from './own';
 
 /** A `$ref` that names a registry entry: not local (`#…`) and not an absolute URI (`https:…`). */
 export function registryRefName(ref: string): string | undefined {
@@ -43,7 +44,7 @@ export function schemasFor(registry: Record<string, unknown> | undefined, schema
   const queue = schemaRef ? [schemaRef] : [];
   while (queue.length > 0) {
     const name = queue.shift() as string;
-    if (name in needed || !registry || !(name in registry)) continue;
+    if (hasOwn(needed, name) || !registry || !hasOwn(registry, name)) continue;
     needed[name] = registry[name];
     queue.push(...registryRefs(registry[name]));
   }

@@ -7,6 +7,8 @@
  * existing nodes, acyclicity, owners per node type, schema references) live in `validate-spec.ts`.
  */
 import { z } from 'zod';
+import { isReservedSegment } from './limits';
+import { MAX_PATTERN_LENGTH } from './patterns';
 
 /** Letters, digits, `-`, `_` and `.`: safe in workflow ids, approval ids (`node#3`) and URLs. */
 export const ID_PATTERN = /^[A-Za-z0-9_.-]+$/;
@@ -17,7 +19,8 @@ export const Id = z
   .string()
   .min(1, 'must not be empty')
   .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
-  .regex(ID_PATTERN, 'may contain only letters, digits, "-", "_" and "."');
+  .regex(ID_PATTERN, 'may contain only letters, digits, "-", "_" and "."')
+  .refine((id) => !isReservedSegment(id), 'is reserved (__proto__, prototype and constructor name JavaScript prototypes); choose another id');
 
 const NonNegativeInt = z.number().int('must be a whole number').nonnegative('must not be negative');
 
@@ -66,7 +69,7 @@ export const CompletionCheck = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('required'), path: z.string().min(1), ...checkBase }).strict(),
   z.object({ kind: z.literal('artifact'), name: z.string().min(1), ...checkBase }).strict(),
   z.object({ kind: z.literal('min-length'), path: z.string().min(1), min: NonNegativeInt, ...checkBase }).strict(),
-  z.object({ kind: z.literal('matches'), path: z.string().min(1), pattern: z.string().min(1), ...checkBase }).strict(),
+  z.object({ kind: z.literal('matches'), path: z.string().min(1), pattern: z.string().min(1).max(MAX_PATTERN_LENGTH), ...checkBase }).strict(),
   z.object({ kind: z.literal('condition'), expression: z.string().min(1), ...checkBase }).strict(),
 ]);
 export type CompletionCheck = z.infer<typeof CompletionCheck>;

@@ -279,6 +279,8 @@ export type RefusalReason =
   | 'not-authorized'
   | 'invalid-response'
   | 'invalid-payload'
+  /** The message is larger than a limit (size or artifact count; docs/security.md). */
+  | 'payload-too-large'
   | 'not-retryable'
   | 'nothing-to-resume'
   | 'invalid-spec'

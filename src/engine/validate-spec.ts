@@ -13,7 +13,9 @@
  */
 import type { z } from 'zod';
 import { checkContextPath, parseCondition } from './conditions';
-import { isValidPath } from './paths';
+import { DEFAULT_SPEC_LIMITS, inspectJson, isReservedSegment, type SpecLimits } from './limits';
+import { pathProblem } from './paths';
+import { patternProblem } from './patterns';
 import { registryRefs } from './schemas';
 import { NodeType, PlanSpec, isHumanNodeType, isStructuralNodeType } from './spec';
 
@@ -41,6 +43,8 @@ export type SchemaChecker = (schema: unknown, name: string, registry: Record<str
 
 export interface ValidatePlanSpecOptions {
   checkSchema?: SchemaChecker;
+  /** Size limits for the plan; the defaults unless given (docs/security.md). */
+  limits?: Partial<SpecLimits>;
 }
 
 type Segment = string | number;
@@ -51,6 +55,42 @@ interface Found {
 }
 
 export function validatePlanSpec(raw: unknown, options: ValidatePlanSpecOptions = {}): SpecValidationResult {
+  // Size and depth first, in one bounded walk: a plan too large or too deep is refused before zod,
+  // the cross checks or a schema compiler recurse into it (which could overflow the stack).
+  const tooLarge = sizeProblem(raw, { ...DEFAULT_SPEC_LIMITS, ...options.limits });
+  if (tooLarge) return { valid: false, errors: [tooLarge], warnings: [] };
+  try {
+    return validateShapeAndRules(raw, options);
+  } catch (error) {
+    // Validation never throws: an unexpected failure is one more problem, with a path.
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      valid: false,
+      errors: [{ path: '$', message: `The plan could not be validated (${message}). This is a bug in plan-runner: please report it with the plan.` }],
+      warnings: [],
+    };
+  }
+}
+
+function sizeProblem(raw: unknown, limits: SpecLimits): SpecProblem | undefined {
+  const problem = inspectJson(raw, {
+    maxBytes: limits.maxSpecBytes,
+    maxDepth: limits.maxSpecDepth,
+    what: 'the plan',
+    tooLargeHint: 'split it into smaller plans or move large texts out of it',
+  });
+  if (problem) return { path: formatPath(problem.segments), message: sentence(capitalize(problem.description)) };
+  if (!isRecord(raw)) return undefined;
+  if (Array.isArray(raw.nodes) && raw.nodes.length > limits.maxNodes) {
+    return { path: '$.nodes', message: `The plan has ${raw.nodes.length} nodes, more than the limit of ${limits.maxNodes}; split it into smaller plans.` };
+  }
+  if (Array.isArray(raw.edges) && raw.edges.length > limits.maxEdges) {
+    return { path: '$.edges', message: `The plan has ${raw.edges.length} edges, more than the limit of ${limits.maxEdges}; split it into smaller plans.` };
+  }
+  return undefined;
+}
+
+function validateShapeAndRules(raw: unknown, options: ValidatePlanSpecOptions): SpecValidationResult {
   const errors: Found[] = [];
   const warnings: Found[] = [];
 
@@ -331,6 +371,10 @@ function crossCheck(root: Record<string, unknown>, options: ValidatePlanSpecOpti
     return typeof id === 'string' ? [id] : [];
   }));
   for (const name of schemaNames) {
+    if (isReservedSegment(name)) {
+      error(['schemas', name], `schema name "${name}" is reserved (it names a JavaScript prototype); rename the schema and the references to it.`);
+      continue;
+    }
     const schema = schemas[name];
     if (!isRecord(schema) && typeof schema !== 'boolean') continue; // shape error already reported
     const unknownRefs = registryRefs(schema).filter((ref) => !Object.prototype.hasOwnProperty.call(schemas, ref) && !ids.has(ref));
@@ -417,15 +461,19 @@ function crossCheck(root: Record<string, unknown>, options: ValidatePlanSpecOpti
       const checkAt = (...rest: Segment[]) => at('completionChecks', k, ...rest);
       const label = `${name}, completion check ${k + 1} (${String(check.kind)})`;
       if (['required', 'min-length', 'matches'].includes(String(check.kind)) && typeof check.path === 'string' && check.path !== '') {
-        if (!isValidPath(check.path)) {
-          error(checkAt('path'), `${label}: "${check.path}" is not a dotted path such as summary or items.0.name (letters, digits, "_" and "-" between dots). Check paths are relative to the node's output.`);
+        const problem = pathProblem(check.path);
+        if (problem) {
+          error(checkAt('path'), `${label}: ${problem}. Check paths are relative to the node's output.`);
         } else if (check.path.startsWith('output.')) {
           warn(checkAt('path'), `${label}: check paths are relative to the node's output, so "${check.path}" looks for a field named "output" inside it; did you mean "${check.path.slice('output.'.length)}"?`);
         }
       }
       if (check.kind === 'matches' && typeof check.pattern === 'string') {
-        const problem = regexProblem(check.pattern);
-        if (problem) error(checkAt('pattern'), `${label}: the pattern ${JSON.stringify(check.pattern)} is not a valid regular expression: ${problem}.`);
+        const problem = patternProblem(check.pattern);
+        if (problem) error(checkAt('pattern'), `${label}: the pattern ${JSON.stringify(check.pattern.slice(0, 100))} is not a valid regular expression: ${problem}.`);
+      }
+      if (check.kind === 'artifact' && typeof check.name === 'string' && isReservedSegment(check.name)) {
+        error(checkAt('name'), `${label}: the artifact name "${check.name}" is reserved (it names a JavaScript prototype); rename the artifact.`);
       }
       if (check.kind === 'condition' && typeof check.expression === 'string') {
         const result = parseCondition(check.expression);
@@ -489,9 +537,8 @@ function crossCheck(root: Record<string, unknown>, options: ValidatePlanSpecOpti
 
     if (isRecord(edge.map)) {
       for (const [target, source] of Object.entries(edge.map)) {
-        if (!isValidPath(target)) {
-          error(at('map', target), `${name}: "${target}" is not a valid target in the input: use a dotted path such as notes or draft.title (letters, digits, "_" and "-" between dots).`);
-        }
+        const problem = pathProblem(target, 'notes or draft.title');
+        if (problem) error(at('map', target), `${name}: "${target}" is not a valid target in the input: ${problem}.`);
         if (typeof source === 'string') {
           const problem = checkContextPath(source);
           if (problem) error(at('map', target), `${name}: the source for "${target}" is not usable: ${problem}.`);
@@ -559,13 +606,8 @@ function sentence(text: string): string {
   return text.replace(/\.+$/, '.').replace(/([^.!?])$/, '$1.');
 }
 
-function regexProblem(pattern: string): string | undefined {
-  try {
-    new RegExp(pattern);
-    return undefined;
-  } catch (e) {
-    return (e instanceof Error ? e.message : String(e)).replace(/^Invalid regular expression: /, '');
-  }
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function listOrNone(names: readonly string[]): string {

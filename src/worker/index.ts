@@ -7,6 +7,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities } from '../activities';
 import { loadDeliveryConfig } from '../activities/delivery';
 import type { DeliveryConfig } from '../activities/delivery/types';
+import { payloadLimitsFromEnv, resolvePayloadLimits, type PayloadLimits } from '../engine/limits';
 import { openStore } from '../store';
 import type { PlanStore } from '../store/types';
 import { DEFAULT_TASK_QUEUE } from '../workflows/definitions';
@@ -21,6 +22,8 @@ export interface WorkerConfig {
   storeUrl?: string;
   /** Sinks and agent endpoints; by default read from the environment (`loadDeliveryConfig`). */
   delivery?: DeliveryConfig;
+  /** Payload limits for the worker's runs; by default from the `PLAN_LIMIT_*` environment variables. */
+  limits?: Partial<PayloadLimits>;
   /** A pre-built workflow bundle (tests share one); by default the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Extra options passed through to `Worker.create` (e.g. tuning for tests). */
@@ -50,6 +53,7 @@ export async function createPlanWorker(config: WorkerConfig = {}): Promise<PlanW
   const { address, namespace, taskQueue } = resolveWorkerConfig(config);
   // Configuration errors surface before anything connects.
   const delivery = config.delivery ?? loadDeliveryConfig();
+  const limits = config.limits ? resolvePayloadLimits(config.limits) : payloadLimitsFromEnv(process.env);
   const store = config.store ?? (await openStore(config.storeUrl));
   const ownsStore = !config.store;
   try {
@@ -59,7 +63,7 @@ export async function createPlanWorker(config: WorkerConfig = {}): Promise<PlanW
       connection,
       namespace,
       taskQueue,
-      activities: createActivities({ store, delivery }),
+      activities: createActivities({ store, delivery, limits }),
       ...(config.workflowBundle ? { workflowBundle: config.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
       ...config.workerOptions,
     });

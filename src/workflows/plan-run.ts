@@ -22,6 +22,9 @@ import {
   compactForHandOver,
   createRunState,
   currentDetails,
+  inspectJson,
+  resolvePayloadLimits,
+  type PayloadLimits,
   currentWorkItem,
   dispatchFailed,
   isFinished,
@@ -153,6 +156,20 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
     });
   }
 
+  // The worker's payload limits arrive with its settings (below); until then, the defaults.
+  let limits: PayloadLimits = resolvePayloadLimits();
+  // A run input the store could not hold (too large, too deep, a NUL) is refused before anything
+  // touches it, like one that fails the plan's input schema. (The client checks the same first.)
+  const inputProblem = continued ? undefined : inspectJson(input ?? {}, { maxBytes: limits.maxInputBytes, maxDepth: limits.maxDepth, what: 'the run input' });
+  if (inputProblem) {
+    throw wf.ApplicationFailure.create({
+      type: FAILURE_TYPES.invalidInput,
+      message: `Invalid run input: ${inputProblem.message}`,
+      details: [[{ severity: 'blocking', code: 'input', message: inputProblem.description, path: inputProblem.path }]],
+      nonRetryable: true,
+    });
+  }
+
   // A continued execution (after a replan, or to keep history short) carries the whole run state.
   let state: RunState = continued ? { ...continued.state, spec: checked.spec } : createRunState({ runId: wf.workflowInfo().workflowId, spec: checked.spec, input, now: now() });
   const eventLog: RunEvent[] = [];
@@ -194,23 +211,23 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
   // when the message's turn comes, because the state may have moved in between.
   wf.setHandler(submitNodeResultUpdate, (payload) => enqueue('result', payload), {
     description: "Submit an agent's result and get the outcome (node status, issues); refused results fail with PlanRunRefused.",
-    validator: (payload) => refuseIf(() => checkAgentSubmission(state, payload)),
+    validator: (payload) => refuseIf(() => checkAgentSubmission(state, payload, limits)),
   });
   wf.setHandler(submitHumanResponseUpdate, (payload) => enqueue('response', payload), {
     description: 'Answer a pending approval and get the outcome; refused answers fail with PlanRunRefused.',
-    validator: (payload) => refuseIf(() => checkHumanResponse(state, payload)),
+    validator: (payload) => refuseIf(() => checkHumanResponse(state, payload, limits)),
   });
   wf.setHandler(cancelRunUpdate, (payload) => enqueue<OperationOutcome>('cancel', payload), {
     description: 'Cancel the run: { by, reason? }.',
-    validator: (payload) => refuseIf(() => cancelRun(state, payload, now())),
+    validator: (payload) => refuseIf(() => cancelRun(state, payload, now(), limits)),
   });
   wf.setHandler(resumeRunUpdate, (payload) => enqueue<OperationOutcome>('resume', payload), {
     description: 'Resume the run: { by }.',
-    validator: (payload) => refuseIf(() => resumeRun(state, payload, now())),
+    validator: (payload) => refuseIf(() => resumeRun(state, payload, now(), limits)),
   });
   wf.setHandler(retryNodeUpdate, (payload) => enqueue<OperationOutcome>('retry', payload), {
     description: 'Retry a failed or blocked node: { nodeId, by, input? }.',
-    validator: (payload) => refuseIf(() => retryNode(state, payload, now())),
+    validator: (payload) => refuseIf(() => retryNode(state, payload, now(), limits)),
   });
 
   wf.setHandler(replanRunUpdate, (payload) => enqueue<ReplanOutcome>('replan', payload), {
@@ -331,7 +348,7 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
 
   const processSubmission = async (message: Message) => {
     const isResult = message.kind === 'result';
-    const check = isResult ? checkAgentSubmission(state, message.payload) : checkHumanResponse(state, message.payload);
+    const check = isResult ? checkAgentSubmission(state, message.payload, limits) : checkHumanResponse(state, message.payload, limits);
     if (check.refused) return settleMessage(message, check);
     if (check.duplicate) {
       if (message.via === 'update') return (message.resolve as (value: unknown) => void)(check.duplicate);
@@ -341,8 +358,8 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
     const at = now();
     const [issues] = check.validation ? await validate([check.validation]) : [[]];
     const applied = isResult
-      ? applyAgentSubmission(state, message.payload, issues, at)
-      : applyHumanResponse(state, message.payload, issues, at);
+      ? applyAgentSubmission(state, message.payload, issues, at, limits)
+      : applyHumanResponse(state, message.payload, issues, at, limits);
     settleMessage(message, applied, isRefusal(applied) ? undefined : applied.outcome, at);
   };
 
@@ -355,11 +372,11 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
       case 'response':
         return processSubmission(message);
       case 'cancel':
-        return settleMessage(message, cancelRun(state, message.payload, now()));
+        return settleMessage(message, cancelRun(state, message.payload, now(), limits));
       case 'resume':
-        return settleMessage(message, resumeRun(state, message.payload, now()));
+        return settleMessage(message, resumeRun(state, message.payload, now(), limits));
       case 'retry':
-        return settleMessage(message, retryNode(state, message.payload, now()));
+        return settleMessage(message, retryNode(state, message.payload, now(), limits));
       case 'replan': {
         const replanned = replanRun(state, message.payload, now());
         if (isRefusal(replanned)) return settleMessage(message, replanned);
@@ -408,7 +425,9 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
     apply(startRun(state, now()));
   }
   started = true;
-  outbox.configure(await deliverySettings(), continued?.outbox);
+  const settings = await deliverySettings();
+  limits = resolvePayloadLimits(settings.limits);
+  outbox.configure(settings, continued?.outbox);
   const messageLimit = options?.continueAsNewAfterMessages ?? CONTINUE_AS_NEW_AFTER_MESSAGES;
   let current: Message | undefined;
   try {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { applyAgentSubmission, createRunState, rejectSubmission, startRun, type Refusal, type RunEvent } from '../../src/engine';
-import { at, blocking, chain, Driver, edge, eventsOf, human, isRefusal, ok, plan, RUN_ID, statuses, T0, task, types } from './engine-helpers';
+import { at, blocking, chain, Driver, edge, eventsOf, human, isRefusal, ok, plan, RUN_ID, statuses, T0, task, types, exactCopy } from './engine-helpers';
 
 /** A run that goes through most kinds of transitions. */
 function busyRun(): Driver {
@@ -141,10 +141,10 @@ describe('engine purity', () => {
   it('operations never mutate the state they are given', () => {
     const spec = plan([task('a'), human('h'), task('b')], chain('a', 'h', 'b'));
     const created = createRunState({ runId: RUN_ID, spec, input: { x: 1 }, now: T0 });
-    const createdCopy = structuredClone(created);
+    const createdCopy = exactCopy(created);
     const started = startRun(created, T0);
     assert.deepEqual(created, createdCopy);
-    const startedCopy = structuredClone(started.state);
+    const startedCopy = exactCopy(started.state);
     const t = ok(applyAgentSubmission(started.state, { nodeId: 'a', structuredOutput: { big: { nested: [1] } } }, [], at(1)));
     assert.deepEqual(started.state, startedCopy);
     assert.notEqual(t.state, started.state);

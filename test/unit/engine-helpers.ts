@@ -176,3 +176,20 @@ export function run(spec: PlanSpec, input: unknown = {}, now = T0): RunState {
 export function submit(state: RunState, nodeId: string, output: unknown, issues: Issue[] = [], now = at(1000)) {
   return ok(applyAgentSubmission(state, { nodeId, structuredOutput: output }, issues, now));
 }
+
+/**
+ * A deep copy that keeps each object's prototype (the engine keeps some records, such as the
+ * submission log, on null-prototype objects; `structuredClone` would turn them into plain ones, and
+ * a strict deep-equal would then fail on the prototype alone).
+ */
+export function exactCopy<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(exactCopy) as T;
+  if (value !== null && typeof value === 'object') {
+    const copy = Object.create(Object.getPrototypeOf(value)) as Record<string, unknown>;
+    for (const key of Object.keys(value)) {
+      Object.defineProperty(copy, key, { value: exactCopy((value as Record<string, unknown>)[key]), enumerable: true, writable: true, configurable: true });
+    }
+    return copy as T;
+  }
+  return value;
+}

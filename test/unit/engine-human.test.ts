@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { applyHumanResponse, cancelRun, checkHumanResponse } from '../../src/engine';
-import { at, blocking, Driver, edge, eventsOf, human, nodeOf, ok, plan, refused, task, trace, warning } from './engine-helpers';
+import { at, blocking, Driver, edge, eventsOf, human, nodeOf, ok, plan, refused, task, trace, warning, exactCopy } from './engine-helpers';
 
 const respond = (d: Driver, payload: Record<string, unknown>, issues = [] as Parameters<typeof applyHumanResponse>[2]) =>
   applyHumanResponse(d.state, payload, issues, at(1));
@@ -79,7 +79,7 @@ describe('engine human: approval statuses and routing (§8)', () => {
 
   it('refuses a responder who is not among the approvers (not-authorized), changing nothing', () => {
     const d = new Driver(spec);
-    const before = structuredClone(d.state);
+    const before = exactCopy(d.state);
     refused(respond(d, { nodeId: 'approve', respondedBy: 'mallory', response: { approved: true } }), 'not-authorized');
     assert.deepEqual(d.state, before);
   });
@@ -235,7 +235,7 @@ describe('engine human: targeting and refusals (§8)', () => {
     const d = new Driver(two);
     const first = ok(respond(d, { nodeId: 'h1', respondedBy: 'x', submissionId: 'r-1', response: { v: 1 } }));
     d.take(first);
-    const before = structuredClone(d.state);
+    const before = exactCopy(d.state);
     const again = ok(respond(d, { nodeId: 'h2', respondedBy: 'y', submissionId: 'r-1', response: { v: 2 } }));
     assert.deepEqual(again.outcome, { ...first.outcome, duplicate: true });
     assert.equal(again.events.length, 0);

@@ -15,7 +15,7 @@ import {
   type RunReplannedDetail,
   type RunState,
 } from '../../src/engine';
-import { at, blocking, chain, Driver, edge, eventsOf, human, nodeOf, ok, plan, refused, statuses, task, trace } from './engine-helpers';
+import { at, blocking, chain, Driver, edge, eventsOf, human, nodeOf, ok, plan, refused, statuses, task, trace, exactCopy } from './engine-helpers';
 
 function replan(d: Driver, spec: unknown, extra: Record<string, unknown> = {}) {
   return d.take(ok(replanRun(d.state, { spec, by: 'ops', ...extra }, d.now())));
@@ -27,7 +27,7 @@ function replannedDetail(events: Array<{ type: string; detail?: Record<string, u
   return found[0].detail as unknown as RunReplannedDetail;
 }
 
-const frozen = (state: RunState) => JSON.parse(JSON.stringify(state)) as RunState;
+const frozen = (state: RunState) => exactCopy(state);
 
 describe('engine replan (§11): kept, reset, added, removed', () => {
   // v1: a → b → c, a → x. After a and b: c running, x ready (maxConcurrency 1).

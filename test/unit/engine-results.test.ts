@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { applyAgentSubmission, cancelRun, checkAgentSubmission, checkHumanResponse, type PlanNode } from '../../src/engine';
-import { at, blocking, chain, Driver, edge, eventsOf, human, nodeOf, ok, plan, refused, structural, task, trace, types, warning } from './engine-helpers';
+import { at, blocking, chain, Driver, edge, eventsOf, human, nodeOf, ok, plan, refused, structural, task, trace, types, warning, exactCopy } from './engine-helpers';
 
 describe('engine results: refusals (§7)', () => {
   const spec = plan([task('a'), human('h'), structural('s'), task('b')], [edge('a', 's'), edge('s', 'b')]);
@@ -62,7 +62,7 @@ describe('engine results: refusals (§7)', () => {
 
   it('a refusal changes nothing', () => {
     const d = new Driver(spec);
-    const before = structuredClone(d.state);
+    const before = exactCopy(d.state);
     refused(applyAgentSubmission(d.state, { nodeId: 'b', structuredOutput: {} }, [], at(1)), 'node-not-running');
     assert.deepEqual(d.state, before);
   });
@@ -158,7 +158,7 @@ describe('engine results: idempotency (§7)', () => {
     const d = new Driver(plan([task('a', { retry: { maxAttempts: 3 } }), task('b')], chain('a', 'b')));
     const first = d.submit('a', { v: 1 }, [blocking()], { submissionId: 'sub-1' });
     assert.equal(first.outcome.nodeStatus, 'running');
-    const before = structuredClone(d.state);
+    const before = exactCopy(d.state);
     // Same id again, even with different content and no issues: nothing changes.
     const again = ok(applyAgentSubmission(d.state, { nodeId: 'a', submissionId: 'sub-1', structuredOutput: { v: 2 } }, [], at(99_000)));
     assert.deepEqual(again.outcome, { ...first.outcome, duplicate: true });

@@ -20,7 +20,7 @@ import {
   type PlanNode,
   type RunState,
 } from '../../src/engine';
-import { at, chain, Driver, edge, eventsOf, human, nodeOf, ok, plan, refused, statuses, task, trace, types } from './engine-helpers';
+import { at, chain, Driver, edge, eventsOf, human, nodeOf, ok, plan, refused, statuses, task, trace, types, exactCopy } from './engine-helpers';
 
 const SEC = 1000;
 const HOUR = 3_600_000;
@@ -72,7 +72,7 @@ describe('time: attempt timeouts (§9)', () => {
     assert.deepEqual(pendingTimers(d.state), [
       { key: 'timeout:a#1', kind: 'timeout', nodeId: 'a', attempt: 1, at: at(60 * SEC), summary: `a: timeout of attempt 1 at ${at(60 * SEC)}` },
     ]);
-    const before = structuredClone(d.state);
+    const before = exactCopy(d.state);
     const early = fireDueTimers(d.state, at(60 * SEC - 1));
     assert.deepEqual(early.events, []);
     assert.equal(early.checkpoint, undefined);
@@ -504,13 +504,13 @@ describe('time: purity and determinism', () => {
 
   it('the same state and time give deep-equal transitions and leave the input state untouched', () => {
     const d = new Driver(spec);
-    const before = structuredClone(d.state);
+    const before = exactCopy(d.state);
     const first = fireDueTimers(d.state, at(3 * HOUR));
     const second = fireDueTimers(d.state, at(3 * HOUR));
     assert.deepEqual(first, second);
     assert.deepEqual(d.state, before);
     assert.ok(first.events.length > 5, 'plenty happened');
-    assert.deepEqual(pendingTimers(d.state), pendingTimers(structuredClone(d.state)));
+    assert.deepEqual(pendingTimers(d.state), pendingTimers(exactCopy(d.state)));
   });
 
   it('a late step fires what was due in due-time order; retried attempts start their clocks at the late moment', () => {

@@ -8,6 +8,7 @@
 import type { EventType, RunEvent, WorkItem } from '../../engine';
 import type { RunSummary, StoredNodeRun } from '../../store/types';
 import type { PlanNode } from '../../engine';
+import type { PayloadLimits } from '../../engine/limits';
 
 /** One webhook sink as the worker configures it (PLAN_DELIVERY_CONFIG or PLAN_WEBHOOK_URL/SECRET). */
 export interface SinkConfig {
@@ -49,6 +50,11 @@ export interface DeliverySettings {
   agents: string[];
   sinkRetry: RetryTiming & { giveUpAfterMs: number };
   wakeUpRetry: RetryTiming & { maximumAttempts: number };
+  /**
+   * The worker's payload limits. Not delivery, but read at the same moment (see `createActivities`);
+   * absent in histories recorded before the limits existed, where the defaults apply.
+   */
+  limits?: Partial<PayloadLimits>;
 }
 
 export interface DeliverEventsInput {

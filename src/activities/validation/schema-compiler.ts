@@ -9,10 +9,28 @@
 import Ajv2020 from 'ajv/dist/2020';
 import type { AnySchema, ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { compilePattern } from '../../engine/patterns';
+
+/**
+ * Ajv's regular-expression engine for `pattern` and `patternProperties`: RE2 (re2js), which matches
+ * in linear time, instead of JavaScript's backtracking `RegExp`, on which a schema's `^(a+)+$`
+ * against a crafted string blocks the worker for minutes. A pattern RE2 cannot compile (lookaround,
+ * backreferences) makes the schema fail to compile, so validation reports it at the schema.
+ */
+const re2Engine = Object.assign(
+  (pattern: string) => {
+    const compiled = compilePattern(pattern);
+    if (!compiled.ok) throw new Error(`the pattern ${JSON.stringify(pattern)} is not a valid regular expression: ${compiled.error}`);
+    const regex = compiled.pattern;
+    return { test: (text: string) => regex.test(text), toString: () => `re2:${pattern}` };
+  },
+  // Only used when Ajv generates standalone code, which plan-runner never does.
+  { code: 're2js' },
+);
 
 /** Options shared by every instance: report all errors; tolerate unknown keywords and formats. */
 export function createAjv(): Ajv2020 {
-  const ajv = new Ajv2020({ allErrors: true, strict: false, logger: false });
+  const ajv = new Ajv2020({ allErrors: true, strict: false, logger: false, code: { regExp: re2Engine } });
   addFormats(ajv);
   return ajv;
 }

@@ -14,6 +14,7 @@
  */
 import { evaluateCondition, parseCondition } from '../../engine/conditions';
 import { getPath, isValidPath } from '../../engine/paths';
+import { compilePattern } from '../../engine/patterns';
 import type { CompletionCheck } from '../../engine/spec';
 import type { Issue, ValidationRequest } from '../../engine/types';
 import { compileRef, describeAjvError, pointerToDotted } from './schema-compiler';
@@ -115,16 +116,13 @@ function checkFailure(check: CompletionCheck, request: Pick<ValidationRequest, '
       return `"${check.path}" must be a text or a list with at least ${check.min} entries, but it is ${kindOf(found)}`;
     }
     case 'matches': {
-      let pattern: RegExp;
-      try {
-        pattern = new RegExp(check.pattern);
-      } catch (e) {
-        return `the pattern ${check.pattern} is not a valid regular expression (${e instanceof Error ? e.message : String(e)})`;
-      }
+      // RE2 (linear time): no pattern from a plan can make this check run for long (docs/security.md).
+      const compiled = compilePattern(check.pattern);
+      if (!compiled.ok) return `the pattern ${check.pattern} is not a valid regular expression (${compiled.error})`;
       const found = getPath(request.value, check.path);
       if (found === undefined || found === null) return `"${check.path}" must match /${check.pattern}/, but it is missing`;
       if (typeof found !== 'string') return `"${check.path}" must be a text matching /${check.pattern}/, but it is ${kindOf(found)}`;
-      return pattern.test(found) ? undefined : `"${check.path}" must match /${check.pattern}/, but it is ${quote(found)}`;
+      return compiled.pattern.test(found) ? undefined : `"${check.path}" must match /${check.pattern}/, but it is ${quote(found)}`;
     }
     case 'condition': {
       const parsed = parseCondition(check.expression);
