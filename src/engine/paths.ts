@@ -34,7 +34,9 @@ export function pathProblem(path: string, example = 'summary or items.0.name'): 
 }
 
 export function getPath(value: unknown, path: string | string[]): unknown {
-  const segments = typeof path === 'string' ? (splitPath(path) ?? []) : path;
+  // A path that is not valid (a reserved segment included) finds nothing, never the value itself.
+  const segments = typeof path === 'string' ? splitPath(path) : path;
+  if (!segments) return undefined;
   let current: unknown = value;
   for (const segment of segments) {
     if (current === null || typeof current !== 'object') return undefined;
