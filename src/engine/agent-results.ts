@@ -5,7 +5,7 @@
 import { AgentSubmission } from './messages';
 import { admitMessage, refuse, rememberSubmission, type MessageCheck } from './message-checks';
 import { handleFailedAttempt } from './failure';
-import { recordableName, type PayloadLimits } from './limits';
+import { recordableName, storableText, type PayloadLimits } from './limits';
 import { clone } from './paths';
 import { findNodeRun, findSpecNode, mergeArtifacts, nodeContext, nodeRun, specNode } from './run-state';
 import { settle } from './settle';
@@ -75,7 +75,7 @@ export function rejectSubmission(state: RunState, payload: unknown, refusal: Ref
   step.emit('result-rejected', {
     nodeId: requestedNodeId !== undefined && findNodeRun(state, requestedNodeId) ? requestedNodeId : undefined,
     attempt: typeof record.attempt === 'number' && Number.isSafeInteger(record.attempt) ? record.attempt : undefined,
-    message: `Rejected: ${refusal.message}`,
+    message: `Rejected: ${storableText(refusal.message)}`,
     detail: {
       reason: refusal.reason,
       ...(requestedNodeId !== undefined ? { requestedNodeId } : {}),

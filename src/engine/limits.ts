@@ -208,8 +208,24 @@ function segmentsOf(path: PathNode | undefined): Array<string | number> {
   return keys.reverse();
 }
 
+/**
+ * A key as a message may show it: the key itself, or (when it holds text a store cannot take, or is
+ * long) its JSON escape, cut short. The message of a refused signal is recorded, so it must never
+ * carry the very character it refuses.
+ */
+function shownKey(key: string | number): string | number {
+  if (typeof key === 'number') return key;
+  const shown = textProblem(key) === undefined ? key : JSON.stringify(key).slice(1, -1);
+  return shown.length > 60 ? `${shown.slice(0, 57)}…` : shown;
+}
+
+/** Replaces what no store can hold (NUL, lone surrogates) with U+FFFD, for text that must be recorded. */
+export function storableText(text: string): string {
+  return textProblem(text) === undefined ? text : text.replace(/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+}
+
 function invalid(path: PathNode | undefined, message: string): JsonProblem {
-  const all = segmentsOf(path);
+  const all = segmentsOf(path).map(shownKey);
   const segments = all.slice(0, MAX_PATH_SEGMENTS_SHOWN);
   const at = `${segments.join('.')}${all.length > segments.length ? '.…' : ''}`;
   return { reason: 'invalid-payload', path: at, segments, message: at ? `${at}: ${message}` : message, description: message };

@@ -12,7 +12,7 @@ import { findNodeRun, isFinished, nodeContext, nodeRun, specNode } from './run-s
 import { schemasFor } from './schemas';
 import { settle } from './settle';
 import { Step } from './step';
-import { recordableName, type PayloadLimits } from './limits';
+import { recordableName, storableText, type PayloadLimits } from './limits';
 import { CancelRequest, ResumeRequest, RetryRequest } from './messages';
 import type { CheckpointReason, Issue, Refusal, RunState, Transition, ValidationRequest } from './types';
 
@@ -204,7 +204,7 @@ export function rejectOperation(state: RunState, operation: OperationKind, paylo
   const nodeId = operation === 'retry' && requestedNodeId !== undefined && findNodeRun(state, requestedNodeId) ? requestedNodeId : undefined;
   step.emit('operation-rejected', {
     nodeId,
-    message: `Rejected ${operation}: ${refusal.message}`,
+    message: `Rejected ${operation}: ${storableText(refusal.message)}`,
     detail: { operation, reason: refusal.reason, ...(requestedNodeId !== undefined ? { requestedNodeId } : {}) },
   });
   return { state: step.state, events: step.events, workItems: [] };

@@ -14,6 +14,7 @@ import {
   payloadLimitsFromEnv,
   rejectSubmission,
   retryNode,
+  storableText,
 } from '../../src/engine';
 import { validatePlanSpecWithSchemas, validateValue } from '../../src/activities/validation';
 import { getPath, setPath } from '../../src/engine/paths';
@@ -140,6 +141,17 @@ describe('untrusted input: text every store can hold (reproduction 3)', () => {
       refused(cancelRun(d.state, { by: 'x', reason: text }, at(5)), 'invalid-payload');
     });
   }
+
+  it('the refusal of a bad key never repeats the bad character (a refused signal records its message)', () => {
+    for (const key of ['k\u0000', '\ud800', `${'x'.repeat(500)}\u0000`]) {
+      const refusal = refused(checkAgentSubmission(d.state, { nodeId: 'a', structuredOutput: { [key]: 1 } }), 'invalid-payload');
+      assert.ok(refusal.message.length < 400, 'a long key is cut short in the message');
+      assert.equal(inspectJson({ message: refusal.message }, { maxBytes: 10_000, maxDepth: 3, what: 'x' }), undefined, refusal.message);
+      const recorded = rejectSubmission(d.state, { nodeId: 'a' }, refusal, at(7)).events[0].message;
+      assert.equal(inspectJson({ recorded }, { maxBytes: 10_000, maxDepth: 3, what: 'x' }), undefined);
+    }
+    assert.equal(storableText('a\u0000b\ud800c\ud83d\ude00'), 'a\ufffdb\ufffdc\ud83d\ude00');
+  });
 
   it('well-formed pairs and other control characters are fine', () => {
     assert.equal(inspectJson({ emoji: '😀 \u0001 é' }, { maxBytes: 1000, maxDepth: 5, what: 'x' }), undefined);
