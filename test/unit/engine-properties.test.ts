@@ -397,6 +397,10 @@ class Model {
       }
       case 'response': {
         const pending = this.state.approvals.filter((approval) => approval.status === 'pending');
+        // Nothing pending: mostly let the clock move instead (an answer now would only be refused).
+        if (pending.length === 0 && action.pick % 4 !== 0 && !wasFinished) {
+          return this.step({ t: 'timer', mode: 'next', ms: 0, dt: 0, bits: action.bits, signal: false }, index);
+        }
         const approval = pending.length ? pending[action.pick % pending.length] : undefined;
         const spec = approval ? this.spec.nodes.find((node) => node.id === approval.nodeId)! : undefined;
         const nodeType = approval?.kind === 'review' ? 'review' : spec?.type;
