@@ -18,7 +18,7 @@ export function fcParams<T = unknown>(numRuns: number, extra: fc.Parameters<T> =
   const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0;
   const path = process.env.FC_PATH;
   const runs = process.env.FC_NUM_RUNS !== undefined ? Number(process.env.FC_NUM_RUNS) : numRuns;
-  return { numRuns: runs, ...extra, seed, ...(path ? { path, endOnFailure: true } : {}) };
+  return { numRuns: runs, includeErrorInReport: true, ...extra, seed, ...(path ? { path, endOnFailure: true } : {}) };
 }
 
 /** The line printed before each property runs (node:test shows diagnostics under the test). */
