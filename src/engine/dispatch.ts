@@ -3,6 +3,7 @@
  * node to its people, else the first ready task node to its agent.
  */
 import { incomingEdges, isHumanNode, nodeRun, reviewerOf, specNode } from './run-state';
+import { setOwn } from './own';
 import type { Step } from './step';
 import type { Approval, NodeRun, NodeStatus, RunState, WorkItem } from './types';
 import type { Owner } from './spec';
@@ -124,7 +125,7 @@ export function workItemFor(state: RunState, node: NodeRun, reason: string): Wor
   const handoff: Record<string, unknown> = {};
   for (const edge of incomingEdges(state.spec, node.nodeId)) {
     const source = nodeRun(state, edge.from);
-    if (source.handoffContext !== undefined) handoff[edge.from] = source.handoffContext;
+    if (source.handoffContext !== undefined) setOwn(handoff, edge.from, source.handoffContext);
   }
   return {
     runId: state.runId,

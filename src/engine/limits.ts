@@ -96,6 +96,8 @@ export interface InspectOptions {
   what: string;
   /** How to shrink it, appended to a too-large message. */
   tooLargeHint?: string;
+  /** Check only size and depth, not text, keys or numbers (a first pass that must not stop early). */
+  structureOnly?: boolean;
 }
 
 /**
@@ -110,6 +112,7 @@ export interface InspectOptions {
  */
 export function inspectJson(value: unknown, options: InspectOptions): JsonProblem | undefined {
   const { maxBytes, maxDepth, what } = options;
+  const checkText = !options.structureOnly;
   let bytes = 0;
   const stack: Array<{ value: unknown; path: PathNode | undefined; depth: number }> = [{ value, path: undefined, depth: 0 }];
   while (stack.length > 0) {
@@ -117,10 +120,10 @@ export function inspectJson(value: unknown, options: InspectOptions): JsonProble
     if (current === null || typeof current === 'boolean') {
       bytes += 5;
     } else if (typeof current === 'number') {
-      if (!Number.isFinite(current)) return invalid(path, `${what} holds ${String(current)}, which is not a JSON number`);
+      if (checkText && !Number.isFinite(current)) return invalid(path, `${what} holds ${String(current)}, which is not a JSON number`);
       bytes += String(current).length;
     } else if (typeof current === 'string') {
-      const text = textProblem(current);
+      const text = checkText ? textProblem(current) : undefined;
       if (text) return invalid(path, `${what} holds text with ${text}`);
       bytes += utf8Length(current) + 2;
     } else if (typeof current === 'object') {
@@ -130,7 +133,7 @@ export function inspectJson(value: unknown, options: InspectOptions): JsonProble
       if (Array.isArray(current)) {
         bytes += 2 + current.length;
         for (let i = current.length - 1; i >= 0; i--) {
-          if (current[i] === undefined) return invalid({ parent: path, key: i }, `${what} holds undefined in a list, which is not JSON`);
+          if (checkText && current[i] === undefined) return invalid({ parent: path, key: i }, `${what} holds undefined in a list, which is not JSON`);
           stack.push({ value: current[i], path: { parent: path, key: i }, depth: depth + 1 });
         }
       } else {
@@ -141,15 +144,15 @@ export function inspectJson(value: unknown, options: InspectOptions): JsonProble
           const child = (current as Record<string, unknown>)[key];
           if (child === undefined) continue; // JSON.stringify leaves it out
           const at: PathNode = { parent: path, key };
-          if (key === '__proto__') return invalid(at, `${what} uses the key "__proto__", which is reserved; rename it`);
-          const text = textProblem(key);
+          if (checkText && key === '__proto__') return invalid(at, `${what} uses the key "__proto__", which is reserved; rename it`);
+          const text = checkText ? textProblem(key) : undefined;
           if (text) return invalid(at, `${what} has a key with ${text}`);
           bytes += utf8Length(key) + 4;
           stack.push({ value: child, path: at, depth: depth + 1 });
         }
       }
-    } else if (current !== undefined || path !== undefined) {
-      return invalid(path, `${what} holds a ${typeof current}, which is not JSON`);
+    } else if (checkText && (current !== undefined || path !== undefined)) {
+      return invalid(path, `${what} holds ${current === undefined ? 'undefined' : `a ${typeof current}`}, which is not JSON`);
     }
     if (bytes > maxBytes) {
       const message = `${what} is larger than the limit of ${formatBytes(maxBytes)}${options.tooLargeHint ? `; ${options.tooLargeHint}` : ''}`;

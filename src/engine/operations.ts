@@ -112,9 +112,12 @@ export function resumeRun(state: RunState, payload: unknown, now: string, limits
   if (parsed.refused) return parsed;
   if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is ${state.status}: there is nothing to resume.`);
   const step = new Step(state, now, parsed.message.by);
-  // Nodes blocked because their owner could not be woken are dispatched again (SPEC §12).
+  // Nodes blocked because their owner could not be woken are dispatched again (SPEC §12), with the
+  // attempt they were never handed. An agent that *reported* class `dispatch` made an attempt (it is
+  // recorded): that node is blocked like any failed one and takes a retry, not a resume.
   for (const node of step.state.nodes) {
-    if (node.status === 'blocked' && node.failureClass === 'dispatch') {
+    const attemptRecorded = node.history.some((record) => record.attempt === node.currentAttempt);
+    if (node.status === 'blocked' && node.failureClass === 'dispatch' && !attemptRecorded) {
       step.moveNode(node, 'running', 'node-unblocked', `Node "${node.nodeId}" is dispatched again.`);
       delete node.failureClass;
     }

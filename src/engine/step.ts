@@ -3,6 +3,7 @@
  * Every public engine operation opens a step, applies its rule, re-runs readiness and dispatch, and
  * closes the step into a `Transition` (with a checkpoint when anything changed, SPEC §10).
  */
+import { setOwn } from './own';
 import { deriveRunStatus, isActive } from './run-state';
 import { RECORD_ONLY_EVENT_TYPES } from './types';
 import type {
@@ -141,11 +142,11 @@ export function takeCheckpoint(state: RunState, reason: CheckpointReason, now: s
   const nodeStatuses: Record<string, NodeStatus> = {};
   const artifactIds: string[] = [];
   for (const node of state.nodes) {
-    nodeStatuses[node.nodeId] = node.status;
+    setOwn(nodeStatuses, node.nodeId, node.status);
     if (node.status === 'ready') readyNodeIds.push(node.nodeId);
     else if (isActive(node)) activeNodeIds.push(node.nodeId);
     else if (node.status === 'completed' || node.status === 'partial') completedNodeIds.push(node.nodeId);
-    for (const name in node.artifacts) artifactIds.push(`${node.nodeId}/${name}`);
+    for (const name of Object.keys(node.artifacts)) artifactIds.push(`${node.nodeId}/${name}`);
   }
   return { sequence: state.checkpointSequence, reason, runStatus: state.status, readyNodeIds, activeNodeIds, completedNodeIds, nodeStatuses, artifactIds, at: now };
 }

@@ -60,7 +60,13 @@ export function validatePlanSpec(raw: unknown, options: ValidatePlanSpecOptions 
   const tooLarge = sizeProblem(raw, { ...DEFAULT_SPEC_LIMITS, ...options.limits });
   if (tooLarge) return { valid: false, errors: [tooLarge], warnings: [] };
   try {
-    return validateShapeAndRules(raw, options);
+    // Text no store can hold (a NUL, a lone surrogate), a "__proto__" key or a non-JSON number is
+    // one more problem; the rest of the plan is still checked, so every problem is listed at once.
+    const text = inspectJson(raw, { maxBytes: Infinity, maxDepth: Infinity, what: 'the plan' });
+    const result = validateShapeAndRules(raw, options);
+    if (!text) return result;
+    const problem = { path: formatPath(text.segments), message: sentence(capitalize(text.description)) };
+    return { valid: false, errors: [problem, ...result.errors], warnings: result.warnings };
   } catch (error) {
     // Validation never throws: an unexpected failure is one more problem, with a path.
     const message = error instanceof Error ? error.message : String(error);
@@ -77,6 +83,7 @@ function sizeProblem(raw: unknown, limits: SpecLimits): SpecProblem | undefined 
     maxBytes: limits.maxSpecBytes,
     maxDepth: limits.maxSpecDepth,
     what: 'the plan',
+    structureOnly: true,
     tooLargeHint: 'split it into smaller plans or move large texts out of it',
   });
   if (problem) return { path: formatPath(problem.segments), message: sentence(capitalize(problem.description)) };

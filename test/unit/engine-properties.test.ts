@@ -128,7 +128,7 @@ class Model {
     plan: GeneratedPlan,
     runInput: Record<string, unknown>,
     private readonly hostile = false,
-    /** Let agents report failure class `dispatch` (known bug, see the todo test). */
+    /** Let agents report failure class `dispatch` (a separate property: it once broke resume, see below). */
     private readonly agentDispatch = false,
   ) {
     this.spec = plan.spec;
@@ -577,12 +577,7 @@ describe('engine properties (issue 9)', () => {
 
   it(
     'ids, submission ids and map targets named like Object.prototype members are plain names',
-    {
-      todo:
-        'engine bugs: (1) a map target "__proto__.polluted" writes Object.prototype.polluted (paths.ts setPath); ' +
-        '(2) submissionId "constructor"/"toString"/"__proto__" is answered as a duplicate of nothing ({duplicate: true}) and the result is dropped (message-checks.ts admitMessage); ' +
-        '(3) a node id "__proto__" is missing from checkpoint.nodeStatuses (step.ts takeCheckpoint). Counterexamples in the report.',
-    },
+    {},
     (t) => {
       const parameters = fcParams(1_000);
       t.diagnostic(seedLine(parameters, FILE));
@@ -591,13 +586,11 @@ describe('engine properties (issue 9)', () => {
   );
 });
 
-describe('engine properties: known bugs (todo until fixed)', () => {
-  const DISPATCH_TODO =
-    'engine bug: an agent may report failure class "dispatch"; with onFailure {on: dispatch, action: replan} the node is blocked with failureClass ' +
-    '"dispatch" after its attempt was recorded, and resume (operations.ts resumeRun) takes it for a failed wake-up and hands the same attempt ' +
-    'number out again: the next result is recorded as attempt 1 a second time. Found with seed 1445396386.';
-
-  it('an agent-reported dispatch failure followed by resume does not reuse the attempt number', { todo: DISPATCH_TODO }, () => {
+// Bugs these properties found (fixed in issue 9): an agent-reported `dispatch` failure that resume
+// handed out again under the same attempt number (seed 1445396386), and names that reached
+// Object.prototype (map targets, submission ids, node ids).
+describe('engine properties: what they found', () => {
+  it('an agent-reported dispatch failure followed by resume does not reuse the attempt number', () => {
     const spec: PlanSpec = {
       id: 'dispatch-bug',
       nodes: [{ id: 'n0', type: 'task', owner: { kind: 'agent', ref: 'a' }, onFailure: [{ on: 'dispatch', action: 'replan' }] }],
@@ -615,7 +608,7 @@ describe('engine properties: known bugs (todo until fixed)', () => {
     if (!isRefusal(next)) assert.deepEqual(next.state.nodes[0].history.map((record) => record.attempt), [1, 2]);
   });
 
-  it('random runs where agents also report failure class "dispatch" keep every run invariant', { todo: DISPATCH_TODO }, (t) => {
+  it('random runs where agents also report failure class "dispatch" keep every run invariant', (t) => {
     const parameters = fcParams(3_000);
     t.diagnostic(seedLine(parameters, FILE));
     fc.assert(runProperty({ maxNodes: 3 }, 20, true), parameters);
@@ -625,16 +618,15 @@ describe('engine properties: known bugs (todo until fixed)', () => {
   const started = (spec: PlanSpec) => startRun(createRunState({ runId: RUN_ID, spec, now: iso(T0_MS) }), iso(T0_MS)).state;
 
   it(
-    'a map target "__proto__.polluted" does not write Object.prototype',
-    { todo: 'engine bug: paths.ts setPath walks into __proto__ (validation accepts the target: isValidPath allows "__proto__")' },
+    'a map target "__proto__.polluted" is refused by validation and, run anyway, does not write Object.prototype',
     () => {
       const spec: PlanSpec = { id: 'pollute', nodes: [task('a'), task('b')], edges: [{ from: 'a', to: 'b', map: { '__proto__.polluted': 'output.v' } }] };
-      assert.equal(validatePlanSpec(spec).valid, true);
+      assert.equal(validatePlanSpec(spec).valid, false);
       try {
         const done = applyAgentSubmission(started(spec), { nodeId: 'a', structuredOutput: { v: 'yes' } }, [], iso(T0_MS + 1));
         assert.ok(!isRefusal(done));
         assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false, 'Object.prototype.polluted was written');
-        assert.deepEqual(JSON.parse(JSON.stringify(done.state.nodes[1].resolvedInput)), { ['__proto__']: { polluted: 'yes' } });
+        assert.deepEqual(JSON.parse(JSON.stringify(done.state.nodes[1].resolvedInput)), {}, 'a reserved target writes nothing');
       } finally {
         delete (Object.prototype as Record<string, unknown>).polluted;
       }
@@ -643,7 +635,6 @@ describe('engine properties: known bugs (todo until fixed)', () => {
 
   it(
     'a submissionId named like an Object.prototype member is a new submission',
-    { todo: 'engine bug: message-checks.ts admitMessage reads state.submissions[id] without an own-property check' },
     () => {
       for (const submissionId of ['constructor', 'toString', '__proto__']) {
         const result = applyAgentSubmission(started({ id: 'sid', nodes: [task('a')] }), { nodeId: 'a', submissionId, structuredOutput: {} }, [], iso(T0_MS + 1));
@@ -655,11 +646,10 @@ describe('engine properties: known bugs (todo until fixed)', () => {
   );
 
   it(
-    'a node id "__proto__" is listed in checkpoints',
-    { todo: 'engine bug: step.ts takeCheckpoint assigns nodeStatuses[nodeId], which for "__proto__" sets the prototype instead' },
+    'a node id "__proto__" is refused by validation and, run anyway, is listed in checkpoints',
     () => {
       const transition = startRun(createRunState({ runId: RUN_ID, spec: { id: 'proto', nodes: [task('__proto__')] }, now: iso(T0_MS) }), iso(T0_MS));
-      assert.equal(validatePlanSpec({ id: 'proto', nodes: [task('__proto__')] }).valid, true);
+      assert.equal(validatePlanSpec({ id: 'proto', nodes: [task('__proto__')] }).valid, false);
       assert.deepEqual(Object.keys(transition.checkpoint!.nodeStatuses), ['__proto__']);
     },
   );

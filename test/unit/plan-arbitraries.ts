@@ -13,6 +13,8 @@ export const DECISION_OPTIONS = ['yes', 'no', 'maybe'];
 export const APPROVERS = ['alice', 'bob'];
 /** Names JavaScript objects inherit: ids, keys and paths built from them catch `obj[key]` lookups. */
 export const HOSTILE_NAMES = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf'];
+/** Object.prototype members a plan may still use as ids and path segments (the first three are reserved and refused). */
+export const HOSTILE_PLAN_NAMES = HOSTILE_NAMES.slice(3);
 
 // ---- Conditions (SPEC §3) with an oracle ------------------------------------------------------------
 
@@ -209,7 +211,7 @@ function nodeArb(options: PlanOptions) {
     options: fc.subarray(DECISION_OPTIONS, { minLength: 1 }),
     inputSchema: options.inputSchemas ? fc.boolean() : fc.constant(false),
     outputSchema: options.outputSchemas ? fc.boolean() : fc.constant(false),
-    hostileId: options.hostile ? u(fc.constantFrom(...HOSTILE_NAMES), 6) : fc.constant(undefined),
+    hostileId: options.hostile ? u(fc.constantFrom(...HOSTILE_PLAN_NAMES), 6) : fc.constant(undefined),
   });
 }
 
@@ -239,7 +241,7 @@ function buildNode(id: string, d: NodeDraft): PlanNode {
 export function planArb(options: PlanOptions = {}): fc.Arbitrary<GeneratedPlan> {
   const maxNodes = options.maxNodes ?? 7;
   const timers = options.timers ?? true;
-  const targets = options.hostile ? [...MAP_TARGETS, '__proto__.polluted', 'constructor.prototype.polluted', '__proto__', 'toString'] : MAP_TARGETS;
+  const targets = options.hostile ? [...MAP_TARGETS, 'toString', 'valueOf.x', 'hasOwnProperty'] : MAP_TARGETS;
   return fc
     .record({
       nodes: fc.array(nodeArb(options), { minLength: 1, maxLength: maxNodes }),
