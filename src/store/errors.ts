@@ -102,3 +102,18 @@ export function openError(dialect: StoreDialect, location: string, error: unknow
 export function withLocation(dialect: StoreDialect, location: string, error: unknown): unknown {
   return isConnectionError(error) ? openError(dialect, location, error) : error;
 }
+
+/**
+ * The message for a SQLite store file that is not there: what `plan-runner events` (and every other
+ * read) says for a missing file, and what `plan-runner migrate` and the worker say when the file
+ * cannot be created either (`cannotCreate` is why, e.g. its directory cannot be made). One text, so
+ * the same mistake reads the same wherever it is made.
+ */
+export function noStoreMessage(location: string, cannotCreate?: string): string {
+  const where = `no store at ${location}: nothing was recorded there`;
+  const fix =
+    "Run plan-runner in the worker's directory, or set PLAN_STORE_URL (or --store) to the store the worker writes to " +
+    '(e.g. postgres://user:password@host:5432/db)';
+  if (cannotCreate === undefined) return `${where}. ${fix}; \`plan-runner migrate\` creates an empty store.`;
+  return `${where}, and none can be created there (${cannotCreate}). ${fix}.`;
+}
