@@ -54,6 +54,7 @@ import {
   type PlanRunInput,
 } from '../src/workflows/definitions';
 import { historyFromJSON, historyToJSON, type History } from '../test/replay/history-json';
+import { installStoreRejections } from '../test/integration/store-rejections';
 
 const DEFAULT_ADDRESS = '127.0.0.1:7233';
 
@@ -521,6 +522,35 @@ export const SCENARIOS: Scenario[] = [
       await client.submitResult(runId, { nodeId: 'draft', structuredOutput: { text: 'second draft' } });
       await client.submitResult(runId, { nodeId: 'publish', structuredOutput: { url: 'https://example.test/v2' } });
       await client.submitResult(runId, { nodeId: 'announce', structuredOutput: {} });
+    },
+  },
+  {
+    name: 'store-rejects-write',
+    description: 'the store refuses one transition for good (a trigger on the draft attempts): the run goes on, hands the problem over at continue-as-new, completes',
+    closes: 'completed',
+    delivery: 'webhooks',
+    async run(ctx) {
+      const { client, runId } = ctx;
+      const rejections = await installStoreRejections();
+      try {
+        await rejections.rejectAttempts(runId, 'draft');
+        const spec = plan('store-rejects', [{ id: 'research' }, { id: 'draft' }, { id: 'publish' }], [
+          { from: 'research', to: 'draft' },
+          { from: 'draft', to: 'publish' },
+        ]);
+        await startWithOptions(ctx, spec, { continueAsNewAfterMessages: 2 });
+        await client.submitResult(runId, { nodeId: 'research', structuredOutput: { notes: 'n' } });
+        const first = await currentExecution(client, runId);
+        await client.submitResult(runId, { nodeId: 'draft', structuredOutput: { text: 'refused by the store' } });
+        await untilContinued(client, runId, first, 'the second execution');
+        await client.submitResult(runId, { nodeId: 'publish', structuredOutput: { url: 'https://example.test/p' } });
+        const done = await client.result(runId);
+        if (done.recording?.status !== 'incomplete' || done.recording.failedSeqs.length === 0) {
+          throw new Error(`store-rejects-write: the final snapshot does not report the refused record: ${JSON.stringify(done.recording)}`);
+        }
+      } finally {
+        await rejections.close();
+      }
     },
   },
   {

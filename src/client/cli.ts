@@ -38,6 +38,7 @@ import {
   attemptsText,
   checkpointsTable,
   formatEventLine,
+  recordingLine,
   migrateText,
   replanPreviewText,
   replanSummary,
@@ -187,6 +188,8 @@ export function statusView(snapshot: RunSnapshot) {
     })),
     failureCount: snapshot.failureCount,
     lastSeq: snapshot.lastSeq,
+    // Only when the store refused records: scripts can test for the key.
+    ...(snapshot.recording ? { recording: snapshot.recording } : {}),
   };
 }
 
@@ -406,6 +409,7 @@ export function buildProgram(
         return;
       }
       out(`run ${view.runId}  plan ${view.planId}${view.title ? ` (${view.title})` : ''}  spec v${view.specVersion}  status ${view.status}`);
+      if (view.recording) out(recordingLine(view.recording));
       out('');
       out(
         table([

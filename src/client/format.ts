@@ -3,7 +3,8 @@
  * node's attempts with their issues, checkpoints, spec versions and migration reports. Pure
  * functions (no I/O), so the CLI's text output can be tested without a store.
  */
-import type { Checkpoint, Issue, RunEvent } from '../engine/types';
+import type { Checkpoint, Issue, RecordingProblem, RunEvent } from '../engine/types';
+import { seqRanges } from '../engine/views';
 import type { StoredApproval, StoredAttempt, StoredSpecVersion } from '../store/types';
 import type { RunReplannedDetail } from '../engine/replan';
 import type { MigrateResult } from './store-reads';
@@ -179,4 +180,23 @@ export function replanPreviewText(preview: ReplanPreview): string {
   for (const warning of preview.warnings) lines.push(`warning: ${warning.path}: ${warning.message}`);
   if (preview.refusal) lines.push(`would be refused (${preview.refusal.reason}): ${preview.refusal.message}`);
   return lines.join('\n');
+}
+
+/**
+ * The `status` line for a run whose records the store refused: since when, why, that the run goes
+ * on in Temporal regardless, and which events the store is missing.
+ */
+export function recordingLine(problem: RecordingProblem): string {
+  const first = problem.failedSeqs[0];
+  const listed = seqRanges(problem.failedSeqs) + (problem.failedCount > problem.failedSeqs.length ? `, … (${problem.failedCount} in all)` : '');
+  if (problem.status === 'failing') {
+    return (
+      `recording to the store is failing since ${problem.since}: ${problem.reason}; the run keeps going in Temporal; ` +
+      `events after seq ${first === undefined ? 0 : first - 1} may be missing from the store (not stored: ${listed})`
+    );
+  }
+  return (
+    `recording to the store failed from ${problem.since} to ${problem.lastFailureAt}: ${problem.reason}; the run keeps going in Temporal ` +
+    `and its later events are stored again; missing from the store: events ${listed}`
+  );
 }

@@ -12,10 +12,10 @@
  * id).
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_SQLITE_FILE, parseStoreUrl, redactPostgresUrl } from '../store/config';
-import { StoreError, isConnectionCode } from '../store/errors';
+import { StoreError, isConnectionCode, noStoreMessage } from '../store/errors';
+import { ensureStoreDirectory } from '../store/files';
 import { FINISHED_RUN_STATUSES, type Checkpoint, type RunEvent, type RunStatus } from '../engine/types';
 import type { PlanSpec } from '../engine/spec';
 import type {
@@ -261,14 +261,13 @@ export class StoreReader {
     }
     if (this.target.file && !fs.existsSync(this.target.file)) {
       if (!options.create) {
-        throw new StoreUnavailableError(
-          this.location,
-          `no store at ${this.location}: nothing was recorded there. Run plan-runner in the worker's directory, ` +
-            'or set PLAN_STORE_URL (or --store) to the store the worker writes to (e.g. postgres://user:password@host:5432/db); ' +
-            '`plan-runner migrate` creates an empty store.',
-        );
+        throw new StoreUnavailableError(this.location, noStoreMessage(this.location));
       }
-      fs.mkdirSync(path.dirname(this.target.file), { recursive: true });
+      try {
+        ensureStoreDirectory(this.target.file, this.location);
+      } catch (err) {
+        throw new StoreUnavailableError(this.location, err instanceof Error ? err.message : String(err), { cause: err });
+      }
     }
     this.opening ??= this.openStore().catch((err) => {
       this.opening = undefined;

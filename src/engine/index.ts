@@ -35,5 +35,5 @@ export { recordOf, runRecord, nodeRunRecord } from './records';
 export type { TransitionRecord, RunRecord, NodeRunRecord, AttemptRow } from './records';
 export { compactForHandOver, type HandOverLimits } from './hand-over';
 export { wakeUpsFor, WAKE_UP_EVENT_TYPES, type WakeUp } from './wake-ups';
-export { snapshotOf, currentWorkItem, waitingOn, currentDetails, DETAIL_NODE_LINES } from './views';
+export { snapshotOf, currentWorkItem, waitingOn, currentDetails, seqRanges, DETAIL_NODE_LINES } from './views';
 export { parseCondition, evaluateCondition, evaluateWhen } from './conditions';

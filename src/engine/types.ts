@@ -375,4 +375,35 @@ export interface RunSnapshot {
   startedAt: string;
   updatedAt: string;
   finishedAt?: string;
+  /**
+   * Present once the store refused some of the run's records for good (bad data, a constraint):
+   * the run keeps going in Temporal, but those events are missing from the store. Absent while
+   * every record was stored (a store that is merely down delays recording instead).
+   */
+  recording?: RecordingProblem;
+}
+
+/** How many rejected seqs a `RecordingProblem` lists (it counts all of them in `failedCount`). */
+export const MAX_LISTED_FAILED_SEQS = 100;
+
+/**
+ * Records of a run that the store rejected (README §8, "What is recorded and when"), kept by the
+ * workflow and shown by `plan-runner status`.
+ */
+export interface RecordingProblem {
+  /**
+   * `failing`: the latest store write rejected records. `incomplete`: writes succeed again, but the
+   * events in `failedSeqs` are missing from the store for good.
+   */
+  status: 'failing' | 'incomplete';
+  /** When the store first rejected a record of this run (the worker's clock). */
+  since: string;
+  /** When it last did. */
+  lastFailureAt: string;
+  /** The latest rejection: the store (dialect and location) and the database's reason. */
+  reason: string;
+  /** Seqs of the events not in the store, ascending: the first `MAX_LISTED_FAILED_SEQS` of them. */
+  failedSeqs: number[];
+  /** How many events are not in the store. */
+  failedCount: number;
 }

@@ -13,13 +13,12 @@
  * PostgreSQL (pg.Pool): jsonb columns come back as JSON text (see json-codec.ts), and idle-client
  * errors are absorbed so a database restart does not crash the process (the next query reconnects).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import LibsqlDatabase from 'libsql';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type DialectAdapter, type Driver, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import type { PostgresStoreConfig, SqliteStoreConfig } from './config';
 import type { Database } from './schema';
+import { ensureStoreDirectory } from './files';
 
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
@@ -54,8 +53,9 @@ class StoreSqliteDialect extends SqliteDialect {
   }
 }
 
-function openSqliteFile(file: string): LibsqlDatabase.Database {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+function openSqliteFile(file: string, location: string): LibsqlDatabase.Database {
+  // Fails at once (with the message `plan-runner events` gives) where the file can never be.
+  if (file !== ':memory:') ensureStoreDirectory(file, location);
   const db = new LibsqlDatabase(file);
   try {
     // busy_timeout first: switching to WAL needs a lock another process may hold right now.
@@ -71,7 +71,7 @@ function openSqliteFile(file: string): LibsqlDatabase.Database {
 
 export function connectSqlite(config: SqliteStoreConfig): Kysely<Database> {
   return new Kysely<Database>({
-    dialect: new StoreSqliteDialect({ database: async () => openSqliteFile(config.file) }),
+    dialect: new StoreSqliteDialect({ database: async () => openSqliteFile(config.file, config.location) }),
   });
 }
 

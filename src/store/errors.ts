@@ -102,3 +102,63 @@ export function openError(dialect: StoreDialect, location: string, error: unknow
 export function withLocation(dialect: StoreDialect, location: string, error: unknown): unknown {
   return isConnectionError(error) ? openError(dialect, location, error) : error;
 }
+
+/**
+ * The message for a SQLite store file that is not there: what `plan-runner events` (and every other
+ * read) says for a missing file, and what `plan-runner migrate` and the worker say when the file
+ * cannot be created either (`cannotCreate` is why, e.g. its directory cannot be made). One text, so
+ * the same mistake reads the same wherever it is made.
+ */
+export function noStoreMessage(location: string, cannotCreate?: string): string {
+  const where = `no store at ${location}: nothing was recorded there`;
+  const fix =
+    "Run plan-runner in the worker's directory, or set PLAN_STORE_URL (or --store) to the store the worker writes to " +
+    '(e.g. postgres://user:password@host:5432/db)';
+  if (cannotCreate === undefined) return `${where}. ${fix}; \`plan-runner migrate\` creates an empty store.`;
+  return `${where}, and none can be created there (${cannotCreate}). ${fix}.`;
+}
+
+/**
+ * What a failed store write means for trying again:
+ * - `rejected`: the database refused *these rows* (bad data, a constraint, a value too large). The
+ *   same write fails the same way every time, so retrying it only holds the run up forever.
+ * - `unavailable`: anything else (the database is down or busy, a deadlock, a table not migrated
+ *   yet, an error we do not recognise): worth retrying, since nothing is lost by waiting.
+ */
+export type StoreFailureKind = 'rejected' | 'unavailable';
+
+/** SQLite result codes (primary and extended) that reject the data itself. */
+const SQLITE_REJECTED_CODES = ['SQLITE_CONSTRAINT', 'SQLITE_MISMATCH', 'SQLITE_TOOBIG'];
+/**
+ * PostgreSQL SQLSTATE classes that reject the data itself: 22 data exception (22P02 invalid text,
+ * 22P05 untranslatable character such as `\u0000` in jsonb, 22001 too long, …), 23 integrity
+ * constraint violation (check, unique, foreign key, not null; also what a trigger raises with
+ * `check_violation`) and 54 program limit exceeded (a row or value too large).
+ */
+const POSTGRES_REJECTED_CLASSES = ['22', '23', '54'];
+
+/**
+ * Classifies a failed store write (see `StoreFailureKind`). Looks through `cause` chains and
+ * AggregateErrors: a connection problem anywhere in them makes the whole failure `unavailable`.
+ */
+export function storeFailureKind(error: unknown): StoreFailureKind {
+  const codes: string[] = [];
+  const seen = new Set<unknown>();
+  const collect = (item: unknown) => {
+    if (item === null || item === undefined || seen.has(item)) return;
+    seen.add(item);
+    const code = codeOf(item);
+    if (code) codes.push(code);
+    if (item instanceof AggregateError) item.errors.forEach(collect);
+    if (item instanceof Error) collect(item.cause);
+  };
+  collect(error);
+  if (isConnectionError(error) || codes.some(isConnectionCode)) return 'unavailable';
+  return codes.some(isRejectionCode) ? 'rejected' : 'unavailable';
+}
+
+/** True for a PostgreSQL SQLSTATE or SQLite code that rejects the data rather than the connection. */
+export function isRejectionCode(code: string): boolean {
+  if (code.startsWith('SQLITE_')) return SQLITE_REJECTED_CODES.some((prefix) => code === prefix || code.startsWith(`${prefix}_`));
+  return /^[0-9A-Z]{5}$/.test(code) && POSTGRES_REJECTED_CLASSES.includes(code.slice(0, 2));
+}

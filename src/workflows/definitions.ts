@@ -76,6 +76,11 @@ export const FAILURE_TYPES = {
   refused: 'PlanRunRefused',
   invalidSpec: 'InvalidPlanSpec',
   invalidInput: 'InvalidRunInput',
+  /**
+   * Thrown by the `recordTransitions` activity (not the workflow) when the store refused records
+   * for good; the workflow catches it, goes on, and shows it in the snapshot's `recording`.
+   */
+  storeWriteRejected: 'StoreWriteRejected',
 } as const;
 
 // Search attributes: registered on the server by temporal-dev.sh (`--search-attribute`).

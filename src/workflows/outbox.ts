@@ -3,7 +3,10 @@
  *
  * 1. **Record**: transition records are written to the store by the `recordTransitions` local
  *    activity, in order, batched (what one loop step produced goes in one call), never cancelled:
- *    what the workflow decided is always recorded, before an update's caller gets the answer.
+ *    what the workflow decided is always recorded, before an update's caller gets the answer. A
+ *    record the store *rejects* (bad data, a constraint; the activity has already stored the rest of
+ *    its batch one by one) cannot be recorded by retrying: the run goes on without it, the problem is
+ *    kept for the snapshot (`recording`), and later records are still written.
  * 2. **Deliver**: once recorded, events go to every webhook sink by `deliverEvents`, one call in
  *    flight per sink, each covering the events recorded since the sink's last delivery, so each sink
  *    receives events in seq order, at least once, and a sink that is down delays only itself.
@@ -16,9 +19,10 @@
  * the outbox to drain before it returns.
  */
 import * as wf from '@temporalio/workflow';
-import type { EventType, TransitionRecord, WakeUp } from '../engine';
+import { MAX_LISTED_FAILED_SEQS, seqRanges, type EventType, type RecordingProblem, type RunSnapshot, type TransitionRecord, type WakeUp } from '../engine';
 import type { DeliveryActivities, DeliverySettings } from '../activities/delivery/types';
-import type { StoreActivities } from '../activities/store';
+import type { StoreActivities, StoreWriteRejectedDetails } from '../activities/store';
+import { FAILURE_TYPES } from './definitions';
 
 /** Records per store write: keeps one activity payload well under Temporal's payload limits. */
 const MAX_RECORDS_PER_WRITE = 50;
@@ -26,7 +30,8 @@ const MAX_RECORDS_PER_WRITE = 50;
 /**
  * The store write is a local activity: a short database transaction next to the worker, recorded as
  * one marker event instead of three activity events. It retries without limit (a store outage
- * delays the run's records, it never drops them).
+ * delays the run's records, it never drops them), except when the store rejected the records
+ * themselves: the activity then fails at once with the non-retryable `StoreWriteRejected`.
  */
 const { recordTransitions } = wf.proxyLocalActivities<StoreActivities>({
   startToCloseTimeout: '30 seconds',
@@ -42,6 +47,10 @@ export interface OutboxHandOver {
   sinks: Array<{ id: string; deliveredSeq: number; disabled: boolean }>;
   /** Wake-ups not yet confirmed: sent again by the next execution (at least once). */
   wakeUps: WakeUp[];
+  /** Events the store rejected, so not in it: recorded for `recording`, skipped by deliveries. */
+  recording?: RecordingProblem;
+  /** Rejected seqs some sink has not passed yet (absent when none). */
+  missingSeqs?: number[];
 }
 
 export interface OutboxHooks {
@@ -66,6 +75,10 @@ export class Outbox {
   /** Delivery waits for the worker's settings; recording does not. */
   private settings?: DeliverySettings;
   private readonly heldWakeUps: WakeUp[] = [];
+  /** Set once the store rejected a record of this run (see `record`). */
+  private recordingProblem?: RecordingProblem;
+  /** Seqs the store rejected that some sink has not skipped yet (delivery reads events from the store). */
+  private readonly missingSeqs = new Set<number>();
   private paused = false;
   private readonly wakeUpsInFlight = new Set<WakeUp>();
   /** Wake-ups stop when the workflow is cancelled through Temporal: nobody should start on it. */
@@ -88,6 +101,8 @@ export class Outbox {
   configure(settings: DeliverySettings, handedOver?: OutboxHandOver): void {
     this.settings = settings;
     this.recordedSeq = handedOver?.recordedSeq ?? this.recordedSeq;
+    if (handedOver?.recording) this.recordingProblem = handedOver.recording;
+    for (const seq of handedOver?.missingSeqs ?? []) this.missingSeqs.add(seq);
     this.sinks = settings.sinks.map((sink) => {
       const previous = handedOver?.sinks.find((candidate) => candidate.id === sink.id);
       return { id: sink.id, eventTypes: sink.eventTypes, deliveredSeq: previous?.deliveredSeq ?? 0, busy: false, disabled: previous?.disabled ?? false };
@@ -115,7 +130,20 @@ export class Outbox {
       recordedSeq: this.recordedSeq,
       sinks: this.sinks.map((sink) => ({ id: sink.id, deliveredSeq: sink.deliveredSeq, disabled: sink.disabled })),
       wakeUps: [...this.wakeUpsInFlight, ...this.heldWakeUps],
+      // Only when there is something to carry: a run the store never refused hands over what it always did.
+      ...(this.recordingProblem ? { recording: this.recordingProblem } : {}),
+      ...(this.missingSeqs.size > 0 ? { missingSeqs: [...this.missingSeqs].sort((a, b) => a - b) } : {}),
     };
+  }
+
+  /** What the store refused of this run, if anything (the snapshot's `recording`). */
+  get recording(): RecordingProblem | undefined {
+    return this.recordingProblem;
+  }
+
+  /** `snapshot` plus `recording` when the store refused records of the run. */
+  view(snapshot: RunSnapshot): RunSnapshot {
+    return this.recordingProblem ? { ...snapshot, recording: { ...this.recordingProblem, failedSeqs: [...this.recordingProblem.failedSeqs] } } : snapshot;
   }
 
   /** Queues a transition's record and the wake-ups it causes; `record()` writes them. */
@@ -153,14 +181,48 @@ export class Outbox {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_RECORDS_PER_WRITE);
       const records = batch.map((entry) => entry.record);
-      await wf.CancellationScope.nonCancellable(() => recordTransitions({ runId: this.runId, records }));
+      // A run that never met a rejection takes exactly the path it always took: the same command.
+      const rejection = await wf.CancellationScope.nonCancellable(() => recordTransitions({ runId: this.runId, records })).then(
+        () => undefined,
+        (error: unknown) => {
+          const details = storeRejection(error, records);
+          if (!details) throw error;
+          return details;
+        },
+      );
+      const missing = new Set(rejection?.rejected.flatMap((record) => record.seqs) ?? []);
       for (const record of records) {
-        for (const event of record.events) this.pendingTypes.set(event.seq, event.type);
+        for (const event of record.events) {
+          if (missing.has(event.seq)) this.missingSeqs.add(event.seq);
+          else this.pendingTypes.set(event.seq, event.type);
+        }
+        // Rejected records count as done: nothing would record them later, and the run must go on.
         this.recordedSeq = Math.max(this.recordedSeq, record.run.lastSeq);
       }
+      this.noteRecording(rejection, [...missing]);
       for (const entry of batch) for (const wakeUp of entry.wakeUps) this.wake(wakeUp);
       this.deliverAll();
     }
+  }
+
+  /** Keeps what the store refused (or, after a refusal, that it stores again) for `recording`. */
+  private noteRecording(rejection: StoreWriteRejectedDetails | undefined, seqs: number[]): void {
+    const previous = this.recordingProblem;
+    if (!rejection) {
+      if (previous?.status === 'failing') this.recordingProblem = { ...previous, status: 'incomplete' };
+      return;
+    }
+    const listed = [...(previous?.failedSeqs ?? []), ...seqs].sort((a, b) => a - b).slice(0, MAX_LISTED_FAILED_SEQS);
+    const last = rejection.rejected[rejection.rejected.length - 1];
+    this.recordingProblem = {
+      status: 'failing',
+      since: previous?.since ?? rejection.at,
+      lastFailureAt: rejection.at,
+      reason: `the plan store (${rejection.store}) rejected ${seqs.length === 1 ? 'event' : 'events'} ${seqRanges(seqs)}: ${last?.reason ?? 'no reason given'}`,
+      failedSeqs: listed,
+      failedCount: (previous?.failedCount ?? 0) + seqs.length,
+    };
+    wf.log.warn('the store rejected records of this run; it goes on without them', { seqs, store: rejection.store, reason: last?.reason });
   }
 
   private deliverAll(): void {
@@ -168,12 +230,18 @@ export class Outbox {
     for (const sink of this.sinks) this.deliver(sink);
     const floor = Math.min(this.recordedSeq, ...this.sinks.filter((sink) => !sink.disabled).map((sink) => sink.deliveredSeq));
     for (const seq of this.pendingTypes.keys()) if (seq <= floor) this.pendingTypes.delete(seq);
+    for (const seq of this.missingSeqs) if (seq <= floor) this.missingSeqs.delete(seq);
   }
 
   private deliver(sink: SinkProgress): void {
-    if (this.paused || sink.busy || sink.disabled || sink.deliveredSeq >= this.recordedSeq) return;
+    if (this.paused || sink.busy || sink.disabled) return;
+    // Events the store rejected cannot be delivered (deliveries read the store): step over them, and
+    // end a delivery before the next one, so a sink never waits for an event that will not come.
+    while (this.missingSeqs.has(sink.deliveredSeq + 1) && sink.deliveredSeq < this.recordedSeq) sink.deliveredSeq++;
+    if (sink.deliveredSeq >= this.recordedSeq) return;
     const afterSeq = sink.deliveredSeq;
-    const uptoSeq = this.recordedSeq;
+    let uptoSeq = this.recordedSeq;
+    for (const seq of this.missingSeqs) if (seq > afterSeq && seq <= uptoSeq) uptoSeq = seq - 1;
     if (sink.eventTypes?.length && !this.anyTypeBetween(afterSeq, uptoSeq, sink.eventTypes)) {
       sink.deliveredSeq = uptoSeq; // nothing in the range passes the sink's filter
       return;
@@ -246,6 +314,23 @@ export class Outbox {
         this.wakeUpsInFlight.delete(wakeUp);
       });
   }
+}
+
+/** The details of a `StoreWriteRejected` failure of `recordTransitions`, or undefined for any other error. */
+function storeRejection(error: unknown, records: TransitionRecord[]): StoreWriteRejectedDetails | undefined {
+  // Usually an ActivityFailure whose cause is the activity's ApplicationFailure; look down the chain.
+  let cause: unknown = error;
+  while (cause instanceof Error && !(cause instanceof wf.ApplicationFailure)) cause = cause.cause;
+  if (!(cause instanceof wf.ApplicationFailure) || cause.type !== FAILURE_TYPES.storeWriteRejected) return undefined;
+  const details = cause.details?.[0] as Partial<StoreWriteRejectedDetails> | undefined;
+  return {
+    store: details?.store ?? 'the plan store',
+    at: details?.at ?? new Date().toISOString(),
+    // Without details (another activity version), assume the worst: nothing of the batch was stored.
+    rejected: Array.isArray(details?.rejected)
+      ? details.rejected
+      : records.map((record) => ({ seqs: record.events.map((event) => event.seq), reason: cause.message })),
+  };
 }
 
 /** The innermost cause's message: an ActivityFailure wraps the ApplicationFailure the activity threw. */

@@ -235,7 +235,7 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
     validator: (payload) => refuseIf(() => replanRun(state, payload, now())),
   });
 
-  wf.setHandler(snapshotQuery, () => snapshotOf(state), { description: "The run's status, nodes (spec order) and approvals." });
+  wf.setHandler(snapshotQuery, () => outbox.view(snapshotOf(state)), { description: "The run's status, nodes (spec order) and approvals, and `recording` when the store refused some of its records." });
   wf.setHandler(eventsQuery, (range) => eventLog.filter((event) => event.seq > (range?.sinceSeq ?? 0)), {
     description: "This execution's events after { sinceSeq? } (the store has every event of the run).",
   });
@@ -505,7 +505,7 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
   for (const scope of timers.values()) scope.cancel();
   await wf.condition(wf.allHandlersFinished);
   wf.log.info('run finished', { status: state.status, checkpoint: lastCheckpoint?.sequence });
-  return snapshotOf(state);
+  return outbox.view(snapshotOf(state));
 }
 
 function describeOperation(kind: ExternalKind): string {

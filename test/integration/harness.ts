@@ -17,12 +17,21 @@ import type { PlanStore } from '../../src/store/types';
 
 export const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
 
+/** What the in-process workers logged at WARN and above (tests that check a log line read it). */
+export const workerLog: Array<{ level: string; message: string; meta?: Record<string, unknown> }> = [];
+
 let runtimeInstalled = false;
 function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   // Keep worker logs to warnings so test output stays readable.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const print = new DefaultLogger('WARN');
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (entry) => {
+      workerLog.push({ level: entry.level, message: entry.message, meta: entry.meta });
+      print.log(entry.level, entry.message, entry.meta);
+    }),
+  });
 }
 
 let bundle: Promise<{ code: string }> | undefined;

@@ -731,8 +731,9 @@ describe('store: configuration and errors', () => {
     const blocker = path.join(tmpDir, 'a-file');
     fs.writeFileSync(blocker, 'not a folder');
     const impossible = path.join(blocker, 'sub', 'store.db');
+    // A file that can never be made says what `plan-runner events` says for it (issue 9), and why.
     await assert.rejects(openStore(impossible), (error: Error) => {
-      assert.ok(error.message.startsWith(`Could not open the plan store (SQLite) at ${impossible}: `), error.message);
+      assert.ok(error.message.startsWith(`no store at ${impossible}: nothing was recorded there, and none can be created there (`), error.message);
       assert.match(error.message, /ENOTDIR|not a directory/);
       return true;
     });
