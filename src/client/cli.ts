@@ -558,7 +558,7 @@ export function buildProgram(
   program
     .command('replan')
     .description(
-      'continue a run under a new version of its plan (SPEC §11): unchanged nodes that finished keep their results, ' +
+      'continue a run under a new version of its plan (docs/semantics.md §11): unchanged nodes that finished keep their results, ' +
         'every other node starts over; --dry-run shows what would happen, read from the store, without sending it',
     )
     .argument('<run>', 'run id')
@@ -707,7 +707,7 @@ export function buildProgram(
 
   program
     .command('checkpoints')
-    .description("show a run's checkpoints from the store: the node statuses after every transition (SPEC §10)")
+    .description("show a run's checkpoints from the store: the node statuses after every transition (docs/semantics.md §10)")
     .argument('<run>', 'run id')
     .action(async (runId: string, _options: unknown, command: Command) => {
       const checkpoints = await withStore(command, (client) => client.checkpoints(runId));
@@ -721,7 +721,7 @@ export function buildProgram(
   program
     .command('specs')
     .description(
-      "list a run's spec versions from the store (the one it started with, then one per replan: SPEC §11); " +
+      "list a run's spec versions from the store (the one it started with, then one per replan: docs/semantics.md §11); " +
         '--version N prints that spec as JSON',
     )
     .argument('<run>', 'run id')

@@ -37,7 +37,7 @@ export class PlanValidationError extends PlanRunnerError {
   }
 }
 
-/** The run refused a message (SPEC §7, §8, §11); nothing changed. */
+/** The run refused a message (docs/semantics.md §7, §8, §11); nothing changed. */
 export class RunRefusedError extends PlanRunnerError {
   readonly runId: string;
   /** One of the engine's refusal reasons (`RefusalReason`), or another short code. */
@@ -96,7 +96,7 @@ export class NodeNotFoundError extends PlanRunnerError {
   }
 }
 
-/** The run exists in the store, but it never had that spec version (SPEC §11: 1, then one per replan). */
+/** The run exists in the store, but it never had that spec version (docs/semantics.md §11: 1, then one per replan). */
 export class SpecVersionNotFoundError extends PlanRunnerError {
   readonly runId: string;
   readonly version: number;

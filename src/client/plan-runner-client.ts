@@ -252,7 +252,7 @@ function issuePath(issue: Issue): string {
 
 /**
  * Check a spec and a run input the way `start` does, without contacting any server: the spec with
- * its JSON Schemas (SPEC §2), then the input against the spec's `inputSchema`. Input problems are
+ * its JSON Schemas (docs/semantics.md §2), then the input against the spec's `inputSchema`. Input problems are
  * reported with paths under `$.input`. With `checkInput: false` only the spec is checked.
  */
 export function checkRunRequest(
@@ -293,7 +293,7 @@ export function assertValidRunRequest(
 }
 
 /**
- * Check a new spec version for `replan` the way `start` checks a spec (SPEC §2, with its JSON
+ * Check a new spec version for `replan` the way `start` checks a spec (docs/semantics.md §2, with its JSON
  * Schemas compiled), without any server; throws `PlanValidationError` when anything is wrong. The
  * run input is not checked again: a replan keeps the run's input.
  */
@@ -340,7 +340,7 @@ export interface ReplanPreview extends Omit<RunReplannedDetail, 'reason' | 'warn
 
 /**
  * What replanning `base` with `newSpec` (already validated) would do, computed as the workflow does
- * (SPEC §11, `replanRun` in src/engine/replan.ts): a node keeps its node run when its definition
+ * (docs/semantics.md §11, `replanRun` in src/engine/replan.ts): a node keeps its node run when its definition
  * and everything upstream are unchanged, it finished successfully (completed, partial, skipped) and
  * every node it depends on is kept too; every other node of the current version starts over. Pure.
  */
@@ -571,7 +571,7 @@ export class PlanRunnerClient {
   }
 
   /**
-   * Replan the run (SPEC §11, update `replanRun`): it continues under the new spec version. Nodes
+   * Replan the run (docs/semantics.md §11, update `replanRun`): it continues under the new spec version. Nodes
    * with an unchanged definition that finished successfully keep their node run; every other node
    * starts over as pending (see `previewReplan` for what would happen, without sending anything).
    *
@@ -704,7 +704,7 @@ export class PlanRunnerClient {
     return this.reader.attempts(runId, nodeId);
   }
 
-  /** The run's checkpoints from the store, in sequence order (SPEC §10). */
+  /** The run's checkpoints from the store, in sequence order (docs/semantics.md §10). */
   async checkpoints(runId: string): Promise<Checkpoint[]> {
     return this.reader.checkpoints(runId);
   }

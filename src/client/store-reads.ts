@@ -1,6 +1,6 @@
 /**
  * Reads from the plan store (events, approvals, attempts, checkpoints, spec versions) for the client
- * library and the CLI. The store is what the worker records every transition into (SPEC §7, §10, §12): a SQLite
+ * library and the CLI. The store is what the worker records every transition into (docs/semantics.md §7, §10, §12): a SQLite
  * file by default (`.data/plan-runner.db` under the current directory), or PostgreSQL when
  * `PLAN_STORE_URL` is `postgres://…`. Temporal stays the source of truth of a *live* run (snapshot,
  * work items); the store keeps the history, also of finished runs, without any worker running.
@@ -436,7 +436,7 @@ export class StoreReader {
     return attempts;
   }
 
-  /** The run's checkpoints in sequence order (SPEC §10). */
+  /** The run's checkpoints in sequence order (docs/semantics.md §10). */
   async checkpoints(runId: string): Promise<Checkpoint[]> {
     const checkpoints = await this.call((store) => store.listCheckpoints(runId));
     if (checkpoints.length === 0) await this.run(runId);
@@ -444,7 +444,7 @@ export class StoreReader {
   }
 
   /**
-   * The run's spec versions, oldest first (SPEC §11): the spec it started with (1) and each replan's,
+   * The run's spec versions, oldest first (docs/semantics.md §11): the spec it started with (1) and each replan's,
    * with when the store first recorded it.
    */
   async specVersions(runId: string): Promise<StoredSpecVersion[]> {

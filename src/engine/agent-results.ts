@@ -1,5 +1,5 @@
 /**
- * Agent results (SPEC §7): refuse what must be refused (changing nothing), hand the rest to the
+ * Agent results (docs/semantics.md §7): refuse what must be refused (changing nothing), hand the rest to the
  * validation activity, then record the attempt and route the node.
  */
 import { AgentSubmission } from './messages';
@@ -51,7 +51,7 @@ export function checkAgentSubmission(state: RunState, payload: unknown, limits?:
   return { refused: false, submission, validation };
 }
 
-/** ` (attempt N timed out at …)` when the named (else the latest) attempt was ended by a timer (SPEC §9). */
+/** ` (attempt N timed out at …)` when the named (else the latest) attempt was ended by a timer (docs/semantics.md §9). */
 function timedOut(node: NodeRun, attempt: number | undefined): string {
   const record = attempt !== undefined ? node.history.find((entry) => entry.attempt === attempt) : node.history[node.history.length - 1];
   if (record?.failureClass !== 'timeout' || record.by !== 'engine') return '';

@@ -1,10 +1,10 @@
 /**
- * Edge conditions (`when`, SPEC §3) and map sources (SPEC §4).
+ * Edge conditions (`when`, docs/semantics.md §3) and map sources (docs/semantics.md §4).
  *
  * Grammar: `always` · `PATH` (truthy) · `PATH OP LITERAL`, OP in `== != >= <= > <`.
  * PATH starts at a node context root: `output`, `input`, `artifact`, `run`.
  *
- * Choices where SPEC is silent (documented in README, "Conditions"):
+ * Choices where the semantics leave it open (documented in docs/design-choices.md, "Conditions"):
  * - An expression shaped like a condition (`word.word OP …` or a single dotted word) whose root is
  *   not a context root is an *error*, not prose: `result.ok == true` is almost surely a typo of
  *   `output.ok`, and silently treating it as `true` would route the graph wrongly.

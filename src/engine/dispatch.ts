@@ -1,5 +1,5 @@
 /**
- * Dispatch (SPEC §6): while fewer than `maxConcurrency` nodes are active, hand the first ready human
+ * Dispatch (docs/semantics.md §6): while fewer than `maxConcurrency` nodes are active, hand the first ready human
  * node to its people, else the first ready task node to its agent.
  */
 import { incomingEdges, isHumanNode, nodeRun, reviewerOf, specNode } from './run-state';
@@ -86,7 +86,7 @@ export function requestHuman(step: Step, node: NodeRun, kind: 'node' | 'review')
 }
 
 /**
- * A fresh dispatch starts the attempt's clocks (SPEC §9): its deadline and its timeout count from
+ * A fresh dispatch starts the attempt's clocks (docs/semantics.md §9): its deadline and its timeout count from
  * now, and no deadline warning or escalation has fired for it yet (an attempt number can be handed
  * out again after a dispatch failure and a `retry`, so the records are cleared, not just keyed).
  */
@@ -116,7 +116,7 @@ function briefOf(spec: ReturnType<typeof specNode>): WorkItem['brief'] {
 const WAITING_TO_START: readonly NodeStatus[] = ['pending', 'scheduled', 'ready'];
 
 /**
- * The work item an agent receives (SPEC §12): brief, input, upstream handoffs, previous issues. Its
+ * The work item an agent receives (docs/semantics.md §12): brief, input, upstream handoffs, previous issues. Its
  * `attempt` is the node's current attempt, except for a node waiting to be handed out (retried and
  * ready for a free slot, or scheduled): there it is the attempt the agent will be handed next.
  */

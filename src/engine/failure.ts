@@ -1,5 +1,5 @@
 /**
- * What happens after a failed attempt (SPEC §7): retry while attempts remain and the class is
+ * What happens after a failed attempt (docs/semantics.md §7): retry while attempts remain and the class is
  * retryable, else the first matching `onFailure` rule decides (default `abort`).
  */
 import { requestHuman } from './dispatch';
@@ -10,7 +10,7 @@ import type { CheckpointReason, EventType, Issue, NodeRun } from './types';
 
 /**
  * How the failed attempt is reported. By default event `validation-reported`; a timeout the engine
- * detected itself (SPEC §9) reports `node-timed-out` instead, with its own message and detail.
+ * detected itself (docs/semantics.md §9) reports `node-timed-out` instead, with its own message and detail.
  */
 export interface FailureReport {
   type: EventType;

@@ -1,5 +1,5 @@
 /**
- * Human responses (SPEC §8): find the pending approval, refuse what must be refused, check the
+ * Human responses (docs/semantics.md §8): find the pending approval, refuse what must be refused, check the
  * response's shape for the node type, then (after the validation activity) record and route.
  */
 import type { z } from 'zod';

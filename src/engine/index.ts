@@ -1,5 +1,5 @@
 /**
- * The pure plan engine: SPEC semantics with no I/O, no clocks and no randomness. Time (`now`, an ISO
+ * The pure plan engine: the semantics of docs/semantics.md with no I/O, no clocks and no randomness. Time (`now`, an ISO
  * string of workflow time) and ids come in as arguments; every operation returns the next state plus
  * the effects for the shell (events, a checkpoint, owners to wake), or a Refusal that changed nothing.
  * The workflow, the CLI and the tests all use this module.

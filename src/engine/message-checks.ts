@@ -1,5 +1,5 @@
 /**
- * What every incoming result, response and operation goes through first (SPEC §7, §8): check its
+ * What every incoming result, response and operation goes through first (docs/semantics.md §7, §8): check its
  * size, depth and text against the limits, parse it, answer a seen `submissionId` with its first
  * outcome, refuse anything for a finished run.
  */

@@ -1,5 +1,5 @@
 /**
- * The payloads of the messages a run accepts (SPEC §7, §8, §11). These are the public contract for
+ * The payloads of the messages a run accepts (docs/semantics.md §7, §8, §11). These are the public contract for
  * agents and tools in any language: the workflow parses every incoming payload with these schemas,
  * so a malformed message is refused with the path of what is wrong instead of corrupting the run.
  */
@@ -15,7 +15,7 @@ const MAX_TEXT_LENGTH = 10_000;
 const Text = z.string().max(MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`);
 
 /**
- * A JSON object (not a list, a number, a text or null). Results and responses are objects (SPEC
+ * A JSON object (not a list, a number, a text or null). Results and responses are objects (docs/semantics.md
  * §7, §8), so an edge's `map` always has fields to read; a single value travels as `{ "value": … }`.
  */
 export const JsonObject = z.record(z.string(), z.unknown(), {
@@ -58,7 +58,7 @@ export const HumanResponse = z.object({
 });
 export type HumanResponse = z.infer<typeof HumanResponse>;
 
-/** Response shapes per human node type (SPEC §8). */
+/** Response shapes per human node type (docs/semantics.md §8). */
 export const ApprovalResponse = z.object({
   approved: z.boolean(),
   requiredEdits: z.array(z.string()).optional(),
@@ -82,7 +82,7 @@ export const RetryRequest = z.object({
 });
 export type RetryRequest = z.input<typeof RetryRequest>;
 /**
- * A new spec version for a running run (SPEC §11 replan). `spec` is left raw here: it is checked by
+ * A new spec version for a running run (docs/semantics.md §11 replan). `spec` is left raw here: it is checked by
  * `validatePlanSpec`, so every problem is reported with its JSON path (refusal `invalid-spec`).
  */
 export const ReplanRequest = z.object({

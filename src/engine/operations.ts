@@ -1,5 +1,5 @@
 /**
- * Run-level operations: start, input checks, and the operator commands of SPEC §11 (cancel, resume,
+ * Run-level operations: start, input checks, and the operator commands of docs/semantics.md §11 (cancel, resume,
  * retry). Each returns a Transition, or a Refusal that changed nothing. Timers (delayed nodes,
  * timeouts, deadlines) live in `timers.ts` and are re-exported from here.
  */
@@ -40,7 +40,7 @@ export function runInputCheck(state: RunState): ValidationRequest | undefined {
   };
 }
 
-/** Nodes whose resolved input waits for its `inputSchema` check (SPEC §5), as validation requests. */
+/** Nodes whose resolved input waits for its `inputSchema` check (docs/semantics.md §5), as validation requests. */
 export function pendingInputChecks(state: RunState): Array<{ nodeId: string; request: ValidationRequest }> {
   return state.nodes
     .filter((node) => node.inputCheckPending)
@@ -79,7 +79,7 @@ export function applyInputChecks(state: RunState, results: Array<{ nodeId: strin
   return step.finish(reason);
 }
 
-// Timers moved to timers.ts (SPEC §5, §9); existing callers import them from here.
+// Timers moved to timers.ts (docs/semantics.md §5, §9); existing callers import them from here.
 export { pendingTimers, fireDueTimers, promoteDueNodes } from './timers';
 
 export function cancelRun(state: RunState, payload: unknown, now: string, limits?: PayloadLimits): Transition | Refusal {
@@ -112,7 +112,7 @@ export function resumeRun(state: RunState, payload: unknown, now: string, limits
   if (parsed.refused) return parsed;
   if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is ${state.status}: there is nothing to resume.`);
   const step = new Step(state, now, parsed.message.by);
-  // Nodes blocked because their owner could not be woken are dispatched again (SPEC §12), with the
+  // Nodes blocked because their owner could not be woken are dispatched again (docs/semantics.md §12), with the
   // attempt they were never handed. An agent that *reported* class `dispatch` made an attempt (it is
   // recorded): that node is blocked like any failed one and takes a retry, not a resume.
   for (const node of step.state.nodes) {
@@ -125,7 +125,7 @@ export function resumeRun(state: RunState, payload: unknown, now: string, limits
   const running = step.state.nodes.filter((node) => node.status === 'running');
   for (const node of running) {
     // The owner gets the work again, so the attempt's timeout counts from now; its deadline does not
-    // move (it counts from the attempt's first dispatch, `startedAt`). README, "Design choices".
+    // move (it counts from the attempt's first dispatch, `startedAt`). docs/design-choices.md.
     node.dispatchedAt = now;
     step.emit('run-resumed', {
       nodeId: node.nodeId,
@@ -167,7 +167,7 @@ export function retryNode(state: RunState, payload: unknown, now: string, limits
 }
 
 /**
- * A wake-up that could not be delivered after its retries (SPEC §12): the node, if it still waits for
+ * A wake-up that could not be delivered after its retries (docs/semantics.md §12): the node, if it still waits for
  * that attempt, is `blocked` with class `dispatch` (checkpoint `owner-dispatch-failed`); `resume`
  * dispatches it again. A failure that no longer matters (the node moved on) changes nothing.
  */
@@ -192,7 +192,7 @@ export function dispatchFailed(
   return step.finish('owner-dispatch-failed');
 }
 
-/** The operations a run accepts as messages (SPEC §11). */
+/** The operations a run accepts as messages (docs/semantics.md §11). */
 export type OperationKind = 'cancel' | 'resume' | 'retry' | 'replan';
 
 /**
@@ -220,6 +220,6 @@ export function sinkDisabled(state: RunState, sink: { sinkId: string; reason: st
     message: `Webhook sink "${sink.sinkId}" was disabled: ${sink.reason}. This run sends it no more events.`,
     detail: { sinkId: sink.sinkId, reason: sink.reason },
   });
-  // Nothing in the graph moved: no checkpoint (SPEC §10 records transitions that changed something).
+  // Nothing in the graph moved: no checkpoint (docs/semantics.md §10 records transitions that changed something).
   return { state: step.state, events: step.events, workItems: [] };
 }

@@ -1,5 +1,5 @@
 /**
- * Dotted paths into JSON values (SPEC §3, §4). `output.items.0.name` walks objects by key and arrays
+ * Dotted paths into JSON values (docs/semantics.md §3, §4). `output.items.0.name` walks objects by key and arrays
  * by index. Reading never throws: a missing step yields `undefined`.
  */
 
@@ -47,7 +47,7 @@ export function getPath(value: unknown, path: string | string[]): unknown {
 }
 
 /**
- * Writes `value` at `path` inside `target`, creating objects on the way (SPEC §4). `undefined` is
+ * Writes `value` at `path` inside `target`, creating objects on the way (docs/semantics.md §4). `undefined` is
  * not written. A non-object in the way is replaced by an object: the later mapping wins. A path
  * `splitPath` refuses (a reserved segment such as `__proto__`) writes nothing, and it follows and
  * defines own properties only (`setOwn`, never an assignment that could hit the `__proto__`

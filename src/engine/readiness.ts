@@ -1,5 +1,5 @@
 /**
- * Readiness (SPEC §5) and input mapping (SPEC §4): after every change, pending nodes are re-evaluated
+ * Readiness (docs/semantics.md §5) and input mapping (docs/semantics.md §4): after every change, pending nodes are re-evaluated
  * in position order until nothing changes. Skips propagate; structural nodes complete by themselves.
  */
 import { evaluateWhen } from './conditions';
@@ -47,7 +47,7 @@ function advancePendingNode(step: Step, node: NodeRun): boolean {
   return acceptResolvedInput(step, node);
 }
 
-/** SPEC §4: map entries of the active edges, in spec order; a later edge overwrites an earlier one. */
+/** docs/semantics.md §4: map entries of the active edges, in spec order; a later edge overwrites an earlier one. */
 export function resolveInput(state: RunState, activeEdges: ReturnType<typeof incomingEdges>): Record<string, unknown> {
   const input: Record<string, unknown> = {};
   for (const edge of activeEdges) {

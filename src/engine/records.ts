@@ -1,5 +1,5 @@
 /**
- * What the store records of one engine transition (SPEC §7, §10, §12): the run row, the node runs
+ * What the store records of one engine transition (docs/semantics.md §7, §10, §12): the run row, the node runs
  * and approvals the transition changed, the attempts it added, its events and its checkpoint.
  *
  * The workflow hands these records to the `recordTransitions` activity, which writes each in one

@@ -1,5 +1,5 @@
 /**
- * Replan (SPEC §11): a run continues under a new spec version. Nodes whose definition did not change
+ * Replan (docs/semantics.md §11): a run continues under a new spec version. Nodes whose definition did not change
  * keep their node run when it finished successfully (completed, partial, skipped); every other node
  * starts over as pending, and readiness and dispatch run again in the same transition. The workflow
  * then continues as new with the returned state (same workflow id).
@@ -142,7 +142,7 @@ function incomingOf(spec: PlanSpec, nodeId: string): Array<{ from: string; when:
 }
 
 /**
- * SPEC §11 replan `{ spec, by, reason? }`. Refused, changing nothing: a malformed payload
+ * docs/semantics.md §11 replan `{ spec, by, reason? }`. Refused, changing nothing: a malformed payload
  * (`invalid-payload`), an invalid spec or one with another plan id (`invalid-spec`, every problem as
  * `path: message`), a finished run (`run-finished`). `options.checkSchema` lets a caller outside the
  * workflow sandbox also check that every registry schema compiles.

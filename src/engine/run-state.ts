@@ -125,7 +125,7 @@ export function isActive(node: NodeRun): boolean {
   return ACTIVE_NODE_STATUSES.includes(node.status);
 }
 
-/** SPEC §4: `{ input, output, artifact, run: { input } }`. */
+/** docs/semantics.md §4: `{ input, output, artifact, run: { input } }`. */
 export function nodeContext(state: RunState, node: NodeRun, overrides: Partial<NodeContext> = {}): NodeContext {
   return {
     input: node.resolvedInput,
@@ -143,7 +143,7 @@ export function mergeArtifacts(existing: Record<string, Artifact>, added: Artifa
 }
 
 /**
- * Who reviews a task node after a failed attempt (`onFailure: human-review`). SPEC names no field
+ * Who reviews a task node after a failed attempt (`onFailure: human-review`). The semantics name no field
  * for it: the node's deadline `escalateTo` when that is a human, else the role `reviewers`.
  */
 export function reviewerOf(node: PlanNode): Owner {
@@ -151,7 +151,7 @@ export function reviewerOf(node: PlanNode): Owner {
   return escalateTo?.kind === 'human' ? escalateTo : { kind: 'human', ref: 'reviewers' };
 }
 
-/** SPEC §6 run-status table, evaluated top to bottom. */
+/** docs/semantics.md §6 run-status table, evaluated top to bottom. */
 export function deriveRunStatus(state: RunState): RunStatus {
   if (state.cancelled) return 'aborted';
   if (state.nodes.every(isSuccessful)) return 'completed';

@@ -1,5 +1,5 @@
 /**
- * Registry schemas (SPEC §2: JSON Schemas referenced by name). A registry entry may point at another
+ * Registry schemas (docs/semantics.md §2: JSON Schemas referenced by name). A registry entry may point at another
  * with `{ "$ref": "Notes" }` (or `"Notes#/properties/summary"`); the validation activity registers
  * every entry it receives under its name so such references resolve. PURE: runs in the workflow.
  */

@@ -1,5 +1,5 @@
 /**
- * The tail of every engine step (SPEC §5, §6): re-evaluate readiness until nothing changes, dispatch
+ * The tail of every engine step (docs/semantics.md §5, §6): re-evaluate readiness until nothing changes, dispatch
  * while there is capacity, then derive the run status.
  */
 import { dispatchReady } from './dispatch';

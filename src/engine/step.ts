@@ -1,7 +1,7 @@
 /**
  * One engine step: a private copy of the run state, the events it emits and the owners it wakes.
  * Every public engine operation opens a step, applies its rule, re-runs readiness and dispatch, and
- * closes the step into a `Transition` (with a checkpoint when anything changed, SPEC §10).
+ * closes the step into a `Transition` (with a checkpoint when anything changed, docs/semantics.md §10).
  */
 import { setOwn } from './own';
 import { deriveRunStatus, isActive } from './run-state';

@@ -1,5 +1,5 @@
 /**
- * Time (SPEC §5, §9): every timer a run needs, and what happens when one is due.
+ * Time (docs/semantics.md §5, §9): every timer a run needs, and what happens when one is due.
  *
  * `pendingTimers(state)` is computed from the run state alone (no clock, no memory of timers that
  * were started), so it survives continue-as-new and replay with just the state. The shell runs one
@@ -103,7 +103,7 @@ export function pendingTimers(state: RunState): PendingTimer[] {
 }
 
 /**
- * Fires every timer due at `now` (SPEC §5, §9), in `pendingTimers` order, one at a time with
+ * Fires every timer due at `now` (docs/semantics.md §5, §9), in `pendingTimers` order, one at a time with
  * readiness and dispatch in between. Checkpoint reason: `delayed-node-promoted` when only delayed
  * nodes were promoted, else `deadline` (timeouts, deadline warnings and expiries). Firing early
  * (nothing due) changes nothing: no events, no checkpoint.
@@ -258,7 +258,7 @@ function firePlanDeadline(step: Step, timer: PendingTimer): void {
   }
 }
 
-/** The attempt fails with class `timeout` and SPEC §7's retry and `onFailure` rules route the node. */
+/** The attempt fails with class `timeout` and docs/semantics.md §7's retry and `onFailure` rules route the node. */
 function failAttempt(step: Step, node: NodeRun, issue: Issue, message: string, detail: Record<string, unknown>): void {
   recordTimedOutAttempt(step, node, issue);
   handleFailedAttempt(step, node, 'timeout', [issue], issue.message, { type: 'node-timed-out', message, detail });
@@ -280,7 +280,7 @@ function recordTimedOutAttempt(step: Step, node: NodeRun, issue: Issue): number 
   };
   node.history = [...node.history, record];
   node.attempts += 1;
-  // The node's output is its latest attempt's (README, "Design choices"), and a timed-out attempt has none.
+  // The node's output is its latest attempt's (docs/design-choices.md), and a timed-out attempt has none.
   delete node.output;
   delete node.humanMode;
   return attempt;

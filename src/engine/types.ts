@@ -78,16 +78,16 @@ export interface NodeRun {
   /** When a scheduled node turns ready (ISO time) and why. */
   scheduledUntil?: string;
   scheduledReason?: string;
-  /** When the current attempt was first handed to its owner (dispatch): deadlines count from here (SPEC §9). */
+  /** When the current attempt was first handed to its owner (dispatch): deadlines count from here (docs/semantics.md §9). */
   startedAt?: string;
   /**
    * When the current attempt was last handed to its owner: set on dispatch and again when `resume`
-   * hands a running node out again. A task's `timeoutMs` counts from here (README, "Design choices").
+   * hands a running node out again. A task's `timeoutMs` counts from here (docs/design-choices.md).
    */
   dispatchedAt?: string;
-  /** The deadline warning already fired for this attempt (SPEC §9): it never fires twice. */
+  /** The deadline warning already fired for this attempt (docs/semantics.md §9): it never fires twice. */
   deadlineWarned?: { attempt: number; at: string };
-  /** The deadline of this attempt expired and was escalated (SPEC §9): `to` is who was escalated to. */
+  /** The deadline of this attempt expired and was escalated (docs/semantics.md §9): `to` is who was escalated to. */
   escalated?: { attempt: number; at: string; to: Owner; onExpiry: 'escalate' | 'fail' };
   finishedAt?: string;
 }
@@ -100,7 +100,7 @@ export type ApprovalStatus =
   | 'responded'
   | 'invalid'
   | 'cancelled'
-  /** Closed unanswered: the node's (or the plan's) deadline expired with `onExpiry: fail` (SPEC §9). */
+  /** Closed unanswered: the node's (or the plan's) deadline expired with `onExpiry: fail` (docs/semantics.md §9). */
   | 'expired';
 
 export interface Approval {
@@ -142,9 +142,9 @@ export type EventType =
   | 'deadline-warning'
   | 'escalation-triggered'
   | 'checkpoint-saved'
-  /** Extension (README, "Design choices"): a webhook sink answered 410 Gone or gave up; it gets no more events. */
+  /** Extension (docs/design-choices.md): a webhook sink answered 410 Gone or gave up; it gets no more events. */
   | 'sink-disabled'
-  /** Extension (README, "Design choices"): a cancel, resume, retry or replan *signal* was refused. */
+  /** Extension (docs/design-choices.md): a cancel, resume, retry or replan *signal* was refused. */
   | 'operation-rejected';
 
 /** Events that record something without changing the run: they get no checkpoint. */
@@ -199,7 +199,7 @@ export interface Checkpoint {
   at: string;
 }
 
-/** What an agent receives when it is woken (SPEC §12), and what `workItem` queries return. */
+/** What an agent receives when it is woken (docs/semantics.md §12), and what `workItem` queries return. */
 export interface WorkItem {
   runId: string;
   planId: string;
@@ -241,12 +241,12 @@ export interface RunState {
    * continues its attempt numbers (the store keys attempts by run, node and attempt).
    */
   retiredAttempts?: Record<string, number>;
-  /** submissionId → the first outcome, so a retried delivery changes nothing (SPEC §7). */
+  /** submissionId → the first outcome, so a retried delivery changes nothing (docs/semantics.md §7). */
   submissions: Record<string, SubmitOutcome>;
   cancelled?: { by: string; reason?: string; at: string };
-  /** When the plan-level deadline warning fired (SPEC §9); it never fires twice. */
+  /** When the plan-level deadline warning fired (docs/semantics.md §9); it never fires twice. */
   planDeadlineWarnedAt?: string;
-  /** When the plan-level deadline expired and was escalated (SPEC §9). */
+  /** When the plan-level deadline expired and was escalated (docs/semantics.md §9). */
   planEscalatedAt?: string;
   startedAt: string;
   updatedAt: string;
@@ -300,7 +300,7 @@ export interface ValidationRequest {
   schemas: Record<string, unknown>;
   value: unknown;
   checks: CompletionCheck[];
-  /** The node context for `condition` checks and path lookups (SPEC §4). */
+  /** The node context for `condition` checks and path lookups (docs/semantics.md §4). */
   context: NodeContext;
   /** Issue code for schema errors: `schema` for outputs, `input-schema` for inputs. */
   schemaIssueCode: string;
@@ -313,7 +313,7 @@ export interface NodeContext {
   run: { input: unknown };
 }
 
-/** What a timer waits for (SPEC §5, §9). */
+/** What a timer waits for (docs/semantics.md §5, §9). */
 export type TimerKind = 'ready' | 'timeout' | 'deadline-warning' | 'deadline' | 'plan-deadline-warning' | 'plan-deadline';
 
 /**
@@ -338,7 +338,7 @@ export interface Transition {
   state: RunState;
   events: RunEvent[];
   checkpoint?: Checkpoint;
-  /** Owners to wake (SPEC §12). Until delivery exists they are reachable via the `workItem` query. */
+  /** Owners to wake (docs/semantics.md §12). Until delivery exists they are reachable via the `workItem` query. */
   workItems: WorkItem[];
 }
 

@@ -1,5 +1,5 @@
 /**
- * Static validation of a plan spec (SPEC §2): the shape (zod, `spec.ts`) plus the rules that look
+ * Static validation of a plan spec (docs/semantics.md §2): the shape (zod, `spec.ts`) plus the rules that look
  * across the document. Every problem is reported, each with a JSONPath-style location
  * (`$.nodes[2].owner.kind`, `$.edges[0].when`, `$.schemas.Notes`, `$` for the root) and a plain
  * sentence that names the node or edge concerned.

@@ -58,7 +58,7 @@ export function currentWorkItem(state: RunState, nodeId: string): WorkItem | nul
 
 /**
  * `agent:<ref>` / `human:<ref>` (owner and named approvers) for every active node, sorted and unique;
- * after a node's deadline was escalated (SPEC §9) also its `escalateTo` while the escalated attempt is
+ * after a node's deadline was escalated (docs/semantics.md §9) also its `escalateTo` while the escalated attempt is
  * still active, and after the plan's deadline was escalated the plan's `escalateTo` while the run is
  * neither finished nor failed.
  */

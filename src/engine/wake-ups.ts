@@ -1,5 +1,5 @@
 /**
- * Wake-ups (SPEC §12): which events wake which agent, carrying which work item. Pure: the shell
+ * Wake-ups (docs/semantics.md §12): which events wake which agent, carrying which work item. Pure: the shell
  * decides how to deliver them (an activity per wake-up) and what a failed delivery means
  * (`dispatchFailed`).
  */
@@ -7,7 +7,7 @@ import { workItemFor } from './dispatch';
 import { findNodeRun, findSpecNode } from './run-state';
 import type { EventType, RunEvent, RunState, WorkItem } from './types';
 
-/** The events that wake a node's agent owner (SPEC §12). */
+/** The events that wake a node's agent owner (docs/semantics.md §12). */
 export const WAKE_UP_EVENT_TYPES: readonly EventType[] = [
   'node-running',
   'node-unblocked',
@@ -35,7 +35,7 @@ export interface WakeUp {
  * that unblocks and dispatches a node in one step wakes its agent once, while a deadline warning
  * (owner) and an escalation to another agent (`escalateTo`) in the same step wake both. Events
  * without a node (the plan's deadline) wake nobody. Human-owned, structural and hidden nodes never
- * wake their owner; an escalation wakes `escalateTo` when that is an agent, else the owner (SPEC §9).
+ * wake their owner; an escalation wakes `escalateTo` when that is an agent, else the owner (docs/semantics.md §9).
  */
 export function wakeUpsFor(state: RunState, events: readonly RunEvent[]): WakeUp[] {
   const byNode = new Map<string, WakeUp>();

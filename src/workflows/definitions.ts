@@ -1,6 +1,6 @@
 /**
  * The Temporal contract of a plan run: workflow type, task queue, message names and search
- * attributes. Agents in other languages use these exact names (see README, "Temporal contract").
+ * attributes. Agents in other languages use these exact names (see docs/agent-contract.md).
  * This file is imported by both the workflow and the client, so it may only import
  * `@temporalio/workflow`/`@temporalio/common` and engine types.
  */

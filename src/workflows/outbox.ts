@@ -10,7 +10,7 @@
  * 2. **Deliver**: once recorded, events go to every webhook sink by `deliverEvents`, one call in
  *    flight per sink, each covering the events recorded since the sink's last delivery, so each sink
  *    receives events in seq order, at least once, and a sink that is down delays only itself.
- * 3. **Wake**: wake-ups (SPEC §12) go to agents with a configured endpoint by `wakeAgent`, after the
+ * 3. **Wake**: wake-ups (docs/semantics.md §12) go to agents with a configured endpoint by `wakeAgent`, after the
  *    event that caused them is recorded; one that fails after its retries is reported back to the
  *    run (`onDispatchFailed`), which blocks the node with class `dispatch`.
  *

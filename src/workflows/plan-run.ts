@@ -105,7 +105,7 @@ type Message =
   | ({ kind: 'result'; payload: unknown } & Via)
   | ({ kind: 'response'; payload: unknown } & Via)
   | ({ kind: OperationKind; payload: unknown } & Via)
-  /** Reported by the outbox: a wake-up failed after its retries (SPEC §12). */
+  /** Reported by the outbox: a wake-up failed after its retries (docs/semantics.md §12). */
   | { kind: 'dispatch-failed'; payload: { nodeId: string; attempt: number; message: string }; via: 'internal' }
   /** Reported by the outbox: a webhook sink answered 410 Gone or gave up. */
   | { kind: 'sink-disabled'; payload: { sinkId: string; reason: string }; via: 'internal' };
@@ -388,7 +388,7 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
           specVersion: replanned.state.specVersion,
           changes,
         } satisfies ReplanOutcome);
-        // SPEC §11: the run continues as new under the same workflow id with the new spec.
+        // docs/semantics.md §11: the run continues as new under the same workflow id with the new spec.
         continueAsNewReason = 'replan';
         return;
       }

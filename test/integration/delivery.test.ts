@@ -1,5 +1,5 @@
 /**
- * Persistence and delivery end to end (SPEC §7, §10, §12) on a real Temporal dev server, a real
+ * Persistence and delivery end to end (docs/semantics.md §7, §10, §12) on a real Temporal dev server, a real
  * store (PLAN_STORE_URL: SQLite or PostgreSQL) and real HTTP receivers that verify every request with
  * the `standardwebhooks` library.
  */

@@ -1,5 +1,5 @@
 /**
- * The run lifecycle across workflow executions (SPEC §11): replan, and continue-as-new when a run
+ * The run lifecycle across workflow executions (docs/semantics.md §11): replan, and continue-as-new when a run
  * has handled many messages, on a real Temporal dev server and store. Nothing may be lost or
  * repeated across the boundary: state, submission de-duplication, timers, events and deliveries.
  */

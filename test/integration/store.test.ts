@@ -341,7 +341,7 @@ describe('store: recordTransitions and reads', () => {
   });
 });
 
-// ---- Spec versions (SPEC §11) ------------------------------------------------------------------------
+// ---- Spec versions (docs/semantics.md §11) ------------------------------------------------------------------------
 
 /** SPEC after a replan: `draft` gets an objective, `proofread` goes between `draft` and `approve`. */
 const SPEC_V2: PlanSpec = plan(

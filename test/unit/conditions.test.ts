@@ -1,4 +1,4 @@
-/** SPEC §3: the condition grammar of `when` (and of `condition` completion checks). */
+/** docs/semantics.md §3: the condition grammar of `when` (and of `condition` completion checks). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkContextPath, evaluateCondition, evaluateWhen, parseCondition, parseLiteral } from '../../src/engine/conditions';

@@ -259,7 +259,7 @@ agents:
     assert.ok(DELIVERY_EVENT_TYPES.includes('sink-disabled'));
     assert.ok(DELIVERY_EVENT_TYPES.includes('operation-rejected'));
     assert.ok(DELIVERY_EVENT_TYPES.includes('checkpoint-saved'));
-    // SPEC §12's 23 types and the two extensions.
+    // docs/semantics.md §12's 23 types and the two extensions.
     assert.equal(new Set(DELIVERY_EVENT_TYPES).size, 25);
     const path = file(JSON.stringify({ sinks: [{ id: 's', url: 'https://example.com/1', secret: SECRET_A, eventTypes: DELIVERY_EVENT_TYPES }] }), 'json');
     assert.equal(loadDeliveryConfig({ PLAN_DELIVERY_CONFIG: path }).sinks[0].eventTypes?.length, 25);

@@ -186,14 +186,10 @@ test('src/ and examples/ cite no document outside the repository', () => {
   assert.deepEqual(found, [], `cite docs/semantics.md instead:\n${found.join('\n')}`);
 });
 
-test(
-  'code comments cite "docs/semantics.md §N", not "SPEC §N"',
-  { todo: 'code comments still cite SPEC §N (to become docs/semantics.md §N)' },
-  () => {
-    const found = filesUnder('src', isText).flatMap((file) => citations(file, read(file), ['SPEC §', 'SPEC semantics']));
-    assert.equal(found.length, 0, `${found.length} citations, for example:\n${found.slice(0, 5).join('\n')}`);
-  },
-);
+test('code comments cite "docs/semantics.md §N", not "SPEC §N"', () => {
+  const found = filesUnder('src', isText).flatMap((file) => citations(file, read(file), ['SPEC §', 'SPEC semantics']));
+  assert.equal(found.length, 0, `${found.length} citations, for example:\n${found.slice(0, 5).join('\n')}`);
+});
 
 // ---------------------------------------------------------------------------------------------
 // The checks themselves catch what they should (so a passing run means something)

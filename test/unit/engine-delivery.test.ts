@@ -1,5 +1,5 @@
 /**
- * SPEC §7/§10/§12 on the engine side of persistence and delivery: what one transition records,
+ * docs/semantics.md §7/§10/§12 on the engine side of persistence and delivery: what one transition records,
  * which events wake which agent, what a failed wake-up does, and the sink-disabled event.
  */
 import assert from 'node:assert/strict';
@@ -84,7 +84,7 @@ describe('transition records (what the store writes)', () => {
   });
 });
 
-describe('wake-ups (SPEC §12)', () => {
+describe('wake-ups (docs/semantics.md §12)', () => {
   it('node-running wakes the agent owner with the work item; human and structural nodes wake nobody', () => {
     const d = new Driver(plan([task('a', { objective: 'write' }), human('h'), task('b')], [edge('a', 'h'), edge('h', 'b')]));
     const first = d.transitions[0];
@@ -162,7 +162,7 @@ describe('wake-ups (SPEC §12)', () => {
     );
   });
 
-  /** A task blocked by its failure action `replan` (SPEC §7), then retried (§11). */
+  /** A task blocked by its failure action `replan` (docs/semantics.md §7), then retried (§11). */
   function blockedForReplan(extra: Parameters<typeof task>[1] = {}, spec: { maxConcurrency?: number; other?: boolean } = {}): Driver {
     const nodes = [task('a', { onFailure: [{ on: 'validation', action: 'replan' }], ...extra }), ...(spec.other ? [task('b')] : [])];
     const d = new Driver(plan(nodes, [], spec.maxConcurrency ? { maxConcurrency: spec.maxConcurrency } : {}));
@@ -219,7 +219,7 @@ describe('wake-ups (SPEC §12)', () => {
   });
 });
 
-describe('dispatch failures (SPEC §12)', () => {
+describe('dispatch failures (docs/semantics.md §12)', () => {
   function blockedByDispatch(): Driver {
     const d = new Driver(plan([task('a'), task('b')], chain('a', 'b')));
     const t = dispatchFailed(d.state, { nodeId: 'a', attempt: 1, message: 'connection refused' }, d.now());

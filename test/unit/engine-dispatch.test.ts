@@ -1,5 +1,5 @@
 /**
- * SPEC §6: dispatch (concurrency, human nodes first, ownership) and the run-status table.
+ * docs/semantics.md §6: dispatch (concurrency, human nodes first, ownership) and the run-status table.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

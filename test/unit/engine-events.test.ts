@@ -1,5 +1,5 @@
 /**
- * SPEC §1, §10, §12: events (seq, ids, times, actors), checkpoints, rejected results, purity.
+ * docs/semantics.md §1, §10, §12: events (seq, ids, times, actors), checkpoints, rejected results, purity.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * SPEC §8: human responses: targeting, refusals, shapes per node type, approval statuses, routing.
+ * docs/semantics.md §8: human responses: targeting, refusals, shapes per node type, approval statuses, routing.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * SPEC §11: cancel, resume and retry (replan has its own file), and refused operation signals.
+ * docs/semantics.md §11: cancel, resume and retry (replan has its own file), and refused operation signals.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

@@ -221,7 +221,7 @@ class Model {
 
       const edges = this.incoming.get(node.nodeId) ?? [];
       const upstreamDone = edges.every((edge) => successful(byId.get(edge.from)?.status));
-      // Nothing leaves `pending` before every upstream node finished successfully (SPEC §5).
+      // Nothing leaves `pending` before every upstream node finished successfully (docs/semantics.md §5).
       if (node.status !== 'pending' || node.inputCheckPending) {
         assert.ok(upstreamDone, `${where}: left pending before its upstream nodes succeeded (${edges.map((e) => `${e.from}=${byId.get(e.from)?.status}`).join(', ')})`);
       }
@@ -245,7 +245,7 @@ class Model {
       if (node.status === 'pending' && !node.inputCheckPending && !state.cancelled) {
         assert.fail(`${where}: stuck pending although its upstream nodes succeeded`);
       }
-      // The resolved input is built from the active edges' maps (SPEC §4); roots get the run input.
+      // The resolved input is built from the active edges' maps (docs/semantics.md §4); roots get the run input.
       if (node.status !== 'pending' && node.status !== 'skipped' && !this.replacedInput.has(node.nodeId)) {
         const expected =
           edges.length === 0

@@ -1,5 +1,5 @@
 /**
- * SPEC §3 (conditions as the engine evaluates them on edges), §4 (input mapping) and §5 (readiness,
+ * docs/semantics.md §3 (conditions as the engine evaluates them on edges), §4 (input mapping) and §5 (readiness,
  * skips, structural nodes, scheduling).
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * SPEC §11 replan in the pure engine: what is kept, what starts over, what closes, and what never
+ * docs/semantics.md §11 replan in the pure engine: what is kept, what starts over, what closes, and what never
  * restarts (seq, checkpoints, attempt numbers, submissions).
  */
 import assert from 'node:assert/strict';

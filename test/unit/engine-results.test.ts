@@ -1,5 +1,5 @@
 /**
- * SPEC §7: agent results: refusals, idempotency, recording, retries and failure actions.
+ * docs/semantics.md §7: agent results: refusals, idempotency, recording, retries and failure actions.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

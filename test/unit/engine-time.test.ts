@@ -1,5 +1,5 @@
 /**
- * SPEC §5 and §9 in the pure engine: one timer model (`pendingTimers`) and what firing does
+ * docs/semantics.md §5 and §9 in the pure engine: one timer model (`pendingTimers`) and what firing does
  * (`fireDueTimers`): delayed nodes, attempt timeouts, node deadlines (warning, escalation, onExpiry)
  * and the plan's deadline. Wake-ups (§12) and `waitingOn` after an escalation.
  */

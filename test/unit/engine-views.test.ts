@@ -111,9 +111,7 @@ describe('engine views', () => {
 });
 
 describe('engine: blog-post example end to end', () => {
-  const file = [path.resolve(__dirname, '../../../examples/blog-post.plan.yaml'), '/work/shared/examples/blog-post.plan.yaml'].find((candidate) =>
-    existsSync(candidate),
-  );
+  const file = [path.resolve(__dirname, '../../../examples/blog-post.plan.yaml')].find((candidate) => existsSync(candidate));
   const load = () => {
     assert.ok(file, 'blog-post.plan.yaml not found');
     return PlanSpec.parse(parse(readFileSync(file, 'utf8')));

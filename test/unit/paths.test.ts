@@ -1,4 +1,4 @@
-/** SPEC §3/§4: dotted paths, reading and writing. */
+/** docs/semantics.md §3/§4: dotted paths, reading and writing. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clone, getPath, isValidPath, jsonEqual, setPath, splitPath } from '../../src/engine/paths';

@@ -16,7 +16,7 @@ export const HOSTILE_NAMES = ['__proto__', 'constructor', 'prototype', 'toString
 /** Object.prototype members a plan may still use as ids and path segments (the first three are reserved and refused). */
 export const HOSTILE_PLAN_NAMES = HOSTILE_NAMES.slice(3);
 
-// ---- Conditions (SPEC §3) with an oracle ------------------------------------------------------------
+// ---- Conditions (docs/semantics.md §3) with an oracle ------------------------------------------------------------
 
 export type Literal = string | number | boolean | null;
 export type Cond =
@@ -79,7 +79,7 @@ export function renderCond(cond: Cond): string | undefined {
   }
 }
 
-/** Own-property walk (SPEC §3: a missing step is undefined). */
+/** Own-property walk (docs/semantics.md §3: a missing step is undefined). */
 export function oracleGet(value: unknown, path: readonly string[]): unknown {
   let current = value;
   for (const segment of path) {
@@ -113,7 +113,7 @@ export function oracleCond(cond: Cond, context: unknown): boolean {
   }
 }
 
-// ---- Maps (SPEC §4) with an oracle ------------------------------------------------------------------
+// ---- Maps (docs/semantics.md §4) with an oracle ------------------------------------------------------------------
 
 export const MAP_TARGETS = ['x', 'n', 'kind', 'data.v', 'data.w.z', 'data', 'approved'];
 export const MAP_SOURCES = ['output.n', 'output.kind', 'output.ok', 'output', 'output.edited', 'input.x', 'input', 'run.input.topic', 'run.input.n', 'output.missing'];
@@ -126,7 +126,7 @@ const mapArb = (targets: string[]): fc.Arbitrary<Record<string, string> | undefi
     { nil: undefined, freq: 2 },
   );
 
-/** SPEC §4 input of a node from its active edges (in spec order), written independently of the engine. */
+/** docs/semantics.md §4 input of a node from its active edges (in spec order), written independently of the engine. */
 export function oracleInput(edges: Array<{ map?: Record<string, string>; context: unknown }>): Record<string, unknown> {
   const input: Record<string, unknown> = {};
   for (const { map, context } of edges) {

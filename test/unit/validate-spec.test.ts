@@ -1,4 +1,4 @@
-/** SPEC §2: static validation of a plan spec, every problem with its JSON path. */
+/** docs/semantics.md §2: static validation of a plan spec, every problem with its JSON path. */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';

@@ -1,4 +1,4 @@
-/** SPEC §7: the validation activity: output schemas and completion checks. */
+/** docs/semantics.md §7: the validation activity: output schemas and completion checks. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { validateBatch } from '../../src/activities/validation';

@@ -1,5 +1,5 @@
 /**
- * The delivery activities (SPEC §12). The workflow calls
+ * The delivery activities (docs/semantics.md §12). The workflow calls
  *
  * - `deliverySettings` (a local activity, at run start): what it may know of the configuration;
  * - `deliverEvents` per sink, one call at a time per sink and run, after the events are stored: POSTs

@@ -1,5 +1,5 @@
 /**
- * The worker's delivery configuration (SPEC §12): webhook sinks, agent wake-up endpoints, their
+ * The worker's delivery configuration (docs/semantics.md §12): webhook sinks, agent wake-up endpoints, their
  * Standard Webhooks secrets and retry timing. Read once when the worker starts, from
  *
  * - `PLAN_DELIVERY_CONFIG`: a YAML or JSON file (`.json` is JSON, anything else YAML) with `sinks`,
@@ -19,7 +19,7 @@ import { parsePlanText, PlanFileError } from '../../client/load-spec';
 import type { EventType } from '../../engine';
 import type { AgentEndpoint, DeliveryConfig, DeliverySettings, SinkConfig } from './types';
 
-/** Every event type a sink may filter on: SPEC §12's list plus `sink-disabled` and `operation-rejected` (README, "Design choices"). */
+/** Every event type a sink may filter on: docs/semantics.md §12's list plus `sink-disabled` and `operation-rejected` (docs/design-choices.md). */
 export const DELIVERY_EVENT_TYPES = [
   'run-started',
   'run-status-changed',

@@ -1,5 +1,5 @@
 /**
- * The body POSTed to a webhook sink for one event (SPEC §12): the event, the run it belongs to (the
+ * The body POSTed to a webhook sink for one event (docs/semantics.md §12): the event, the run it belongs to (the
  * run row without its input) and, when the event names a node, that node's spec and its node-run row.
  *
  * `run` and `node.run` are read from the store when the event is delivered, so they may be newer than

@@ -1,4 +1,4 @@
-/** Delivery (SPEC §12): webhook sinks and agent wake-ups, signed with Standard Webhooks. */
+/** Delivery (docs/semantics.md §12): webhook sinks and agent wake-ups, signed with Standard Webhooks. */
 export * from './types';
 export { loadDeliveryConfig, deliverySettingsOf, secretProblem, DeliveryConfigError, DELIVERY_EVENT_TYPES, DEFAULT_SINK_ID, DEFAULT_SINK_RETRY, DEFAULT_WAKE_UP_RETRY, DEFAULT_REQUEST_TIMEOUT_MS } from './config';
 export { signatureHeaders, type SignatureHeaders } from './signing';

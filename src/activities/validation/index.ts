@@ -1,5 +1,5 @@
 /**
- * The validation activity (SPEC §7): the workflow hands it every validation of one step as a batch
+ * The validation activity (docs/semantics.md §7): the workflow hands it every validation of one step as a batch
  * and records the result in history, so validators can change without breaking replay. Registered as
  * a (local) activity by the worker; free of Temporal imports so the client and tests use it directly.
  */

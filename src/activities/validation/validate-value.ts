@@ -1,6 +1,6 @@
 /**
  * Validation of one value (an agent's output, a human response, a resolved input) against a registry
- * schema and the node's completion checks (SPEC §7).
+ * schema and the node's completion checks (docs/semantics.md §7).
  *
  * Paths:
  * - Schema issues carry the dotted path of the failing value inside the checked value (`sources`,

@@ -2,7 +2,7 @@
  * The first schema: runs, node runs, attempts (with their validation issues and artifacts),
  * approvals, checkpoints, events, and the delivery bookkeeping (sink status, delivery progress).
  *
- * Keys follow SPEC's ids, so every write can be an idempotent insert (`ON CONFLICT DO NOTHING`) or an
+ * Keys follow the semantics' ids, so every write can be an idempotent insert (`ON CONFLICT DO NOTHING`) or an
  * upsert: events (run_id, seq) with the unique event id `<runId>:<seq>`; approvals (run_id,
  * approval_id) with `<nodeId>#<attempt>`; artifacts (run_id, node_id, attempt, name).
  */

@@ -1,5 +1,5 @@
 /**
- * Every spec version of a run (SPEC §11): `run_specs` keeps the spec a run started with (version 1)
+ * Every spec version of a run (docs/semantics.md §11): `run_specs` keeps the spec a run started with (version 1)
  * and each replan's, keyed by (run_id, spec_version). Until now `runs.spec` held only the current
  * one, so a replan overwrote the version before it. `runs.spec` stays as it is: the current spec.
  *
