@@ -1,0 +1,33 @@
+/** `plan-runner worker`: run a plan-run worker in the foreground. */
+import * as path from 'node:path';
+import { type Command } from 'commander';
+import { TemporalUnavailableError } from '../../errors';
+import type { CliContext } from '../context';
+
+/** Add `worker` to the program. */
+export function registerWorker(program: Command, ctx: CliContext): void {
+  const { err, globals } = ctx;
+  program
+    .command('worker')
+    .description('run a plan-run worker in the foreground (Ctrl-C to stop); it records runs in the store (--store)')
+    .action(async (_options: unknown, command: Command) => {
+      const options = globals(command);
+      // Loaded lazily so the other commands never load the worker SDK.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const worker = require(path.join(__dirname, '..', 'worker')) as {
+        runWorker(opts: { address: string; namespace: string; taskQueue: string }): Promise<void>;
+      };
+      // The worker opens its store from PLAN_STORE_URL; --store sets it for this process.
+      if (options.store !== undefined) process.env.PLAN_STORE_URL = options.store;
+      if (!options.json) err(`worker: task queue ${options.taskQueue} on ${options.address} (namespace ${options.namespace})`);
+      try {
+        await worker.runWorker({ address: options.address, namespace: options.namespace, taskQueue: options.taskQueue });
+      } catch (error) {
+        const text = error instanceof Error ? error.message : String(error);
+        if (/connect|transport|unavailable|refused|deadline/i.test(text)) {
+          throw new TemporalUnavailableError(options.address, undefined, { cause: error });
+        }
+        throw error;
+      }
+    });
+}

@@ -1,0 +1,121 @@
+/**
+ * What every CLI command is given: where to write, the global options, and the two ways to reach
+ * data (a Temporal client for live runs, a store-only client for recorded ones).
+ */
+import type { Command } from 'commander';
+import type { SubmitOutcome } from '../../engine/types';
+import type { OperationOutcome, ReplanOutcome } from '../../workflows/definitions';
+import type { PlanStore } from '../../store/types';
+import { PlanRunnerClient } from '../plan-runner-client';
+
+/** Exit codes: documented in docs/cli.md. */
+export const EXIT = { ok: 0, refused: 1, usage: 2, unavailable: 3 } as const;
+
+/** Where the CLI writes. `main()` without one writes to the process and sets `process.exitCode`. */
+export interface CliIO {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+/** What the CLI may be given instead of what it opens itself (tests). */
+export interface CliDeps {
+  /** The store read by the store commands (and `replan --dry-run`) instead of `--store`; not closed. */
+  store?: PlanStore;
+  /** Read instead of the process's stdin by `--output -` and friends (tests). */
+  stdin?: () => Promise<string>;
+}
+
+/** The options every command accepts (`plan-runner --help`). */
+export interface GlobalOptions {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  store?: string;
+  json?: boolean;
+}
+
+/** An expected CLI failure with its exit code and an optional JSON body. */
+export class CliError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+    readonly body: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/** Handed to every command's `register` function. */
+export interface CliContext {
+  /** A line for the result (stdout). */
+  out(line: string): void;
+  /** A line for people (stderr): progress, summaries, hints. */
+  err(line: string): void;
+  /** One JSON value on a line of stdout. */
+  printJson(value: unknown): void;
+  /** The exit code an action sets when it finishes without throwing. */
+  state: { exitCode: number };
+  deps: CliDeps;
+  globals(command: Command): GlobalOptions;
+  /** A client for store reads only: it never connects to Temporal. The store is closed afterwards. */
+  withStore<T>(command: Command, fn: (client: PlanRunnerClient) => Promise<T>): Promise<T>;
+  /** A client connected to Temporal (failing fast when it is unreachable), closed afterwards. */
+  withClient<T>(command: Command, fn: (client: PlanRunnerClient) => Promise<T>): Promise<T>;
+  /** Print an outcome as JSON on stdout and, unless `--json`, its summary and issues on stderr. */
+  printOutcome(command: Command, outcome: SubmitOutcome | OperationOutcome | ReplanOutcome, summary: string): void;
+}
+
+/** Build the context over `io`. */
+export function createContext(io: CliIO, state: { exitCode: number }, deps: CliDeps): CliContext {
+  const out = (line: string) => io.stdout(`${line}\n`);
+  const err = (line: string) => io.stderr(`${line}\n`);
+  const printJson = (value: unknown) => out(JSON.stringify(value));
+  const globals = (command: Command): GlobalOptions => command.optsWithGlobals() as GlobalOptions;
+
+  async function withStore<T>(command: Command, fn: (client: PlanRunnerClient) => Promise<T>): Promise<T> {
+    const options = globals(command);
+    const client = new PlanRunnerClient({
+      address: options.address,
+      namespace: options.namespace,
+      taskQueue: options.taskQueue,
+      storeUrl: options.store,
+      store: deps.store,
+    });
+    try {
+      return await fn(client);
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  }
+
+  async function withClient<T>(command: Command, fn: (client: PlanRunnerClient) => Promise<T>): Promise<T> {
+    const options = globals(command);
+    const connectTimeoutMs = Number(process.env.PLAN_RUNNER_CONNECT_TIMEOUT_MS) || 5_000;
+    const client = await PlanRunnerClient.connect({
+      address: options.address,
+      namespace: options.namespace,
+      taskQueue: options.taskQueue,
+      connectTimeoutMs,
+      storeUrl: options.store,
+      store: deps.store,
+    });
+    try {
+      return await fn(client);
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  }
+
+  function printOutcome(command: Command, outcome: SubmitOutcome | OperationOutcome | ReplanOutcome, summary: string): void {
+    printJson(outcome);
+    if (!globals(command).json) {
+      err(summary);
+      for (const issue of (outcome as SubmitOutcome).issues ?? []) {
+        err(`  ${issue.severity}: ${issue.path ? `${issue.path}: ` : ''}${issue.message} [${issue.code}]`);
+      }
+    }
+  }
+
+  return { out, err, printJson, state, deps, globals, withStore, withClient, printOutcome };
+}
