@@ -27,10 +27,34 @@ const EVENT_TYPE_WIDTH = 20;
  * `   12  2026-01-01T00:00:01.000Z  node-completed        Node "draft" completed (attempt 1).  (by agent:writer)`
  */
 export function formatEventLine(event: RunEvent): string {
-  return (
-    `${String(event.seq).padStart(5)}  ${event.at}  ${event.type.padEnd(EVENT_TYPE_WIDTH)}  ${event.message}` +
-    (event.by ? `  (by ${event.by})` : '')
-  );
+  return `${String(event.seq).padStart(5)}  ${event.at}  ${event.type.padEnd(EVENT_TYPE_WIDTH)}  ${event.message}${authorship(event)}`;
+}
+
+/** What kind of act an event that starts one is, in words (`bob's answer`). */
+const ACT_NAMES: Partial<Record<RunEvent['type'], string>> = {
+  'approval-resolved': 'answer',
+  'node-completed': 'result',
+  'node-partial': 'result',
+  'validation-reported': 'result',
+  'node-failed': 'result',
+  'result-rejected': 'result',
+  'run-started': 'start',
+  'run-replanned': 'replan',
+  'run-resumed': 'resume',
+  'node-unblocked': 'retry',
+};
+
+/**
+ * `  (by bob)` for an act; `  (by engine, after bob's answer #12)` for what the engine did because
+ * of it (the event's `detail.cause`), so nobody is credited with a consequence they did not choose.
+ */
+export function authorship(event: Pick<RunEvent, 'by' | 'detail'>): string {
+  if (!event.by) return '';
+  const cause = event.detail?.cause as { by?: unknown; seq?: unknown; type?: unknown } | undefined;
+  if (!cause || typeof cause.by !== 'string') return `  (by ${event.by})`;
+  const act = (typeof cause.type === 'string' && ACT_NAMES[cause.type as RunEvent['type']]) || (typeof cause.type === 'string' ? cause.type : 'act');
+  const seq = typeof cause.seq === 'number' ? ` #${cause.seq}` : '';
+  return `  (by ${event.by}, after ${cause.by}'s ${act}${seq})`;
 }
 
 /** `human:editors (alice, bob)`: an approval's owner and its named approvers. */

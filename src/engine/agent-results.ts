@@ -2,6 +2,7 @@
  * Agent results (docs/semantics.md §7): refuse what must be refused (changing nothing), hand the rest to the
  * validation activity, then record the attempt and route the node.
  */
+import { describeAgentOutcome, failureActionOf } from './outcomes';
 import { AgentSubmission } from './messages';
 import { admitMessage, refuse, rememberSubmission, type MessageCheck } from './message-checks';
 import { handleFailedAttempt } from './failure';
@@ -159,7 +160,21 @@ export function applyAgentSubmission(
     nodeStatus: after.status,
     runStatus: transition.state.status,
     issues,
+    verdict: submission.failure ? 'failed' : failureClass ? 'rejected' : warnings ? 'partial' : 'completed',
   };
+  if (failureClass) {
+    const maxAttempts = specNode(transition.state, submission.nodeId).retry?.maxAttempts ?? 1;
+    outcome.failureClass = failureClass;
+    outcome.maxAttempts = maxAttempts;
+    if (reason === 'node-result-retry') {
+      outcome.nextAttempt = { attempt: after.attempts - (after.attemptBase ?? 0) + 1, of: maxAttempts };
+    } else {
+      const action = failureActionOf(reason);
+      if (action) outcome.failureAction = action;
+      if (after.approvalId && action === 'human-review') outcome.approvalId = after.approvalId;
+    }
+  }
+  outcome.message = describeAgentOutcome(outcome);
   if (submission.submissionId) rememberSubmission(transition.state, submission.submissionId, outcome);
   return { ...transition, outcome };
 }

@@ -2,6 +2,7 @@
  * Human responses (docs/semantics.md §8): find the pending approval, refuse what must be refused, check the
  * response's shape for the node type, then (after the validation activity) record and route.
  */
+import { describeHumanOutcome } from './outcomes';
 import type { z } from 'zod';
 import { admitMessage, refuse, rememberSubmission, type MessageCheck } from './message-checks';
 import { ApprovalResponse, DecisionResponse, HumanResponse, ReviewEditResponse, describeZodError } from './messages';
@@ -31,7 +32,13 @@ export function checkHumanResponse(state: RunState, payload: unknown, limits?: P
   }
   const spec = specNode(state, approval.nodeId);
   const shapeError = checkShape(approval, spec.type, spec.options, response.response);
-  if (shapeError) return refuse('invalid-response', `Response to ${approval.approvalId} has the wrong shape: ${shapeError}`);
+  if (shapeError) {
+    return refuse(
+      'invalid-response',
+      `Response to ${approval.approvalId} has the wrong shape for a ${approval.kind === 'review' ? 'review' : spec.type} node ` +
+        `("${approval.nodeId}"): ${shapeError}. ${EXPECTED_SHAPE[spec.type] ?? ''}`.trimEnd(),
+    );
+  }
 
   const node = nodeRun(state, approval.nodeId);
   const validation: ValidationRequest = {
@@ -45,6 +52,23 @@ export function checkHumanResponse(state: RunState, payload: unknown, limits?: P
   return { refused: false, response, approval, validation };
 }
 
+/** `approved by bob at T`: how a closed approval was closed, for a refusal that names it. */
+function closedAs(approval: Approval): string {
+  if (approval.status === 'expired') return `expired at ${approval.resolvedAt} (its deadline passed)`;
+  const what =
+    approval.status === 'responded'
+      ? typeof approval.response?.decision === 'string'
+        ? `answered "${approval.response.decision}"`
+        : 'answered'
+      : approval.status;
+  return `already ${what}${approval.respondedBy ? ` by ${approval.respondedBy}` : ''}${approval.resolvedAt ? ` at ${approval.resolvedAt}` : ''}`;
+}
+
+/** The latest closed approval of a node (or of the run), to say what became of it. */
+function latestClosed(state: RunState, nodeId?: string): Approval | undefined {
+  return state.approvals.filter((a) => a.status !== 'pending' && (nodeId === undefined || a.nodeId === nodeId)).at(-1);
+}
+
 function findPendingApproval(state: RunState, response: HumanResponse): Approval | Refusal {
   const pending = state.approvals.filter((approval) => approval.status === 'pending');
   if (response.nodeId !== undefined && !findSpecNode(state, response.nodeId)) {
@@ -55,7 +79,7 @@ function findPendingApproval(state: RunState, response: HumanResponse): Approval
     if (!approval) {
       const current = pending.map((candidate) => candidate.approvalId);
       const closed = state.approvals.find((candidate) => candidate.approvalId === response.approvalId);
-      const why = closed?.status === 'expired' ? ` (it expired at ${closed.resolvedAt}: its deadline passed)` : '';
+      const why = closed ? ` (it was ${closedAs(closed)})` : ' (no such approval in this run)';
       return refuse(
         'approval-mismatch',
         `Approval ${response.approvalId} is not pending${why}${current.length ? `; pending: ${current.join(', ')}` : ''}.`,
@@ -70,13 +94,17 @@ function findPendingApproval(state: RunState, response: HumanResponse): Approval
     const approval = pending.find((candidate) => candidate.nodeId === response.nodeId);
     if (!approval) {
       const status = findNodeRun(state, response.nodeId)?.status;
-      const expired = state.approvals.filter((candidate) => candidate.nodeId === response.nodeId && candidate.status === 'expired').pop();
-      const why = expired ? `; approval ${expired.approvalId} expired at ${expired.resolvedAt}` : '';
-      return refuse('no-pending-approval', `Node "${response.nodeId}" has no pending approval (it is ${status}${why}).`);
+      const closed = latestClosed(state, response.nodeId);
+      const why = closed ? `: approval ${closed.approvalId} was ${closedAs(closed)}` : '';
+      return refuse('no-pending-approval', `Node "${response.nodeId}" has no pending approval (the node is ${status})${why}.`);
     }
     return approval;
   }
-  if (pending.length === 0) return refuse('no-pending-approval', `Run ${state.runId} has no pending approval.`);
+  if (pending.length === 0) {
+    const closed = latestClosed(state);
+    const why = closed ? `: the latest, ${closed.approvalId} on node "${closed.nodeId}", was ${closedAs(closed)}` : '';
+    return refuse('no-pending-approval', `Run ${state.runId} has no pending approval${why}.`);
+  }
   if (pending.length > 1) {
     return refuse(
       'ambiguous-approval',
@@ -85,6 +113,13 @@ function findPendingApproval(state: RunState, response: HumanResponse): Approval
   }
   return pending[0];
 }
+
+/** What each human node type takes, said when an answer has the wrong shape (docs/semantics.md §8). */
+const EXPECTED_SHAPE: Record<string, string> = {
+  'human-approval': 'It takes {"approved": true} or {"approved": false}, optionally with "requiredEdits" and "comments".',
+  'human-decision': 'It takes {"decision": "<one of its options>"}, optionally with "comments".',
+  'human-review-edit': 'It takes {"edited": {…the corrected output…}}, optionally with "approved" and "comments".',
+};
 
 function checkShape(approval: Approval, type: string, options: string[] | undefined, response: Record<string, unknown>): string | undefined {
   // A review of a failed task attempt takes the corrected output itself (any object).
@@ -192,7 +227,9 @@ export function applyHumanResponse(
     issues,
     approvalId: approval.approvalId,
     approvalStatus: approval.status,
+    verdict: blocking.length ? 'rejected' : 'completed',
   };
+  outcome.message = describeHumanOutcome(outcome, response.respondedBy);
   if (response.submissionId) rememberSubmission(transition.state, response.submissionId, outcome);
   return { ...transition, outcome };
 }

@@ -136,7 +136,10 @@ export function resumeRun(state: RunState, payload: unknown, now: string, limits
   }
   if (running.length === 0) step.emit('run-resumed', { message: `Run resumed by ${step.by}.` });
   settle(step);
-  return step.finish('run-resumed');
+  const summary = running.length
+    ? `Run resumed by ${step.by}: ${running.map((node) => `"${node.nodeId}" (attempt ${node.currentAttempt ?? node.attempts + 1})`).join(', ')} handed to ${running.length === 1 ? 'its owner' : 'their owners'} again.`
+    : `Run resumed by ${step.by}: no node was running, so nothing was handed out again; the graph was re-evaluated.`;
+  return { ...step.finish('run-resumed'), summary };
 }
 
 export function retryNode(state: RunState, payload: unknown, now: string, limits?: PayloadLimits): Transition | Refusal {
@@ -163,7 +166,16 @@ export function retryNode(state: RunState, payload: unknown, now: string, limits
     step.moveNode(node, 'ready', 'node-unblocked', `Node "${node.nodeId}" was retried by ${request.by}.`, detail);
   }
   settle(step);
-  return step.finish('node-retried');
+  const transition = step.finish('node-retried');
+  const after = nodeRun(transition.state, request.nodeId);
+  const next = after.currentAttempt ?? after.attempts + 1;
+  const where =
+    after.status === 'running' || after.status === 'awaiting-human'
+      ? `attempt ${next} is now ${after.status === 'running' ? 'running' : 'waiting for a person'}`
+      : after.inputCheckPending
+        ? `its new input is being checked; attempt ${next} follows if it passes`
+        : `attempt ${next} comes next (the node is ${after.status})`;
+  return { ...transition, summary: `Node "${request.nodeId}" was retried by ${request.by}: ${where}.` };
 }
 
 /**

@@ -7,6 +7,8 @@ import { evaluateReadiness } from './readiness';
 import type { Step } from './step';
 
 export function settle(step: Step): void {
+  // What settling does is the engine's doing, caused by the act before it (events say both).
+  step.consequences();
   evaluateReadiness(step);
   dispatchReady(step);
   step.updateRunStatus();

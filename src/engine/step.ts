@@ -23,8 +23,24 @@ export type EventFields = Omit<RunEvent, 'id' | 'seq' | 'runId' | 'planId' | 'ty
   by?: string;
 };
 
+/** Who the engine's own events are by: readiness, dispatch, run status, checkpoints. */
+export const ENGINE_ACTOR = 'engine';
+
+/**
+ * What a consequence was a consequence of: the act (its author and its first event) that led the
+ * engine to emit it. Kept in the event's `detail.cause`, so `events` can say
+ * `by engine, after bob's approval-responded #12` instead of crediting bob with a skip he never chose.
+ */
+export interface EventCause {
+  by: string;
+  seq?: number;
+  type?: EventType;
+}
+
 export class Step {
   readonly state: RunState;
+  /** Set once the step's own rule is done and the engine settles the graph (`consequences()`). */
+  private cause?: EventCause;
   readonly events: RunEvent[] = [];
   readonly workItems: WorkItem[] = [];
   /** Set by rules that change state without emitting a node event. */
@@ -48,9 +64,21 @@ export class Step {
     };
   }
 
+  /**
+   * From here on, events are the engine's consequences of the act this step began with (readiness,
+   * skips, dispatch, the run status, the checkpoint): they are by `engine`, with the act as their
+   * cause. Events the act itself emitted keep its author.
+   */
+  consequences(): void {
+    if (this.cause || this.by === ENGINE_ACTOR) return;
+    const first = this.events.find((event) => event.by === this.by);
+    this.cause = { by: this.by, ...(first ? { seq: first.seq, type: first.type } : {}) };
+  }
+
   emit(type: EventType, fields: EventFields): RunEvent {
     const seq = this.state.seq + 1;
     this.state.seq = seq;
+    const consequence = fields.by === undefined && this.cause !== undefined;
     const event: RunEvent = {
       id: `${this.state.runId}:${seq}`,
       seq,
@@ -58,9 +86,10 @@ export class Step {
       planId: this.state.planId,
       type,
       ...fields,
-      by: fields.by ?? this.by,
+      by: fields.by ?? (this.cause ? ENGINE_ACTOR : this.by),
       at: this.now,
     };
+    if (consequence) event.detail = { ...(event.detail ?? {}), cause: this.cause };
     if (event.detail === undefined) delete event.detail;
     this.events.push(event);
     return event;

@@ -3,7 +3,7 @@
  * plain JSON so it can travel through Temporal payloads, queries and (later) the store unchanged.
  */
 import type { ArtifactRef } from './messages';
-import type { CompletionCheck, FailureClass, NodeType, Owner, PlanSpec, Severity } from './spec';
+import type { CompletionCheck, FailureAction, FailureClass, NodeType, Owner, PlanSpec, Severity } from './spec';
 
 export type RunStatus = 'running' | 'awaiting-human' | 'blocked' | 'completed' | 'failed' | 'aborted';
 /** Finished runs accept nothing any more; the workflow returns its final snapshot. */
@@ -255,12 +255,30 @@ export interface RunState {
 
 /** What the caller of `submitNodeResult` / `submitHumanResponse` learns. */
 export interface SubmitOutcome {
+  /** The message was taken and recorded (a refused one throws instead). Whether the result passed is `verdict`. */
   accepted: true;
   nodeId: string;
+  /** The attempt this message answered. */
   attempt: number;
   nodeStatus: NodeStatus;
   runStatus: RunStatus;
   issues: Issue[];
+  /**
+   * Whether the result itself passed: `completed` or `partial` (warnings only), `rejected`
+   * (blocking issues) or `failed` (the agent reported a failure). Absent in outcomes recorded
+   * before it existed.
+   */
+  verdict?: 'completed' | 'partial' | 'rejected' | 'failed';
+  /** The failure class of a rejected or failed result. */
+  failureClass?: FailureClass;
+  /** The node is tried again: this attempt is given out next (counted `of` the node's budget). */
+  nextAttempt?: { attempt: number; of: number };
+  /** The node's attempt budget (`retry.maxAttempts`, default 1), with a rejected or failed result. */
+  maxAttempts?: number;
+  /** What the plan did about a failure that is not tried again (`onFailure`; default abort). */
+  failureAction?: FailureAction;
+  /** One sentence for people: what happened and what happens next. */
+  message?: string;
   approvalId?: string;
   approvalStatus?: ApprovalStatus;
   /** True when this answers a `submissionId` seen before: nothing changed. */
@@ -340,6 +358,8 @@ export interface Transition {
   checkpoint?: Checkpoint;
   /** Owners to wake (docs/semantics.md §12). Until delivery exists they are reachable via the `workItem` query. */
   workItems: WorkItem[];
+  /** One sentence for the caller of an operation (cancel, resume, retry): what it did and what comes next. */
+  summary?: string;
 }
 
 /** An accepted result or response: the transition plus the outcome the caller is answered with. */
@@ -351,12 +371,19 @@ export interface NodeView {
   label?: string;
   owner?: Owner;
   status: NodeStatus;
+  /** Attempts recorded so far. */
   attempts: number;
+  /** The attempt the node waits for now (running or awaiting a person). */
   currentAttempt?: number;
+  /** The node's attempt budget (`retry.maxAttempts`, default 1). */
+  maxAttempts?: number;
+  /** The node's result: the latest attempt's output, unless that attempt failed (then absent). */
   output?: unknown;
   failureClass?: FailureClass;
   issues: Issue[];
   scheduledUntil?: string;
+  /** The latest recorded attempt, passed or not: the reason a node failed is here. */
+  lastAttempt?: Pick<AttemptRecord, 'attempt' | 'status' | 'by' | 'at' | 'failureClass' | 'failureMessage'>;
 }
 
 /** What the `snapshot` query and the workflow's return value carry. */

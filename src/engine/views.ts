@@ -16,6 +16,7 @@ export function snapshotOf(state: RunState): RunSnapshot {
     input: state.input,
     nodes: state.nodes.map((node) => {
       const spec = specNode(state, node.nodeId);
+      const last = node.history.at(-1);
       return {
         id: node.nodeId,
         type: node.type,
@@ -24,10 +25,25 @@ export function snapshotOf(state: RunState): RunSnapshot {
         status: node.status,
         attempts: node.attempts,
         currentAttempt: node.currentAttempt,
-        output: node.output,
+        maxAttempts: spec.retry?.maxAttempts ?? 1,
+        // Only an output that passed is the node's: a rejected attempt's output is in `lastAttempt`
+        // and the store (`attempts`), never shown as if it were the result.
+        output: last?.status === 'failed' ? undefined : node.output,
         failureClass: node.failureClass,
         issues: node.lastIssues,
         scheduledUntil: node.scheduledUntil,
+        ...(last
+          ? {
+              lastAttempt: {
+                attempt: last.attempt,
+                status: last.status,
+                by: last.by,
+                at: last.at,
+                ...(last.failureClass ? { failureClass: last.failureClass } : {}),
+                ...(last.failureMessage ? { failureMessage: last.failureMessage } : {}),
+              },
+            }
+          : {}),
       };
     }),
     approvals: state.approvals.map((approval) => ({

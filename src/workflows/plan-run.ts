@@ -333,7 +333,7 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
     }
     apply(result);
     if (message.via === 'update') {
-      const reply = outcome ?? ({ accepted: true, runStatus: state.status, message: describeOperation(message.kind) } satisfies OperationOutcome);
+      const reply = outcome ?? ({ accepted: true, runStatus: state.status, message: result.summary ?? describeOperation(message.kind) } satisfies OperationOutcome);
       // The caller is answered once the transition is in the store (see `recordAndReply`).
       replies.push(() => (message.resolve as (value: unknown) => void)(reply));
     }

@@ -65,12 +65,24 @@ describe('engine events (§1, §12)', () => {
     assert.equal(d.transitions[0].events[0].by, 'engine');
   });
 
-  it('the actor (`by`) of events is who caused the transition', () => {
+  it("the act's own events are by its author; what the engine did next is by engine, after that act", () => {
     const d = new Driver(plan([task('a'), human('h')], chain('a', 'h')));
     const t1 = d.submit('a', {}, [], { by: 'agent:r2' });
-    assert.ok(t1.events.every((event) => event.by === 'agent:r2'));
+    const [completed, ...rest] = t1.events;
+    assert.equal(completed.type, 'node-completed');
+    assert.equal(completed.by, 'agent:r2');
+    assert.equal(completed.detail?.cause, undefined);
+    assert.ok(rest.length > 0);
+    for (const event of rest) {
+      assert.equal(event.by, 'engine', `${event.type} is the engine's consequence`);
+      assert.deepEqual(event.detail?.cause, { by: 'agent:r2', seq: completed.seq, type: 'node-completed' });
+    }
     const t2 = d.respond('h', { approved: true }, 'alice');
-    assert.ok(t2.events.every((event) => event.by === 'alice'));
+    const own = t2.events.filter((event) => event.by === 'alice').map((event) => event.type);
+    assert.ok(own.includes('node-completed'), `alice's answer completes the node: ${own.join(', ')}`);
+    const after = t2.events.filter((event) => event.by !== 'alice');
+    assert.ok(after.some((event) => event.type === 'run-status-changed'));
+    assert.ok(after.every((event) => event.by === 'engine' && (event.detail?.cause as { by: string }).by === 'alice'));
   });
 });
 
@@ -82,7 +94,8 @@ describe('engine checkpoints (§10)', () => {
     for (const t of d.transitions) {
       const last = t.events.at(-1) as RunEvent;
       assert.equal(last.type, 'checkpoint-saved');
-      assert.deepEqual(last.detail, { sequence: t.checkpoint?.sequence, reason: t.checkpoint?.reason, runStatus: t.state.status });
+      const { cause: _cause, ...detail } = last.detail ?? {};
+      assert.deepEqual(detail, { sequence: t.checkpoint?.sequence, reason: t.checkpoint?.reason, runStatus: t.state.status });
       assert.equal(eventsOf(t.events, 'checkpoint-saved').length, 1);
     }
     assert.deepEqual(

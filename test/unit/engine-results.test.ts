@@ -127,7 +127,16 @@ describe('engine results: recording and completion (§7)', () => {
     assert.equal(a.history[0].submissionId, 'sub-1');
     assert.deepEqual(types(t).slice(0, 1), ['node-completed']);
     assert.equal(t.checkpoint?.reason, 'node-result-complete');
-    assert.deepEqual(t.outcome, { accepted: true, nodeId: 'a', attempt: 1, nodeStatus: 'completed', runStatus: 'running', issues: [] });
+    assert.deepEqual(t.outcome, {
+      accepted: true,
+      nodeId: 'a',
+      attempt: 1,
+      nodeStatus: 'completed',
+      runStatus: 'running',
+      issues: [],
+      verdict: 'completed',
+      message: 'Result accepted: node "a" completed (attempt 1); run running.',
+    });
     // the next node receives the upstream handoff
     assert.equal(t.workItems.length, 1);
     assert.deepEqual(t.workItems[0].handoff, { a: { tip: 'see notes' } });

@@ -1,6 +1,8 @@
 /** What the CLI prints for a run: the JSON views of `status` and `list`, and an outcome's one-line summary. */
 import type { RunSnapshot, SubmitOutcome } from '../../engine/types';
 import type { RunListEntry } from '../plan-runner-client';
+import { recordingLine, table } from '../format';
+import { brief } from './parse';
 
 /** The `status` view of a snapshot (the JSON contract of `plan-runner status`). */
 export function statusView(snapshot: RunSnapshot) {
@@ -15,7 +17,10 @@ export function statusView(snapshot: RunSnapshot) {
       type: node.type,
       status: node.status,
       attempts: node.attempts,
+      ...(node.currentAttempt !== undefined ? { currentAttempt: node.currentAttempt } : {}),
+      ...(node.maxAttempts !== undefined ? { maxAttempts: node.maxAttempts } : {}),
       output: node.output ?? null,
+      ...(node.lastAttempt ? { lastAttempt: node.lastAttempt } : {}),
       ...(node.owner ? { owner: `${node.owner.kind}:${node.owner.ref}` } : {}),
       ...(node.failureClass ? { failureClass: node.failureClass } : {}),
       ...(node.issues?.length ? { issues: node.issues } : {}),
@@ -46,10 +51,109 @@ export function listJson(run: RunListEntry) {
   };
 }
 
-/** The one-line summary of a submit or respond outcome. */
-export function submitSummary(outcome: SubmitOutcome): string {
-  return (
-    `${outcome.duplicate ? 'already recorded' : 'recorded'}: node ${outcome.nodeId} attempt ${outcome.attempt} → ${outcome.nodeStatus}` +
-    `${outcome.approvalStatus ? ` (approval ${outcome.approvalStatus})` : ''}; run ${outcome.runStatus}`
+/**
+ * What `submit` and `respond` print for people: the outcome's own sentence (it says whether the
+ * result passed and what comes next), and for a run that is now failed, the commands that move it on.
+ */
+export function submitSummary(outcome: SubmitOutcome, runId?: string): string {
+  const prefix = outcome.duplicate ? 'already recorded (this submission id was seen before; nothing changed): ' : '';
+  const sentence =
+    outcome.message ??
+    `recorded: node ${outcome.nodeId} attempt ${outcome.attempt} → ${outcome.nodeStatus}` +
+      `${outcome.approvalStatus ? ` (approval ${outcome.approvalStatus})` : ''}; run ${outcome.runStatus}`;
+  const lines = [prefix + sentence];
+  if (runId && outcome.runStatus === 'failed' && outcome.nodeStatus === 'failed') {
+    lines.push(
+      `next: plan-runner retry ${runId} ${outcome.nodeId} (a new attempt), plan-runner replan ${runId} FILE, or plan-runner cancel ${runId}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+type StatusView = ReturnType<typeof statusView>;
+type StatusNode = StatusView['nodes'][number];
+
+/** `2 of 3`: the attempt a node is on (or last made) and its budget; `-` before the first. */
+export function attemptCell(node: Pick<StatusNode, 'attempts' | 'currentAttempt' | 'maxAttempts' | 'status'>): string {
+  const waiting = node.status === 'running' || node.status === 'awaiting-human';
+  const attempt = waiting && node.currentAttempt !== undefined ? node.currentAttempt : node.attempts;
+  if (!attempt) return '-';
+  return node.maxAttempts !== undefined && node.maxAttempts > 1 ? `${attempt} of ${node.maxAttempts}` : String(attempt);
+}
+
+/** The OUTPUT cell: the accepted output, or why there is none (`attempt 1 rejected: …`). */
+export function outputCell(node: StatusNode): string {
+  if (node.output !== null && node.output !== undefined) return brief(node.output);
+  const last = node.lastAttempt;
+  if (!last || last.status !== 'failed') return '';
+  const what = last.failureClass === 'validation' ? 'rejected' : `failed (${last.failureClass ?? 'error'})`;
+  const firstIssue = node.issues?.find((issue) => issue.severity === 'blocking');
+  const why = firstIssue ? `${firstIssue.path ? `${firstIssue.path}: ` : ''}${firstIssue.message}` : last.failureMessage;
+  return brief(`(attempt ${last.attempt} ${what}${why ? `: ${why}` : ''})`);
+}
+
+/** The lines under the header that say why a run is where it is and what moves it on. */
+export function statusGuidance(view: StatusView): string[] {
+  const lines: string[] = [];
+  const run = view.runId;
+  if (view.status === 'failed' || view.status === 'blocked') {
+    for (const node of view.nodes.filter((n) => n.status === 'failed' || n.status === 'blocked')) {
+      const last = node.lastAttempt;
+      const firstIssue = node.issues?.find((issue) => issue.severity === 'blocking');
+      const why = firstIssue
+        ? `${firstIssue.path ? `${firstIssue.path}: ` : ''}${firstIssue.message}`
+        : (last?.failureMessage ?? node.failureClass ?? 'no reason recorded');
+      lines.push(
+        `reason: node ${node.id} ${node.status}${node.failureClass ? ` (${node.failureClass})` : ''}` +
+          `${last ? ` after attempt ${attemptCell({ ...node, status: 'failed' })}` : ''}: ${why}`,
+      );
+    }
+    lines.push(
+      `next: plan-runner retry ${run} NODE (a new attempt; --input to change its input), plan-runner replan ${run} FILE, or plan-runner cancel ${run}`,
+    );
+    if (view.status === 'failed') lines.push('(a failed run stays open in Temporal, status Running, so that it can still be retried or replanned)');
+  } else if (view.status === 'awaiting-human') {
+    for (const approval of view.approvals.filter((a) => a.status === 'pending')) {
+      lines.push(`waiting: ${approval.approvalId} on node ${approval.nodeId}; answer with plan-runner respond ${run} --node ${approval.nodeId} … --by WHO`);
+    }
+  } else if (view.status === 'aborted') {
+    const unreached = view.nodes.filter((n) => n.status === 'pending').length;
+    if (unreached) lines.push(`${unreached} node(s) were never reached: the run was cancelled first (shown as "not reached")`);
+  }
+  return lines;
+}
+
+/** What `plan-runner status` prints for people. */
+export function statusText(view: StatusView): string {
+  const lines = [`run ${view.runId}  plan ${view.planId}${view.title ? ` (${view.title})` : ''}  spec v${view.specVersion}  status ${view.status}`];
+  if (view.recording) lines.push(recordingLine(view.recording));
+  lines.push(...statusGuidance(view));
+  lines.push('');
+  const finished = view.status === 'completed' || view.status === 'aborted';
+  lines.push(
+    table([
+      ['NODE', 'TYPE', 'STATUS', 'ATTEMPT', 'OWNER', 'OUTPUT'],
+      ...view.nodes.map((node) => [
+        node.id,
+        node.type,
+        finished && node.status === 'pending' ? 'not reached' : node.status,
+        attemptCell(node),
+        node.owner ?? '',
+        outputCell(node),
+      ]),
+    ]),
   );
+  for (const node of view.nodes) {
+    for (const issue of node.issues ?? []) lines.push(`  ${node.id}: ${issue.severity} ${issue.path ? `${issue.path}: ` : ''}${issue.message}`);
+  }
+  if (view.approvals.length) {
+    lines.push('');
+    lines.push(
+      table([
+        ['APPROVAL', 'NODE', 'STATUS', 'BY'],
+        ...view.approvals.map((a) => [a.approvalId, a.nodeId, a.status, a.respondedBy ?? '']),
+      ]),
+    );
+  }
+  return lines.join('\n');
 }

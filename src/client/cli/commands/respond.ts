@@ -1,5 +1,6 @@
 /** `plan-runner respond`: a person's answer to a pending approval, decision, input or review. */
 import { type Command } from 'commander';
+import { RunRefusedError } from '../../errors';
 import type { HumanResponse } from '../../../engine/messages';
 import { CliError, EXIT, type CliContext } from '../context';
 import { readJsonOption, collect } from '../parse';
@@ -16,6 +17,21 @@ interface RespondOptions {
   comments?: string;
   submissionId?: string;
   by: string;
+}
+
+/** The flags that answer each kind of human node, for a refusal that says the answer had the wrong shape. */
+const FLAGS_FOR: Array<[RegExp, string]> = [
+  [/for a human-approval node/, 'use --approve or --reject (or --edit TEXT to ask for changes)'],
+  [/for a human-decision node/, 'use --decision OPTION'],
+  [/for a human-review-edit node/, 'use --response \'{"edited": {…}}\' (or @FILE)'],
+  [/for a review node/, 'use --response with the corrected output (JSON, @FILE or -)'],
+];
+
+/** An answer of the wrong shape is refused by the run; say which flags give the right one. */
+function withFlagHint(error: unknown): unknown {
+  if (!(error instanceof RunRefusedError) || error.reason !== 'invalid-response') return error;
+  const hint = FLAGS_FOR.find(([pattern]) => pattern.test(error.message))?.[1];
+  return hint ? new RunRefusedError(error.runId, error.reason, `${error.message} On the command line: ${hint}.`, { cause: error }) : error;
 }
 
 /** Add `respond` to the program. */
@@ -68,7 +84,9 @@ export function registerRespond(program: Command, ctx: CliContext): void {
       if (options.node !== undefined) request.nodeId = options.node;
       if (options.approvalId !== undefined) request.approvalId = options.approvalId;
       if (options.submissionId !== undefined) request.submissionId = options.submissionId;
-      const outcome = await withClient(command, (client) => client.respond(runId, request));
-      printOutcome(command, outcome, submitSummary(outcome));
+      const outcome = await withClient(command, (client) => client.respond(runId, request)).catch((error: unknown) => {
+        throw withFlagHint(error);
+      });
+      printOutcome(command, outcome, submitSummary(outcome, runId));
     });
 }

@@ -1,8 +1,6 @@
 /** `plan-runner status`: a run's status, nodes and approvals, from the live run. */
 import { type Command } from 'commander';
-import { recordingLine, table } from '../../format';
-import { brief } from '../parse';
-import { statusView } from '../views';
+import { statusText, statusView } from '../views';
 import type { CliContext } from '../context';
 
 /** Add `status` to the program. */
@@ -19,33 +17,6 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         printJson(view);
         return;
       }
-      out(`run ${view.runId}  plan ${view.planId}${view.title ? ` (${view.title})` : ''}  spec v${view.specVersion}  status ${view.status}`);
-      if (view.recording) out(recordingLine(view.recording));
-      out('');
-      out(
-        table([
-          ['NODE', 'TYPE', 'STATUS', 'ATTEMPTS', 'OWNER', 'OUTPUT'],
-          ...view.nodes.map((node) => [
-            node.id,
-            node.type,
-            node.status,
-            String(node.attempts),
-            node.owner ?? '',
-            brief(node.output),
-          ]),
-        ]),
-      );
-      for (const node of view.nodes) {
-        for (const issue of node.issues ?? []) out(`  ${node.id}: ${issue.severity} ${issue.path ? `${issue.path}: ` : ''}${issue.message}`);
-      }
-      if (view.approvals.length) {
-        out('');
-        out(
-          table([
-            ['APPROVAL', 'NODE', 'STATUS', 'BY'],
-            ...view.approvals.map((a) => [a.approvalId, a.nodeId, a.status, a.respondedBy ?? '']),
-          ]),
-        );
-      }
+      out(statusText(view));
     });
 }

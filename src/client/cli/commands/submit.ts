@@ -45,6 +45,6 @@ export function registerSubmit(program: Command, ctx: CliContext): void {
       if (options.attempt !== undefined) submission.attempt = options.attempt;
       if (options.submissionId !== undefined) submission.submissionId = options.submissionId;
       const outcome = await withClient(command, (client) => client.submitResult(runId, submission));
-      printOutcome(command, outcome, submitSummary(outcome));
+      printOutcome(command, outcome, submitSummary(outcome, runId));
     });
 }
