@@ -45,7 +45,7 @@ const ACT_NAMES: Partial<Record<RunEvent['type'], string>> = {
 };
 
 /**
- * `  (by bob)` for an act; `  (by engine, after bob's answer #12)` for what the engine did because
+ * `  (by bob)` for an act; `  (by engine, after answer #12 by bob)` for what the engine did because
  * of it (the event's `detail.cause`), so nobody is credited with a consequence they did not choose.
  */
 export function authorship(event: Pick<RunEvent, 'by' | 'detail'>): string {
@@ -54,7 +54,7 @@ export function authorship(event: Pick<RunEvent, 'by' | 'detail'>): string {
   if (!cause || typeof cause.by !== 'string') return `  (by ${event.by})`;
   const act = (typeof cause.type === 'string' && ACT_NAMES[cause.type as RunEvent['type']]) || (typeof cause.type === 'string' ? cause.type : 'act');
   const seq = typeof cause.seq === 'number' ? ` #${cause.seq}` : '';
-  return `  (by ${event.by}, after ${cause.by}'s ${act}${seq})`;
+  return `  (by ${event.by}, after ${act}${seq} by ${cause.by})`;
 }
 
 /** `human:editors (alice, bob)`: an approval's owner and its named approvers. */

@@ -29,7 +29,7 @@ export const ENGINE_ACTOR = 'engine';
 /**
  * What a consequence was a consequence of: the act (its author and its first event) that led the
  * engine to emit it. Kept in the event's `detail.cause`, so `events` can say
- * `by engine, after bob's approval-responded #12` instead of crediting bob with a skip he never chose.
+ * `by engine, after answer #12 by bob` instead of crediting bob with a skip he never chose.
  */
 export interface EventCause {
   by: string;

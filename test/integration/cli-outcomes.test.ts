@@ -133,7 +133,7 @@ test('a second answer says who answered first and how; a wrong-shaped answer nam
     return /node-skipped/.test(result.stdout) ? result.stdout : undefined;
   }, 'the skip is recorded');
   const skipped = events.split('\n').find((line) => line.includes('node-skipped')) ?? '';
-  assert.match(skipped, /\(by engine, after alice's answer #\d+\)$/);
+  assert.match(skipped, /\(by engine, after answer #\d+ by alice\)$/);
   await cli(['cancel', id]);
 });
 

@@ -33,6 +33,12 @@ import { StoreError } from '../../src/store/errors';
 
 const NOWHERE = ['--address', '127.0.0.1:1'];
 
+test('the worker command finds the worker module it loads lazily', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { WORKER_MODULE } = require('../../src/client/cli/commands/worker') as { WORKER_MODULE: string };
+  assert.ok(fs.existsSync(require.resolve(WORKER_MODULE)), WORKER_MODULE);
+});
+
 interface Run {
   code: number;
   stdout: string;

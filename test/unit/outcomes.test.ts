@@ -85,7 +85,7 @@ describe('answers and operations', () => {
 });
 
 describe("events credit the engine with its consequences, after the act that caused them", () => {
-  it("a decision's skipped branch is by engine, after bob's answer", () => {
+  it("a decision's skipped branch is by engine, after bob's answer (`after answer #N by bob`)", () => {
     const spec = plan(
       [human('choose', 'human-decision', { options: ['left', 'right'] }), task('left'), task('right')],
       [edge('choose', 'left', { when: 'output.decision == "left"' }), edge('choose', 'right', { when: 'output.decision == "right"' })],
@@ -97,7 +97,7 @@ describe("events credit the engine with its consequences, after the act that cau
     const skipped = t.events.find((event) => event.type === 'node-skipped');
     assert.ok(skipped, `a branch is skipped: ${t.events.map((e) => e.type).join(', ')}`);
     assert.equal(skipped.by, 'engine');
-    assert.match(authorship(skipped), new RegExp(`^  \\(by engine, after bob's answer #${answer?.seq}\\)$`));
+    assert.match(authorship(skipped), new RegExp(`^  \\(by engine, after answer #${answer?.seq} by bob\\)$`));
     assert.equal(authorship(answer!), '  (by bob)');
   });
 });

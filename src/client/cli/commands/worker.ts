@@ -4,6 +4,9 @@ import { type Command } from 'commander';
 import { TemporalUnavailableError } from '../../errors';
 import type { CliContext } from '../context';
 
+/** The worker module, loaded only by this command so that the others never load the worker SDK. */
+export const WORKER_MODULE = path.join(__dirname, '..', '..', '..', 'worker');
+
 /** Add `worker` to the program. */
 export function registerWorker(program: Command, ctx: CliContext): void {
   const { err, globals } = ctx;
@@ -14,7 +17,7 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       const options = globals(command);
       // Loaded lazily so the other commands never load the worker SDK.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const worker = require(path.join(__dirname, '..', 'worker')) as {
+      const worker = require(WORKER_MODULE) as {
         runWorker(opts: { address: string; namespace: string; taskQueue: string }): Promise<void>;
       };
       // The worker opens its store from PLAN_STORE_URL; --store sets it for this process.
