@@ -117,11 +117,18 @@ resolve_address() {
 # agrees: its command line (and, for a relative path in it, its working directory) names this
 # checkout's data file, port or program. See docs/development.md#the-dev-script-on-a-shared-machine.
 # ---------------------------------------------------------------------------
-# pid_alive PID: the process exists (also one of another user, which kill -0 cannot signal).
+# pid_alive PID: the process runs (also one of another user, which kill -0 cannot signal). A zombie
+# (exited, not yet reaped by its parent, e.g. in a container whose init does not reap) does not count.
 pid_alive() {
   [[ "${1:-}" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$1" 2>/dev/null && return 0
-  if [[ -d /proc/self ]]; then [[ -d "/proc/$1" ]]; else ps -p "$1" >/dev/null 2>&1; fi
+  if [[ -d /proc/self ]]; then
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    stat="${stat##*) }"
+    [[ "${stat%% *}" != Z ]]
+  else
+    kill -0 "$1" 2>/dev/null || ps -p "$1" >/dev/null 2>&1
+  fi
 }
 # pid_cmdline PID: its command line as one line (for messages).
 pid_cmdline() {
