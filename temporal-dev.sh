@@ -460,6 +460,18 @@ ensure_node_deps() {
     say "node_modules: up to date"
     return 0
   fi
+  if [[ -L node_modules ]]; then
+    # A git worktree or copy often links node_modules to another checkout's. npm ci through the link
+    # would first empty that other checkout's node_modules, so do not install here.
+    local target; target="$(readlink node_modules)"
+    if [[ -f "$hidden" ]]; then
+      warn "node_modules is a link to $target (shared with another checkout) and looks stale ($reason); not reinstalling through the link"
+      info "if the dependencies really changed: install them there, or replace the link: rm node_modules && ./temporal-dev.sh install"
+      return 0
+    fi
+    die "node_modules is a link to $target, which holds no installed packages ($reason); not installing through the link" \
+        "install them there (cd to that checkout: npm ci), or replace the link: rm node_modules && ./temporal-dev.sh install"
+  fi
   local -a cmd
   if [[ -f package-lock.json ]]; then cmd=(npm ci --no-audit --no-fund); else cmd=(npm install --no-audit --no-fund); fi
   say "installing npm dependencies ($reason): ${cmd[*]}"
