@@ -619,7 +619,7 @@ start_server() {
     if [[ "$SRV_PORT" != "$TEMPORAL_PORT" ]]; then
       die "this checkout's dev server (pid $pid, data $(rel "$DB_FILE")) already runs on port $SRV_PORT, not $TEMPORAL_PORT; one data file serves one server" \
           "use it: TEMPORAL_ADDRESS=127.0.0.1:$SRV_PORT ./temporal-dev.sh ${COMMAND:-server}" \
-          "or stop it first: TEMPORAL_ADDRESS=127.0.0.1:$SRV_PORT ./temporal-dev.sh stop"
+          "or stop it first: ./temporal-dev.sh stop"
     fi
     # Started earlier (maybe by a concurrent invocation) but not answering yet: wait for it.
     say "dev server pid $pid (from $(rel "$PID_FILE")) is running but not answering yet; waiting"
@@ -1435,6 +1435,7 @@ EOF
 
 main() {
   local command="${1:-help}"
+  COMMAND="$command"
   [[ $# -gt 0 ]] && shift
   case "$command" in
     install) cmd_install "$@" ;;
