@@ -31,6 +31,7 @@ readonly SEARCH_ATTRIBUTES=(
 TEMPORAL_NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
 PLAN_TASK_QUEUE="${PLAN_TASK_QUEUE:-plan-runs}"
 START_TIMEOUT="${TEMPORAL_START_TIMEOUT:-60}"
+USER_UI_URL="${TEMPORAL_UI_URL:-}"      # set by the caller: used as is, never replaced by the detected UI
 
 TOOLS_DIR="$ROOT/.tools"
 DATA_DIR="${PLAN_RUNNER_DATA:-.data}"
@@ -109,22 +110,209 @@ resolve_address() {
 
 # ---------------------------------------------------------------------------
 # Process helpers.
+#
+# Every pid this script acts on comes from a file under $DATA_DIR (temporal.pid, worker.pids,
+# postgres/postmaster.pid). Such a file outlives its process, and it travels when the folder is
+# copied into another checkout, so a pid from it is only treated as ours when the process itself
+# agrees: its command line (and, for a relative path in it, its working directory) names this
+# checkout's data file, port or program. See docs/development.md#the-dev-script-on-a-shared-machine.
 # ---------------------------------------------------------------------------
-pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+# pid_alive PID: the process runs (also one of another user, which kill -0 cannot signal). A zombie
+# (exited, not yet reaped by its parent, e.g. in a container whose init does not reap) does not count.
+pid_alive() {
+  [[ "${1:-}" =~ ^[0-9]+$ ]] || return 1
+  if [[ -d /proc/self ]]; then
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    stat="${stat##*) }"
+    [[ "${stat%% *}" != Z ]]
+  else
+    kill -0 "$1" 2>/dev/null || ps -p "$1" >/dev/null 2>&1
+  fi
+}
+# pid_cmdline PID: its command line as one line (for messages).
 pid_cmdline() {
-  if [[ -r "/proc/$1/cmdline" ]]; then tr '\0' ' ' <"/proc/$1/cmdline"
+  if [[ -r "/proc/$1/cmdline" ]]; then tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null || true
   else ps -o args= -p "$1" 2>/dev/null || true
   fi
 }
-# pid_matches PID PATTERN: alive and its command line contains PATTERN.
-pid_matches() { pid_alive "$1" && [[ "$(pid_cmdline "$1")" == *"$2"* ]]; }
-read_pid_file() { if [[ -f "$PID_FILE" ]]; then tr -dc '0-9' <"$PID_FILE"; fi; }
-# our_server_pid: prints the pid of the dev server started by this script, if alive.
+# pid_argv PID: its arguments into the array PID_ARGV. Returns 2 when they cannot be read. Without
+# /proc (macOS) they come from ps and are split on blanks, so paths with spaces do not match there.
+pid_argv() {
+  PID_ARGV=()
+  local arg line
+  if [[ -d /proc/self ]]; then
+    [[ -r "/proc/$1/cmdline" ]] || return 2
+    while IFS= read -r -d '' arg; do PID_ARGV+=("$arg"); done 2>/dev/null <"/proc/$1/cmdline" || true
+  else
+    line="$(ps -o args= -p "$1" 2>/dev/null)" || return 2
+    read -r -a PID_ARGV <<<"$line" || true
+  fi
+  return 0
+}
+# argv_value FLAG...: the value of `FLAG VALUE` or `FLAG=VALUE` in PID_ARGV for any of the FLAGs
+# (the last one wins, as for the programs' own parsers); returns 1 when none is there.
+argv_value() {
+  local n=${#PID_ARGV[@]} i flag value="" found=1
+  for ((i = 1; i < n; i++)); do
+    for flag in "$@"; do
+      if [[ "${PID_ARGV[i]}" == "$flag="* ]]; then value="${PID_ARGV[i]#"$flag="}"; found=0
+      elif [[ "${PID_ARGV[i]}" == "$flag" ]] && ((i + 1 < n)); then value="${PID_ARGV[i + 1]}"; found=0
+      fi
+    done
+  done
+  printf '%s' "$value"
+  return "$found"
+}
+# argv_has FLAG: PID_ARGV holds the boolean flag FLAG (or FLAG=true).
+argv_has() {
+  local n=${#PID_ARGV[@]} i
+  for ((i = 1; i < n; i++)); do
+    [[ "${PID_ARGV[i]}" == "$1" || "${PID_ARGV[i]}" == "$1=true" ]] && return 0
+  done
+  return 1
+}
+# pid_cwd PID: its working directory (empty when it cannot be read, e.g. another user's process).
+pid_cwd() {
+  if [[ -d /proc/self ]]; then readlink "/proc/$1/cwd" 2>/dev/null || true
+  elif command -v lsof >/dev/null 2>&1; then
+    lsof -a -p "$1" -d cwd -Fn 2>/dev/null | sed -n 's/^n//p' | head -n 1 || true
+  fi
+}
+# pid_env PID NAME: the value of NAME in the environment PID started with (empty if unset/unreadable).
+pid_env() {
+  [[ -r "/proc/$1/environ" ]] || return 0
+  tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | sed -n "s/^$2=//p" | head -n 1 || true
+}
+# abs_path PATH [BASE]: PATH made absolute against BASE (default: this checkout), with the symbolic
+# links of its directory resolved when that directory exists, so that two spellings compare equal.
+abs_path() {
+  local p="$1" base="${2:-$ROOT}" dir
+  [[ "$p" == /* ]] || p="${base%/}/${p#./}"
+  if dir="$(cd -P -- "$(dirname -- "$p")" 2>/dev/null && pwd -P)"; then p="${dir%/}/$(basename -- "$p")"; fi
+  printf '%s' "$p"
+}
+# abs_path_of_pid PID PATH: PATH as the process PID sees it (relative paths against its working
+# directory); empty when PATH is relative and that directory cannot be read.
+abs_path_of_pid() {
+  local cwd
+  if [[ "$2" == /* ]]; then abs_path "$2"; return 0; fi
+  cwd="$(pid_cwd "$1")"
+  [[ -n "$cwd" ]] && abs_path "$2" "$cwd"
+  return 0
+}
+
+# port_listener PORT: the pid of the process that listens on TCP PORT, from ss, /proc/net/tcp or
+# lsof; empty when nothing listens or it cannot be told (another user's process, without root).
+port_listener() {
+  local port="$1" pid="" hex inode
+  if command -v ss >/dev/null 2>&1; then
+    pid="$(ss -ltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | tr -dc '0-9' || true)"
+  fi
+  if [[ -z "$pid" && -r /proc/net/tcp ]]; then
+    hex="$(printf '%04X' "$port")"
+    for inode in $(awk -v h=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == h { print $10 }' \
+                     /proc/net/tcp /proc/net/tcp6 2>/dev/null || true); do
+      pid="$(find /proc/[0-9]*/fd -maxdepth 1 -lname "socket:\[$inode\]" 2>/dev/null | head -n 1 | cut -d/ -f3 || true)"
+      [[ -n "$pid" ]] && break
+    done
+  fi
+  if [[ -z "$pid" ]] && command -v lsof >/dev/null 2>&1; then
+    pid="$(lsof -nP -t -iTCP:"$port" -sTCP:LISTEN 2>/dev/null | head -n 1 || true)"
+  fi
+  printf '%s' "$pid"
+}
+
+# dev_server_of PID: when PID is a Temporal dev server (`temporal server start-dev`), sets SRV_PORT,
+# SRV_UI_PORT (empty with --headless) and SRV_DB (its --db-filename made absolute; ":memory:" without
+# one; empty when it is relative and the process's working directory cannot be read), and returns 0.
+# Returns 1 when PID runs something else or is gone, 2 when its command line cannot be read.
+dev_server_of() {
+  local pid="$1" rc=0 n i server=0 dev=0 db
+  SRV_PORT="" SRV_UI_PORT="" SRV_DB=""
+  pid_argv "$pid" || rc=$?
+  if [[ $rc != 0 ]]; then pid_alive "$pid" && return 2; return 1; fi
+  n=${#PID_ARGV[@]}
+  for ((i = 1; i < n; i++)); do
+    [[ "${PID_ARGV[i]}" == server ]] && server=1
+    [[ "${PID_ARGV[i]}" == start-dev && $server == 1 ]] && dev=1
+  done
+  [[ $dev == 1 ]] || return 1
+  SRV_PORT="$(argv_value --port -p)" || SRV_PORT=7233
+  if argv_has --headless; then SRV_UI_PORT=""
+  else SRV_UI_PORT="$(argv_value --ui-port)" || SRV_UI_PORT=$((SRV_PORT + 1000))
+  fi
+  if db="$(argv_value --db-filename -f)"; then SRV_DB="$(abs_path_of_pid "$pid" "$db")"; else SRV_DB=":memory:"; fi
+  return 0
+}
+# describe_dev_server: "port P, data file F" for the server dev_server_of last read.
+describe_dev_server() {
+  local db="$SRV_DB"
+  [[ -n "$db" ]] || db="(relative path, unknown directory)"
+  [[ "$db" == ":memory:" ]] && db="(none: in memory)"
+  printf 'port %s, data file %s' "$SRV_PORT" "$db"
+}
+
+# The return codes of server_owner, worker_owner and pg_owner, and what is done with such a pid:
+#   0 ours             it may be stopped
+#   1 gone             the process is not running: its entry is stale and may be removed
+#   2 reused           the pid now runs an unrelated program: also stale
+#   3 someone else's   e.g. a pid file copied with .data from another checkout: never touched
+#   4 cannot tell      its command line or working directory cannot be read: never touched
+# OWNER_WHY says why for 2, 3 and 4.
+
+# recorded_port: the port in the address file next to the pid file (else the port in use now).
+recorded_port() {
+  local address=""
+  [[ -f "$ADDR_FILE" ]] && address="$(head -n 1 "$ADDR_FILE" 2>/dev/null || true)"
+  if [[ "$address" == *:* && "${address##*:}" =~ ^[0-9]+$ ]]; then printf '%s' "${address##*:}"
+  else printf '%s' "${TEMPORAL_PORT:-7233}"
+  fi
+}
+# server_owner PID: is PID this checkout's dev server? Ours means `temporal server start-dev` whose
+# --db-filename is this checkout's $DB_FILE and whose --port is the port in $ADDR_FILE.
+server_owner() {
+  local pid="$1" rc=0 want_db want_port
+  OWNER_WHY=""
+  pid_alive "$pid" || return 1
+  dev_server_of "$pid" || rc=$?
+  case $rc in
+    0) ;;
+    1) pid_alive "$pid" || return 1
+       OWNER_WHY="pid $pid is not a Temporal dev server (it runs: $(pid_cmdline "$pid" | cut -c 1-100))"
+       return 2 ;;
+    *) OWNER_WHY="the command line of pid $pid cannot be read, so it cannot be told whether it is this checkout's dev server"
+       return 4 ;;
+  esac
+  want_db="$(abs_path "$DB_FILE")"
+  want_port="$(recorded_port)"
+  if [[ -z "$SRV_DB" ]]; then
+    OWNER_WHY="pid $pid is a dev server on port $SRV_PORT with a relative data file, and its working directory cannot be read"
+    return 4
+  fi
+  if [[ "$SRV_DB" != "$want_db" || "$SRV_PORT" != "$want_port" ]]; then
+    OWNER_WHY="pid $pid is the Temporal dev server for $(describe_dev_server), not this checkout's (port $want_port, data file $want_db)"
+    return 3
+  fi
+  return 0
+}
+read_pid_file() { if [[ -f "$PID_FILE" ]]; then tr -dc '0-9' <"$PID_FILE" || true; fi; }
+# our_server_pid: prints the pid of this checkout's dev server, if it runs.
 our_server_pid() {
   local pid; pid="$(read_pid_file)"
-  if [[ -n "$pid" ]] && pid_matches "$pid" "start-dev"; then printf '%s' "$pid"; fi
+  if [[ -n "$pid" ]] && server_owner "$pid"; then printf '%s' "$pid"; fi
+  return 0
 }
-# stop_pid PID LABEL TIMEOUT_SECONDS
+# listener_summary PORT: who listens on PORT, for messages ("pid N, a Temporal dev server for port P,
+# data file F"); empty when that cannot be told.
+listener_summary() {
+  local pid; pid="$(port_listener "$1")"
+  [[ -n "$pid" ]] || return 0
+  if dev_server_of "$pid"; then printf 'pid %s, a Temporal dev server for %s' "$pid" "$(describe_dev_server)"
+  else printf 'pid %s: %s' "$pid" "$(pid_cmdline "$pid" | cut -c 1-100)"
+  fi
+}
+# stop_pid PID LABEL TIMEOUT_SECONDS (only for a pid that an *_owner function said is ours)
 stop_pid() {
   local pid="$1" label="$2" timeout="$3" i
   kill -TERM "$pid" 2>/dev/null || return 0
@@ -272,6 +460,18 @@ ensure_node_deps() {
     say "node_modules: up to date"
     return 0
   fi
+  if [[ -L node_modules ]]; then
+    # A git worktree or copy often links node_modules to another checkout's. npm ci through the link
+    # would first empty that other checkout's node_modules, so do not install here.
+    local target; target="$(readlink node_modules)"
+    if [[ -f "$hidden" ]]; then
+      warn "node_modules is a link to $target (shared with another checkout) and looks stale ($reason); not reinstalling through the link"
+      info "if the dependencies really changed: install them there, or replace the link: rm node_modules && ./temporal-dev.sh install"
+      return 0
+    fi
+    die "node_modules is a link to $target, which holds no installed packages ($reason); not installing through the link" \
+        "install them there (cd to that checkout: npm ci), or replace the link: rm node_modules && ./temporal-dev.sh install"
+  fi
   local -a cmd
   if [[ -f package-lock.json ]]; then cmd=(npm ci --no-audit --no-fund); else cmd=(npm install --no-audit --no-fund); fi
   say "installing npm dependencies ($reason): ${cmd[*]}"
@@ -412,21 +612,32 @@ start_server() {
     die "no Temporal server answers at TEMPORAL_ADDRESS=$ADDRESS (not a local address, so not starting one)" \
         "check the address/credentials, or unset TEMPORAL_ADDRESS to run a local dev server"
   fi
-  local pid
-  pid="$(our_server_pid)"
-  if [[ -n "$pid" ]]; then
+  local pid owner=0 who
+  pid="$(read_pid_file)"
+  if [[ -n "$pid" ]]; then server_owner "$pid" || owner=$?; fi
+  if [[ -n "$pid" && $owner == 0 ]]; then
+    if [[ "$SRV_PORT" != "$TEMPORAL_PORT" ]]; then
+      die "this checkout's dev server (pid $pid, data $(rel "$DB_FILE")) already runs on port $SRV_PORT, not $TEMPORAL_PORT; one data file serves one server" \
+          "use it: TEMPORAL_ADDRESS=127.0.0.1:$SRV_PORT ./temporal-dev.sh ${COMMAND:-server}" \
+          "or stop it first: ./temporal-dev.sh stop"
+    fi
     # Started earlier (maybe by a concurrent invocation) but not answering yet: wait for it.
     say "dev server pid $pid (from $(rel "$PID_FILE")) is running but not answering yet; waiting"
     wait_for_server "$pid"
     return 0
   fi
+  if [[ -n "$pid" ]] && ((owner >= 2)); then
+    info "$(rel "$PID_FILE") named pid $pid, which is not this checkout's server ($OWNER_WHY); replacing the file"
+  fi
   rm -f "$PID_FILE" "$ADDR_FILE"
   if tcp_open 127.0.0.1 "$TEMPORAL_PORT"; then
-    die "port $TEMPORAL_PORT is in use by something that does not answer as a Temporal server" \
+    who="$(listener_summary "$TEMPORAL_PORT")"
+    die "port $TEMPORAL_PORT is in use by something that does not answer as a Temporal server${who:+ ($who)}" \
         "free the port, or pick another: TEMPORAL_PORT=7300 ./temporal-dev.sh server"
   fi
   if tcp_open 127.0.0.1 "$TEMPORAL_UI_PORT"; then
-    die "UI port $TEMPORAL_UI_PORT is already in use" "pick another: TEMPORAL_UI_PORT=8300 ./temporal-dev.sh server"
+    who="$(listener_summary "$TEMPORAL_UI_PORT")"
+    die "UI port $TEMPORAL_UI_PORT is already in use${who:+ ($who)}" "pick another: TEMPORAL_UI_PORT=8300 ./temporal-dev.sh server"
   fi
 
   local -a args=(server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT"
@@ -435,7 +646,7 @@ start_server() {
   local sa
   for sa in "${SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$sa"); done
 
-  say "starting Temporal dev server on $ADDRESS (UI $UI_URL, data $(rel "$DB_FILE"))"
+  say "starting Temporal dev server on $ADDRESS (Web UI http://localhost:$TEMPORAL_UI_PORT, data $(rel "$DB_FILE"))"
   [[ -f "$DB_FILE" ]] && info "reusing existing data file $(rel "$DB_FILE")"
   mkdir -p "$DATA_DIR"
   # Keep one previous log once it gets big.
@@ -491,54 +702,159 @@ ensure_server() {
   ensure_cli
   lock_server
   if server_answers; then
-    local pid; pid="$(our_server_pid)"
-    if [[ -n "$pid" ]]; then
-      say "Temporal server already running at $ADDRESS (pid $pid, started by this script) - not starting another"
+    local pid owner=0 who=""
+    pid="$(read_pid_file)"
+    if [[ -n "$pid" ]]; then server_owner "$pid" || owner=$?; fi
+    if [[ -n "$pid" && $owner == 0 && "$SRV_PORT" == "$TEMPORAL_PORT" ]]; then
+      say "Temporal server already running at $ADDRESS (pid $pid, started by this checkout) - not starting another"
     else
-      say "a Temporal server already answers at $ADDRESS (not started by this script) - using it"
+      [[ $IS_LOCAL == 1 ]] && who="$(listener_summary "$TEMPORAL_PORT")"
+      say "a Temporal server already answers at $ADDRESS (not started by this checkout${who:+: $who}) - using it"
+      if [[ -n "$pid" && $owner == 0 ]]; then
+        info "this checkout's own dev server (pid $pid) runs on port $SRV_PORT"
+      elif [[ -n "$pid" ]] && ((owner >= 3)); then
+        info "$(rel "$PID_FILE") names a server that is not this checkout's: $OWNER_WHY"
+      fi
     fi
   else
     start_server
   fi
   ensure_namespace
   ensure_search_attributes
+  detect_ui
   unlock_server
+}
+
+# detect_ui: the Web UI the server at $ADDRESS really serves, read from the command line of the
+# process listening on the port (its --ui-port; else --port + 1000; none with --headless). Sets
+# UI_URL, TEMPORAL_UI_PORT and the exported TEMPORAL_UI_URL (which the demo and the CLI use for
+# links) accordingly. An explicit TEMPORAL_UI_URL wins; when the process cannot be read (a remote or
+# containerised server, or another user's without root), the computed $TEMPORAL_UI_PORT stays.
+detect_ui() {
+  UI_HEADLESS=0
+  [[ $IS_LOCAL == 1 && -z "$USER_UI_URL" ]] || return 0
+  local pid
+  pid="$(port_listener "$TEMPORAL_PORT")"
+  [[ -n "$pid" ]] || pid="$(our_server_pid)"
+  [[ -n "$pid" ]] || return 0
+  dev_server_of "$pid" || return 0
+  [[ "$SRV_PORT" == "$TEMPORAL_PORT" ]] || return 0
+  if [[ -z "$SRV_UI_PORT" ]]; then UI_HEADLESS=1; return 0; fi
+  TEMPORAL_UI_PORT="$SRV_UI_PORT"
+  UI_URL="http://localhost:$SRV_UI_PORT"
+  export TEMPORAL_UI_URL="$UI_URL"
 }
 
 print_server_summary() {
   say "Temporal: $ADDRESS  namespace: $TEMPORAL_NAMESPACE  task queue: $PLAN_TASK_QUEUE"
   if [[ $IS_LOCAL == 1 ]]; then
-    info "Web UI: $UI_URL"
-    if [[ -n "$(our_server_pid)" ]]; then
+    if [[ ${UI_HEADLESS:-0} == 1 ]]; then info "Web UI: none (the server on port $TEMPORAL_PORT runs with --headless)"
+    else info "Web UI: $UI_URL"
+    fi
+    local pid; pid="$(our_server_pid)"
+    if [[ -n "$pid" && "$(recorded_port)" == "$TEMPORAL_PORT" ]]; then
       info "data: $(rel "$DB_FILE")  log: $(rel "$LOG_FILE")"
-      info "stop it with: ./temporal-dev.sh stop"
+      info "stop it with: ./temporal-dev.sh stop  (it finds this checkout's server on any port)"
     fi
   fi
   return 0
 }
 
+# stop_our_server: stops this checkout's dev server (returns 1 when none ran). A pid file that names
+# another checkout's server, or a process that cannot be checked, is left alone (STOP_REFUSED /
+# STOP_UNSURE); a pid file whose process is gone is removed.
 stop_our_server() {
-  local pid; pid="$(our_server_pid)"
-  if [[ -n "$pid" ]]; then
-    stop_pid "$pid" "Temporal dev server ($(cat "$ADDR_FILE" 2>/dev/null || echo "$ADDRESS"))" 20
-    rm -f "$PID_FILE" "$ADDR_FILE"
-    return 0
+  local pid owner=0
+  pid="$(read_pid_file)"
+  if [[ -z "$pid" ]]; then
+    if [[ -f "$PID_FILE" ]]; then say "removing empty pid file $(rel "$PID_FILE")"; rm -f "$PID_FILE" "$ADDR_FILE"; fi
+    return 1
   fi
-  if [[ -f "$PID_FILE" ]]; then
-    say "removing stale pid file $(rel "$PID_FILE") (pid $(read_pid_file) is not a running dev server)"
-    rm -f "$PID_FILE" "$ADDR_FILE"
-  fi
+  server_owner "$pid" || owner=$?
+  case $owner in
+    0)
+      stop_pid "$pid" "Temporal dev server (port $SRV_PORT, data $(rel "$DB_FILE"))" 20
+      rm -f "$PID_FILE" "$ADDR_FILE"
+      return 0 ;;
+    1)
+      say "removing stale pid file $(rel "$PID_FILE") (pid $pid is not running)"
+      rm -f "$PID_FILE" "$ADDR_FILE" ;;
+    2)
+      say "removing stale pid file $(rel "$PID_FILE") ($OWNER_WHY)"
+      rm -f "$PID_FILE" "$ADDR_FILE" ;;
+    3)
+      warn "not stopping pid $pid from $(rel "$PID_FILE"): $OWNER_WHY"
+      info "the pid file was probably copied here with the data folder; it stays while that process runs"
+      info "(./temporal-dev.sh stop in the checkout that data file belongs to stops that server)"
+      STOP_REFUSED=1 ;;
+    *)
+      warn "not stopping pid $pid from $(rel "$PID_FILE"): $OWNER_WHY"
+      info "look at it yourself (ps -o args= -p $pid) and remove $(rel "$PID_FILE") once it is not this checkout's"
+      STOP_UNSURE=1 ;;
+  esac
   return 1
 }
 
+# worker_owner PID: is PID a worker this checkout started? Ours means a process whose arguments
+# include this checkout's dist/src/worker/main.js (a relative path taken against the process's
+# working directory) and, when its environment can be read and has PLAN_RUNNER_DEV_DATA (set by
+# `worker`), started with this $DATA_DIR. Return codes as for server_owner.
+worker_owner() {
+  local pid="$1" rc=0 script="" i n want env_data
+  OWNER_WHY=""
+  pid_alive "$pid" || return 1
+  pid_argv "$pid" || rc=$?
+  if [[ $rc != 0 ]]; then
+    pid_alive "$pid" || return 1
+    OWNER_WHY="the command line of pid $pid cannot be read, so it cannot be told whether it is this checkout's worker"
+    return 4
+  fi
+  n=${#PID_ARGV[@]}
+  for ((i = 1; i < n; i++)); do
+    if [[ "${PID_ARGV[i]}" == *worker/main.js ]]; then script="${PID_ARGV[i]}"; break; fi
+  done
+  if [[ -z "$script" ]]; then
+    pid_alive "$pid" || return 1
+    OWNER_WHY="pid $pid is not a plan-runner worker (it runs: $(pid_cmdline "$pid" | cut -c 1-100))"
+    return 2
+  fi
+  want="$(abs_path "$ROOT/dist/src/worker/main.js")"
+  script="$(abs_path_of_pid "$pid" "$script")"
+  if [[ -z "$script" ]]; then
+    OWNER_WHY="pid $pid runs a plan-runner worker by a relative path, and its working directory cannot be read"
+    return 4
+  fi
+  if [[ "$script" != "$want" ]]; then
+    OWNER_WHY="pid $pid is the plan-runner worker $script, not this checkout's ($want)"
+    return 3
+  fi
+  env_data="$(pid_env "$pid" PLAN_RUNNER_DEV_DATA)"
+  if [[ -n "$env_data" && "$(abs_path "$env_data")" != "$(abs_path "$DATA_DIR")" ]]; then
+    OWNER_WHY="pid $pid is a worker of this checkout, but one started with the data folder $env_data, not $(abs_path "$DATA_DIR")"
+    return 3
+  fi
+  return 0
+}
+
+# stop_our_workers: stops the workers in $WORKER_PIDS_FILE that are this checkout's (returns 1 when
+# none ran); entries of other processes that still run are kept in the file, untouched.
 stop_our_workers() {
   [[ -f "$WORKER_PIDS_FILE" ]] || return 1
-  local pid stopped=1
+  local pid owner stopped=1 kept=""
   while read -r pid; do
-    [[ -n "$pid" ]] || continue
-    if pid_matches "$pid" "worker/main.js"; then stop_pid "$pid" "plan-runner worker" 15; stopped=0; fi
+    [[ "$pid" =~ ^[0-9]+$ ]] || continue
+    owner=0
+    worker_owner "$pid" || owner=$?
+    case $owner in
+      0) stop_pid "$pid" "plan-runner worker" 15; stopped=0 ;;
+      1|2) ;;
+      3) warn "not stopping pid $pid from $(rel "$WORKER_PIDS_FILE") (probably copied with the data folder): $OWNER_WHY"
+         kept+="$pid"$'\n'; STOP_REFUSED=1 ;;
+      *) warn "not stopping pid $pid from $(rel "$WORKER_PIDS_FILE"): $OWNER_WHY"
+         kept+="$pid"$'\n'; STOP_UNSURE=1 ;;
+    esac
   done <"$WORKER_PIDS_FILE"
-  rm -f "$WORKER_PIDS_FILE"
+  if [[ -n "$kept" ]]; then printf '%s' "$kept" >"$WORKER_PIDS_FILE"; else rm -f "$WORKER_PIDS_FILE"; fi
   return "$stopped"
 }
 
@@ -622,17 +938,57 @@ pg_prepare_dirs() {
   chmod 700 "$PG_DATA"
 }
 
-# pg_running: the cluster in $PG_DATA is running (pg_ctl status answers 0).
-pg_running() {
-  [[ -f "$PG_DATA/postmaster.pid" ]] || return 1
-  pg_run "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1
+# pg_file_pid: the pid in $PG_DATA/postmaster.pid (its first line), whether or not it runs.
+pg_file_pid() {
+  [[ -r "$PG_DATA/postmaster.pid" ]] || return 0
+  head -n 1 "$PG_DATA/postmaster.pid" 2>/dev/null | tr -dc '0-9' || true
 }
-# pg_pid: the postmaster's pid from postmaster.pid (first line), if that process is alive.
+# pg_owner PID: is PID the postmaster of this checkout's cluster? pg_ctl trusts postmaster.pid
+# alone (`pg_ctl stop` signals whatever pid it names), and a copied .data/postgres carries the
+# other cluster's file, so: ours means a postgres process whose working directory (the postmaster
+# runs in its data directory) or else whose -D is $PG_DATA, and a postmaster.pid that names $PG_DATA
+# as its data directory (line 2). Return codes as for server_owner.
+pg_owner() {
+  local pid="$1" rc=0 want dir file_dir port
+  OWNER_WHY=""
+  pid_alive "$pid" || return 1
+  pid_argv "$pid" || rc=$?
+  if [[ $rc != 0 ]]; then
+    pid_alive "$pid" || return 1
+    OWNER_WHY="the command line of pid $pid cannot be read, so it cannot be told whether it is the PostgreSQL of $(rel "$PG_DATA")"
+    return 4
+  fi
+  case "$(basename -- "${PID_ARGV[0]:-}")" in
+    postgres|postmaster) ;;
+    *) pid_alive "$pid" || return 1
+       OWNER_WHY="pid $pid is not a PostgreSQL server (it runs: $(pid_cmdline "$pid" | cut -c 1-100))"
+       return 2 ;;
+  esac
+  want="$(abs_path "$PG_DATA")"
+  port="$(argv_value -p || true)"
+  dir="$(pid_cwd "$pid")"
+  if [[ -n "$dir" ]]; then dir="$(abs_path "$dir")"
+  elif dir="$(argv_value -D)" && [[ "$dir" == /* ]]; then dir="$(abs_path "$dir")"
+  else
+    OWNER_WHY="pid $pid is a PostgreSQL server whose data directory cannot be read"
+    return 4
+  fi
+  file_dir="$(sed -n 2p "$PG_DATA/postmaster.pid" 2>/dev/null || true)"
+  [[ -n "$file_dir" ]] && file_dir="$(abs_path "$file_dir")"
+  if [[ "$dir" != "$want" || ( -n "$file_dir" && "$file_dir" != "$want" ) ]]; then
+    OWNER_WHY="pid $pid is the PostgreSQL of $dir${port:+ (port $port)}, not this checkout's ($want)"
+    return 3
+  fi
+  return 0
+}
+# pg_pid: the pid of this checkout's running postmaster, if any.
 pg_pid() {
-  local pid=""
-  [[ -r "$PG_DATA/postmaster.pid" ]] && pid="$(head -n 1 "$PG_DATA/postmaster.pid" | tr -dc '0-9')"
-  if pid_alive "$pid"; then printf '%s' "$pid"; fi
+  local pid; pid="$(pg_file_pid)"
+  if [[ -n "$pid" ]] && pg_owner "$pid"; then printf '%s' "$pid"; fi
+  return 0
 }
+# pg_running: the cluster in $PG_DATA is running.
+pg_running() { [[ -n "$(pg_pid)" ]]; }
 # pg_port_of_running: the port the running cluster listens on (line 4 of postmaster.pid).
 pg_port_of_running() { sed -n 4p "$PG_DATA/postmaster.pid" 2>/dev/null | tr -dc '0-9'; }
 
@@ -670,6 +1026,17 @@ pg_start() {
   ensure_pg_binaries
   pg_lock
   pg_prepare_dirs
+  local file_pid owner=0
+  file_pid="$(pg_file_pid)"
+  if [[ -n "$file_pid" ]]; then pg_owner "$file_pid" || owner=$?; fi
+  if ((owner == 3)); then
+    die "$(rel "$PG_DATA")/postmaster.pid names another cluster's server: $OWNER_WHY (the file was probably copied with the data folder)" \
+        "remove the copied lock file (the other cluster is not affected): rm $(rel "$PG_DATA")/postmaster.pid" \
+        "then start this one on a port of its own: PLAN_PG_PORT=55433 ./temporal-dev.sh postgres start"
+  elif ((owner == 4)); then
+    die "cannot tell whether pid $file_pid in $(rel "$PG_DATA")/postmaster.pid is this cluster's server: $OWNER_WHY" \
+        "look at it (ps -o args= -p $file_pid); if it is not, remove $(rel "$PG_DATA")/postmaster.pid"
+  fi
   if pg_running; then
     local running_port; running_port="$(pg_port_of_running)"
     if [[ -n "$running_port" && "$running_port" != "$PG_PORT" ]]; then
@@ -724,10 +1091,22 @@ pg_start() {
   pg_url plan_runner; echo
 }
 
-# stop_our_postgres: stops the cluster in $PG_DATA if it runs (returns 1 when nothing ran).
+# stop_our_postgres: stops the cluster in $PG_DATA if it runs (returns 1 when nothing ran). A
+# postmaster.pid naming another cluster's server is left alone (pg_ctl would signal that server).
 stop_our_postgres() {
-  local pid; pid="$(pg_pid)"
+  local pid owner=0
+  pid="$(pg_file_pid)"
   [[ -n "$pid" ]] || return 1
+  pg_owner "$pid" || owner=$?
+  case $owner in
+    0) ;;
+    1|2) return 1 ;;
+    3) warn "not stopping PostgreSQL pid $pid from $(rel "$PG_DATA")/postmaster.pid: $OWNER_WHY"
+       info "the file was probably copied here with the data folder; PostgreSQL itself ignores it here once that server is gone"
+       STOP_REFUSED=1; return 1 ;;
+    *) warn "not stopping PostgreSQL pid $pid from $(rel "$PG_DATA")/postmaster.pid: $OWNER_WHY"
+       STOP_UNSURE=1; return 1 ;;
+  esac
   if [[ -z "$PG_BIN" ]]; then PG_BIN="$(find_pg_bin)" || PG_BIN=""; fi
   if [[ -n "$PG_BIN" ]] && pg_run "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >/dev/null 2>&1; then
     say "stopped PostgreSQL (pid $pid, data $(rel "$PG_DATA"))"
@@ -779,15 +1158,20 @@ cmd_worker() {
     "build first: npm run build (or ./temporal-dev.sh install)"
   # Record our pid: exec keeps it, so `stop` can find the worker.
   mkdir -p "$DATA_DIR"
-  local pid others=""
+  # Entries whose process still runs stay (also ones that are not ours: not ours to drop); the
+  # absolute path and PLAN_RUNNER_DEV_DATA let `stop` tell this checkout's workers from others'.
+  local pid others="" owner
   if [[ -f "$WORKER_PIDS_FILE" ]]; then
     while read -r pid; do
-      if [[ -n "$pid" ]] && pid_matches "$pid" "worker/main.js"; then others+="$pid"$'\n'; fi
+      [[ "$pid" =~ ^[0-9]+$ ]] || continue
+      owner=0
+      worker_owner "$pid" || owner=$?
+      if ((owner != 1 && owner != 2)); then others+="$pid"$'\n'; fi
     done <"$WORKER_PIDS_FILE"
   fi
   printf '%s%s\n' "$others" "$$" >"$WORKER_PIDS_FILE"
-  say "starting worker (pid $$): node dist/src/worker/main.js  (Ctrl-C stops it; the server keeps running)"
-  exec node dist/src/worker/main.js
+  say "starting worker (pid $$): node $(rel "$ROOT/dist/src/worker/main.js")  (Ctrl-C stops it; the server keeps running)"
+  PLAN_RUNNER_DEV_DATA="$(abs_path "$DATA_DIR")" exec node "$ROOT/dist/src/worker/main.js"
 }
 
 cmd_demo() {
@@ -873,24 +1257,36 @@ cmd_test() {
   exit "$rc"
 }
 
+# stop: exit 0 when nothing this checkout started is left running (also when it refused to touch
+# another checkout's processes named by copied pid files: those are not ours to stop), 1 when a
+# process was left alone because it could not be told whether it is ours.
 cmd_stop() {
   resolve_address
-  local did=0
+  local did=0 who=""
+  STOP_REFUSED=0 STOP_UNSURE=0
   stop_our_workers && did=1
   stop_our_server && did=1
   stop_our_postgres && did=1
   if [[ $did == 0 ]]; then
-    say "nothing to stop: no dev server, worker or PostgreSQL started by this script is running"
+    say "nothing to stop: no dev server, worker or PostgreSQL started by this checkout is running"
   fi
   if [[ $IS_LOCAL == 1 ]] && tcp_open 127.0.0.1 "$TEMPORAL_PORT"; then
-    say "note: something still listens on 127.0.0.1:$TEMPORAL_PORT (not started by this script; left alone)"
+    who="$(listener_summary "$TEMPORAL_PORT")"
+    say "note: something still listens on 127.0.0.1:$TEMPORAL_PORT${who:+ ($who)}: not started by this checkout; left alone"
+  fi
+  if [[ $STOP_REFUSED == 1 ]]; then
+    say "left running: processes that other checkouts started (see above); their pid files here stay while they run"
+  fi
+  if [[ $STOP_UNSURE == 1 ]]; then
+    say "exit 1: a process named by a pid file here could not be checked, so it was not stopped (see above)"
+    return 1
   fi
   return 0
 }
 
 cmd_status() {
   resolve_address
-  local cli="" answering=0 pid
+  local cli="" answering=0 pid owner=0
   if [[ -n "${TEMPORAL_CLI_PATH:-}" ]] && cli_works "$TEMPORAL_CLI_PATH"; then cli="$TEMPORAL_CLI_PATH"
   elif cli_works "$CLI_DIR/bin/temporal"; then cli="$CLI_DIR/bin/temporal"
   elif cli_works "$CLI_GO_DIR/bin/temporal"; then cli="$CLI_GO_DIR/bin/temporal"
@@ -907,21 +1303,40 @@ cmd_status() {
     echo "server:      NOT answering at $ADDRESS"
   fi
   if [[ $IS_LOCAL == 1 ]]; then
+    local who; who="$(listener_summary "$TEMPORAL_PORT")"
+    [[ -n "$who" ]] && echo "listening:   $who"
+    detect_ui
     local ui_state="not checked (no curl)"
     if command -v curl >/dev/null 2>&1; then
       if curl -fsS -o /dev/null --max-time 3 "$UI_URL/" 2>/dev/null; then ui_state="answering"; else ui_state="not answering"; fi
     fi
-    echo "web UI:      $UI_URL ($ui_state)"
-    pid="$(our_server_pid)"
-    if [[ -n "$pid" ]]; then
-      echo "started by:  this script, pid $pid ($(rel "$PID_FILE"); address $(cat "$ADDR_FILE" 2>/dev/null || echo '?'))"
-    elif [[ -f "$PID_FILE" ]]; then
-      echo "started by:  stale pid file $(rel "$PID_FILE") (pid $(read_pid_file) not running)"
-    elif [[ $answering == 1 ]]; then
-      echo "started by:  someone else (no pid file)"
-    else
-      echo "started by:  -"
+    if [[ $UI_HEADLESS == 1 ]]; then echo "web UI:      none (the server on port $TEMPORAL_PORT runs with --headless)"
+    else echo "web UI:      $UI_URL ($ui_state)"
     fi
+    # "started by" is about the server at $ADDRESS, and says "this checkout" only for a process that
+    # server_owner recognises; a pid file naming anything else is reported as what it is.
+    local started
+    pid="$(read_pid_file)"
+    if [[ -n "$pid" ]]; then server_owner "$pid" || owner=$?; fi
+    if [[ -n "$pid" && $owner == 0 && "$SRV_PORT" == "$TEMPORAL_PORT" ]]; then
+      started="this checkout, pid $pid ($(rel "$PID_FILE"); address $(head -n 1 "$ADDR_FILE" 2>/dev/null || echo '?'))"
+    else
+      if [[ $answering == 1 ]]; then started="someone else"; else started="-"; fi
+      if [[ -z "$pid" ]]; then
+        if [[ -f "$PID_FILE" ]]; then started+=" (empty pid file $(rel "$PID_FILE"))"
+        elif [[ $answering == 1 ]]; then started+=" (no pid file here)"
+        fi
+      else
+        case $owner in
+          0) started+="; this checkout's own server, pid $pid, runs on port $SRV_PORT" ;;
+          1) started+="; stale pid file $(rel "$PID_FILE") (pid $pid not running)" ;;
+          2) started+="; stale pid file $(rel "$PID_FILE") ($OWNER_WHY)" ;;
+          3) started+="; $(rel "$PID_FILE") is not this checkout's: $OWNER_WHY (copied with the data folder?)" ;;
+          *) started+="; $(rel "$PID_FILE") names a process that cannot be checked: $OWNER_WHY" ;;
+        esac
+      fi
+    fi
+    echo "started by:  $started"
     if [[ -f "$DB_FILE" ]]; then
       echo "data file:   $(rel "$DB_FILE") ($(du -h "$DB_FILE" | cut -f1))"
     else
@@ -931,20 +1346,27 @@ cmd_status() {
   else
     echo "web UI:      (remote server; not managed by this script)"
   fi
-  local workers=""
+  local workers="" foreign=""
   if [[ -f "$WORKER_PIDS_FILE" ]]; then
     while read -r pid; do
-      if [[ -n "$pid" ]] && pid_matches "$pid" "worker/main.js"; then workers+="$pid "; fi
+      [[ "$pid" =~ ^[0-9]+$ ]] || continue
+      owner=0
+      worker_owner "$pid" || owner=$?
+      if [[ $owner == 0 ]]; then workers+="$pid "; elif ((owner >= 3)); then foreign+="$pid "; fi
     done <"$WORKER_PIDS_FILE"
   fi
-  echo "workers:     ${workers:-none started by this script}"
+  local line="${workers:-none started by this checkout}"
+  [[ -n "$foreign" ]] && line+=" ($(rel "$WORKER_PIDS_FILE") also names ${foreign% }: not this checkout's, left alone)"
+  echo "workers:     $line"
   echo "task queue:  $PLAN_TASK_QUEUE"
-  pid="$(pg_pid)"
-  if [[ -n "$pid" ]]; then
-    echo "postgres:    running, pid $pid, $(pg_url plan_runner) (data $(rel "$PG_DATA"))"
-  else
-    echo "postgres:    not running (./temporal-dev.sh postgres start)"
-  fi
+  pid="$(pg_file_pid)"
+  owner=1
+  if [[ -n "$pid" ]]; then pg_owner "$pid" || owner=$?; fi
+  case $owner in
+    0) echo "postgres:    running, pid $pid, $(pg_url plan_runner) (data $(rel "$PG_DATA"))" ;;
+    3|4) echo "postgres:    not running here; $(rel "$PG_DATA")/postmaster.pid is not this cluster's: $OWNER_WHY" ;;
+    *) echo "postgres:    not running (./temporal-dev.sh postgres start)" ;;
+  esac
   echo "tools:"
   if [[ -n "$cli" ]]; then
     echo "  temporal CLI:  $("$cli" --version 2>/dev/null | head -n 1) ($(rel "$cli"))"
@@ -984,13 +1406,19 @@ Commands:
                  127.0.0.1:\$PLAN_PG_PORT, with databases plan_runner and plan_runner_test;
                  start (default) creates/starts it (installs the Debian package when root and
                  missing) and prints the store URL; url [DB] prints the URL; stop stops it
-  stop           stop the dev server, workers and PostgreSQL started by this script
-  status         show server/UI/tool status (exit 0 if the server answers, 1 if not)
+  stop           stop the dev server, workers and PostgreSQL this checkout started: a pid from
+                 .data/ is only stopped when the process itself names this checkout's data file
+                 and port (server), data folder (PostgreSQL) or dist/ (worker). Processes of other
+                 checkouts (e.g. pid files copied with .data) are left alone with a warning (exit 0);
+                 exit 1 when a process could not be checked and was left alone
+  status         show server/UI/tool status: who listens on the port, the Web UI it really
+                 serves, whose server it is (exit 0 if the server answers, 1 if not)
   help           this text
 
 Environment:
   TEMPORAL_PORT          frontend gRPC port of the local server     (7233)
-  TEMPORAL_UI_PORT       web UI port                                 (TEMPORAL_PORT+1000 = 8233)
+  TEMPORAL_UI_PORT       web UI port of a server this script starts  (TEMPORAL_PORT+1000 = 8233);
+                         for a running server the script reads its real --ui-port
   TEMPORAL_ADDRESS       server address           (127.0.0.1:\$TEMPORAL_PORT)
                          a non-local address is only checked, never started
   TEMPORAL_NAMESPACE     namespace                                   (default)
@@ -1007,6 +1435,7 @@ EOF
 
 main() {
   local command="${1:-help}"
+  COMMAND="$command"
   [[ $# -gt 0 ]] && shift
   case "$command" in
     install) cmd_install "$@" ;;

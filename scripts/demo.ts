@@ -71,7 +71,7 @@ const USAGE = `usage: node dist/scripts/demo.js [--yes | --no] [--timeout <secon
   --timeout <s>    give up after this many seconds (default 120; time spent at the prompt is not counted)
 
 Environment: TEMPORAL_ADDRESS (default ${DEFAULT_ADDRESS}), TEMPORAL_NAMESPACE (default), TEMPORAL_UI_URL
-(default http://localhost:8233), PLAN_STORE_URL (default: the SQLite file .data/plan-runner.db under the
+(default http://localhost:<port + 1000> for a local address, so 8233), PLAN_STORE_URL (default: the SQLite file .data/plan-runner.db under the
 current directory; or postgres://…). The demo always runs on a task queue of its own: only its
 in-process worker knows where its agents listen (PLAN_TASK_QUEUE is ignored).`;
 
@@ -614,7 +614,26 @@ function printOutcome(outcome: SubmitOutcome): void {
   for (const issue of outcome.issues) say(formatIssue(issue));
 }
 
-function printSummary(snapshot: RunSnapshot, url: string, store: PlanStore): void {
+/** Addresses the CLI (default localhost:7233) and the dev script (127.0.0.1:7233) reach without being told. */
+const DEFAULT_ADDRESSES = new Set([DEFAULT_ADDRESS, 'localhost:7233']);
+
+/**
+ * What a printed `plan-runner` command needs to reach the server the demo used: `--address` when it is
+ * not the default one, and `--namespace` when that is not `default` (empty when neither).
+ */
+function temporalFlags(address: string, namespace: string): string {
+  let flags = '';
+  if (!DEFAULT_ADDRESSES.has(address)) flags += ` --address ${shellWord(address)}`;
+  if (namespace !== 'default') flags += ` --namespace ${shellWord(namespace)}`;
+  return flags;
+}
+
+/** `TEMPORAL_ADDRESS=… ` in front of a temporal-dev.sh command when the address is not the default. */
+function addressPrefix(address: string): string {
+  return DEFAULT_ADDRESSES.has(address) ? '' : `TEMPORAL_ADDRESS=${shellWord(address)} `;
+}
+
+function printSummary(snapshot: RunSnapshot, url: string, store: PlanStore, flags: string): void {
   const runId = snapshot.runId;
   step(`Run ${runId}: ${colorStatus(snapshot.status)}`);
   const rows = [['NODE', 'STATUS', 'ATTEMPTS', 'OUTPUT'], ...snapshot.nodes.map((n) => [n.id, n.status, String(n.attempts), preview(n.output)])];
@@ -637,12 +656,13 @@ function printSummary(snapshot: RunSnapshot, url: string, store: PlanStore): voi
   }
   say(`  CLI:      npx plan-runner events ${runId}`);
   say(`            npx plan-runner attempts ${runId} research`);
-  say(`            npx plan-runner status ${runId}`);
+  say(`            npx plan-runner${flags} status ${runId}`);
   if (store.dialect === 'sqlite' && !process.env.PLAN_STORE_URL?.trim()) {
     say(c.dim(`            (events and attempts read the store: run them from this directory, or set PLAN_STORE_URL=${shellWord(store.location)})`));
   } else {
     say(c.dim('            (events and attempts read the store: run them with the same PLAN_STORE_URL)'));
   }
+  if (flags) say(c.dim(`            (status asks Temporal: ${flags.trim()} is the server this demo used; or export TEMPORAL_ADDRESS)`));
 }
 
 function preview(value: unknown): string {
@@ -679,8 +699,8 @@ async function connect(address: string, taskQueue: string, store: PlanStore): Pr
   } catch (err) {
     if (err instanceof TemporalUnavailableError) {
       console.error(`\n${c.red('Cannot reach Temporal')} at ${address}.`);
-      console.error('Start a local dev server first:   ./temporal-dev.sh server');
-      console.error('or let the script do everything:  ./temporal-dev.sh demo');
+      console.error(`Start a local dev server first:   ${addressPrefix(address)}./temporal-dev.sh server`);
+      console.error(`or let the script do everything:  ${addressPrefix(address)}./temporal-dev.sh demo`);
       await store.close().catch(() => undefined);
       process.exit(1);
     }
@@ -774,14 +794,14 @@ async function main(): Promise<number> {
     say();
 
     const final = await demo.play();
-    printSummary(final, url, store);
+    printSummary(final, url, store, temporalFlags(address, namespace));
     if (final.status === 'completed') return 0;
     console.error(`\n${c.red('demo stopped:')} the run ended ${final.status}, not completed`);
-    await closeRun(client, runId, `demo: run ended ${final.status}`);
+    await closeRun(client, runId, `demo: run ended ${final.status}`, temporalFlags(address, namespace));
     return 1;
   } catch (err) {
     reportFailure(err);
-    if (runId) await closeRun(client, runId, err instanceof Error ? err.message : String(err));
+    if (runId) await closeRun(client, runId, err instanceof Error ? err.message : String(err), temporalFlags(address, namespace));
     return err instanceof Interrupted ? 130 : 1;
   } finally {
     if (demo) demo.interrupted = true; // wake-ups still arriving are answered, not acted on
@@ -804,7 +824,7 @@ function reportFailure(err: unknown): void {
  * Cancels an unfinished run, so it does not wait forever on a task queue that nobody polls once this
  * process is gone. A run that does not answer (e.g. its workflow task fails) is terminated instead.
  */
-async function closeRun(client: PlanRunnerClient, runId: string, reason: string): Promise<void> {
+async function closeRun(client: PlanRunnerClient, runId: string, reason: string, flags: string): Promise<void> {
   try {
     await withTimeout(client.cancel(runId, { by: 'demo', reason }), 10_000, 'cancel');
     console.error(`cancelled run ${runId}; see it in the Web UI: ${client.webUiUrl(runId)}`);
@@ -813,7 +833,7 @@ async function closeRun(client: PlanRunnerClient, runId: string, reason: string)
       await withTimeout(client.client.workflow.getHandle(runId).terminate(reason), 10_000, 'terminate');
       console.error(`terminated run ${runId} (it did not answer a cancel); see why in the Web UI: ${client.webUiUrl(runId)}`);
     } catch {
-      console.error(`run ${runId} may still be open: npx plan-runner cancel ${runId}`);
+      console.error(`run ${runId} may still be open: npx plan-runner${flags} cancel ${runId}`);
     }
   }
 }

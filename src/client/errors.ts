@@ -137,13 +137,20 @@ export class StoreSetupError extends PlanRunnerError {
 export class TemporalUnavailableError extends PlanRunnerError {
   readonly address: string;
   constructor(address: string, detail?: string, options?: { cause?: unknown }) {
-    super(
-      'unavailable',
-      detail ?? `cannot reach Temporal at ${address}: is the server running? ./temporal-dev.sh server`,
-      options,
-    );
+    super('unavailable', detail ?? `cannot reach Temporal at ${address}: ${startHint(address)}`, options);
     this.address = address;
   }
+}
+
+/**
+ * How to get a server at ADDRESS: the dev script starts one only at a local address, and needs
+ * TEMPORAL_ADDRESS for any but the default 127.0.0.1:7233 / localhost:7233.
+ */
+function startHint(address: string): string {
+  const local = /^(localhost|127\.0\.0\.1):\d+$/.test(address);
+  if (!local) return 'is the server running, and is the address right? (--address / TEMPORAL_ADDRESS)';
+  const prefix = /:7233$/.test(address) ? '' : `TEMPORAL_ADDRESS=${address} `;
+  return `is the server running? ${prefix}./temporal-dev.sh server`;
 }
 
 /** The run did not answer in time: usually no worker is polling the task queue. */

@@ -108,6 +108,17 @@ export const DEFAULT_ADDRESS = 'localhost:7233';
 export const DEFAULT_NAMESPACE = 'default';
 export const DEFAULT_UI_URL = 'http://localhost:8233';
 
+/**
+ * The Web UI base for links when `TEMPORAL_UI_URL` is not set: for a local address
+ * (`localhost:P`, `127.0.0.1:P`, `[::1]:P`), the dev server's default UI port P + 1000
+ * (`temporal server start-dev` serves it there unless told `--ui-port`); else `DEFAULT_UI_URL`.
+ */
+export function defaultUiUrl(address: string): string {
+  const match = /^(localhost|127\.0\.0\.1|\[::1\]):(\d{1,5})$/.exec(address.trim());
+  const port = match ? Number(match[2]) + 1000 : NaN;
+  return port > 0 && port <= 65535 ? `http://localhost:${port}` : DEFAULT_UI_URL;
+}
+
 export interface PlanRunnerClientOptions {
   /** An existing client (its namespace wins). Not closed by `close()`. */
   client?: Client;
@@ -119,7 +130,10 @@ export interface PlanRunnerClientOptions {
   namespace?: string;
   /** Default `$PLAN_TASK_QUEUE`, else `plan-runs`. */
   taskQueue?: string;
-  /** Web UI base for links. Default `$TEMPORAL_UI_URL`, else `http://localhost:8233`. */
+  /**
+   * Web UI base for links. Default `$TEMPORAL_UI_URL`, else for a local address `localhost:P` (or
+   * 127.0.0.1) `http://localhost:<P + 1000>` (the dev server's default), else `http://localhost:8233`.
+   */
   uiUrl?: string;
   /**
    * Payload limits checked before a message is sent; set them like the worker's. Default: the
@@ -421,7 +435,7 @@ export class PlanRunnerClient {
   constructor(options: PlanRunnerClientOptions = {}) {
     this.address = options.address ?? process.env.TEMPORAL_ADDRESS ?? DEFAULT_ADDRESS;
     this.taskQueue = options.taskQueue ?? process.env.PLAN_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
-    this.uiUrl = (options.uiUrl ?? process.env.TEMPORAL_UI_URL ?? DEFAULT_UI_URL).replace(/\/+$/, '');
+    this.uiUrl = (options.uiUrl ?? (process.env.TEMPORAL_UI_URL || defaultUiUrl(this.address))).replace(/\/+$/, '');
     this.queryTimeoutMs = options.queryTimeoutMs ?? 20_000;
     this.updateTimeoutMs = options.updateTimeoutMs ?? 60_000;
     this.storeTimeoutMs = options.storeTimeoutMs ?? 20_000;

@@ -8,6 +8,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { PlanRunnerClient } from '../../src/client/plan-runner-client';
 import { openStore } from '../../src/store';
@@ -22,8 +23,8 @@ interface DemoResult {
 }
 
 /** Runs the demo like CI does: stdin is not a terminal, CI=true, no PLAN_TASK_QUEUE. */
-function runDemo(args: string[]): Promise<DemoResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', TEMPORAL_ADDRESS };
+function runDemo(args: string[], overrides: NodeJS.ProcessEnv = {}): Promise<DemoResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', TEMPORAL_ADDRESS, ...overrides };
   delete env.PLAN_TASK_QUEUE;
   delete env.FORCE_COLOR;
   return new Promise((resolve, reject) => {
@@ -137,7 +138,11 @@ describe('demo', { timeout: 300_000 }, () => {
     assert.deepEqual(finalStatuses(out), expected, explain(result));
     const runId = runIdOf(out);
     assert.match(out, new RegExp(`Web UI:\\s+http\\S*/workflows/${runId}`), 'the summary repeats the Web UI link');
-    assert.match(out, new RegExp(`npx plan-runner status ${runId}`));
+    // A status command that reaches the server the demo used: --address unless it is the default one.
+    const flags =
+      (['127.0.0.1:7233', 'localhost:7233'].includes(TEMPORAL_ADDRESS) ? '' : ` --address ${TEMPORAL_ADDRESS}`) +
+      (process.env.TEMPORAL_NAMESPACE && process.env.TEMPORAL_NAMESPACE !== 'default' ? ` --namespace ${process.env.TEMPORAL_NAMESPACE}` : '');
+    assert.ok(out.includes(`npx plan-runner${flags} status ${runId}`), `the summary prints npx plan-runner${flags} status ${runId}:\n${out}`);
     // The agents got their work as wake-ups: the researcher twice (its first result is rejected).
     assert.deepEqual(
       wakeUps(out),
@@ -175,5 +180,17 @@ describe('demo', { timeout: 300_000 }, () => {
     );
     assert.deepEqual(await snapshotStatuses(runId), expected);
     await checkStore(out, runId);
+  });
+
+  test('no server at a non-default address: the hints name that address', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise((resolve) => server.close(resolve)); // a free port: nothing answers there
+    const result = await runDemo(['--yes'], { TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    assert.equal(result.code, 1, explain(result));
+    assert.ok(result.stderr.includes(`Cannot reach Temporal at 127.0.0.1:${port}.`), explain(result));
+    assert.ok(result.stderr.includes(`TEMPORAL_ADDRESS=127.0.0.1:${port} ./temporal-dev.sh server`), explain(result));
+    assert.ok(result.stderr.includes(`TEMPORAL_ADDRESS=127.0.0.1:${port} ./temporal-dev.sh demo`), explain(result));
   });
 });

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main, parseArtifact, parseFailure, type CliIO } from '../../src/client/cli';
-import { NodeNotFoundError, RunNotFoundError, StoreSetupError, StoreUnavailableError } from '../../src/client/errors';
+import { NodeNotFoundError, RunNotFoundError, StoreSetupError, StoreUnavailableError, TemporalUnavailableError } from '../../src/client/errors';
 import {
   approvalsTable,
   attemptsText,
@@ -22,7 +22,7 @@ import {
 } from '../../src/client/format';
 import { StoreReader, storeTarget, translateStoreError } from '../../src/client/store-reads';
 import { parsePlanText } from '../../src/client/load-spec';
-import { PlanRunnerClient, computeReplanPreview } from '../../src/client/plan-runner-client';
+import { PlanRunnerClient, computeReplanPreview, defaultUiUrl } from '../../src/client/plan-runner-client';
 import { PlanValidationError } from '../../src/client/errors';
 import { replanRun, type RunReplannedDetail } from '../../src/engine';
 import type { PlanSpec } from '../../src/engine/spec';
@@ -277,6 +277,35 @@ describe('plan-runner submit / respond (local checks)', () => {
   });
 });
 
+describe('addresses in hints and links', () => {
+  test('the start hint names a non-default address, and no dev script for a remote one', () => {
+    assert.match(new TemporalUnavailableError('127.0.0.1:7233').message, /is the server running\? \.\/temporal-dev\.sh server$/);
+    assert.match(new TemporalUnavailableError('localhost:7233').message, /is the server running\? \.\/temporal-dev\.sh server$/);
+    assert.match(new TemporalUnavailableError('127.0.0.1:7300').message, /is the server running\? TEMPORAL_ADDRESS=127\.0\.0\.1:7300 \.\/temporal-dev\.sh server$/);
+    const remote = new TemporalUnavailableError('temporal.example.com:7233').message;
+    assert.doesNotMatch(remote, /temporal-dev\.sh/);
+    assert.match(remote, /--address \/ TEMPORAL_ADDRESS/);
+  });
+
+  test('Web UI links default to the dev server UI port of a local address (port + 1000)', () => {
+    assert.equal(defaultUiUrl('127.0.0.1:7233'), 'http://localhost:8233');
+    assert.equal(defaultUiUrl('localhost:7300'), 'http://localhost:8300');
+    assert.equal(defaultUiUrl('[::1]:7400'), 'http://localhost:8400');
+    assert.equal(defaultUiUrl('temporal.example.com:7233'), 'http://localhost:8233');
+    assert.equal(defaultUiUrl('127.0.0.1:65000'), 'http://localhost:8233', 'no port above 65535');
+    const previous = process.env.TEMPORAL_UI_URL;
+    delete process.env.TEMPORAL_UI_URL;
+    try {
+      assert.equal(new PlanRunnerClient({ address: '127.0.0.1:7300' }).webUiUrl('r-1'), 'http://localhost:8300/namespaces/default/workflows/r-1');
+      process.env.TEMPORAL_UI_URL = 'https://ui.example.com/';
+      assert.equal(new PlanRunnerClient({ address: '127.0.0.1:7300' }).webUiUrl('r-1'), 'https://ui.example.com/namespaces/default/workflows/r-1');
+    } finally {
+      if (previous === undefined) delete process.env.TEMPORAL_UI_URL;
+      else process.env.TEMPORAL_UI_URL = previous;
+    }
+  });
+});
+
 describe('plan-runner usage and connection errors', () => {
   test('an unknown command is a usage error', async () => {
     const run = await cli('frobnicate');
@@ -298,7 +327,8 @@ describe('plan-runner usage and connection errors', () => {
     try {
       const run = await cli(...NOWHERE, 'status', 'run-1');
       assert.equal(run.code, 3);
-      assert.match(run.stderr, /cannot reach Temporal at 127\.0\.0\.1:1: is the server running\? \.\/temporal-dev\.sh server/);
+      // The hint names the address: the dev script needs it for any but the default one.
+      assert.match(run.stderr, /cannot reach Temporal at 127\.0\.0\.1:1: is the server running\? TEMPORAL_ADDRESS=127\.0\.0\.1:1 \.\/temporal-dev\.sh server/);
       assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
       const json = await cli(...NOWHERE, 'status', 'run-1', '--json');
       assert.equal(json.code, 3);
