@@ -12,6 +12,7 @@ export type PlanRunnerErrorCode =
   | 'not-found'
   | 'unavailable'
   | 'unresponsive'
+  | 'no-worker'
   | 'setup'
   | 'run-failed'
   | 'timeout';
@@ -159,6 +160,17 @@ export class RunUnresponsiveError extends PlanRunnerError {
   constructor(runId: string, message: string, options?: { cause?: unknown }) {
     super('unresponsive', message, options);
     this.runId = runId;
+  }
+}
+
+/** No worker polls the run's task queue: a query or update would wait for nothing. */
+export class NoWorkerError extends PlanRunnerError {
+  readonly runId: string;
+  readonly taskQueue: string;
+  constructor(runId: string, taskQueue: string, message: string, options?: { cause?: unknown }) {
+    super('no-worker', message, options);
+    this.runId = runId;
+    this.taskQueue = taskQueue;
   }
 }
 

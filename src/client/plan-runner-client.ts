@@ -28,6 +28,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
+import { WorkerCheck, noWorkerMessage, type WorkerVerdict } from './worker-check';
 import type { z } from 'zod';
 import { validatePlanSpecWithSchemas, validateRunInput } from '../activities/validation/spec';
 import {
@@ -87,6 +88,7 @@ import {
   RunNotFoundError,
   RunRefusedError,
   RunUnresponsiveError,
+  NoWorkerError,
   StoreUnavailableError,
   TemporalSetupError,
   TemporalUnavailableError,
@@ -413,6 +415,8 @@ function messages(err: unknown): string {
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
 const GRPC_INVALID_ARGUMENT = 3;
+/** Answered by every TypeScript workflow's SDK, without reading the run: the worker probe. */
+const WORKFLOW_METADATA_QUERY = '__temporal_workflow_metadata';
 
 export class PlanRunnerClient {
   readonly client: Client;
@@ -425,6 +429,8 @@ export class PlanRunnerClient {
   private readonly queryTimeoutMs: number;
   private readonly updateTimeoutMs: number;
   private readonly storeTimeoutMs: number;
+  /** Whether a worker polls a run's task queue, asked before queries and updates. */
+  private workerCheck?: WorkerCheck;
   /** The payload limits messages are checked against before they are sent. */
   readonly limits: PayloadLimits;
 
@@ -623,7 +629,7 @@ export class PlanRunnerClient {
         // Fall through to the query below.
       }
     }
-    return this.query(runId, snapshotQuery, []);
+    return this.query(runId, snapshotQuery, [], description);
   }
 
   /**
@@ -783,7 +789,7 @@ export class PlanRunnerClient {
       `PlanWaitingOn = ${quoteVisibilityValue(owner)}`,
     ].join(' AND ');
     const runs = await this.listQuery(query, options.limit ?? 100);
-    return Promise.all(
+    const entries = await Promise.all(
       runs.map(async (run): Promise<InboxEntry> => {
         try {
           const snapshot = await this.snapshot(run.runId);
@@ -805,10 +811,32 @@ export class PlanRunnerClient {
             nodeIds: [],
             nodes: [],
             error: err instanceof Error ? err.message : String(err),
+            ...(err instanceof NoWorkerError ? { noWorker: err } : {}),
           };
         }
       }),
     );
+    // One diagnosis for the command, not the same one per row: when no run could be read because
+    // no worker polls its queue, say that once.
+    const noWorker = entries.map((entry) => (entry as { noWorker?: NoWorkerError }).noWorker);
+    if (entries.length > 0 && noWorker.every((err) => err !== undefined)) {
+      const queues = [...new Set(noWorker.map((err) => err!.taskQueue))];
+      throw new NoWorkerError(
+        entries[0].runId,
+        queues[0],
+        queues.length === 1
+          ? `${entries.length} run(s) wait on ${owner}, but ${noWorker[0]!.message.replace(/query snapshot of run \S+/, 'their nodes')}`
+          : `${entries.length} run(s) wait on ${owner}, but no worker polls their task queues (${queues.join(', ')}): start one per queue (plan-runner worker --task-queue Q)`,
+      );
+    }
+    for (const entry of entries) {
+      const withWorker = entry as { noWorker?: NoWorkerError; error?: string };
+      if (withWorker.noWorker) {
+        withWorker.error = `no worker is polling task queue ${withWorker.noWorker.taskQueue}`;
+        delete withWorker.noWorker;
+      }
+    }
+    return entries;
   }
 
   /** Poll `snapshot` until `predicate` holds; throws `WaitTimeoutError` after `timeoutMs`. */
@@ -894,7 +922,39 @@ export class PlanRunnerClient {
     return entries;
   }
 
-  private async query<R, A extends any[]>(runId: string, def: QueryDefinition<R, A>, args: A): Promise<R> {
+  /**
+   * Throws `NoWorkerError` when no worker polls the run's task queue (the queue it was started on,
+   * which need not be this client's), so that a query or update is not sent to wait for nothing.
+   * Returns the run's task queue. When the server cannot say, the call goes ahead.
+   */
+  private async requireWorker(runId: string, what: string, described?: { taskQueue: string; status: { name: string } }): Promise<string> {
+    const description = described ?? (await this.describeRaw(runId));
+    const taskQueue = description.taskQueue;
+    this.workerCheck ??= new WorkerCheck(this.client, this.namespace);
+    let verdict: WorkerVerdict;
+    try {
+      // The probe is a query every TypeScript workflow answers and that reads nothing of the run.
+      verdict = await this.workerCheck.verdict(taskQueue, (timeoutMs) =>
+        this.client.withDeadline(Date.now() + timeoutMs, () => this.handle(runId).query(WORKFLOW_METADATA_QUERY)),
+      );
+    } catch {
+      return taskQueue;
+    }
+    if (verdict.ok) return taskQueue;
+    const closed =
+      description.status.name === 'RUNNING'
+        ? ''
+        : `; the run is closed (Temporal status ${description.status.name}), and its events, attempts and approvals are in the store: plan-runner events ${runId}`;
+    throw new NoWorkerError(runId, taskQueue, `${noWorkerMessage(verdict, what)}${closed}`);
+  }
+
+  private async query<R, A extends any[]>(
+    runId: string,
+    def: QueryDefinition<R, A>,
+    args: A,
+    described?: { taskQueue: string; status: { name: string } },
+  ): Promise<R> {
+    const taskQueue = await this.requireWorker(runId, `query ${def.name} of run ${runId}`, described);
     try {
       return await this.client.withDeadline(Date.now() + this.queryTimeoutMs, () =>
         this.handle(runId).query(def, ...args),
@@ -903,8 +963,8 @@ export class PlanRunnerClient {
       if (grpcCode(err) === GRPC_DEADLINE_EXCEEDED) {
         throw new RunUnresponsiveError(
           runId,
-          `run ${runId} did not answer query ${def.name} within ${this.queryTimeoutMs} ms: ` +
-            `is a worker polling task queue ${this.taskQueue}? (plan-runner worker)`,
+          `run ${runId} did not answer query ${def.name} within ${this.queryTimeoutMs} ms, although a worker polls task queue ` +
+            `${taskQueue}: the worker is busy or stuck (see its log), or it runs code without this query`,
           { cause: err },
         );
       }
@@ -913,6 +973,16 @@ export class PlanRunnerClient {
   }
 
   private async update<R, A>(runId: string, def: UpdateDefinition<R, [A]>, arg: A): Promise<R> {
+    let taskQueue = this.taskQueue;
+    try {
+      const description = await this.handle(runId).describe();
+      // A closed run is answered below (a message to it fails as "not found": finishedOrMissing).
+      if (description.status.name === 'RUNNING') taskQueue = await this.requireWorker(runId, `update ${def.name} of run ${runId}`, description);
+    } catch (err) {
+      if (err instanceof NoWorkerError) throw err;
+      if (err instanceof WorkflowNotFoundError) throw this.translate(err, runId);
+      // Otherwise let the update itself report what is wrong.
+    }
     try {
       return await this.client.withDeadline(Date.now() + this.updateTimeoutMs, () =>
         this.handle(runId).executeUpdate(def, { args: [arg] }),
@@ -922,8 +992,8 @@ export class PlanRunnerClient {
       if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || grpcCode(err) === GRPC_DEADLINE_EXCEEDED) {
         throw new RunUnresponsiveError(
           runId,
-          `run ${runId} did not answer update ${def.name} within ${this.updateTimeoutMs} ms ` +
-            `(it may still be applied later): is a worker polling task queue ${this.taskQueue}? (plan-runner worker)`,
+          `run ${runId} did not answer update ${def.name} within ${this.updateTimeoutMs} ms (it may still be applied later), ` +
+            `although a worker polls task queue ${taskQueue}: the worker is busy or stuck (see its log)`,
           { cause: err },
         );
       }

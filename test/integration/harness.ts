@@ -47,6 +47,8 @@ export interface Harness {
   /** The store the worker writes (PLAN_STORE_URL, as `./temporal-dev.sh test` sets it). */
   store: PlanStore;
   taskQueue: string;
+  /** Stop the in-process worker (if any) and keep the client and store: for tests of a missing worker. */
+  stopWorker?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -94,13 +96,21 @@ export async function startHarness(
     workflowBundle: await workflowBundle(),
   });
   const running = worker.run();
+  let stopped = false;
+  const stopWorker = async () => {
+    if (!stopped) {
+      stopped = true;
+      worker.shutdown();
+    }
+    await running;
+  };
   return {
     client,
     store,
     taskQueue,
+    stopWorker,
     async close() {
-      worker.shutdown();
-      await running;
+      await stopWorker();
       await client.close();
       await connection.close();
       await store.close();

@@ -33,7 +33,7 @@ export function report(error: unknown, json: boolean, io: CliIO): number {
     body = { reason: error.reason };
     message = `refused (${error.reason}): ${error.message}`;
   } else if (error instanceof PlanRunnerError) {
-    exitCode = ['unavailable', 'not-found', 'setup', 'unresponsive'].includes(error.code) ? EXIT.unavailable : EXIT.refused;
+    exitCode = ['unavailable', 'not-found', 'setup', 'unresponsive', 'no-worker'].includes(error.code) ? EXIT.unavailable : EXIT.refused;
     body = { code: error.code };
     const store =
       error instanceof StoreUnavailableError || error instanceof StoreSetupError
