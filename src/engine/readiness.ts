@@ -4,7 +4,9 @@
  */
 import { evaluateWhen } from './conditions';
 import { clone, getPath, setPath } from './paths';
-import { incomingEdges, isStructuralNode, isSuccessful, nodeContext, nodeRun, specNode } from './run-state';
+import { closePendingApprovals } from './dispatch';
+import { incomingEdges, isStructuralNode, isSuccessful, nodeContext, nodeRun, outgoingEdges, specNode } from './run-state';
+import type { PlanEdge } from './spec';
 import type { Step } from './step';
 import type { NodeRun, RunState } from './types';
 
@@ -28,6 +30,8 @@ function advancePendingNode(step: Step, node: NodeRun): boolean {
     node.resolvedInput = clone(state.input);
     return acceptResolvedInput(step, node);
   }
+  const join = specNode(state, node.nodeId).join;
+  if (join && join.mode !== 'all') return advanceRacingJoin(step, node, edges, join.mode === 'any' ? 1 : (join.count ?? 1), join.cancelRemaining ?? true);
   const sources = edges.map((edge) => nodeRun(state, edge.from));
   // Wait until every upstream node finished successfully (failed/blocked upstream keeps it waiting).
   if (!sources.every(isSuccessful)) return false;
@@ -45,6 +49,89 @@ function advancePendingNode(step: Step, node: NodeRun): boolean {
   }
   node.resolvedInput = resolveInput(state, active);
   return acceptResolvedInput(step, node);
+}
+
+/** An edge is active once its source completed (or is partial) and its `when` holds. */
+function isActiveEdge(state: RunState, edge: PlanEdge): boolean {
+  const source = nodeRun(state, edge.from);
+  if (source.status !== 'completed' && source.status !== 'partial') return false;
+  return evaluateWhen(edge.when, nodeContext(state, source));
+}
+
+/** An edge can still become active while its source has not finished for good. */
+function canStillBecomeActive(state: RunState, edge: PlanEdge): boolean {
+  const source = nodeRun(state, edge.from);
+  return !['completed', 'partial', 'skipped', 'cancelled'].includes(source.status);
+}
+
+/**
+ * A join in mode `any` / `atLeast` (docs/semantics.md, "Join modes"): ready as soon as `needed`
+ * incoming edges are active, without waiting for the rest; skipped once the edges that are active
+ * or still may be cannot reach `needed`. Its input is mapped from the edges active at that moment.
+ */
+function advanceRacingJoin(step: Step, node: NodeRun, edges: PlanEdge[], needed: number, cancelRemaining: boolean): boolean {
+  const { state } = step;
+  const active = edges.filter((edge) => isActiveEdge(state, edge));
+  if (active.length < needed) {
+    const possible = edges.filter((edge) => canStillBecomeActive(state, edge)).length;
+    if (active.length + possible >= needed) return false;
+    step.moveNode(
+      node,
+      'skipped',
+      'node-skipped',
+      `Node "${node.nodeId}" was skipped: it needs ${needed} active incoming edge(s) and no more than ${active.length + possible} can be.`,
+      { needed, active: active.map((edge) => edge.from), upstream: edges.map((edge) => ({ from: edge.from, status: nodeRun(state, edge.from).status })) },
+    );
+    return true;
+  }
+  node.resolvedInput = resolveInput(state, active);
+  const moved = acceptResolvedInput(step, node);
+  if (cancelRemaining) cancelLosingBranches(step, node.nodeId, active.map((edge) => edge.from));
+  return moved;
+}
+
+/**
+ * Cancels the branches a ready join no longer needs: every unfinished upstream node of the join whose
+ * every outgoing edge leads to the join or to a node cancelled this way. A node that also feeds
+ * something else is left alone. Closest to the join first, so a chain is cancelled back to where
+ * it forks off.
+ */
+function cancelLosingBranches(step: Step, joinId: string, winners: string[]): void {
+  const { state } = step;
+  const cancelled = new Set<string>();
+  const unfinished = (run: NodeRun) => !['completed', 'partial', 'skipped', 'cancelled'].includes(run.status);
+  let frontier = incomingEdges(state.spec, joinId).map((edge) => edge.from);
+  const seen = new Set<string>();
+  while (frontier.length > 0) {
+    const next: string[] = [];
+    for (const id of frontier) {
+      if (seen.has(id) || winners.includes(id)) continue;
+      const run = nodeRun(state, id);
+      const leadsOnlyHere = outgoingEdges(state.spec, id).every((edge) => edge.to === joinId || cancelled.has(edge.to));
+      if (!leadsOnlyHere) continue;
+      seen.add(id);
+      if (unfinished(run)) {
+        cancelNodeForJoin(step, run, joinId);
+        cancelled.add(id);
+        next.push(...incomingEdges(state.spec, id).map((edge) => edge.from));
+      }
+    }
+    frontier = next;
+  }
+  if (cancelled.size > 0) step.reasonOverride = 'join-cancelled-branches';
+}
+
+function cancelNodeForJoin(step: Step, node: NodeRun, joinId: string): void {
+  delete node.inputCheckPending;
+  delete node.scheduledUntil;
+  delete node.scheduledReason;
+  node.cancelledByJoin = joinId;
+  if (node.approvalId) {
+    closePendingApprovals(step, `join "${joinId}" no longer needs node "${node.nodeId}"`, { join: joinId }, { status: 'cancelled', nodeId: node.nodeId });
+  }
+  step.moveNode(node, 'cancelled', 'node-cancelled', `Node "${node.nodeId}" was cancelled: join "${joinId}" went ahead without it.`, {
+    join: joinId,
+  });
 }
 
 /** docs/semantics.md §4: map entries of the active edges, in spec order; a later edge overwrites an earlier one. */

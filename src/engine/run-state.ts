@@ -118,8 +118,17 @@ export function isStructuralNode(node: PlanNode): boolean {
   return isStructuralNodeType(node.type);
 }
 
+/**
+ * Finished in a way that lets the run complete: completed, partial, skipped, or cancelled as a
+ * join's losing branch (a branch nobody needs any more is not a failure).
+ */
 export function isSuccessful(node: NodeRun): boolean {
-  return SUCCESSFUL_NODE_STATUSES.includes(node.status);
+  return SUCCESSFUL_NODE_STATUSES.includes(node.status) || (node.status === 'cancelled' && node.cancelledByJoin !== undefined);
+}
+
+/** The edges that leave `nodeId`, in spec order. */
+export function outgoingEdges(spec: PlanSpec, nodeId: string): PlanEdge[] {
+  return (spec.edges ?? []).filter((edge) => edge.from === nodeId);
 }
 export function isActive(node: NodeRun): boolean {
   return ACTIVE_NODE_STATUSES.includes(node.status);

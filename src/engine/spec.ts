@@ -95,6 +95,20 @@ export const Deadline = z
   .strict();
 export type Deadline = z.infer<typeof Deadline>;
 
+/**
+ * How a join node waits (docs/semantics.md, "Join modes"): for every active incoming edge (`all`, the
+ * default), for the first (`any`), or for `count` of them (`atLeast`). With `cancelRemaining`
+ * (default true) the losing branches are cancelled once it is ready.
+ */
+export const JoinPolicy = z
+  .object({
+    mode: z.enum(['all', 'any', 'atLeast']),
+    count: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
+    cancelRemaining: z.boolean().optional(),
+  })
+  .strict();
+export type JoinPolicy = z.infer<typeof JoinPolicy>;
+
 /** A JSON Schema document (2020-12). Compiled by Ajv in `validate-spec` and the validation activity. */
 export const JsonSchemaDoc = z.union([z.record(z.string(), z.unknown()), z.boolean()]);
 
@@ -127,6 +141,8 @@ export const PlanNode = z
     // Human nodes.
     approvers: z.array(z.string().min(1)).optional(),
     options: z.array(z.string().min(1)).optional(),
+    // Join nodes.
+    join: JoinPolicy.optional(),
   })
   .strict();
 export type PlanNode = z.infer<typeof PlanNode>;

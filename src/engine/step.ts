@@ -45,6 +45,8 @@ export class Step {
   readonly workItems: WorkItem[] = [];
   /** Set by rules that change state without emitting a node event. */
   changed = false;
+  /** A checkpoint reason that says more than the act's own (a join that cancelled branches). */
+  reasonOverride?: CheckpointReason;
 
   constructor(
     previous: RunState,
@@ -130,7 +132,8 @@ export class Step {
   }
 
   /** Closes the step. A checkpoint (and its event) is recorded when anything changed. */
-  finish(reason: CheckpointReason): Transition {
+  finish(actReason: CheckpointReason): Transition {
+    const reason = this.reasonOverride ?? actReason;
     let checkpoint: Checkpoint | undefined;
     const changedSomething = this.changed || this.events.some((event) => !RECORD_ONLY_EVENT_TYPES.includes(event.type));
     if (changedSomething) {

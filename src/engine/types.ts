@@ -90,6 +90,8 @@ export interface NodeRun {
   /** The deadline of this attempt expired and was escalated (docs/semantics.md §9): `to` is who was escalated to. */
   escalated?: { attempt: number; at: string; to: Owner; onExpiry: 'escalate' | 'fail' };
   finishedAt?: string;
+  /** Set when a join (`any` / `atLeast`) cancelled this node as a losing branch: the join's id. */
+  cancelledByJoin?: string;
 }
 
 export type ApprovalStatus =
@@ -142,6 +144,8 @@ export type EventType =
   | 'deadline-warning'
   | 'escalation-triggered'
   | 'checkpoint-saved'
+  /** A losing branch of a join (`any` / `atLeast`) was cancelled; its agent is woken so it can stop. */
+  | 'node-cancelled'
   /** Extension (docs/design-choices.md): a webhook sink answered 410 Gone or gave up; it gets no more events. */
   | 'sink-disabled'
   /** Extension (docs/design-choices.md): a cancel, resume, retry or replan *signal* was refused. */
@@ -185,7 +189,9 @@ export type CheckpointReason =
   | 'owner-dispatch-failed'
   | 'run-replanned'
   | 'run-cancelled'
-  | 'node-input-checked';
+  | 'node-input-checked'
+  /** A join became ready and cancelled the branches that lost (docs/semantics.md, "Join modes"). */
+  | 'join-cancelled-branches';
 
 export interface Checkpoint {
   sequence: number;

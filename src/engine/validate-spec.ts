@@ -455,6 +455,18 @@ function crossCheck(root: Record<string, unknown>, options: ValidatePlanSpecOpti
     if (type !== undefined && type !== 'human-decision' && node.options !== undefined) {
       warn(at('options'), `${name}: "options" only applies to human-decision nodes; it is ignored on a ${type} node.`);
     }
+    if (type !== undefined && type !== 'join' && node.join !== undefined) {
+      error(at('join'), `${name}: "join" only applies to join nodes; a ${type} node waits for all its incoming edges. Make it a join node, or remove "join".`);
+    }
+    if (isRecord(node.join)) {
+      const mode = node.join.mode;
+      if (mode === 'atLeast' && node.join.count === undefined) {
+        error(at('join', 'count'), `${name}: join mode atLeast needs "count": how many incoming edges must be active, e.g. join: { mode: atLeast, count: 2 }.`);
+      }
+      if (mode !== 'atLeast' && node.join.count !== undefined) {
+        error(at('join', 'count'), `${name}: "count" only applies to join mode atLeast (mode ${String(mode)} ${mode === 'any' ? 'waits for one edge' : 'waits for every active edge'}).`);
+      }
+    }
     if (type !== undefined && type !== 'task' && node.timeoutMs !== undefined) {
       warn(at('timeoutMs'), `${name}: "timeoutMs" only applies to task nodes; it is ignored on a ${type} node (use "deadline" to chase people).`);
     }
@@ -551,6 +563,15 @@ function crossCheck(root: Record<string, unknown>, options: ValidatePlanSpecOpti
           if (problem) error(at('map', target), `${name}: the source for "${target}" is not usable: ${problem}.`);
         }
       }
+    }
+  });
+
+  // A join cannot wait for more edges than lead into it.
+  rawNodes.forEach((node, index) => {
+    if (!isRecord(node) || !isRecord(node.join) || node.join.mode !== 'atLeast' || typeof node.join.count !== 'number') return;
+    const incoming = graphEdges.filter((edge) => edge.to === node.id).length;
+    if (node.join.count > incoming) {
+      error(['nodes', index, 'join', 'count'], `${nodeName(node, index)} waits for ${node.join.count} active incoming edges, but only ${incoming} edge(s) lead into it; lower "count" or add edges.`);
     }
   });
 

@@ -15,6 +15,8 @@ export const WAKE_UP_EVENT_TYPES: readonly EventType[] = [
   'run-resumed',
   'deadline-warning',
   'escalation-triggered',
+  // A join cancelled the node as a losing branch: its agent can stop working on it.
+  'node-cancelled',
 ];
 
 export interface WakeUp {

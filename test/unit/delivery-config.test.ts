@@ -259,10 +259,11 @@ agents:
     assert.ok(DELIVERY_EVENT_TYPES.includes('sink-disabled'));
     assert.ok(DELIVERY_EVENT_TYPES.includes('operation-rejected'));
     assert.ok(DELIVERY_EVENT_TYPES.includes('checkpoint-saved'));
-    // docs/semantics.md §12's 23 types and the two extensions.
-    assert.equal(new Set(DELIVERY_EVENT_TYPES).size, 25);
+    assert.ok(DELIVERY_EVENT_TYPES.includes('node-cancelled'));
+    // docs/semantics.md §12's 23 types, the two extensions and node-cancelled (join modes).
+    assert.equal(new Set(DELIVERY_EVENT_TYPES).size, 26);
     const path = file(JSON.stringify({ sinks: [{ id: 's', url: 'https://example.com/1', secret: SECRET_A, eventTypes: DELIVERY_EVENT_TYPES }] }), 'json');
-    assert.equal(loadDeliveryConfig({ PLAN_DELIVERY_CONFIG: path }).sinks[0].eventTypes?.length, 25);
+    assert.equal(loadDeliveryConfig({ PLAN_DELIVERY_CONFIG: path }).sinks[0].eventTypes?.length, 26);
   });
 
   it('deliverySettingsOf strips URLs and secrets', () => {

@@ -46,6 +46,7 @@ export const DELIVERY_EVENT_TYPES = [
   'checkpoint-saved',
   'sink-disabled',
   'operation-rejected',
+  'node-cancelled',
 ] as const satisfies readonly EventType[];
 
 // Compile-time check that the list above names every EventType (a new engine event type must be added).
