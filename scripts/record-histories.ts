@@ -431,6 +431,35 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'join-any-cancel',
+    description: 'a join in mode any: the first branch wins, the other running branch is cancelled and its agent woken with node-cancelled',
+    closes: 'completed',
+    delivery: 'webhooks',
+    async run({ client, runId, untilEvents, webhooks }) {
+      const spec = plan(
+        'join-any',
+        [
+          { id: 'fast', owner: { kind: 'agent', ref: 'fast' } },
+          { id: 'slow', owner: { kind: 'agent', ref: 'slow' } },
+          { id: 'first', type: 'join', join: { mode: 'any' } },
+          { id: 'write', owner: { kind: 'agent', ref: 'fast' } },
+        ],
+        [
+          { from: 'fast', to: 'first', map: { text: 'output.text' } },
+          { from: 'slow', to: 'first', map: { text: 'output.text' } },
+          { from: 'first', to: 'write', map: { text: 'output.text' } },
+        ],
+        { maxConcurrency: 2 },
+      );
+      await client.start(spec, { runId });
+      await poll(async () => (webhooks!.wakeUps('slow') >= 1 ? true : undefined), 'slow is dispatched');
+      await client.submitResult(runId, { nodeId: 'fast', structuredOutput: { text: 'first!' } });
+      await poll(async () => (webhooks!.wakeUps('slow') >= 2 ? true : undefined), 'slow is woken with node-cancelled');
+      await client.submitResult(runId, { nodeId: 'write', structuredOutput: {} });
+      await untilEvents((events) => events.some((event) => event.type === 'run-status-changed' && event.toStatus === 'completed'), 'run completed');
+    },
+  },
+  {
     name: 'wake-up-failure-resume',
     description: "an agent's endpoint fails every wake-up attempt: the node is blocked (class dispatch); resume wakes it again",
     closes: 'completed',
@@ -596,7 +625,7 @@ export const SCENARIOS: Scenario[] = [
 // Recording
 
 /** Agents with a wake-up endpoint on the `webhooks` worker. */
-const WEBHOOK_AGENTS = ['writer', 'flaky'];
+const WEBHOOK_AGENTS = ['writer', 'flaky', 'fast', 'slow'];
 /** Wake-up attempts before a node is blocked with class `dispatch`. */
 const WAKE_UP_ATTEMPTS = 3;
 
