@@ -1237,6 +1237,12 @@ cmd_test() {
     say "running: node --test $*"
     { npm run build && node --test --test-concurrency=1 --test-reporter=spec "$@"; } || rc=$?
   else
+    # Every task queue the test harness creates is logged here, so that the check after the suite
+    # counts the suite's open runs only, not those of anyone else on a shared server.
+    export PLAN_TEST_QUEUE_LOG="$DATA_DIR/test-queues.log"
+    : >"$PLAN_TEST_QUEUE_LOG"
+    local suite_start
+    suite_start="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     say "running: unit tests"
     { npm run build && npm run check:schema && node --test --test-concurrency=1 dist/test/unit/; } || rc=$?
     local store
@@ -1251,6 +1257,10 @@ cmd_test() {
       reset_test_store sqlite
       say "running: scale tests ($PLAN_STORE_URL)"
       node --test --test-concurrency=1 dist/test/scale/ || rc=$?
+    fi
+    if [[ $rc -eq 0 ]]; then
+      say "checking: no run started by the suite is left open"
+      node dist/scripts/check-open-runs.js "$PLAN_TEST_QUEUE_LOG" --prefix plan-runs-demo- --since "$suite_start" || rc=$?
     fi
   fi
   if [[ $rc -eq 0 ]]; then say "tests passed"; else say "tests FAILED (exit $rc); server log: $(rel "$LOG_FILE")"; fi

@@ -5,8 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { PlanRunnerClient } from '../../src/client/plan-runner-client';
 import { createPlanWorker, WORKFLOWS_PATH } from '../../src/worker';
@@ -65,6 +67,55 @@ export function testDelivery(overrides: Partial<DeliveryConfig> = {}): DeliveryC
 }
 
 /**
+ * Every task queue a harness creates is appended to `$PLAN_TEST_QUEUE_LOG` (set by
+ * `./temporal-dev.sh test`), so that `scripts/check-open-runs.ts` can tell, after the suite, whether
+ * any run the suite started is still open, without counting anyone else's runs on a shared server.
+ */
+function logTaskQueue(taskQueue: string): void {
+  const file = process.env.PLAN_TEST_QUEUE_LOG;
+  if (file) fs.appendFileSync(file, `${taskQueue}\n`);
+}
+
+/**
+ * Terminates every run still open on `taskQueue`: the ids the harness client started, and whatever
+ * visibility lists on the queue (runs started through the CLI or the raw Temporal client). Tests clean
+ * up what they start, also when they fail half-way; this is what `close()` does last.
+ */
+export async function terminateOpenRuns(client: Client, taskQueue: string, known: Iterable<string> = []): Promise<string[]> {
+  const ids = new Set(known);
+  try {
+    for await (const info of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) ids.add(info.workflowId);
+  } catch {
+    // Visibility unavailable: the known ids are still terminated.
+  }
+  const terminated: string[] = [];
+  for (const id of ids) {
+    const handle = client.workflow.getHandle(id);
+    try {
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING' || description.taskQueue !== taskQueue) continue;
+      await handle.terminate('test cleanup: the test ended with this run open');
+      terminated.push(id);
+    } catch {
+      // Already closed or gone.
+    }
+  }
+  return terminated;
+}
+
+/** Remembers the run id of every `start` through this client (for `terminateOpenRuns`). */
+function trackStarts(client: PlanRunnerClient): Set<string> {
+  const started = new Set<string>();
+  const start = client.start.bind(client);
+  client.start = async (...args: Parameters<PlanRunnerClient['start']>) => {
+    const run = await start(...args);
+    started.add(run.runId);
+    return run;
+  };
+  return started;
+}
+
+/**
  * A client plus (unless `withWorker: false`) an in-process worker, both on a fresh task queue.
  * Tests that manage worker processes themselves ask for the client only.
  */
@@ -76,12 +127,15 @@ export async function startHarness(
   const store = await openStore();
   await store.migrate();
   const client = await PlanRunnerClient.connect({ address: TEMPORAL_ADDRESS, taskQueue, store });
+  logTaskQueue(taskQueue);
+  const started = trackStarts(client);
   if (options.withWorker === false) {
     return {
       client,
       store,
       taskQueue,
       async close() {
+        await terminateOpenRuns(client.client, taskQueue, started);
         await client.close();
         await store.close();
       },
@@ -110,6 +164,8 @@ export async function startHarness(
     taskQueue,
     stopWorker,
     async close() {
+      // Terminate before the worker stops, so nothing it would still do is left half-done.
+      await terminateOpenRuns(client.client, taskQueue, started);
       await stopWorker();
       await client.close();
       await connection.close();
