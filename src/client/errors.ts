@@ -5,6 +5,8 @@
 import type { SpecProblem } from '../engine/validate-spec';
 import type { RefusalReason } from '../engine/types';
 
+import { nearest, unknownNodeMessage } from '../engine/suggest';
+
 export type PlanRunnerErrorCode =
   | 'invalid'
   | 'refused'
@@ -83,17 +85,25 @@ export class RunNotFoundError extends PlanRunnerError {
 }
 
 /** The run exists in the store, but its plan has no such node. */
+/**
+ * The run has no node of that id: one error (and exit code 3) wherever a node is named, whether the
+ * store (`attempts`) or the run itself (`submit`, `respond`, `retry`) found out, with the nearest
+ * node id as a suggestion.
+ */
 export class NodeNotFoundError extends PlanRunnerError {
   readonly runId: string;
   readonly nodeId: string;
-  constructor(runId: string, nodeId: string, knownNodeIds: string[], options?: { cause?: unknown }) {
-    super(
-      'not-found',
-      `run ${runId} has no node ${nodeId}` + (knownNodeIds.length ? ` (its nodes: ${knownNodeIds.join(', ')})` : ''),
-      options,
-    );
+  /** The run's node ids (empty when the run answered and did not list them). */
+  readonly nodes: string[];
+  /** The likely intended node id, if one is close. */
+  readonly suggestion?: string;
+  constructor(runId: string, nodeId: string, knownNodeIds: string[], options?: { cause?: unknown; message?: string }) {
+    super('not-found', options?.message ?? unknownNodeMessage(runId, nodeId, knownNodeIds), options);
     this.runId = runId;
     this.nodeId = nodeId;
+    this.nodes = knownNodeIds;
+    const suggestion = nearest(nodeId, knownNodeIds) ?? /did you mean "([^"]+)"/.exec(options?.message ?? '')?.[1];
+    if (suggestion !== undefined) this.suggestion = suggestion;
   }
 }
 

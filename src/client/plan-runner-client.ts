@@ -89,6 +89,7 @@ import {
   RunRefusedError,
   RunUnresponsiveError,
   NoWorkerError,
+  NodeNotFoundError,
   StoreUnavailableError,
   TemporalSetupError,
   TemporalUnavailableError,
@@ -204,6 +205,9 @@ export interface InboxNode {
   attempt?: number;
   /** Set when the node waits for a human answer. */
   approvalId?: string;
+  /** The node's label and objective: what is asked, so an agent can tell one plan's work from another's. */
+  label?: string;
+  objective?: string;
 }
 
 export interface InboxEntry {
@@ -771,9 +775,11 @@ export class PlanRunnerClient {
 
   /**
    * Open runs waiting on `owner` (`agent:REF` or `human:REF`, matched against `PlanWaitingOn`), each
-   * with the nodes waiting on that owner (from a `snapshot` query per run).
+   * with the nodes waiting on that owner (from a `snapshot` query per run), their attempt and brief.
+   * `planId` keeps only runs of that plan: an owner ref may serve several plans, and a result meant
+   * for one plan's node is accepted by another's if its schema fits.
    */
-  async inbox(owner: string, options: { limit?: number } = {}): Promise<InboxEntry[]> {
+  async inbox(owner: string, options: { limit?: number; planId?: string } = {}): Promise<InboxEntry[]> {
     const match = /^(agent|human):(.+)$/.exec(owner);
     if (!match) {
       throw new PlanValidationError(
@@ -787,6 +793,8 @@ export class PlanRunnerClient {
       `WorkflowType = ${quoteVisibilityValue(WORKFLOW_TYPE)}`,
       `ExecutionStatus = 'Running'`,
       `PlanWaitingOn = ${quoteVisibilityValue(owner)}`,
+      // An owner such as agent:writer may work for several plans: an agent filters by the plan it serves.
+      ...(options.planId !== undefined ? [`PlanId = ${quoteVisibilityValue(options.planId)}`] : []),
     ].join(' AND ');
     const runs = await this.listQuery(query, options.limit ?? 100);
     const entries = await Promise.all(
@@ -988,7 +996,16 @@ export class PlanRunnerClient {
         this.handle(runId).executeUpdate(def, { args: [arg] }),
       );
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) throw refusalFrom(runId, err);
+      if (err instanceof WorkflowUpdateFailedError) {
+        const refusal = refusalFrom(runId, err);
+        const nodeId = (arg as { nodeId?: unknown } | undefined)?.nodeId;
+        // An unknown node is the same error wherever it is named (the store says it for attempts).
+        if (refusal.reason === 'unknown-node' && typeof nodeId === 'string') {
+          const nodes = /its nodes: (.+?)\.?$/.exec(refusal.message)?.[1]?.split(', ') ?? [];
+          throw new NodeNotFoundError(runId, nodeId, nodes.filter((id) => !/ and \d+ more$/.test(id)), { cause: err, message: refusal.message.replace(/\.$/, '') });
+        }
+        throw refusal;
+      }
       if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || grpcCode(err) === GRPC_DEADLINE_EXCEEDED) {
         throw new RunUnresponsiveError(
           runId,
@@ -1090,13 +1107,17 @@ function toListEntry(
 }
 
 /** Nodes of a snapshot that wait on `kind:ref`: running agent tasks it owns, pending approvals it answers. */
+function briefOf(node: RunSnapshot['nodes'][number]): Pick<InboxNode, 'label' | 'objective'> {
+  return { ...(node.label !== undefined ? { label: node.label } : {}), ...(node.objective !== undefined ? { objective: node.objective } : {}) };
+}
+
 function waitingNodes(snapshot: RunSnapshot, kind: Owner['kind'], ref: string): InboxNode[] {
   const result: InboxNode[] = [];
   const seen = new Set<string>();
   if (kind === 'agent') {
     for (const node of snapshot.nodes) {
       if (node.status === 'running' && node.owner?.kind === 'agent' && node.owner.ref === ref) {
-        result.push({ nodeId: node.id, type: node.type, status: node.status, attempt: node.currentAttempt });
+        result.push({ nodeId: node.id, type: node.type, status: node.status, attempt: node.currentAttempt, ...briefOf(node) });
         seen.add(node.id);
       }
     }
@@ -1113,6 +1134,7 @@ function waitingNodes(snapshot: RunSnapshot, kind: Owner['kind'], ref: string): 
       status: node?.status ?? 'awaiting-human',
       attempt: approval.attempt,
       approvalId: approval.approvalId,
+      ...(node ? briefOf(node) : {}),
     });
     seen.add(approval.nodeId);
   }

@@ -424,13 +424,13 @@ export class StoreReader {
     const attempts = await this.call((store) => store.listAttempts(runId, nodeId));
     if (attempts.length === 0) {
       await this.run(runId);
+      // The plan's nodes (the current spec), not only those that have started: a node not reached yet
+      // exists and simply has no attempts.
+      const spec = await this.call((store) => store.getSpec(runId)).catch(() => undefined);
       const nodes = await this.call((store) => store.listNodeRuns(runId));
-      if (!nodes.some((node) => node.nodeId === nodeId)) {
-        throw new NodeNotFoundError(
-          runId,
-          nodeId,
-          nodes.map((node) => node.nodeId),
-        );
+      const nodeIds = Array.isArray(spec?.nodes) ? spec.nodes.map((node) => node.id) : nodes.map((node) => node.nodeId);
+      if (!nodeIds.includes(nodeId) && !nodes.some((node) => node.nodeId === nodeId)) {
+        throw new NodeNotFoundError(runId, nodeId, nodeIds);
       }
     }
     return attempts;

@@ -2,6 +2,7 @@
  * Agent results (docs/semantics.md §7): refuse what must be refused (changing nothing), hand the rest to the
  * validation activity, then record the attempt and route the node.
  */
+import { unknownNodeMessage } from './suggest';
 import { describeAgentOutcome, failureActionOf } from './outcomes';
 import { AgentSubmission } from './messages';
 import { admitMessage, refuse, rememberSubmission, type MessageCheck } from './message-checks';
@@ -26,7 +27,7 @@ export function checkAgentSubmission(state: RunState, payload: unknown, limits?:
   const submission = admitted.message;
   const spec = findSpecNode(state, submission.nodeId);
   const node = findNodeRun(state, submission.nodeId);
-  if (!spec || !node) return refuse('unknown-node', `Node "${submission.nodeId}" does not exist in plan ${state.planId}.`);
+  if (!spec || !node) return refuse('unknown-node', `${unknownNodeMessage(state.runId, submission.nodeId, state.spec.nodes.map((node) => node.id))}.`);
   if (spec.type !== 'task') {
     return refuse('not-agent-node', `Node "${spec.id}" is a ${spec.type} node: the engine or a person completes it, not an agent.`);
   }

@@ -2,6 +2,7 @@
  * Human responses (docs/semantics.md §8): find the pending approval, refuse what must be refused, check the
  * response's shape for the node type, then (after the validation activity) record and route.
  */
+import { unknownNodeMessage } from './suggest';
 import { describeHumanOutcome } from './outcomes';
 import type { z } from 'zod';
 import { admitMessage, refuse, rememberSubmission, type MessageCheck } from './message-checks';
@@ -72,7 +73,7 @@ function latestClosed(state: RunState, nodeId?: string): Approval | undefined {
 function findPendingApproval(state: RunState, response: HumanResponse): Approval | Refusal {
   const pending = state.approvals.filter((approval) => approval.status === 'pending');
   if (response.nodeId !== undefined && !findSpecNode(state, response.nodeId)) {
-    return refuse('unknown-node', `Node "${response.nodeId}" does not exist in plan ${state.planId}.`);
+    return refuse('unknown-node', `${unknownNodeMessage(state.runId, response.nodeId, state.spec.nodes.map((node) => node.id))}.`);
   }
   if (response.approvalId !== undefined) {
     const approval = pending.find((candidate) => candidate.approvalId === response.approvalId);

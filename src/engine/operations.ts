@@ -3,6 +3,7 @@
  * retry). Each returns a Transition, or a Refusal that changed nothing. Timers (delayed nodes,
  * timeouts, deadlines) live in `timers.ts` and are re-exported from here.
  */
+import { unknownNodeMessage } from './suggest';
 import { parseMessage, refuse } from './message-checks';
 import { closePendingApprovals, workItemFor } from './dispatch';
 import { handleFailedAttempt } from './failure';
@@ -148,7 +149,7 @@ export function retryNode(state: RunState, payload: unknown, now: string, limits
   if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is ${state.status}: nothing can be retried.`);
   const request = parsed.message;
   const existing = findNodeRun(state, request.nodeId);
-  if (!existing) return refuse('unknown-node', `Node "${request.nodeId}" does not exist in plan ${state.planId}.`);
+  if (!existing) return refuse('unknown-node', `${unknownNodeMessage(state.runId, request.nodeId, state.spec.nodes.map((node) => node.id))}.`);
   if (existing.status !== 'failed' && existing.status !== 'blocked') {
     return refuse('not-retryable', `Node "${request.nodeId}" is ${existing.status}: only failed or blocked nodes can be retried.`);
   }

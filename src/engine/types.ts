@@ -7,6 +7,9 @@ import type { CompletionCheck, FailureAction, FailureClass, NodeType, Owner, Pla
 
 export type RunStatus = 'running' | 'awaiting-human' | 'blocked' | 'completed' | 'failed' | 'aborted';
 /** Finished runs accept nothing any more; the workflow returns its final snapshot. */
+/** Every run status, in the order the docs list them. */
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'awaiting-human', 'blocked', 'completed', 'failed', 'aborted'];
+
 export const FINISHED_RUN_STATUSES: readonly RunStatus[] = ['completed', 'aborted'];
 
 export type NodeStatus =
@@ -375,6 +378,8 @@ export interface NodeView {
   id: string;
   type: NodeType;
   label?: string;
+  /** What the node's owner is asked to do (the brief's objective). */
+  objective?: string;
   owner?: Owner;
   status: NodeStatus;
   /** Attempts recorded so far. */

@@ -11,6 +11,7 @@
  * The cross-document rules run on the *raw* document, defensively, even when the shape is wrong, so
  * a spec with a cycle, a dangling edge and an unknown schema reports all three at once.
  */
+import { didYouMean } from './suggest';
 import type { z } from 'zod';
 import { checkContextPath, parseCondition } from './conditions';
 import { DEFAULT_SPEC_LIMITS, inspectJson, isReservedSegment, type SpecLimits } from './limits';
@@ -317,36 +318,6 @@ function describeValue(value: unknown): string {
 }
 
 /** ` (did you mean "x"?)` when a close candidate exists. */
-function didYouMean(given: unknown, candidates: readonly unknown[]): string {
-  if (typeof given !== 'string' || given === '') return '';
-  const lower = given.toLowerCase();
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    if (typeof candidate !== 'string') continue;
-    const distance = candidate.toLowerCase() === lower ? 0 : editDistance(lower, candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  const limit = Math.max(1, Math.min(3, Math.floor(given.length / 3)));
-  return best !== undefined && bestDistance <= limit ? ` (did you mean "${best}"?)` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length];
-}
 
 // ---------------------------------------------------------------------------------------------
 // Rules across the document, on the raw object.

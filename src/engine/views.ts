@@ -21,6 +21,7 @@ export function snapshotOf(state: RunState): RunSnapshot {
         id: node.nodeId,
         type: node.type,
         label: spec.label,
+        ...(spec.objective !== undefined ? { objective: spec.objective } : {}),
         owner: spec.owner,
         status: node.status,
         attempts: node.attempts,

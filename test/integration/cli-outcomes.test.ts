@@ -166,3 +166,39 @@ test('--output @file and - (standard input) are read as JSON; an unreadable file
   assert.match(notJson.stderr, /--input is not valid JSON \(read from standard input\)/);
   await cli(['cancel', id]);
 });
+
+test('checked inputs: list --status and --plan typos, an unknown node everywhere, inbox --plan with attempt and brief', async () => {
+  const id = await startExample('inputs');
+  const status = await cli(['list', '--status', 'waiting']);
+  assert.equal(status.code, 2);
+  assert.match(status.stderr, /"waiting" is not a run status \(did you mean "awaiting-human"\?\)/);
+
+  const plan = await cli(['list', '--plan', 'blog-pots']);
+  assert.equal(plan.code, 1, plan.stderr);
+  assert.match(plan.stderr, /no run of plan "blog-pots" exists \(did you mean "blog-post"\?\); plans with runs: .*blog-post/);
+  const known = await cli(['list', '--plan', 'blog-post', '--status', 'blocked']);
+  assert.equal(known.code, 0, 'a known plan with no matching runs is not an error');
+
+  for (const args of [
+    ['submit', id, 'reserch', '--output', '{}'],
+    ['retry', id, 'reserch'],
+    ['attempts', id, 'reserch'],
+    ['respond', id, '--node', 'aprove', '--approve', '--by', 'alice'],
+  ]) {
+    const result = await cli([...args, '--json']);
+    assert.equal(result.code, 3, `${args[0]}: ${result.stderr}`);
+    assert.match(result.stderr, /has no node "(reserch|aprove)" \(did you mean "(research|approve)"\?\); its nodes: research, draft, approve/, args[0]);
+    const body = lastJson(result.stdout);
+    assert.equal(body.code, 'node-not-found', args[0]);
+    assert.ok(['research', 'approve'].includes(body.suggestion), args[0]);
+  }
+
+  const inbox = await eventually(async () => {
+    const result = await cli(['inbox', 'agent:researcher', '--plan', 'blog-post']);
+    return result.stdout.includes(id) ? result : undefined;
+  }, 'the run in the inbox');
+  assert.match(inbox.stdout, new RegExp(`${id}\\s+blog-post\\s+running\\s+research attempt 1: Research the topic`));
+  const other = await cli(['inbox', 'agent:researcher', '--plan', 'some-other-plan']);
+  assert.doesNotMatch(other.stdout, new RegExp(id), '--plan keeps other plans out');
+  await cli(['cancel', id]);
+});

@@ -633,7 +633,7 @@ describe('client store reads (fake store)', () => {
     const client = new PlanRunnerClient({ address: '127.0.0.1:1', store: fake.asStore() });
     await assert.rejects(client.attempts('r1', 'zz'), (err: unknown) => {
       assert.ok(err instanceof NodeNotFoundError);
-      assert.match(err.message, /run r1 has no node zz \(its nodes: a, b\)/);
+      assert.match(err.message, /run r1 has no node "zz"; its nodes: a, b/);
       return true;
     });
     assert.deepEqual(await client.attempts('r1', 'a'), []);
@@ -1079,4 +1079,31 @@ describe('replan text', () => {
       ].join('\n'),
     );
   });
+});
+
+test('typos get the nearest valid name: nodes, run statuses, and a part of a longer name', async () => {
+  const { nearest, unknownNodeMessage } = await import('../../src/engine/suggest');
+  assert.equal(nearest('publsh', ['research', 'publish', 'announce']), 'publish');
+  assert.equal(nearest('anounce', ['research', 'publish', 'announce']), 'announce');
+  assert.equal(nearest('waiting', ['running', 'awaiting-human', 'blocked']), 'awaiting-human');
+  assert.equal(nearest('zz', ['a', 'b']), undefined);
+  assert.equal(
+    unknownNodeMessage('post-1', 'publsh', ['research', 'publish']),
+    'run post-1 has no node "publsh" (did you mean "publish"?); its nodes: research, publish',
+  );
+  const { runStatus } = await import('../../src/client/cli/commands/list');
+  assert.equal(runStatus('failed'), 'failed');
+  assert.throws(() => runStatus('waiting'), /"waiting" is not a run status \(did you mean "awaiting-human"\?\); use one of: running, awaiting-human/);
+});
+
+test('property: a suggestion is always one of the candidates, and a known name suggests itself', async () => {
+  const fc = (await import('fast-check')).default;
+  const { nearest } = await import('../../src/engine/suggest');
+  fc.assert(
+    fc.property(fc.string({ maxLength: 12 }), fc.array(fc.string({ minLength: 1, maxLength: 12 }), { maxLength: 8 }), (given, candidates) => {
+      const best = nearest(given, candidates);
+      if (best !== undefined) assert.ok(candidates.includes(best));
+      if (given !== '' && candidates.includes(given)) assert.equal(best?.toLowerCase(), given.toLowerCase());
+    }),
+  );
 });

@@ -1,5 +1,6 @@
 /** How an error becomes what people read, the JSON error body and the exit code (docs/cli.md). */
 import {
+  NodeNotFoundError,
   PlanRunnerError,
   PlanValidationError,
   RunNotFoundError,
@@ -42,6 +43,9 @@ export function report(error: unknown, json: boolean, io: CliIO): number {
           ? error.store
           : undefined;
     if (store !== undefined) body.store = store;
+    if (error instanceof NodeNotFoundError) {
+      body = { ...body, code: 'node-not-found', nodeId: error.nodeId, ...(error.suggestion ? { suggestion: error.suggestion } : {}), ...(error.nodes.length ? { nodes: error.nodes } : {}) };
+    }
   } else if (isPlanFileError(error)) {
     exitCode = EXIT.refused;
   } else if (process.env.PLAN_RUNNER_DEBUG && error instanceof Error && error.stack) {
