@@ -97,6 +97,8 @@ export class NodeNotFoundError extends PlanRunnerError {
   readonly nodes: string[];
   /** The likely intended node id, if one is close. */
   readonly suggestion?: string;
+  /** The engine's refusal reason, as on `RunRefusedError`, for callers that test `err.reason`. */
+  readonly reason = 'unknown-node';
   constructor(runId: string, nodeId: string, knownNodeIds: string[], options?: { cause?: unknown; message?: string }) {
     super('not-found', options?.message ?? unknownNodeMessage(runId, nodeId, knownNodeIds), options);
     this.runId = runId;

@@ -353,7 +353,7 @@ describe('reads from the store', () => {
 
       const node = await cli('attempts', runA.runId, 'nope');
       assert.equal(node.code, 3);
-      assert.match(node.stderr, /has no node nope \(its nodes: research, draft, approve\)/);
+      assert.match(node.stderr, /has no node "nope"; its nodes: research, draft, approve/);
       const run = await cli('attempts', `nope-${SUFFIX}`, 'research');
       assert.equal(run.code, 3);
     });
