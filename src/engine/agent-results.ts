@@ -111,6 +111,7 @@ export function applyAgentSubmission(
   const warnings = issues.some((issue) => issue.severity === 'warning');
   const record: AttemptRecord = {
     attempt,
+    ...(node.iteration !== undefined ? { iteration: node.iteration } : {}),
     kind: 'agent',
     by: step.by,
     at: now,

@@ -14,7 +14,8 @@
  */
 import { getPath, jsonEqual, pathProblem, splitPath } from './paths';
 
-export const CONTEXT_ROOTS = ['output', 'input', 'artifact', 'run'] as const;
+/** `iteration` is the node's loop iteration (1 outside loops and in the first run of a body). */
+export const CONTEXT_ROOTS = ['output', 'input', 'artifact', 'run', 'iteration'] as const;
 export const OPERATORS = ['==', '!=', '>=', '<=', '>', '<'] as const;
 export type Operator = (typeof OPERATORS)[number];
 
@@ -41,6 +42,9 @@ export function checkContextPath(path: string): string | undefined {
   }
   if (root === 'run' && segments.length > 1 && segments[1] !== 'input') {
     return `path "${path}": under "run" only "run.input" exists`;
+  }
+  if (root === 'iteration' && segments.length > 1) {
+    return `path "${path}": "iteration" is a number and has no fields`;
   }
   if (root === 'artifact' && segments.length < 2) {
     return `path "${path}" must name an artifact: artifact.NAME…`;

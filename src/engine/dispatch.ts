@@ -138,6 +138,7 @@ export function workItemFor(state: RunState, node: NodeRun, reason: string): Wor
     handoff,
     previousIssues: node.lastIssues,
     reason,
+    iteration: node.iteration ?? 1,
   };
 }
 

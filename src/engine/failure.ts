@@ -57,7 +57,8 @@ export function handleFailedAttempt(
   return applyFailureAction(step, node, action, failureClass);
 }
 
-function applyFailureAction(step: Step, node: NodeRun, action: FailureAction, failureClass: FailureClass): CheckpointReason {
+/** What the plan does with a failure that is not tried again (`onFailure`; default abort). */
+export function applyFailureAction(step: Step, node: NodeRun, action: FailureAction, failureClass: FailureClass): CheckpointReason {
   const detail = { failureClass, action };
   switch (action) {
     case 'human-review':

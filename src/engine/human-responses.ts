@@ -178,6 +178,7 @@ export function applyHumanResponse(
 
   const record: AttemptRecord = {
     attempt: approval.attempt,
+    ...(node.iteration !== undefined ? { iteration: node.iteration } : {}),
     kind: 'human',
     by: response.respondedBy,
     at: now,

@@ -36,7 +36,7 @@ export function runInputCheck(state: RunState): ValidationRequest | undefined {
     schemas: schemasFor(state.spec.schemas, schemaRef),
     value: state.input,
     checks: [],
-    context: { input: state.input, output: undefined, artifact: {}, run: { input: state.input } },
+    context: { input: state.input, output: undefined, artifact: {}, run: { input: state.input }, iteration: 1 },
     schemaIssueCode: 'input-schema',
   };
 }

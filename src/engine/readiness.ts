@@ -5,6 +5,7 @@
 import { evaluateWhen } from './conditions';
 import { clone, getPath, setPath } from './paths';
 import { closePendingApprovals } from './dispatch';
+import { evaluateLoops } from './loops';
 import { incomingEdges, isStructuralNode, isSuccessful, nodeContext, nodeRun, outgoingEdges, specNode } from './run-state';
 import type { PlanEdge } from './spec';
 import type { Step } from './step';
@@ -14,10 +15,16 @@ export function evaluateReadiness(step: Step): void {
   const { state } = step;
   let changed = true;
   while (changed) {
-    changed = false;
+    // Loop edges of nodes that just finished go first: a body that starts over must not be seen as
+    // finished by the nodes after it (docs/semantics.md, "Loops").
+    changed = evaluateLoops(step);
     for (const node of state.nodes) {
       if (node.status !== 'pending' || node.inputCheckPending) continue;
-      if (advancePendingNode(step, node)) changed = true;
+      if (advancePendingNode(step, node)) {
+        changed = true;
+        // A structural node that completed here may close a loop: evaluate it before anyone reads it.
+        if ((node.status as string) === 'completed' && evaluateLoops(step)) break;
+      }
     }
   }
 }
@@ -27,7 +34,7 @@ function advancePendingNode(step: Step, node: NodeRun): boolean {
   const { state } = step;
   const edges = incomingEdges(state.spec, node.nodeId);
   if (edges.length === 0) {
-    node.resolvedInput = clone(state.input);
+    node.resolvedInput = withLoopInput(node, clone(state.input));
     return acceptResolvedInput(step, node);
   }
   const join = specNode(state, node.nodeId).join;
@@ -47,8 +54,17 @@ function advancePendingNode(step: Step, node: NodeRun): boolean {
     });
     return true;
   }
-  node.resolvedInput = resolveInput(state, active);
+  node.resolvedInput = withLoopInput(node, resolveInput(state, active));
   return acceptResolvedInput(step, node);
+}
+
+/** A loop's `to` starting over: the loop edge's map, taken when the loop fired, goes on top. */
+function withLoopInput(node: NodeRun, input: unknown): unknown {
+  if (!node.loopInput) return input;
+  const merged = input !== null && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+  for (const [key, value] of Object.entries(node.loopInput)) setPath(merged, key, clone(value));
+  delete node.loopInput;
+  return merged;
 }
 
 /** An edge is active once its source completed (or is partial) and its `when` holds. */

@@ -1,6 +1,7 @@
 /**
  * Run state construction and the lookups every rule needs. Pure: time and ids come in as arguments.
  */
+import { innermostLoop } from './loops';
 import { ownRecord, setOwn } from './own';
 import { clone } from './paths';
 import { isHumanNodeType, isStructuralNodeType, type Owner, type PlanEdge, type PlanNode, type PlanSpec } from './spec';
@@ -42,6 +43,8 @@ export function createRunState({ runId, spec, input, now, specVersion = 1 }: Cre
         artifacts: {},
         history: [],
         lastIssues: [],
+        // Nodes inside a loop body carry their iteration from the start (events, work items, rows).
+        ...(innermostLoop(spec, node.id) !== undefined ? { iteration: 1 } : {}),
       }),
     ),
     approvals: [],
@@ -70,7 +73,8 @@ function specIndex(spec: PlanSpec) {
   let index = specIndexes.get(spec);
   if (!index) {
     const incoming = new Map<string, PlanEdge[]>();
-    for (const edge of spec.edges ?? []) incoming.set(edge.to, [...(incoming.get(edge.to) ?? []), edge]);
+    // A loop edge is never an incoming dependency of its `to` (docs/semantics.md, "Loops").
+    for (const edge of spec.edges ?? []) if (!edge.loop) incoming.set(edge.to, [...(incoming.get(edge.to) ?? []), edge]);
     index = { nodes: new Map(spec.nodes.map((node) => [node.id, node])), incoming };
     specIndexes.set(spec, index);
   }
@@ -126,21 +130,22 @@ export function isSuccessful(node: NodeRun): boolean {
   return SUCCESSFUL_NODE_STATUSES.includes(node.status) || (node.status === 'cancelled' && node.cancelledByJoin !== undefined);
 }
 
-/** The edges that leave `nodeId`, in spec order. */
+/** The forward edges that leave `nodeId`, in spec order (loop edges left out). */
 export function outgoingEdges(spec: PlanSpec, nodeId: string): PlanEdge[] {
-  return (spec.edges ?? []).filter((edge) => edge.from === nodeId);
+  return (spec.edges ?? []).filter((edge) => edge.from === nodeId && !edge.loop);
 }
 export function isActive(node: NodeRun): boolean {
   return ACTIVE_NODE_STATUSES.includes(node.status);
 }
 
-/** docs/semantics.md §4: `{ input, output, artifact, run: { input } }`. */
+/** docs/semantics.md §4: `{ input, output, artifact, run: { input }, iteration }`. */
 export function nodeContext(state: RunState, node: NodeRun, overrides: Partial<NodeContext> = {}): NodeContext {
   return {
     input: node.resolvedInput,
     output: node.output,
     artifact: node.artifacts,
     run: { input: state.input },
+    iteration: node.iteration ?? 1,
     ...overrides,
   };
 }

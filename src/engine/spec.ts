@@ -55,7 +55,8 @@ export const Owner = z
 export type Owner = z.infer<typeof Owner>;
 
 /** Failure classes (docs/semantics.md §7). */
-export const FailureClass = z.enum(['validation', 'agent-error', 'timeout', 'input', 'dispatch']);
+/** `loop-exhausted`: a loop with `onExhausted: fail` ran out of iterations (set by the engine only). */
+export const FailureClass = z.enum(['validation', 'agent-error', 'timeout', 'input', 'dispatch', 'loop-exhausted']);
 export type FailureClass = z.infer<typeof FailureClass>;
 
 export const FailureAction = z.enum(['abort', 'human-review', 'replan', 'skip']);
@@ -147,12 +148,32 @@ export const PlanNode = z
   .strict();
 export type PlanNode = z.infer<typeof PlanNode>;
 
+/** The most times a loop body may run, the first included (a bound per loop, not a global step cap). */
+export const MAX_LOOP_ITERATIONS = 100;
+
+/**
+ * A bounded back edge (docs/semantics.md, "Loops"): when its `from` finishes and `when` holds, the
+ * body (every node from `to` to `from`) runs again, at most `maxIterations` times in all.
+ */
+export const LoopPolicy = z
+  .object({
+    maxIterations: z
+      .number()
+      .int('must be a whole number')
+      .min(2, 'must be at least 2 (the first run counts)')
+      .max(MAX_LOOP_ITERATIONS, `must be at most ${MAX_LOOP_ITERATIONS}`),
+    onExhausted: z.enum(['continue', 'fail']).optional(),
+  })
+  .strict();
+export type LoopPolicy = z.infer<typeof LoopPolicy>;
+
 export const PlanEdge = z
   .object({
     from: Id,
     to: Id,
     when: z.string().optional(),
     map: z.record(z.string(), z.string()).optional(),
+    loop: LoopPolicy.optional(),
   })
   .strict();
 export type PlanEdge = z.infer<typeof PlanEdge>;

@@ -4,7 +4,7 @@
  * closes the step into a `Transition` (with a checkpoint when anything changed, docs/semantics.md §10).
  */
 import { setOwn } from './own';
-import { deriveRunStatus, isActive } from './run-state';
+import { deriveRunStatus, findNodeRun, isActive } from './run-state';
 import { RECORD_ONLY_EVENT_TYPES } from './types';
 import type {
   Checkpoint,
@@ -92,6 +92,11 @@ export class Step {
       at: this.now,
     };
     if (consequence) event.detail = { ...(event.detail ?? {}), cause: this.cause };
+    // Events of a node inside a loop body say which iteration they belong to.
+    if (event.nodeId !== undefined && event.iteration === undefined) {
+      const iteration = findNodeRun(this.state, event.nodeId)?.iteration;
+      if (iteration !== undefined) event.iteration = iteration;
+    }
     if (event.detail === undefined) delete event.detail;
     this.events.push(event);
     return event;

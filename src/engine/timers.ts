@@ -269,6 +269,7 @@ function recordTimedOutAttempt(step: Step, node: NodeRun, issue: Issue): number 
   const attempt = node.currentAttempt ?? node.attempts + 1;
   const record: AttemptRecord = {
     attempt,
+    ...(node.iteration !== undefined ? { iteration: node.iteration } : {}),
     kind: node.status === 'running' ? 'agent' : 'human',
     by: 'engine',
     at: step.now,

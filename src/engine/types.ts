@@ -41,6 +41,8 @@ export type AttemptStatus = 'completed' | 'partial' | 'failed';
 
 export interface AttemptRecord {
   attempt: number;
+  /** The node's loop iteration when the attempt was made (absent outside loops). */
+  iteration?: number;
   kind: 'agent' | 'human';
   by: string;
   at: string;
@@ -95,6 +97,12 @@ export interface NodeRun {
   finishedAt?: string;
   /** Set when a join (`any` / `atLeast`) cancelled this node as a losing branch: the join's id. */
   cancelledByJoin?: string;
+  /** The iteration of the innermost loop whose body holds the node (absent outside loops). */
+  iteration?: number;
+  /** Set on a loop's `to` when its body starts over: the loop edge's `map`, written on top of its input. */
+  loopInput?: Record<string, unknown>;
+  /** The node's loop edges were evaluated for its current finish (so they fire once). */
+  loopsEvaluated?: boolean;
 }
 
 export type ApprovalStatus =
@@ -149,6 +157,10 @@ export type EventType =
   | 'checkpoint-saved'
   /** A losing branch of a join (`any` / `atLeast`) was cancelled; its agent is woken so it can stop. */
   | 'node-cancelled'
+  /** A loop edge fired: its body starts over (detail: edge, iteration, nodeIds). */
+  | 'loop-iterated'
+  /** A loop edge's condition held with no iterations left (detail: edge, iterations, onExhausted). */
+  | 'loop-exhausted'
   /** Extension (docs/design-choices.md): a webhook sink answered 410 Gone or gave up; it gets no more events. */
   | 'sink-disabled'
   /** Extension (docs/design-choices.md): a cancel, resume, retry or replan *signal* was refused. */
@@ -166,6 +178,8 @@ export interface RunEvent {
   type: EventType;
   nodeId?: string;
   attempt?: number;
+  /** The node's loop iteration, on events of nodes inside a loop body. */
+  iteration?: number;
   approvalId?: string;
   fromStatus?: string;
   toStatus?: string;
@@ -194,7 +208,9 @@ export type CheckpointReason =
   | 'run-cancelled'
   | 'node-input-checked'
   /** A join became ready and cancelled the branches that lost (docs/semantics.md, "Join modes"). */
-  | 'join-cancelled-branches';
+  | 'join-cancelled-branches'
+  /** A loop body started over (docs/semantics.md, "Loops"). */
+  | 'loop-iterated';
 
 export interface Checkpoint {
   sequence: number;
@@ -229,6 +245,8 @@ export interface WorkItem {
   handoff: Record<string, unknown>;
   previousIssues: Issue[];
   reason: string;
+  /** The node's loop iteration (1 outside loops and in a body's first run). */
+  iteration: number;
 }
 
 export interface RunState {
@@ -240,6 +258,8 @@ export interface RunState {
   status: RunStatus;
   /** Node runs in spec order. */
   nodes: NodeRun[];
+  /** Per loop edge (its index in `spec.edges`): the iteration its body is in, when past the first. */
+  loopCounts?: Record<string, number>;
   approvals: Approval[];
   /** Last event seq handed out. */
   seq: number;
@@ -338,6 +358,8 @@ export interface NodeContext {
   output: unknown;
   artifact: Record<string, Artifact>;
   run: { input: unknown };
+  /** The node's loop iteration: 1 outside loops and in a body's first run. */
+  iteration: number;
 }
 
 /** What a timer waits for (docs/semantics.md §5, §9). */

@@ -489,6 +489,7 @@ function crossCheck(root: Record<string, unknown>, options: ValidatePlanSpecOpti
   // Edges.
   const edgeIndexByPair = new Map<string, number>();
   const graphEdges: Array<{ from: string; to: string; index: number }> = [];
+  const loopEdges: Array<{ from: string; to: string; index: number }> = [];
   rawEdges.forEach((edge, index) => {
     if (!isRecord(edge)) return;
     const at = (...rest: Segment[]): Segment[] => ['edges', index, ...rest];
@@ -510,6 +511,9 @@ function crossCheck(root: Record<string, unknown>, options: ValidatePlanSpecOpti
       const first = edgeIndexByPair.get(pair);
       if (first !== undefined) {
         warn(at(), `${name} repeats the edge at $.edges[${first}]: both are evaluated (either condition lets "${to}" run, and the later map wins). Merge them if that is not intended.`);
+      } else if (isRecord(edge.loop)) {
+        // A loop edge is not a dependency: it is checked below, and left out of the cycle check.
+        loopEdges.push({ from: from as string, to: to as string, index });
       } else {
         edgeIndexByPair.set(pair, index);
         graphEdges.push({ from: from as string, to: to as string, index });
@@ -546,9 +550,14 @@ function crossCheck(root: Record<string, unknown>, options: ValidatePlanSpecOpti
     }
   });
 
+  checkLoops(rawEdges, nodeIds, graphEdges, loopEdges, error);
+
   const cycle = findCycle(nodeIds, graphEdges);
   if (cycle) {
-    error(['edges', cycle.closingEdge], `the graph has a cycle: ${cycle.path.join(' → ')}. A plan must be acyclic; to repeat work use "retry", or a replan.`);
+    error(
+      ['edges', cycle.closingEdge],
+      `the graph has a cycle: ${cycle.path.join(' → ')}. Every cycle must go through a loop edge: to repeat work, give the edge that closes it a bound, e.g. loop: { maxIterations: 3 } (or use "retry" to repeat one node).`,
+    );
   }
 }
 
@@ -561,6 +570,60 @@ function checkDeadline(deadline: unknown, at: Segment[], owner: string, error: (
 }
 
 /** One cycle as a node path (first node repeated at the end) and the edge that closes it. */
+/**
+ * Loop edges (docs/semantics.md, "Loops"): each must point back (its `to` upstream of its `from`
+ * over forward edges), and two loop bodies must nest or be disjoint.
+ */
+function checkLoops(
+  rawEdges: unknown[],
+  nodeIds: readonly string[],
+  forward: ReadonlyArray<{ from: string; to: string }>,
+  loops: ReadonlyArray<{ from: string; to: string; index: number }>,
+  error: (segments: Segment[], message: string) => void,
+): void {
+  const reach = (start: string, down: boolean): Set<string> => {
+    const seen = new Set([start]);
+    const queue = [start];
+    while (queue.length > 0) {
+      const id = queue.shift() as string;
+      for (const edge of forward) {
+        const [here, there] = down ? [edge.from, edge.to] : [edge.to, edge.from];
+        if (here === id && !seen.has(there)) {
+          seen.add(there);
+          queue.push(there);
+        }
+      }
+    }
+    return seen;
+  };
+  const bodies: Array<{ index: number; body: Set<string> }> = [];
+  for (const loop of loops) {
+    const name = edgeName(rawEdges[loop.index], loop.index);
+    const below = reach(loop.to, true);
+    if (!below.has(loop.from)) {
+      error(
+        ['edges', loop.index, 'loop'],
+        `${name} is a loop edge, so it must lead back to a node upstream of "${loop.from}", but "${loop.to}" is not upstream of it. A forward edge needs no "loop".`,
+      );
+      continue;
+    }
+    const above = reach(loop.from, false);
+    bodies.push({ index: loop.index, body: new Set(nodeIds.filter((id) => below.has(id) && above.has(id))) });
+  }
+  for (let i = 0; i < bodies.length; i++) {
+    for (let j = i + 1; j < bodies.length; j++) {
+      const [a, b] = [bodies[i], bodies[j]];
+      const shared = [...a.body].filter((id) => b.body.has(id));
+      if (shared.length === 0 || shared.length === a.body.size || shared.length === b.body.size) continue;
+      error(
+        ['edges', b.index, 'loop'],
+        `the loop bodies of $.edges[${a.index}] and $.edges[${b.index}] overlap without one holding the other ` +
+          `(both hold ${shared.map((id) => `"${id}"`).join(', ')}): loops must nest or be apart.`,
+      );
+    }
+  }
+}
+
 function findCycle(
   nodeIds: readonly string[],
   edges: ReadonlyArray<{ from: string; to: string; index: number }>,

@@ -260,10 +260,10 @@ agents:
     assert.ok(DELIVERY_EVENT_TYPES.includes('operation-rejected'));
     assert.ok(DELIVERY_EVENT_TYPES.includes('checkpoint-saved'));
     assert.ok(DELIVERY_EVENT_TYPES.includes('node-cancelled'));
-    // docs/semantics.md §12's 23 types, the two extensions and node-cancelled (join modes).
-    assert.equal(new Set(DELIVERY_EVENT_TYPES).size, 26);
+    // docs/semantics.md §12's 23 types, the two extensions, node-cancelled (join modes), loop-iterated and loop-exhausted (loops).
+    assert.equal(new Set(DELIVERY_EVENT_TYPES).size, 28);
     const path = file(JSON.stringify({ sinks: [{ id: 's', url: 'https://example.com/1', secret: SECRET_A, eventTypes: DELIVERY_EVENT_TYPES }] }), 'json');
-    assert.equal(loadDeliveryConfig({ PLAN_DELIVERY_CONFIG: path }).sinks[0].eventTypes?.length, 26);
+    assert.equal(loadDeliveryConfig({ PLAN_DELIVERY_CONFIG: path }).sinks[0].eventTypes?.length, 28);
   });
 
   it('deliverySettingsOf strips URLs and secrets', () => {

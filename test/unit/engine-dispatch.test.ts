@@ -100,6 +100,7 @@ describe('engine dispatch: concurrency (§6)', () => {
         handoff: {},
         previousIssues: [],
         reason: 'dispatch',
+        iteration: 1,
       },
     ]);
   });

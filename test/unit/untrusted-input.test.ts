@@ -94,7 +94,7 @@ describe('untrusted input: regexes run in linear time (reproduction 2)', () => {
         schemas: {},
         value: { text: adversarial },
         checks: [{ kind: 'matches', path: 'text', pattern }],
-        context: { input: {}, output: { text: adversarial }, artifact: {}, run: { input: {} } },
+        context: { input: {}, output: { text: adversarial }, artifact: {}, run: { input: {} }, iteration: 1 },
         schemaIssueCode: 'schema',
       });
       // The text ends with "b", so none of them matches: the check fails, quickly.
@@ -109,7 +109,7 @@ describe('untrusted input: regexes run in linear time (reproduction 2)', () => {
       schemas: { S: { type: 'object', properties: { text: { type: 'string', pattern: '^(a+)+$' } } } },
       value: { text: adversarial },
       checks: [],
-      context: { input: {}, output: {}, artifact: {}, run: { input: {} } },
+      context: { input: {}, output: {}, artifact: {}, run: { input: {} }, iteration: 1 },
       schemaIssueCode: 'schema',
     });
     assert.equal(issues.length, 1);

@@ -21,7 +21,7 @@ const Notes = {
 };
 
 function request(value: unknown, extra: Partial<ValidationRequest> = {}): ValidationRequest {
-  const context: NodeContext = { input: {}, output: value, artifact: {}, run: { input: {} } };
+  const context: NodeContext = { input: {}, output: value, artifact: {}, run: { input: {} }, iteration: 1 };
   return { schemaRef: 'Notes', schemas: { Notes }, value, checks: [], context, schemaIssueCode: 'schema', ...extra };
 }
 
@@ -116,7 +116,7 @@ describe('validateValue: output schema', () => {
 
 describe('validateValue: completion checks (paths relative to the output)', () => {
   const run = (value: unknown, check: CompletionCheck, context: Partial<NodeContext> = {}) =>
-    validateValue(request(value, { schemaRef: undefined, checks: [check], context: { input: {}, output: value, artifact: {}, run: { input: {} }, ...context } }));
+    validateValue(request(value, { schemaRef: undefined, checks: [check], context: { input: {}, output: value, artifact: {}, run: { input: {} }, iteration: 1, ...context } as NodeContext }));
 
   it('required: present and not empty', () => {
     const check: CompletionCheck = { kind: 'required', path: 'draft.title' };

@@ -47,6 +47,8 @@ export const DELIVERY_EVENT_TYPES = [
   'sink-disabled',
   'operation-rejected',
   'node-cancelled',
+  'loop-iterated',
+  'loop-exhausted',
 ] as const satisfies readonly EventType[];
 
 // Compile-time check that the list above names every EventType (a new engine event type must be added).

@@ -22,7 +22,7 @@ export function validateRunInput(spec: PlanSpec, input: unknown): Issue[] {
     schemas: spec.schemas ?? {},
     value: input,
     checks: [],
-    context: { input, output: undefined, artifact: {}, run: { input } },
+    context: { input, output: undefined, artifact: {}, run: { input }, iteration: 1 },
     schemaIssueCode: 'input-schema',
   });
 }
