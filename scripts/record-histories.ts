@@ -102,8 +102,9 @@ export interface Scenario {
   description: string;
   /**
    * How the workflow (its last run, when it continued as new) closes: `completed` (returns its
-   * snapshot) or `cancelled` (Temporal cancellation). A run that continued as new is recorded as
-   * `<name>.run-1.json`, `<name>.run-2.json`, … (every run of the chain, oldest first).
+   * snapshot) or `cancelled` (closes as Canceled: the `cancel` message or Temporal's own
+   * cancellation). A run that continued as new is recorded as `<name>.run-1.json`,
+   * `<name>.run-2.json`, … (every run of the chain, oldest first).
    */
   closes: 'completed' | 'cancelled';
   /** Default `none`. */
