@@ -27,6 +27,9 @@
  * baseline with the current code's. Once a version of the workflow is released, keep its histories
  * (e.g. `git mv test/histories/*.json test/histories/<version>/`; the replay test reads subfolders
  * too) for as long as runs started on it may still be open, and record the new version's next to them.
+ * A patched change that makes one scenario's run end differently keeps that scenario's history the
+ * same way: mark the scenario `frozen` (it is not recorded again) and add one next to it that records
+ * the new behaviour (as `cancel-update` and `cancel-update-canceled`).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -99,12 +102,20 @@ export interface Scenario {
   description: string;
   /**
    * How the workflow (its last run, when it continued as new) closes: `completed` (returns its
-   * snapshot) or `cancelled` (Temporal cancellation). A run that continued as new is recorded as
-   * `<name>.run-1.json`, `<name>.run-2.json`, … (every run of the chain, oldest first).
+   * snapshot) or `cancelled` (closes as Canceled: the `cancel` message or Temporal's own
+   * cancellation). A run that continued as new is recorded as `<name>.run-1.json`,
+   * `<name>.run-2.json`, … (every run of the chain, oldest first).
    */
   closes: 'completed' | 'cancelled';
   /** Default `none`. */
   delivery?: ScenarioDelivery;
+  /**
+   * Set for a scenario whose committed history stands for older workflow code that the current code
+   * no longer produces (it now closes the run otherwise, behind a `patched()` id): why. Its history
+   * stays and must keep replaying, but it is not recorded again (`--only` refuses it, a full
+   * recording skips it); a scenario next to it records what the current code does.
+   */
+  frozen?: string;
   /** Drives one run, started with `ctx.runId`, to the end of its workflow. */
   run(ctx: ScenarioContext): Promise<void>;
 }
@@ -171,6 +182,27 @@ const approvalPlan = plan(
     { from: 'approve', to: 'archive', when: 'output.approved == false' },
   ],
 );
+
+/** Why the histories of runs cancelled by a `cancel` message before patch `close-cancelled-run-as-canceled` are frozen. */
+const BEFORE_CLOSE_AS_CANCELED =
+  'recorded before patch close-cancelled-run-as-canceled, when a run ended by the cancel message closed as Completed; the current code closes it as Canceled (see the <name>-canceled scenario)';
+
+/** The default failure action aborts: the run fails and stays open; a cancel signal ends it. */
+async function failureAbortCancel({ client, runId, untilEvents }: ScenarioContext): Promise<void> {
+  const spec = plan('abort', [{ id: 'write', outputSchema: 'Notes' }, { id: 'after' }], [{ from: 'write', to: 'after' }], { schemas: notesSchemas });
+  await client.start(spec, { runId });
+  await client.submitResult(runId, { nodeId: 'write', structuredOutput: {} });
+  await untilEvents((events) => events.some((event) => event.type === 'run-status-changed' && event.toStatus === 'failed'), 'run failed');
+  await client.client.workflow.getHandle(runId).signal(cancelSignal, { by: 'operator', reason: 'gave up' });
+}
+
+/** The cancelRun update while a task runs, an approval waits and a node waits on a one-hour timer. */
+async function cancelUpdate({ client, runId, until }: ScenarioContext): Promise<void> {
+  const spec = plan('cancel', [{ id: 'work' }, { id: 'ask', type: 'human-input' }, { id: 'later', delayAfterPredecessorMs: 60 * 60_000 }], [], { maxConcurrency: 3 });
+  await client.start(spec, { runId });
+  await until((snapshot) => pendingApprovals(snapshot) === 1 && nodeStatus(snapshot, 'later') === 'scheduled', 'approval requested and timer started');
+  await client.cancel(runId, { by: 'operator', reason: 'no longer needed' });
+}
 
 export const SCENARIOS: Scenario[] = [
   {
@@ -326,26 +358,29 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'failure-abort-cancel',
-    description: 'the default failure action aborts: the run fails and stays open; a cancel signal then ends it aborted',
+    description: 'the default failure action aborts: the run fails and stays open; a cancel signal then ends it aborted (closed as Completed: older code)',
     closes: 'completed',
-    async run({ client, runId, untilEvents }) {
-      const spec = plan('abort', [{ id: 'write', outputSchema: 'Notes' }, { id: 'after' }], [{ from: 'write', to: 'after' }], { schemas: notesSchemas });
-      await client.start(spec, { runId });
-      await client.submitResult(runId, { nodeId: 'write', structuredOutput: {} });
-      await untilEvents((events) => events.some((event) => event.type === 'run-status-changed' && event.toStatus === 'failed'), 'run failed');
-      await client.client.workflow.getHandle(runId).signal(cancelSignal, { by: 'operator', reason: 'gave up' });
-    },
+    frozen: BEFORE_CLOSE_AS_CANCELED,
+    run: failureAbortCancel,
+  },
+  {
+    name: 'failure-abort-cancel-canceled',
+    description: 'the default failure action aborts: the run fails and stays open; a cancel signal then ends it aborted and the workflow closes as Canceled',
+    closes: 'cancelled',
+    run: failureAbortCancel,
   },
   {
     name: 'cancel-update',
-    description: 'cancelRun update while a task runs, an approval waits and a node waits on a one-hour timer',
+    description: 'cancelRun update while a task runs, an approval waits and a node waits on a one-hour timer (closed as Completed: older code)',
     closes: 'completed',
-    async run({ client, runId, until }) {
-      const spec = plan('cancel', [{ id: 'work' }, { id: 'ask', type: 'human-input' }, { id: 'later', delayAfterPredecessorMs: 60 * 60_000 }], [], { maxConcurrency: 3 });
-      await client.start(spec, { runId });
-      await until((snapshot) => pendingApprovals(snapshot) === 1 && nodeStatus(snapshot, 'later') === 'scheduled', 'approval requested and timer started');
-      await client.cancel(runId, { by: 'operator', reason: 'no longer needed' });
-    },
+    frozen: BEFORE_CLOSE_AS_CANCELED,
+    run: cancelUpdate,
+  },
+  {
+    name: 'cancel-update-canceled',
+    description: 'cancelRun update while a task runs, an approval waits and a node waits on a one-hour timer; the workflow closes as Canceled',
+    closes: 'cancelled',
+    run: cancelUpdate,
   },
   {
     name: 'temporal-cancel',
@@ -749,6 +784,10 @@ function parseArgs(argv: string[]): Options {
   }
   const unknown = options.only.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name));
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  const frozen = SCENARIOS.filter((scenario) => scenario.frozen && options.only.includes(scenario.name));
+  if (frozen.length > 0) {
+    throw new Error(frozen.map((scenario) => `scenario ${scenario.name} is frozen, not recorded again: ${scenario.frozen}`).join('\n'));
+  }
   return options;
 }
 
@@ -763,10 +802,14 @@ interface Lane {
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   if (options.list) {
-    for (const scenario of SCENARIOS) console.log(`${scenario.name.padEnd(28)} ${scenario.description}`);
+    for (const scenario of SCENARIOS) console.log(`${scenario.name.padEnd(30)} ${scenario.frozen ? '(frozen) ' : ''}${scenario.description}`);
     return 0;
   }
-  const selected = options.only.length > 0 ? SCENARIOS.filter((scenario) => options.only.includes(scenario.name)) : SCENARIOS;
+  const selected = options.only.length > 0 ? SCENARIOS.filter((scenario) => options.only.includes(scenario.name)) : SCENARIOS.filter((scenario) => !scenario.frozen);
+  const frozen = SCENARIOS.filter((scenario) => scenario.frozen && !selected.includes(scenario));
+  if (frozen.length > 0 && options.only.length === 0) {
+    console.log(`not recorded again (frozen): ${frozen.map((scenario) => scenario.name).join(', ')}`);
+  }
   const address = process.env.TEMPORAL_ADDRESS ?? DEFAULT_ADDRESS;
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
 

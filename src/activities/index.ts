@@ -5,6 +5,7 @@
 import { validateBatch } from './validation';
 import { createStoreActivities } from './store';
 import { createDeliveryActivities } from './delivery';
+import { closeActivities } from './close';
 import type { DeliveryConfig } from './delivery/types';
 import type { PlanStore } from '../store/types';
 import { DEFAULT_PAYLOAD_LIMITS, type PayloadLimits } from '../engine/limits';
@@ -22,6 +23,7 @@ export function createActivities({ store, delivery, limits = DEFAULT_PAYLOAD_LIM
     validateBatch,
     ...createStoreActivities(store),
     ...deliveryActivities,
+    ...closeActivities,
     // A run reads the worker's settings once, at start, in this one local activity; the payload
     // limits travel with it, so configuring them costs no extra command in any run's history.
     deliverySettings: async () => ({ ...(await deliveryActivities.deliverySettings()), limits: { ...limits } }),

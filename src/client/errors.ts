@@ -3,7 +3,7 @@
  * (and the CLI's exit codes) can tell them apart without parsing messages.
  */
 import type { SpecProblem } from '../engine/validate-spec';
-import type { RefusalReason } from '../engine/types';
+import type { RefusalReason, RunStatus } from '../engine/types';
 
 import { nearest, unknownNodeMessage } from '../engine/suggest';
 
@@ -50,6 +50,63 @@ export class RunRefusedError extends PlanRunnerError {
     this.runId = runId;
     this.reason = reason;
   }
+}
+
+/** What is known of a run whose workflow has closed, for `RunFinishedError`. */
+export interface ClosedRun {
+  runId: string;
+  /** Temporal's status of the closed workflow: COMPLETED, CANCELLED, FAILED, TERMINATED, TIMED_OUT. */
+  temporalStatus: string;
+  /** plan-runner's last run status (store, else the `PlanRunStatus` search attribute), when known. */
+  runStatus?: RunStatus;
+  /** Who cancelled the run and why (store), for an `aborted` run. */
+  cancelledBy?: string;
+  cancelReason?: string;
+}
+
+/**
+ * A message went to a run whose workflow has closed (reason `run-finished`): the run takes no more
+ * messages. The message says how the run ended (completed, cancelled by whom and why, or closed in
+ * Temporal some other way) and what to do instead.
+ */
+export class RunFinishedError extends RunRefusedError {
+  readonly temporalStatus: string;
+  readonly runStatus?: RunStatus;
+  readonly cancelledBy?: string;
+  readonly cancelReason?: string;
+  constructor(run: ClosedRun, options?: { cause?: unknown }) {
+    super(run.runId, 'run-finished', closedRunMessage(run), options);
+    this.temporalStatus = run.temporalStatus;
+    this.runStatus = run.runStatus;
+    this.cancelledBy = run.cancelledBy;
+    this.cancelReason = run.cancelReason;
+  }
+}
+
+/** How Temporal closed a workflow, as words: "was terminated", "failed", … */
+const TEMPORAL_CLOSES: Record<string, string> = {
+  COMPLETED: 'completed',
+  CANCELLED: 'was cancelled',
+  FAILED: 'failed',
+  TERMINATED: 'was terminated',
+  TIMED_OUT: 'timed out',
+  CONTINUED_AS_NEW: 'continued as new',
+};
+
+/** The text of `RunFinishedError`: how the run ended, that it takes no more messages, what to do. */
+export function closedRunMessage(run: ClosedRun): string {
+  const { runId, temporalStatus, runStatus } = run;
+  const instead = `start a new run for more work (plan-runner start <file>; run ids are not reused); what this run did is in the store: plan-runner events ${runId}`;
+  if (runStatus === 'aborted') {
+    const by = run.cancelledBy ? ` (by ${run.cancelledBy}${run.cancelReason ? `: ${run.cancelReason}` : ''})` : '';
+    return `run ${runId} was cancelled${by}; it is aborted and takes no more messages: ${instead}`;
+  }
+  if (runStatus === 'completed') {
+    return `run ${runId} is completed (every node finished); it takes no more messages: ${instead}`;
+  }
+  const closed = TEMPORAL_CLOSES[temporalStatus] ?? `closed (${temporalStatus.toLowerCase()})`;
+  const was = runStatus ? ` while the run was ${runStatus}` : ' before the run started';
+  return `the workflow of run ${runId} ${closed} in Temporal (status ${temporalStatus})${was}; the run takes no more messages: ${instead}`;
 }
 
 export class RunAlreadyExistsError extends PlanRunnerError {

@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   ApplicationFailure,
+  CancelledFailure,
   Client,
   Connection,
   NamespaceNotFoundError,
@@ -24,6 +25,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
+  type WorkflowExecutionDescription,
   type WorkflowExecutionInfo,
   type WorkflowHandle,
 } from '@temporalio/client';
@@ -85,6 +87,7 @@ import {
   PlanValidationError,
   RunAlreadyExistsError,
   RunFailedError,
+  RunFinishedError,
   RunNotFoundError,
   RunRefusedError,
   RunUnresponsiveError,
@@ -94,6 +97,7 @@ import {
   TemporalSetupError,
   TemporalUnavailableError,
   WaitTimeoutError,
+  type ClosedRun,
 } from './errors';
 import {
   StoreReader,
@@ -421,6 +425,8 @@ const GRPC_UNAVAILABLE = 14;
 const GRPC_INVALID_ARGUMENT = 3;
 /** Answered by every TypeScript workflow's SDK, without reading the run: the worker probe. */
 const WORKFLOW_METADATA_QUERY = '__temporal_workflow_metadata';
+/** How long a refusal of a closed run waits for the store to say who cancelled it. */
+const CLOSED_RUN_STORE_WAIT_MS = 3_000;
 
 export class PlanRunnerClient {
   readonly client: Client;
@@ -576,7 +582,10 @@ export class PlanRunnerClient {
     await this.signal(runId, () => this.handle(runId).signal(humanResponseSignal, payload));
   }
 
-  /** Cancel the run (update `cancelRun`): run `aborted`, the workflow returns its final snapshot. */
+  /**
+   * Cancel the run (update `cancelRun`): run `aborted`. Once its records are written and delivered,
+   * the workflow closes as Temporal *Canceled* (`result()` then queries the final snapshot).
+   */
   async cancel(runId: string, request: CancelRequest): Promise<OperationOutcome> {
     const payload = this.parse(runId, CancelRequest, request, 'cancel');
     return this.update(runId, cancelRunUpdate, payload);
@@ -621,7 +630,7 @@ export class PlanRunnerClient {
 
   /**
    * The run's current snapshot. A completed run answers from its result (no worker needed); a live
-   * run (or one that closed otherwise) is queried.
+   * run, or one that closed otherwise (a cancelled run closes as Canceled), is queried.
    */
   async snapshot(runId: string): Promise<RunSnapshot> {
     const description = await this.describeRaw(runId);
@@ -743,11 +752,19 @@ export class PlanRunnerClient {
     return this.query(runId, workItemQuery, [{ nodeId }]);
   }
 
-  /** Wait for the workflow to close and return its final snapshot. */
+  /**
+   * Wait for the workflow to close and return its final snapshot. A completed run's is its
+   * workflow's result; a cancelled run's workflow closes as Canceled, without a result, so its final
+   * snapshot is queried (a worker must be up), and status `aborted` says it was cancelled.
+   */
   async result(runId: string): Promise<RunSnapshot> {
     try {
       return (await this.handle(runId).result()) as RunSnapshot;
     } catch (err) {
+      if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
+        const snapshot = await this.query(runId, snapshotQuery, []);
+        if (snapshot.status === 'aborted') return snapshot;
+      }
       if (err instanceof WorkflowFailedError) {
         const cause = err.cause;
         const failureType = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
@@ -1028,22 +1045,48 @@ export class PlanRunnerClient {
     }
   }
 
-  /** A message to a closed workflow fails as "not found": tell a finished run from a missing one. */
+  /**
+   * A message to a closed workflow fails as "not found": tell a finished run from a missing one, and
+   * say how the finished one ended (`RunFinishedError`).
+   */
   private async finishedOrMissing(runId: string, err: unknown): Promise<Error> {
+    let description: WorkflowExecutionDescription;
     try {
-      const description = await this.handle(runId).describe();
-      if (description.status.name !== 'RUNNING') {
-        return new RunRefusedError(
-          runId,
-          'run-finished',
-          `run ${runId} is finished (Temporal status ${description.status.name}); it accepts no messages`,
-          { cause: err },
-        );
-      }
+      description = await this.handle(runId).describe();
     } catch (describeErr) {
       return this.translate(describeErr, runId);
     }
-    return this.translate(err, runId);
+    if (description.status.name === 'RUNNING') return this.translate(err, runId);
+    return new RunFinishedError(await this.closedRun(runId, description), { cause: err });
+  }
+
+  /**
+   * How a closed run ended: plan-runner's last status and who cancelled it, from the store (waited
+   * for briefly: this only words an error), else the status from the `PlanRunStatus` search attribute.
+   */
+  private async closedRun(runId: string, description: WorkflowExecutionDescription): Promise<ClosedRun> {
+    const closed: ClosedRun = {
+      runId,
+      temporalStatus: description.status.name,
+      runStatus: description.typedSearchAttributes?.get(PlanRunStatusKey) as RunStatus | undefined,
+    };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const read = this.reader.run(runId);
+      read.catch(() => undefined);
+      const stored = await Promise.race([
+        read,
+        new Promise<undefined>((resolve) => {
+          timer = setTimeout(() => resolve(undefined), Math.min(this.storeTimeoutMs, CLOSED_RUN_STORE_WAIT_MS));
+        }),
+      ]);
+      if (!stored) return closed;
+      return { ...closed, runStatus: stored.status, cancelledBy: stored.cancelledBy, cancelReason: stored.cancelReason };
+    } catch {
+      return closed; // another store, or none: the search attribute says enough
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
   }
 
   /** Map SDK and gRPC errors to plan-runner errors. */

@@ -6,10 +6,10 @@ import type { ArtifactRef } from './messages';
 import type { CompletionCheck, FailureAction, FailureClass, NodeType, Owner, PlanSpec, Severity } from './spec';
 
 export type RunStatus = 'running' | 'awaiting-human' | 'blocked' | 'completed' | 'failed' | 'aborted';
-/** Finished runs accept nothing any more; the workflow returns its final snapshot. */
 /** Every run status, in the order the docs list them. */
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'awaiting-human', 'blocked', 'completed', 'failed', 'aborted'];
 
+/** Finished runs accept nothing any more; the workflow closes (a completed run's returns its final snapshot, a cancelled run's closes as Canceled). */
 export const FINISHED_RUN_STATUSES: readonly RunStatus[] = ['completed', 'aborted'];
 
 export type NodeStatus =

@@ -55,6 +55,7 @@ import {
 import { validatePlanSpec } from '../engine/validate-spec';
 import { replanRun, type RunReplannedDetail } from '../engine/replan';
 import type { ValidationActivities } from '../activities';
+import type { CloseActivities } from '../activities/close';
 import type { DeliveryActivities } from '../activities/delivery/types';
 import { Outbox } from './outbox';
 import {
@@ -99,6 +100,17 @@ const { deliverySettings } = wf.proxyLocalActivities<DeliveryActivities>({
   summary: 'delivery settings',
 });
 
+/**
+ * Asks Temporal, through the worker, to cancel this execution: how a run plan-runner cancelled closes
+ * as *Canceled* (see `closeAsCancelled`). Retried for a while; a worker that may not cancel workflows
+ * (a restricted API key) makes the run close as Completed instead, as before.
+ */
+const { requestOwnCancellation } = wf.proxyLocalActivities<CloseActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8 },
+  summary: 'close as cancelled',
+});
+
 type ExternalKind = 'result' | 'response' | OperationKind;
 type Via = { via: 'signal' } | { via: 'update'; resolve: (value: never) => void; reject: (error: unknown) => void };
 type Message =
@@ -138,6 +150,12 @@ function isRefusal(value: object): value is Refusal {
 
 /** Patch id: a refused cancel/resume/retry/replan signal is recorded as `operation-rejected`. */
 const RECORD_REFUSED_OPERATIONS = 'record-refused-operation-signals';
+
+/**
+ * Patch id: a run ended by the `cancel` message (update or signal) closes as Temporal *Canceled*;
+ * before, its workflow returned the final snapshot and closed as *Completed*.
+ */
+const CLOSE_CANCELLED_AS_CANCELED = 'close-cancelled-run-as-canceled';
 
 /** Default for `PlanRunOptions.continueAsNewAfterMessages`: far below Temporal's per-execution limits. */
 const CONTINUE_AS_NEW_AFTER_MESSAGES = 500;
@@ -505,7 +523,37 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
   for (const scope of timers.values()) scope.cancel();
   await wf.condition(wf.allHandlersFinished);
   wf.log.info('run finished', { status: state.status, checkpoint: lastCheckpoint?.sequence });
+  // A cancelled run closes as Canceled. Runs cancelled before this change returned their snapshot
+  // (Completed); their histories have no patch marker here, so they replay the same.
+  if (state.cancelled && wf.patched(CLOSE_CANCELLED_AS_CANCELED)) await closeAsCancelled(state.cancelled);
   return outbox.view(snapshotOf(state));
+}
+
+/**
+ * Ends a run that the `cancel` message cancelled, once everything is recorded, delivered and
+ * answered, by closing the workflow as Temporal *Canceled* (docs/semantics.md §11).
+ *
+ * The TypeScript SDK closes a workflow as Canceled only when Temporal asked it to cancel and the
+ * workflow then ends with that cancellation; a `CancelledFailure` thrown without a request closes it
+ * as Failed, and a workflow may not cancel itself as an external workflow. So a local activity asks
+ * Temporal to cancel this very execution; the request arrives as Temporal's cancellation, which ends
+ * the wait below with a `CancelledFailure`, and that, rethrown, closes the workflow as Canceled. The
+ * workflow alone decides, and it is recorded: no client has to stay alive for it.
+ *
+ * Returns (the run then closes as Completed, as before) only when the request cannot be made.
+ */
+async function closeAsCancelled(cancelled: NonNullable<RunState['cancelled']>): Promise<void> {
+  const { workflowId, runId } = wf.workflowInfo();
+  const reason = `plan-runner: the run was cancelled by ${cancelled.by}${cancelled.reason ? `: ${cancelled.reason}` : ''}`;
+  try {
+    await wf.CancellationScope.nonCancellable(() => requestOwnCancellation({ workflowId, runId, reason }));
+  } catch (error) {
+    wf.log.warn('could not ask Temporal to cancel the run; it closes as Completed', { error: error instanceof Error ? error.message : String(error) });
+    return;
+  }
+  // The activity returned once the server had the request, so the cancellation comes (or came
+  // already: a wait in a cancelled scope ends at once). Nothing else is awaited any more.
+  await wf.condition(() => false);
 }
 
 function describeOperation(kind: ExternalKind): string {

@@ -3,8 +3,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { startHarness, plan, runId, eventually, type Harness } from './harness';
 import type { PlanSpec } from '../../src/engine';
+import { RunFinishedError } from '../../src/client/errors';
 
 let h: Harness;
 before(async () => {
@@ -149,20 +151,63 @@ describe('refusals', () => {
 });
 
 describe('operations', () => {
-  test('cancel aborts the run, closes approvals and returns the final snapshot', async () => {
+  test('cancel aborts the run, closes approvals, and the workflow closes as Canceled; later messages are refused saying so', async () => {
     const spec = plan('cancel', [{ id: 'work' }, { id: 'ask', type: 'human-input' }], [], { maxConcurrency: 2 });
     const { runId: id } = await h.client.start(spec, { runId: runId('cancel') });
-    await eventually(async () => ((await h.client.snapshot(id)).approvals.length === 1 ? true : undefined), 'approval requested');
-    const outcome = await h.client.cancel(id, { by: 'operator', reason: 'no longer needed' });
-    assert.equal(outcome.runStatus, 'aborted');
-    const final = await h.client.result(id);
-    assert.equal(final.status, 'aborted');
-    assert.deepEqual(
-      final.nodes.map((n) => n.status),
-      ['cancelled', 'cancelled'],
-    );
-    assert.equal(final.approvals[0].status, 'cancelled');
-    await assert.rejects(h.client.submitResult(id, { nodeId: 'work', structuredOutput: {} }));
+    try {
+      await eventually(async () => ((await h.client.snapshot(id)).approvals.length === 1 ? true : undefined), 'approval requested');
+      const outcome = await h.client.cancel(id, { by: 'operator', reason: 'no longer needed' });
+      assert.equal(outcome.runStatus, 'aborted');
+      // The workflow closes as Canceled, without a result: result() queries the final snapshot.
+      await assert.rejects(h.client.client.workflow.getHandle(id).result(), (error: unknown) => error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure);
+      const final = await h.client.result(id);
+      assert.equal(final.status, 'aborted');
+      assert.deepEqual(
+        final.nodes.map((n) => n.status),
+        ['cancelled', 'cancelled'],
+      );
+      assert.equal(final.approvals[0].status, 'cancelled');
+      assert.deepEqual(await h.client.snapshot(id), final);
+
+      const described = await h.client.describe(id);
+      assert.equal(described.temporalStatus, 'CANCELLED');
+      assert.equal(described.status, 'aborted', 'PlanRunStatus still says the run was aborted');
+      assert.deepEqual(described.waitingOn, []);
+      // The cancellation request came from the worker, with who cancelled and why.
+      const history = await h.client.client.workflow.getHandle(id).fetchHistory();
+      const requested = history.events?.find((event) => event.workflowExecutionCancelRequestedEventAttributes);
+      assert.equal(requested?.workflowExecutionCancelRequestedEventAttributes?.cause, 'plan-runner: the run was cancelled by operator: no longer needed');
+      assert.ok(history.events?.at(-1)?.workflowExecutionCanceledEventAttributes, 'the last event is WorkflowExecutionCanceled');
+
+      // The store has the cancellation as before: who, why, and the run-cancelled checkpoint last.
+      const stored = await h.store.getRun(id);
+      assert.deepEqual([stored?.status, stored?.cancelledBy, stored?.cancelReason], ['aborted', 'operator', 'no longer needed']);
+      const events = await h.client.events(id);
+      assert.equal(events.at(-1)?.type, 'checkpoint-saved');
+      assert.equal(events.at(-1)?.detail?.reason, 'run-cancelled');
+      assert.ok(events.some((e) => e.type === 'run-status-changed' && e.toStatus === 'aborted' && e.by === 'operator'));
+
+      // Later messages, by update or signal, are refused with how the run ended and what to do.
+      const refusal = (error: unknown) => {
+        assert.ok(error instanceof RunFinishedError, `expected RunFinishedError, got ${String(error)}`);
+        assert.equal(error.reason, 'run-finished');
+        assert.equal(error.temporalStatus, 'CANCELLED');
+        assert.equal(error.runStatus, 'aborted');
+        assert.ok(
+          error.message.startsWith(`run ${id} was cancelled (by operator: no longer needed); it is aborted and takes no more messages: start a new run`),
+          error.message,
+        );
+        assert.doesNotMatch(error.message, /Temporal status/);
+        return true;
+      };
+      await assert.rejects(h.client.submitResult(id, { nodeId: 'work', structuredOutput: {} }), refusal);
+      await assert.rejects(h.client.signalResult(id, { nodeId: 'work', structuredOutput: {} }), refusal);
+      await assert.rejects(h.client.cancel(id, { by: 'operator' }), refusal);
+      assert.equal((await h.client.events(id)).length, events.length, 'the refused messages recorded nothing');
+    } finally {
+      // Nothing is left open, whatever failed above (a closed workflow ignores this).
+      await h.client.client.workflow.getHandle(id).terminate('test cleanup').catch(() => undefined);
+    }
   });
 
   test("Temporal's own cancellation ends the run as aborted, with events and a final checkpoint", async () => {
@@ -171,6 +216,8 @@ describe('operations', () => {
     await h.client.waitForStatus(id, (snapshot) => snapshot.approvals.length === 1);
     await h.client.client.workflow.getHandle(id).cancel();
     await assert.rejects(h.client.client.workflow.getHandle(id).result(), /cancel/i, 'the workflow closes as cancelled');
+    assert.equal((await h.client.describe(id)).temporalStatus, 'CANCELLED');
+    assert.equal((await h.client.result(id)).status, 'aborted', 'result() gives the final snapshot of a run cancelled through Temporal too');
     const final = await h.client.snapshot(id);
     assert.equal(final.status, 'aborted');
     assert.deepEqual(final.nodes.map((n) => n.status), ['cancelled', 'cancelled']);
@@ -185,6 +232,11 @@ describe('operations', () => {
       return entry.status === 'aborted' ? entry : undefined;
     }, 'PlanRunStatus = aborted');
     assert.deepEqual(described.waitingOn, []);
+    await assert.rejects(h.client.submitResult(id, { nodeId: 'work', structuredOutput: {} }), (error: unknown) => {
+      assert.ok(error instanceof RunFinishedError, String(error));
+      assert.ok(error.message.startsWith(`run ${id} was cancelled (by temporal: the workflow was cancelled through Temporal); it is aborted`), error.message);
+      return true;
+    });
   });
 
   test('a run is found through PlanWaitingOn, and leaves the inbox once the node is done', async () => {
