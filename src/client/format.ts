@@ -46,11 +46,11 @@ const ACT_NAMES: Partial<Record<RunEvent['type'], string>> = {
 
 /**
  * `  (by bob)` for an act; `  (by engine, after answer #12 by bob)` for what the engine did because
- * of it (the event's `detail.cause`), so nobody is credited with a consequence they did not choose.
+ * of it (the event's `detail.causedBy`), so nobody is credited with a consequence they did not choose.
  */
 export function authorship(event: Pick<RunEvent, 'by' | 'detail'>): string {
   if (!event.by) return '';
-  const cause = event.detail?.cause as { by?: unknown; seq?: unknown; type?: unknown } | undefined;
+  const cause = event.detail?.causedBy as { by?: unknown; seq?: unknown; type?: unknown } | undefined;
   if (!cause || typeof cause.by !== 'string') return `  (by ${event.by})`;
   const act = (typeof cause.type === 'string' && ACT_NAMES[cause.type as RunEvent['type']]) || (typeof cause.type === 'string' ? cause.type : 'act');
   const seq = typeof cause.seq === 'number' ? ` #${cause.seq}` : '';

@@ -17,6 +17,9 @@ export const PROBE_TIMEOUT_MS = 1_000;
 // Proto enum values (temporal.api.enums.v1), spelled out so the client needs no proto import.
 const TASK_QUEUE_KIND_NORMAL = 1;
 const TASK_QUEUE_TYPE_WORKFLOW = 1;
+/** Rechecks of an empty poller list, and the pause between them (a just-started worker). */
+const NO_POLLER_RECHECKS = 4;
+const NO_POLLER_RECHECK_MS = 250;
 /** How long one answer is reused: `inbox` asks for many runs on the same queue. */
 const CACHE_MS = 5_000;
 
@@ -61,7 +64,13 @@ export class WorkerCheck {
   }
 
   private async decide(taskQueue: string, probe: (timeoutMs: number) => Promise<unknown>): Promise<WorkerVerdict> {
-    const report = await this.pollers(taskQueue);
+    let report = await this.pollers(taskQueue);
+    // A worker that has just started may not have polled yet: look again a few times (≤ 1 s)
+    // before saying nobody is there.
+    for (let i = 0; report.live === 0 && i < NO_POLLER_RECHECKS; i++) {
+      await new Promise((resolve) => setTimeout(resolve, NO_POLLER_RECHECK_MS));
+      report = await this.pollers(taskQueue);
+    }
     if (report.live === 0) return { ok: false, report, reason: 'none' };
     // Even a poll that began a moment ago proves little: a worker that just stopped renewed its
     // polls right before it went. Only an answer does.

@@ -28,7 +28,7 @@ export const ENGINE_ACTOR = 'engine';
 
 /**
  * What a consequence was a consequence of: the act (its author and its first event) that led the
- * engine to emit it. Kept in the event's `detail.cause`, so `events` can say
+ * engine to emit it. Kept in the event's `detail.causedBy`, so `events` can say
  * `by engine, after answer #12 by bob` instead of crediting bob with a skip he never chose.
  */
 export interface EventCause {
@@ -91,7 +91,7 @@ export class Step {
       by: fields.by ?? (this.cause ? ENGINE_ACTOR : this.by),
       at: this.now,
     };
-    if (consequence) event.detail = { ...(event.detail ?? {}), cause: this.cause };
+    if (consequence) event.detail = { ...(event.detail ?? {}), causedBy: this.cause };
     // Events of a node inside a loop body say which iteration they belong to.
     if (event.nodeId !== undefined && event.iteration === undefined) {
       const iteration = findNodeRun(this.state, event.nodeId)?.iteration;

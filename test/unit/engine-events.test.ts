@@ -71,18 +71,18 @@ describe('engine events (§1, §12)', () => {
     const [completed, ...rest] = t1.events;
     assert.equal(completed.type, 'node-completed');
     assert.equal(completed.by, 'agent:r2');
-    assert.equal(completed.detail?.cause, undefined);
+    assert.equal(completed.detail?.causedBy, undefined);
     assert.ok(rest.length > 0);
     for (const event of rest) {
       assert.equal(event.by, 'engine', `${event.type} is the engine's consequence`);
-      assert.deepEqual(event.detail?.cause, { by: 'agent:r2', seq: completed.seq, type: 'node-completed' });
+      assert.deepEqual(event.detail?.causedBy, { by: 'agent:r2', seq: completed.seq, type: 'node-completed' });
     }
     const t2 = d.respond('h', { approved: true }, 'alice');
     const own = t2.events.filter((event) => event.by === 'alice').map((event) => event.type);
     assert.ok(own.includes('node-completed'), `alice's answer completes the node: ${own.join(', ')}`);
     const after = t2.events.filter((event) => event.by !== 'alice');
     assert.ok(after.some((event) => event.type === 'run-status-changed'));
-    assert.ok(after.every((event) => event.by === 'engine' && (event.detail?.cause as { by: string }).by === 'alice'));
+    assert.ok(after.every((event) => event.by === 'engine' && (event.detail?.causedBy as { by: string }).by === 'alice'));
   });
 });
 
@@ -94,7 +94,7 @@ describe('engine checkpoints (§10)', () => {
     for (const t of d.transitions) {
       const last = t.events.at(-1) as RunEvent;
       assert.equal(last.type, 'checkpoint-saved');
-      const { cause: _cause, ...detail } = last.detail ?? {};
+      const { causedBy: _causedBy, ...detail } = last.detail ?? {};
       assert.deepEqual(detail, { sequence: t.checkpoint?.sequence, reason: t.checkpoint?.reason, runStatus: t.state.status });
       assert.equal(eventsOf(t.events, 'checkpoint-saved').length, 1);
     }

@@ -415,7 +415,7 @@ describe('engine readiness: delays and notBefore (§5)', () => {
     assert.equal(b.status, 'scheduled');
     assert.equal(b.scheduledUntil, at(61_000));
     const scheduled = eventsOf(t.events, 'node-scheduled', 'b')[0];
-    assert.deepEqual({ ...scheduled.detail, cause: undefined }, { until: at(61_000), reason: 'delayAfterPredecessorMs', cause: undefined });
+    assert.deepEqual({ ...scheduled.detail, causedBy: undefined }, { until: at(61_000), reason: 'delayAfterPredecessorMs', causedBy: undefined });
     assert.equal(d.state.status, 'running', 'a node waiting on a timer keeps the run running');
     assert.deepEqual(pendingTimers(d.state), [
       { key: 'ready:b', kind: 'ready', nodeId: 'b', at: at(61_000), summary: `b: delayAfterPredecessorMs until ${at(61_000)}` },
