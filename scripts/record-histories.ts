@@ -495,6 +495,28 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'loop-revise-approved',
+    description: 'a revise loop: rejected with edits, the body starts over with the edits mapped in, approved in iteration 2',
+    closes: 'completed',
+    async run({ client, runId }) {
+      const spec = plan(
+        'revise-loop',
+        [{ id: 'draft' }, { id: 'review', type: 'human-approval' }, { id: 'publish' }],
+        [
+          { from: 'draft', to: 'review', map: { text: 'output.text' } },
+          { from: 'review', to: 'publish', when: 'output.approved == true' },
+          { from: 'review', to: 'draft', when: 'output.approved == false', map: { edits: 'output.requiredEdits' }, loop: { maxIterations: 3 } },
+        ],
+      );
+      await client.start(spec, { runId });
+      await client.submitResult(runId, { nodeId: 'draft', attempt: 1, structuredOutput: { text: 'v1' } });
+      await client.respond(runId, { nodeId: 'review', respondedBy: 'alice', response: { approved: false, requiredEdits: ['shorter'] } });
+      await client.submitResult(runId, { nodeId: 'draft', attempt: 2, structuredOutput: { text: 'v2' } });
+      await client.respond(runId, { nodeId: 'review', respondedBy: 'alice', response: { approved: true } });
+      await client.submitResult(runId, { nodeId: 'publish', structuredOutput: {} });
+    },
+  },
+  {
     name: 'wake-up-failure-resume',
     description: "an agent's endpoint fails every wake-up attempt: the node is blocked (class dispatch); resume wakes it again",
     closes: 'completed',

@@ -60,6 +60,8 @@ export interface NodeRunRecord {
   scheduledUntil?: string;
   startedAt?: string;
   finishedAt?: string;
+  /** The node's loop iteration (absent outside loops). */
+  iteration?: number;
 }
 
 /** An `attempts` row (with its issues and artifacts, which the store splits into their own tables). */
@@ -90,6 +92,7 @@ const NODE_RUN_ROW_FIELDS = [
   'scheduledUntil',
   'startedAt',
   'finishedAt',
+  'iteration',
 ] as const satisfies ReadonlyArray<keyof NodeRun & keyof NodeRunRecord>;
 
 export function nodeRunRecord(node: NodeRun, position: number): NodeRunRecord {

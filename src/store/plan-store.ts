@@ -89,6 +89,7 @@ const NODE_RUN_UPDATE_COLUMNS = [
   'scheduled_until',
   'started_at',
   'finished_at',
+  'iteration',
 ] as const;
 
 const APPROVAL_UPDATE_COLUMNS = [

@@ -124,6 +124,7 @@ export function nodeRunRow(runId: string, node: NodeRunRecord): Insertable<NodeR
     scheduled_until: orNull(node.scheduledUntil),
     started_at: orNull(node.startedAt),
     finished_at: orNull(node.finishedAt),
+    iteration: orNull(node.iteration),
   };
 }
 
@@ -146,6 +147,7 @@ export function storedNodeRun(row: Selectable<NodeRunsTable>): StoredNodeRun {
     scheduledUntil: orUndefined(row.scheduled_until),
     startedAt: orUndefined(row.started_at),
     finishedAt: orUndefined(row.finished_at),
+    iteration: orUndefined(row.iteration),
   });
 }
 
@@ -165,6 +167,7 @@ export function attemptRow(runId: string, attempt: AttemptRow): Insertable<Attem
     failure_message: orNull(attempt.failureMessage),
     output: encodeJson(attempt.output),
     notes: orNull(attempt.notes),
+    iteration: orNull(attempt.iteration),
   };
 }
 
@@ -221,6 +224,7 @@ export function storedAttempt(row: Selectable<AttemptsTable>, issues: Issue[], a
     failureMessage: orUndefined(row.failure_message),
     output: decodeJson(row.output),
     notes: orUndefined(row.notes),
+    iteration: orUndefined(row.iteration),
     issues,
     artifacts,
   });
@@ -314,6 +318,7 @@ export function eventRow(event: RunEvent): Insertable<EventsTable> {
     detail: encodeJson(event.detail),
     by: event.by,
     at: event.at,
+    iteration: orNull(event.iteration),
   };
 }
 
@@ -333,5 +338,6 @@ export function storedEvent(row: Selectable<EventsTable>): RunEvent {
     detail: decodeJson<Record<string, unknown>>(row.detail),
     by: row.by,
     at: row.at,
+    iteration: orUndefined(row.iteration),
   });
 }

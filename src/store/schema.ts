@@ -58,6 +58,8 @@ export interface NodeRunsTable {
   scheduled_until: string | null;
   started_at: string | null;
   finished_at: string | null;
+  /** The node's loop iteration (NULL outside loops; migration 0003). */
+  iteration: number | null;
 }
 
 export interface AttemptsTable {
@@ -73,6 +75,8 @@ export interface AttemptsTable {
   failure_message: string | null;
   output: Json | null;
   notes: string | null;
+  /** The loop iteration the attempt belongs to (NULL outside loops; migration 0003). */
+  iteration: number | null;
 }
 
 export interface ValidationIssuesTable {
@@ -149,6 +153,8 @@ export interface EventsTable {
   detail: Json | null;
   by: string;
   at: string;
+  /** The node's loop iteration (NULL outside loops; migration 0003). */
+  iteration: number | null;
 }
 
 export interface SinkStatusTable {

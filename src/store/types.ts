@@ -51,6 +51,8 @@ export interface StoredAttempt {
   failureMessage?: string;
   output?: unknown;
   notes?: string;
+  /** The loop iteration the attempt belongs to (absent outside loops). */
+  iteration?: number;
   /** From the `validation_issues` table, in the order they were found. */
   issues: Issue[];
   /** From the `artifacts` table. */

@@ -480,7 +480,7 @@ describe('store: spec versions', () => {
     await assert.rejects(old.migrate({ to: 'no-such-migration' }), /No migration named no-such-migration/);
 
     const report = await old.migrate();
-    assert.deepEqual(report.applied, ['0002-spec-versions']);
+    assert.deepEqual(report.applied, ['0002-spec-versions', '0003-iterations']);
     assert.deepEqual(report.current, ALL_MIGRATIONS);
     assert.deepEqual(await old.listSpecVersions('legacy-v1'), [{ specVersion: 1, recordedAt: at(0), spec: SPEC }]);
     assert.deepEqual(await old.listSpecVersions('legacy-v2'), [{ specVersion: 2, recordedAt: at(7000), spec: SPEC_V2 }]);
@@ -516,7 +516,9 @@ async function insertLegacyRuns(target: Kysely<Database>, ids: { v1: string; v2:
     by: 'ops',
     at: at(7000),
   };
-  await target.insertInto('events').values(eventRow(replanned)).execute();
+  // A 0001 store has no iteration column (migration 0003 adds it).
+  const { iteration: _iteration, ...legacyEvent } = eventRow(replanned);
+  await target.insertInto('events').values(legacyEvent).execute();
 }
 
 describe('store: idempotency and concurrency', () => {
