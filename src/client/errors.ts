@@ -203,12 +203,57 @@ export class StoreSetupError extends PlanRunnerError {
   }
 }
 
+/**
+ * Why Temporal could not be reached, as far as a probe of the address could tell
+ * (`explainConnectFailure` in `./connection`):
+ * - `unreachable`: no TCP connection (refused, unknown host, no answer);
+ * - `tls-certificate`: TLS is on and the server's certificate is not trusted (no or wrong CA);
+ * - `tls-server-name`: the certificate is trusted but not issued for the name checked;
+ * - `tls-not-offered`: TLS is on, but the server answers in plain text;
+ * - `tls-required`: TLS is off, but the server expects TLS;
+ * - `tls-handshake`: the server ended the TLS handshake (often: it wants a client certificate);
+ * - `unauthenticated`: connected, but the API key or client certificate was refused;
+ * - `unknown`: connected (and, with TLS, the handshake worked), yet Temporal did not answer.
+ */
+export type TemporalUnavailableReason =
+  | 'unreachable'
+  | 'tls-certificate'
+  | 'tls-server-name'
+  | 'tls-not-offered'
+  | 'tls-required'
+  | 'tls-handshake'
+  | 'unauthenticated'
+  | 'unknown';
+
 /** The Temporal server cannot be reached (or the namespace does not exist on it). */
 export class TemporalUnavailableError extends PlanRunnerError {
   readonly address: string;
-  constructor(address: string, detail?: string, options?: { cause?: unknown }) {
+  /** What the probe found, when one ran; `undefined` for errors raised without one. */
+  readonly reason?: TemporalUnavailableReason;
+  /** Whether the connection used TLS, when known. */
+  readonly tls?: boolean;
+  constructor(
+    address: string,
+    detail?: string,
+    options?: { cause?: unknown; reason?: TemporalUnavailableReason; tls?: boolean },
+  ) {
     super('unavailable', detail ?? `cannot reach Temporal at ${address}: ${startHint(address)}`, options);
     this.address = address;
+    this.reason = options?.reason;
+    this.tls = options?.tls;
+  }
+}
+
+/**
+ * The Temporal connection settings cannot be used: the config file (`temporal.toml`) is unreadable or
+ * not valid TOML, the profile is not in it, or a TLS certificate or key file is missing or not PEM.
+ * Nothing was sent. `file` names the file at fault, when there is one.
+ */
+export class TemporalConfigError extends PlanRunnerError {
+  readonly file?: string;
+  constructor(message: string, options?: { cause?: unknown; file?: string }) {
+    super('setup', message, options);
+    this.file = options?.file;
   }
 }
 
@@ -216,7 +261,7 @@ export class TemporalUnavailableError extends PlanRunnerError {
  * How to get a server at ADDRESS: the dev script starts one only at a local address, and needs
  * TEMPORAL_ADDRESS for any but the default 127.0.0.1:7233 / localhost:7233.
  */
-function startHint(address: string): string {
+export function startHint(address: string): string {
   const local = /^(localhost|127\.0\.0\.1):\d+$/.test(address);
   if (!local) return 'is the server running, and is the address right? (--address / TEMPORAL_ADDRESS)';
   const prefix = /:7233$/.test(address) ? '' : `TEMPORAL_ADDRESS=${address} `;
