@@ -4,6 +4,14 @@
  */
 export * from './plan-runner-client';
 export * from './errors';
+/** Connection settings on their own (a worker or another tool can share the client's). */
+export {
+  DEFAULT_PROFILE,
+  explainConnectFailure,
+  namesWithoutFiles,
+  resolveConnectionSettings,
+  type ClientConnectionOptions,
+} from './connection';
 /** The store reads on their own, with no Temporal client: `PlanRunnerClient`'s, plus a run's spec versions. */
 export { StoreReader, type StoreReaderOptions } from './store-reads';
 export type {

@@ -100,6 +100,14 @@ import {
   type ClosedRun,
 } from './errors';
 import {
+  explainConnectFailure,
+  namesWithoutFiles,
+  resolveConnectionSettings,
+  type ConnectionDescription,
+  type TemporalConnectionOptions,
+  type TemporalConnectionSettings,
+} from './connection';
+import {
   StoreReader,
   translateStoreError,
   type ApprovalsOptions,
@@ -111,8 +119,13 @@ import {
 export type { ApprovalsOptions, EventsOptions, FollowEventsOptions, MigrateResult } from './store-reads';
 export { DEFAULT_STORE_FILE, storeTarget, type StoreTarget } from './store-reads';
 
-export const DEFAULT_ADDRESS = 'localhost:7233';
-export const DEFAULT_NAMESPACE = 'default';
+export { DEFAULT_ADDRESS, DEFAULT_NAMESPACE } from './connection';
+export type {
+  ConnectionDescription,
+  TemporalConnectionOptions,
+  TemporalConnectionSettings,
+  TlsOptions,
+} from './connection';
 export const DEFAULT_UI_URL = 'http://localhost:8233';
 
 /**
@@ -126,15 +139,18 @@ export function defaultUiUrl(address: string): string {
   return port > 0 && port <= 65535 ? `http://localhost:${port}` : DEFAULT_UI_URL;
 }
 
-export interface PlanRunnerClientOptions {
+/**
+ * Where Temporal is comes from the connection options (`address`, `namespace`, `apiKey`, `tls`,
+ * `profile`, `configFile`, …: see `TemporalConnectionOptions`), then the `TEMPORAL_*` variables,
+ * then the `temporal.toml` profile, then `localhost:7233` and namespace `default`.
+ */
+export interface PlanRunnerClientOptions extends TemporalConnectionOptions {
   /** An existing client (its namespace wins). Not closed by `close()`. */
   client?: Client;
-  /** An existing connection. Not closed by `close()`. */
+  /** An existing connection. Not closed by `close()`. Its namespace comes from the settings. */
   connection?: Connection;
-  /** Default `$TEMPORAL_ADDRESS`, else `localhost:7233`. */
-  address?: string;
-  /** Default `$TEMPORAL_NAMESPACE`, else `default`. */
-  namespace?: string;
+  /** Settings already resolved by `resolveConnectionSettings` (shared with a worker); the connection options are then ignored. */
+  connectionSettings?: TemporalConnectionSettings;
   /** Default `$PLAN_TASK_QUEUE`, else `plan-runs`. */
   taskQueue?: string;
   /**
@@ -429,12 +445,21 @@ const WORKFLOW_METADATA_QUERY = '__temporal_workflow_metadata';
 const CLOSED_RUN_STORE_WAIT_MS = 3_000;
 
 export class PlanRunnerClient {
-  readonly client: Client;
   readonly address: string;
   readonly namespace: string;
   readonly taskQueue: string;
   readonly uiUrl: string;
+  /**
+   * How this client reaches Temporal, without secrets (address, namespace, TLS, whether an API key
+   * is set, the profile): for logs and `--help`-style output. `undefined` for a client given ready-made.
+   */
+  readonly connectionDescription?: ConnectionDescription;
   private ownsConnection: boolean;
+  private clientInstance?: Client;
+  private readonly settings?: TemporalConnectionSettings;
+  /** A config error kept for the first call that needs Temporal: store reads must work without one. */
+  private readonly settingsError?: unknown;
+  private readonly givenConnection?: Connection;
   private readonly reader: StoreReader;
   private readonly queryTimeoutMs: number;
   private readonly updateTimeoutMs: number;
@@ -449,37 +474,65 @@ export class PlanRunnerClient {
    * that is down is reported by that call). Prefer `PlanRunnerClient.connect()`, which checks first.
    */
   constructor(options: PlanRunnerClientOptions = {}) {
-    this.address = options.address ?? process.env.TEMPORAL_ADDRESS ?? DEFAULT_ADDRESS;
     this.taskQueue = options.taskQueue ?? process.env.PLAN_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
-    this.uiUrl = (options.uiUrl ?? (process.env.TEMPORAL_UI_URL || defaultUiUrl(this.address))).replace(/\/+$/, '');
     this.queryTimeoutMs = options.queryTimeoutMs ?? 20_000;
     this.updateTimeoutMs = options.updateTimeoutMs ?? 60_000;
     this.storeTimeoutMs = options.storeTimeoutMs ?? 20_000;
     this.limits = options.limits ? resolvePayloadLimits(options.limits) : payloadLimitsFromEnv(process.env);
     this.reader = new StoreReader({ url: options.storeUrl, store: options.store, timeoutMs: options.storeTimeoutMs });
     if (options.client) {
-      this.client = options.client;
+      this.clientInstance = options.client;
+      this.address = namesWithoutFiles(options).address;
       this.namespace = options.client.options.namespace;
       this.ownsConnection = false;
     } else {
-      this.namespace = options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? DEFAULT_NAMESPACE;
-      const connection = options.connection ?? Connection.lazy({ address: this.address });
-      this.client = new Client({ connection, namespace: this.namespace });
+      try {
+        this.settings = options.connectionSettings ?? resolveConnectionSettings(options);
+      } catch (err) {
+        // With a connection of its own the caller asked for these settings (the namespace): say so now.
+        if (options.connection) throw err;
+        this.settingsError = err;
+      }
+      const names = this.settings ?? namesWithoutFiles(options);
+      this.address = names.address;
+      this.namespace = names.namespace;
+      this.connectionDescription = this.settings?.description;
+      this.givenConnection = options.connection;
       this.ownsConnection = !options.connection;
     }
+    // After the address: a local one links to its dev server's own UI port.
+    this.uiUrl = (options.uiUrl ?? (process.env.TEMPORAL_UI_URL || defaultUiUrl(this.address))).replace(/\/+$/, '');
   }
 
-  /** Connect (failing fast with `TemporalUnavailableError` when the server is down) and build a client. */
+  /**
+   * The Temporal client. Built on first use, so that a client used only for store reads never
+   * needs Temporal settings that work; throws the `TemporalConfigError` if they do not.
+   */
+  get client(): Client {
+    if (!this.clientInstance) {
+      if (this.settingsError !== undefined) throw this.settingsError;
+      const connection = this.givenConnection ?? Connection.lazy(this.settings!.connectionOptions);
+      this.clientInstance = new Client({ connection, namespace: this.namespace });
+    }
+    return this.clientInstance;
+  }
+
+  /**
+   * Connect (failing fast when the server cannot be reached) and build a client. Throws
+   * `TemporalConfigError` for unusable settings (config file, profile, TLS files) and
+   * `TemporalUnavailableError` with the `reason` a probe found (down, untrusted certificate, TLS
+   * mismatch, …) when the connection fails.
+   */
   static async connect(options: PlanRunnerClientOptions = {}): Promise<PlanRunnerClient> {
     if (options.client || options.connection) return new PlanRunnerClient(options);
-    const address = options.address ?? process.env.TEMPORAL_ADDRESS ?? DEFAULT_ADDRESS;
+    const settings = options.connectionSettings ?? resolveConnectionSettings(options);
     let connection: Connection;
     try {
-      connection = await Connection.connect({ address, connectTimeout: options.connectTimeoutMs ?? 5_000 });
+      connection = await Connection.connect({ ...settings.connectionOptions, connectTimeout: options.connectTimeoutMs ?? 5_000 });
     } catch (err) {
-      throw new TemporalUnavailableError(address, undefined, { cause: err });
+      throw await explainConnectFailure(settings, err);
     }
-    const client = new PlanRunnerClient({ ...options, address, connection });
+    const client = new PlanRunnerClient({ ...options, connectionSettings: settings, connection });
     client.ownsConnection = true;
     return client;
   }
@@ -487,7 +540,9 @@ export class PlanRunnerClient {
   /** Close the connection and the store if this client opened them. */
   async close(): Promise<void> {
     try {
-      if (this.ownsConnection) await this.client.connection.close();
+      // connect() hands its connection over before anything built the Temporal client on it.
+      const connection = this.clientInstance?.connection ?? this.givenConnection;
+      if (this.ownsConnection && connection) await connection.close();
     } finally {
       await this.reader.close();
     }
@@ -1105,7 +1160,16 @@ export class PlanRunnerClient {
     const code = grpcCode(err);
     const text = messages(err);
     if (code === GRPC_UNAVAILABLE || /Failed to connect before the deadline/i.test(text)) {
-      return new TemporalUnavailableError(this.address, undefined, { cause: err });
+      const description = this.settings?.description;
+      // No probe here (this is synchronous); PlanRunnerClient.connect() and the CLI run one.
+      return new TemporalUnavailableError(
+        this.address,
+        description?.tls
+          ? `cannot reach Temporal at ${this.address} over TLS (${description.summary}): is the server up, does it speak TLS, ` +
+              `and is its certificate trusted? PlanRunnerClient.connect() says which (${text})`
+          : undefined,
+        { cause: err, tls: description?.tls },
+      );
     }
     if (code === GRPC_INVALID_ARGUMENT && /search attribute/i.test(text)) {
       return new TemporalSetupError(
