@@ -1,7 +1,9 @@
 /**
  * The plan-runner worker: runs `planRun` workflows and their activities on one task queue, with the
  * store (PLAN_STORE_URL, migrated at start) and the delivery configuration (PLAN_DELIVERY_CONFIG,
- * PLAN_WEBHOOK_URL / PLAN_WEBHOOK_SECRET) the activities need.
+ * PLAN_WEBHOOK_URL / PLAN_WEBHOOK_SECRET) the activities need. It reaches Temporal like the client
+ * does (`../client/connection`: options, TEMPORAL_* variables, the temporal.toml profile), TLS,
+ * mTLS and API keys included.
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -11,12 +13,24 @@ import { payloadLimitsFromEnv, resolvePayloadLimits, type PayloadLimits } from '
 import { openStore } from '../store';
 import type { PlanStore } from '../store/types';
 import { DEFAULT_TASK_QUEUE } from '../workflows/definitions';
+import {
+  explainConnectFailure,
+  resolveConnectionSettings,
+  type TemporalConnectionOptions,
+  type TemporalConnectionSettings,
+} from '../client/connection';
 
-export interface WorkerConfig {
-  address?: string;
-  namespace?: string;
+/**
+ * Where to poll comes from the connection options (`address`, `namespace`, `apiKey`, `tls`,
+ * `profile`, `configFile`: see `TemporalConnectionOptions`), then the TEMPORAL_* variables, then
+ * the temporal.toml profile, then `localhost:7233` and `default`.
+ */
+export interface WorkerConfig extends TemporalConnectionOptions {
   taskQueue?: string;
+  /** An open connection (not closed when the worker stops); its namespace still comes from the settings. */
   connection?: NativeConnection;
+  /** Settings already resolved (shared with a client); the connection options are then ignored. */
+  connectionSettings?: TemporalConnectionSettings;
   /** The store; by default opened from PLAN_STORE_URL (and closed when the worker stops). */
   store?: PlanStore;
   storeUrl?: string;
@@ -30,11 +44,17 @@ export interface WorkerConfig {
   workerOptions?: Partial<WorkerOptions>;
 }
 
+/**
+ * The worker's address, namespace and task queue, and the connection settings behind them. Throws
+ * `TemporalConfigError` for an unusable config file, profile or TLS file.
+ */
 export function resolveWorkerConfig(config: WorkerConfig = {}) {
+  const connection = config.connectionSettings ?? resolveConnectionSettings(config);
   return {
-    address: config.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233',
-    namespace: config.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default',
+    address: connection.address,
+    namespace: connection.namespace,
     taskQueue: config.taskQueue ?? process.env.PLAN_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
+    connection,
   };
 }
 
@@ -50,15 +70,15 @@ export interface PlanWorker {
 }
 
 export async function createPlanWorker(config: WorkerConfig = {}): Promise<PlanWorker> {
-  const { address, namespace, taskQueue } = resolveWorkerConfig(config);
-  // Configuration errors surface before anything connects.
+  // Configuration errors (connection settings included) surface before anything connects.
+  const { namespace, taskQueue, connection: settings } = resolveWorkerConfig(config);
   const delivery = config.delivery ?? loadDeliveryConfig();
   const limits = config.limits ? resolvePayloadLimits(config.limits) : payloadLimitsFromEnv(process.env);
   const store = config.store ?? (await openStore(config.storeUrl));
   const ownsStore = !config.store;
   try {
     await store.migrate();
-    const connection = config.connection ?? (await NativeConnection.connect({ address }));
+    const connection = config.connection ?? (await connectNative(settings));
     const worker = await Worker.create({
       connection,
       namespace,
@@ -84,13 +104,22 @@ export async function createPlanWorker(config: WorkerConfig = {}): Promise<PlanW
   }
 }
 
+/** `NativeConnection.connect`, with a failure explained (down, TLS, certificate) as `TemporalUnavailableError`. */
+async function connectNative(settings: TemporalConnectionSettings): Promise<NativeConnection> {
+  try {
+    return await NativeConnection.connect(settings.nativeConnectionOptions);
+  } catch (error) {
+    throw await explainConnectFailure(settings, error);
+  }
+}
+
 /** Runs a worker until SIGINT/SIGTERM (the SDK installs the signal handlers and drains). */
 export async function runWorker(config: WorkerConfig = {}): Promise<void> {
   const resolved = resolveWorkerConfig(config);
-  const planWorker = await createPlanWorker(config);
+  const planWorker = await createPlanWorker({ ...config, connectionSettings: resolved.connection });
   const sinks = planWorker.delivery.sinks.map((sink) => sink.id);
   const agents = Object.keys(planWorker.delivery.agents);
-  console.log(`plan-runner worker: task queue "${resolved.taskQueue}" on ${resolved.address} (namespace ${resolved.namespace})`);
+  console.log(`plan-runner worker: task queue "${resolved.taskQueue}" on ${resolved.connection.description.summary}`);
   console.log(`plan-runner worker: store ${planWorker.store.dialect} at ${planWorker.store.location}`);
   console.log(
     `plan-runner worker: webhook sinks [${sinks.join(', ') || 'none'}], agent endpoints [${agents.join(', ') || 'none'}]`,
