@@ -6,7 +6,8 @@
  *   node dist/scripts/demo.js --no       reject: the archive branch runs, publish and announce are skipped
  *
  * It opens the store (PLAN_STORE_URL; unset: the SQLite file .data/plan-runner.db), connects to
- * Temporal (TEMPORAL_ADDRESS, default 127.0.0.1:7233), starts a local HTTP server on 127.0.0.1 that
+ * Temporal (TEMPORAL_ADDRESS and the other TEMPORAL_* variables, or a temporal.toml profile; default
+ * 127.0.0.1:7233), starts a local HTTP server on 127.0.0.1 that
  * plays the plan's agents, and an in-process worker configured to wake those agents there. Then it
  * starts a run. Each agent gets its work as a signed wake-up (Standard Webhooks), verifies it, answers
  * 204 and submits a canned result (the researcher's first result is deliberately incomplete, so the
@@ -23,7 +24,14 @@ import * as readline from 'node:readline';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Webhook } from 'standardwebhooks';
 import type { AgentEndpoint, DeliveryConfig, WakeUpEnvelope } from '../src/activities/delivery/types';
-import { PlanRunnerError, RunNotFoundError, RunRefusedError, TemporalUnavailableError } from '../src/client/errors';
+import { resolveConnectionSettings, type TemporalConnectionSettings } from '../src/client/connection';
+import {
+  PlanRunnerError,
+  RunNotFoundError,
+  RunRefusedError,
+  TemporalConfigError,
+  TemporalUnavailableError,
+} from '../src/client/errors';
 import { PlanFileError, loadPlanFile } from '../src/client/load-spec';
 import { PlanRunnerClient, shortId } from '../src/client/plan-runner-client';
 import type { AgentSubmission } from '../src/engine/messages';
@@ -70,7 +78,8 @@ const USAGE = `usage: node dist/scripts/demo.js [--yes | --no] [--timeout <secon
   --no, -n         reject the post: the archive branch runs, publish and announce are skipped
   --timeout <s>    give up after this many seconds (default 120; time spent at the prompt is not counted)
 
-Environment: TEMPORAL_ADDRESS (default ${DEFAULT_ADDRESS}), TEMPORAL_NAMESPACE (default), TEMPORAL_UI_URL
+Environment: TEMPORAL_ADDRESS (default ${DEFAULT_ADDRESS}), TEMPORAL_NAMESPACE (default), TEMPORAL_API_KEY,
+TEMPORAL_TLS* and TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE (a temporal.toml profile), TEMPORAL_UI_URL
 (default http://localhost:<port + 1000> for a local address, so 8233), PLAN_STORE_URL (default: the SQLite file .data/plan-runner.db under the
 current directory; or postgres://…). The demo always runs on a task queue of its own: only its
 in-process worker knows where its agents listen (PLAN_TASK_QUEUE is ignored).`;
@@ -686,10 +695,10 @@ async function openDemoStore(): Promise<PlanStore> {
   }
 }
 
-async function connect(address: string, taskQueue: string, store: PlanStore): Promise<PlanRunnerClient> {
+async function connect(settings: TemporalConnectionSettings, taskQueue: string, store: PlanStore): Promise<PlanRunnerClient> {
   try {
     return await PlanRunnerClient.connect({
-      address,
+      connectionSettings: settings,
       taskQueue,
       store,
       connectTimeoutMs: 5_000,
@@ -698,9 +707,11 @@ async function connect(address: string, taskQueue: string, store: PlanStore): Pr
     });
   } catch (err) {
     if (err instanceof TemporalUnavailableError) {
-      console.error(`\n${c.red('Cannot reach Temporal')} at ${address}.`);
-      console.error(`Start a local dev server first:   ${addressPrefix(address)}./temporal-dev.sh server`);
-      console.error(`or let the script do everything:  ${addressPrefix(address)}./temporal-dev.sh demo`);
+      console.error(`\n${c.red('Cannot reach Temporal')}: ${err.message}`);
+      if (err.reason === 'unreachable' && !settings.description.tls) {
+        console.error(`Start a local dev server first:   ${addressPrefix(settings.address)}./temporal-dev.sh server`);
+        console.error(`or let the script do everything:  ${addressPrefix(settings.address)}./temporal-dev.sh demo`);
+      }
       await store.close().catch(() => undefined);
       process.exit(1);
     }
@@ -708,11 +719,12 @@ async function connect(address: string, taskQueue: string, store: PlanStore): Pr
   }
 }
 
-async function startWorker(address: string, namespace: string, taskQueue: string, store: PlanStore, delivery: DeliveryConfig) {
-  const connection = await NativeConnection.connect({ address });
+async function startWorker(settings: TemporalConnectionSettings, taskQueue: string, store: PlanStore, delivery: DeliveryConfig) {
+  // The client connected a moment ago with the same settings; a failure here is reported like any other.
+  const connection = await NativeConnection.connect(settings.nativeConnectionOptions);
   let planWorker: PlanWorker;
   try {
-    planWorker = await createPlanWorker({ connection, namespace, taskQueue, store, delivery });
+    planWorker = await createPlanWorker({ connection, connectionSettings: settings, taskQueue, store, delivery });
   } catch (err) {
     await connection.close().catch(() => undefined);
     throw err;
@@ -746,8 +758,15 @@ async function main(): Promise<number> {
   // Quiet worker logs; we handle Ctrl-C ourselves so the worker is still there to clean up.
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
 
-  const address = process.env.TEMPORAL_ADDRESS || DEFAULT_ADDRESS;
-  const namespace = process.env.TEMPORAL_NAMESPACE || 'default';
+  let settings: TemporalConnectionSettings;
+  try {
+    // Client and worker share one resolution: the same address, namespace, TLS and API key.
+    settings = resolveConnectionSettings({ defaultAddress: DEFAULT_ADDRESS });
+  } catch (err) {
+    if (!(err instanceof TemporalConfigError)) throw err;
+    console.error(`\n${c.red('Cannot use the Temporal settings')}: ${err.message}`);
+    return 1;
+  }
   // A private queue even when PLAN_TASK_QUEUE is set (./temporal-dev.sh sets it): a worker elsewhere on
   // a shared queue could pick up the run's tasks without knowing the agents' endpoints, and nobody
   // would be woken.
@@ -762,8 +781,8 @@ async function main(): Promise<number> {
     return 1;
   }
   const store = await openDemoStore();
-  const client = await connect(address, taskQueue, store);
-  say(`  Temporal   ${address} (namespace ${namespace})`);
+  const client = await connect(settings, taskQueue, store);
+  say(`  Temporal   ${settings.description.summary}`);
   say(`  store      ${store.dialect} ${store.location}`);
   const agents = await AgentServer.start(agentRefs(raw));
   const refs = Object.keys(agents.endpoints());
@@ -781,7 +800,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    worker = await startWorker(address, namespace, taskQueue, store, demoDelivery(agents.endpoints()));
+    worker = await startWorker(settings, taskQueue, store, demoDelivery(agents.endpoints()));
     say(`  plan       ${path.relative(process.cwd(), PLAN_FILE) || PLAN_FILE}`);
     const id = `blog-post-demo-${shortId().slice(0, 6)}`;
     const log = new EventLog(client, id);
@@ -794,14 +813,14 @@ async function main(): Promise<number> {
     say();
 
     const final = await demo.play();
-    printSummary(final, url, store, temporalFlags(address, namespace));
+    printSummary(final, url, store, temporalFlags(settings.address, settings.namespace));
     if (final.status === 'completed') return 0;
     console.error(`\n${c.red('demo stopped:')} the run ended ${final.status}, not completed`);
-    await closeRun(client, runId, `demo: run ended ${final.status}`, temporalFlags(address, namespace));
+    await closeRun(client, runId, `demo: run ended ${final.status}`, temporalFlags(settings.address, settings.namespace));
     return 1;
   } catch (err) {
     reportFailure(err);
-    if (runId) await closeRun(client, runId, err instanceof Error ? err.message : String(err), temporalFlags(address, namespace));
+    if (runId) await closeRun(client, runId, err instanceof Error ? err.message : String(err), temporalFlags(settings.address, settings.namespace));
     return err instanceof Interrupted ? 130 : 1;
   } finally {
     if (demo) demo.interrupted = true; // wake-ups still arriving are answered, not acted on

@@ -10,7 +10,7 @@
  *   node dist/scripts/record-histories.js --list     list the scenarios
  *
  * It connects to Temporal at TEMPORAL_ADDRESS (default 127.0.0.1:7233; `./temporal-dev.sh server`
- * starts one) and runs in-process workers on private task queues, with the store from PLAN_STORE_URL
+ * starts one; TLS, API keys and temporal.toml profiles as in docs/operations.md#temporal-clusters) and runs in-process workers on private task queues, with the store from PLAN_STORE_URL
  * (default: the SQLite file .data/plan-runner.db): one with delivery without sinks or agent endpoints
  * (agents poll), and for the scenarios that ask for it one whose webhook sink and agent endpoints are
  * served by a local HTTP receiver. It drives each scenario through `PlanRunnerClient` to the end of
@@ -39,6 +39,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import type { DeliveryConfig } from '../src/activities/delivery/types';
+import { explainConnectFailure, resolveConnectionSettings } from '../src/client/connection';
 import { PlanRunnerClient } from '../src/client/plan-runner-client';
 import type { PlanSpec } from '../src/engine/spec';
 import type { RunEvent, RunSnapshot } from '../src/engine/types';
@@ -783,7 +784,8 @@ const USAGE = `usage: node dist/scripts/record-histories.js [--only <scenario>].
   --out <dir>     write the histories here (default: test/histories)
   --list          list the scenarios and exit
 
-Environment: TEMPORAL_ADDRESS (default ${DEFAULT_ADDRESS}), TEMPORAL_NAMESPACE (default), PLAN_STORE_URL
+Environment: TEMPORAL_ADDRESS (default ${DEFAULT_ADDRESS}), TEMPORAL_NAMESPACE (default), TEMPORAL_API_KEY,
+TEMPORAL_TLS*, TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE, PLAN_STORE_URL
 (default: the SQLite file .data/plan-runner.db). The worker runs in this process on a private task queue.`;
 
 function parseArgs(argv: string[]): Options {
@@ -832,16 +834,16 @@ async function main(): Promise<number> {
   if (frozen.length > 0 && options.only.length === 0) {
     console.log(`not recorded again (frozen): ${frozen.map((scenario) => scenario.name).join(', ')}`);
   }
-  const address = process.env.TEMPORAL_ADDRESS ?? DEFAULT_ADDRESS;
-  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
+  // One resolution for the clients and the worker: the same address, namespace, TLS and API key.
+  const settings = resolveConnectionSettings({ defaultAddress: DEFAULT_ADDRESS });
 
   // ERROR: the wake-up-failure scenario's failing activity attempts are expected, not worth a warning.
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   let connection: NativeConnection;
   try {
-    connection = await NativeConnection.connect({ address });
+    connection = await NativeConnection.connect(settings.nativeConnectionOptions);
   } catch (error) {
-    throw new Error(`cannot reach Temporal at ${address} (${error instanceof Error ? error.message : String(error)}): start one with ./temporal-dev.sh server, or set TEMPORAL_ADDRESS`);
+    throw await explainConnectFailure(settings, error);
   }
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
   const store = await openStore();
@@ -852,8 +854,8 @@ async function main(): Promise<number> {
     if (existing) return existing;
     const taskQueue = `record-histories-${delivery}-${randomBytes(4).toString('hex')}`;
     const webhooks = delivery === 'webhooks' ? await new WebhookReceiver().start() : undefined;
-    const client = await PlanRunnerClient.connect({ address, namespace, taskQueue, store });
-    const planWorker = await createPlanWorker({ connection, namespace, taskQueue, store, delivery: recordingDelivery(webhooks), workflowBundle });
+    const client = await PlanRunnerClient.connect({ connectionSettings: settings, taskQueue, store });
+    const planWorker = await createPlanWorker({ connection, connectionSettings: settings, taskQueue, store, delivery: recordingDelivery(webhooks), workflowBundle });
     const running = planWorker.run();
     const lane: Lane = {
       client,
@@ -869,7 +871,7 @@ async function main(): Promise<number> {
     lanes.set(delivery, lane);
     return lane;
   };
-  console.log(`recording ${selected.length} scenario(s) on ${address} (namespace ${namespace}) into ${path.relative(process.cwd(), options.outDir) || '.'}`);
+  console.log(`recording ${selected.length} scenario(s) on ${settings.description.summary} into ${path.relative(process.cwd(), options.outDir) || '.'}`);
   console.log(`store: ${store.dialect} at ${store.location}`);
   await mkdir(options.outDir, { recursive: true });
 

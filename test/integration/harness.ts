@@ -6,10 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { resolveConnectionSettings } from '../../src/client/connection';
 import { PlanRunnerClient } from '../../src/client/plan-runner-client';
 import { createPlanWorker, WORKFLOWS_PATH } from '../../src/worker';
 import type { PlanSpec } from '../../src/engine';
@@ -17,7 +19,17 @@ import type { DeliveryConfig } from '../../src/activities/delivery/types';
 import { openStore } from '../../src/store';
 import type { PlanStore } from '../../src/store/types';
 
-export const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+// Tests never read a developer's own ~/.config/temporalio/temporal.toml (its default profile may
+// point at a cluster far from the dev server): unless TEMPORAL_CONFIG_FILE names a file, it is an
+// empty one, here and in every process the tests start.
+process.env.TEMPORAL_CONFIG_FILE ??= os.devNull;
+
+/**
+ * How the tests reach Temporal: the TEMPORAL_* variables (so the suite can run against a TLS or
+ * API-key cluster too), else the dev server at 127.0.0.1:7233.
+ */
+export const TEMPORAL_CONNECTION = resolveConnectionSettings({ defaultAddress: '127.0.0.1:7233' });
+export const TEMPORAL_ADDRESS = TEMPORAL_CONNECTION.address;
 
 /** What the in-process workers logged at WARN and above (tests that check a log line read it). */
 export const workerLog: Array<{ level: string; message: string; meta?: Record<string, unknown> }> = [];
@@ -126,7 +138,7 @@ export async function startHarness(
   const taskQueue = options.taskQueue ?? `test-${randomUUID().slice(0, 8)}`;
   const store = await openStore();
   await store.migrate();
-  const client = await PlanRunnerClient.connect({ address: TEMPORAL_ADDRESS, taskQueue, store });
+  const client = await PlanRunnerClient.connect({ connectionSettings: TEMPORAL_CONNECTION, taskQueue, store });
   logTaskQueue(taskQueue);
   const started = trackStarts(client);
   if (options.withWorker === false) {
@@ -141,9 +153,10 @@ export async function startHarness(
       },
     };
   }
-  const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(TEMPORAL_CONNECTION.nativeConnectionOptions);
   const worker = await createPlanWorker({
     connection,
+    connectionSettings: TEMPORAL_CONNECTION,
     taskQueue,
     store,
     delivery: options.delivery ?? testDelivery(),
