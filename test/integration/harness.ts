@@ -225,6 +225,9 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, what: s
 
 const WORKER_MAIN = path.resolve(__dirname, '../../src/worker/main.js');
 
+/** What each worker process from `startWorkerProcess` printed until it was ready (its banner). */
+export const workerStartupOutput = new WeakMap<ChildProcess, string>();
+
 /**
  * A worker in its own process (`dist/src/worker/main.js`), configured from the environment like in
  * production, so tests can SIGKILL it. Resolves once the worker printed its start-up banner.
@@ -240,7 +243,10 @@ export function startWorkerProcess(taskQueue: string, env: Record<string, string
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk;
       // The last banner line is printed once the worker is about to poll.
-      if (output.includes('agent endpoints')) resolve(child);
+      if (output.includes('agent endpoints')) {
+        workerStartupOutput.set(child, output);
+        resolve(child);
+      }
     });
     child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${output}`)));
   });
