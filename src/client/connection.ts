@@ -171,8 +171,9 @@ export function resolveConnectionSettings(options: TemporalConnectionOptions = {
       // (only comments, say); that file simply has no profiles. Syntax errors are TomlErrors.
       if (!(error instanceof TypeError)) {
         throw new TemporalConfigError(
-          `the Temporal config file ${file.path} is not a valid temporal.toml: ${messageOf(error)} ` +
-            `(fix it, or point TEMPORAL_CONFIG_FILE / --config-file at another file)`,
+          // The hint first: smol-toml's message ends with a multi-line excerpt of the file.
+          `the Temporal config file ${file.path} is not a valid temporal.toml ` +
+            `(fix it, or point TEMPORAL_CONFIG_FILE / --config-file at another file): ${messageOf(error)}`,
           { cause: error, file: file.path },
         );
       }
@@ -499,9 +500,8 @@ function summarize(description: Omit<ConnectionDescription, 'summary'>): string 
     parts.push('TLS off');
   }
   if (description.apiKey) parts.push('API key set');
-  if (description.configFile) {
-    parts.push(description.profile ? `profile ${description.profile} from ${description.configFile}` : `config ${description.configFile}`);
-  }
+  // A file without the profile contributed nothing worth a mention.
+  if (description.configFile && description.profile) parts.push(`profile ${description.profile} from ${description.configFile}`);
   return `${description.address} (${parts.join(', ')})`;
 }
 
