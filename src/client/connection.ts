@@ -79,6 +79,46 @@ export interface TemporalConnectionOptions {
   env?: Record<string, string | undefined>;
 }
 
+/**
+ * The connection flags of a command line, named as the `temporal` CLI names them and as commander
+ * camel-cases them: `--address`, `--namespace`, `--profile`, `--config-file`, `--api-key`, `--tls` /
+ * `--no-tls`, `--tls-ca-path`, `--tls-cert-path`, `--tls-key-path`, `--tls-server-name`. Flags not
+ * given must be `undefined` (no commander `.default()` or `.env()`), or they would hide the
+ * variables and the profile.
+ */
+export interface ConnectionFlags {
+  address?: string;
+  namespace?: string;
+  profile?: string;
+  configFile?: string;
+  apiKey?: string;
+  tls?: boolean;
+  tlsCaPath?: string;
+  tlsCertPath?: string;
+  tlsKeyPath?: string;
+  tlsServerName?: string;
+}
+
+/** Turn command-line flags into `TemporalConnectionOptions`, leaving out every flag not given. */
+export function connectionOptionsFromFlags(flags: ConnectionFlags): TemporalConnectionOptions {
+  const tlsFields = withoutUndefined({
+    serverCaCertPath: flags.tlsCaPath,
+    clientCertPath: flags.tlsCertPath,
+    clientKeyPath: flags.tlsKeyPath,
+    serverName: flags.tlsServerName,
+  });
+  const tlsOption: TemporalConnectionOptions['tls'] =
+    Object.keys(tlsFields).length > 0 ? withoutUndefined({ enabled: flags.tls, ...tlsFields }) : flags.tls;
+  return withoutUndefined({
+    address: flags.address,
+    namespace: flags.namespace,
+    profile: flags.profile,
+    configFile: flags.configFile,
+    apiKey: flags.apiKey,
+    tls: tlsOption,
+  });
+}
+
 /** The subset of the client's `ConnectionOptions` that this module decides (add `connectTimeout` yourself). */
 export type ClientConnectionOptions = Pick<ConnectionOptions, 'address' | 'tls' | 'apiKey' | 'metadata'>;
 

@@ -7,10 +7,12 @@ export * from './errors';
 /** Connection settings on their own (a worker or another tool can share the client's). */
 export {
   DEFAULT_PROFILE,
+  connectionOptionsFromFlags,
   explainConnectFailure,
   namesWithoutFiles,
   resolveConnectionSettings,
   type ClientConnectionOptions,
+  type ConnectionFlags,
 } from './connection';
 /** The store reads on their own, with no Temporal client: `PlanRunnerClient`'s, plus a run's spec versions. */
 export { StoreReader, type StoreReaderOptions } from './store-reads';

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import {
   DEFAULT_ADDRESS,
+  connectionOptionsFromFlags,
   explainConnectFailure,
   resolveConnectionSettings,
   type TemporalConnectionOptions,
@@ -279,6 +280,29 @@ describe('connection settings: errors name the file and what to fix', () => {
       assert.match(error.message, /broken2\.toml/);
       return true;
     });
+  });
+});
+
+describe('connectionOptionsFromFlags', () => {
+  test('flags not given stay out, so the variables and the profile still apply', () => {
+    assert.deepEqual(connectionOptionsFromFlags({}), {});
+    assert.deepEqual(connectionOptionsFromFlags({ address: 'a:1', tls: undefined, apiKey: undefined }), { address: 'a:1' });
+    const settings = resolve(connectionOptionsFromFlags({ namespace: 'flag-ns' }), { TEMPORAL_ADDRESS: 'env:1' });
+    assert.equal(settings.address, 'env:1');
+    assert.equal(settings.namespace, 'flag-ns');
+  });
+
+  test('--tls, --no-tls and the TLS paths', () => {
+    assert.deepEqual(connectionOptionsFromFlags({ tls: true }), { tls: true });
+    assert.deepEqual(connectionOptionsFromFlags({ tls: false }), { tls: false });
+    assert.deepEqual(connectionOptionsFromFlags({ tlsCaPath: CA, tlsServerName: 'n' }), { tls: { serverCaCertPath: CA, serverName: 'n' } });
+    assert.deepEqual(connectionOptionsFromFlags({ tls: false, tlsCaPath: CA }), { tls: { enabled: false, serverCaCertPath: CA } });
+    const mtls = resolve(
+      connectionOptionsFromFlags({ profile: 'staging', configFile: CONFIG, apiKey: 'k', tlsCertPath: CLIENT_CERT, tlsKeyPath: CLIENT_KEY }),
+    );
+    assert.equal(mtls.address, 'staging-host:7233');
+    assert.equal(mtls.description.clientCert, CLIENT_CERT);
+    assert.equal(mtls.description.apiKey, true);
   });
 });
 
