@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { PlanRunnerClient } from '../../src/client/plan-runner-client';
 import { openStore } from '../../src/store';
-import { TEMPORAL_ADDRESS } from './harness';
+import { TEMPORAL_ADDRESS, TEMPORAL_CONNECTION } from './harness';
 
 const DEMO = path.resolve(__dirname, '..', '..', 'scripts', 'demo.js');
 
@@ -55,7 +55,7 @@ function runIdOf(stdout: string): string {
 }
 
 async function snapshotStatuses(runId: string): Promise<Record<string, string>> {
-  const client = await PlanRunnerClient.connect({ address: TEMPORAL_ADDRESS });
+  const client = await PlanRunnerClient.connect({ connectionSettings: TEMPORAL_CONNECTION });
   try {
     const snapshot = await client.snapshot(runId); // a completed run answers from its result
     assert.equal(snapshot.status, 'completed');

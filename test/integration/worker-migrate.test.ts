@@ -16,7 +16,7 @@ import { PlanRunnerClient } from '../../src/client/plan-runner-client';
 import { createPlanWorker, type PlanWorker } from '../../src/worker';
 import { openStore } from '../../src/store';
 import { MIGRATION_TABLE, storeMigrations } from '../../src/store/migrations';
-import { TEMPORAL_ADDRESS, eventually, plan, runId, testDelivery, workflowBundle } from './harness';
+import { TEMPORAL_CONNECTION, eventually, plan, runId, testDelivery, workflowBundle } from './harness';
 
 const taskQueue = `test-migrate-${randomUUID().slice(0, 8)}`;
 let dir: string;
@@ -34,7 +34,7 @@ before(async () => {
   bundle = await workflowBundle();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-runner-worker-migrate-'));
   file = path.join(dir, 'fresh.db');
-  connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
+  connection = await NativeConnection.connect(TEMPORAL_CONNECTION.nativeConnectionOptions);
 });
 
 after(async () => {
@@ -54,6 +54,7 @@ test('a worker started on an empty, never-migrated SQLite store migrates it and 
   // The worker opens the store from its URL itself (no `store` passed in), as `plan-runner worker` does.
   worker = await createPlanWorker({
     connection,
+    connectionSettings: TEMPORAL_CONNECTION,
     taskQueue,
     storeUrl: file,
     delivery: testDelivery(),
@@ -64,7 +65,7 @@ test('a worker started on an empty, never-migrated SQLite store migrates it and 
   assert.equal(worker.store.location, file);
   running = worker.run();
 
-  client = await PlanRunnerClient.connect({ address: TEMPORAL_ADDRESS, taskQueue, storeUrl: file });
+  client = await PlanRunnerClient.connect({ connectionSettings: TEMPORAL_CONNECTION, taskQueue, storeUrl: file });
   const id = runId('migrate');
   await client.start(plan('worker-migrate', [{ id: 'only' }]), { runId: id });
   openRun = id;
