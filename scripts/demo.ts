@@ -707,10 +707,14 @@ async function connect(settings: TemporalConnectionSettings, taskQueue: string, 
     });
   } catch (err) {
     if (err instanceof TemporalUnavailableError) {
-      console.error(`\n${c.red('Cannot reach Temporal')}: ${err.message}`);
       if (err.reason === 'unreachable' && !settings.description.tls) {
+        // Nothing listens there: most likely no dev server yet, which the script can start.
+        console.error(`\n${c.red('Cannot reach Temporal')} at ${settings.address}.`);
         console.error(`Start a local dev server first:   ${addressPrefix(settings.address)}./temporal-dev.sh server`);
         console.error(`or let the script do everything:  ${addressPrefix(settings.address)}./temporal-dev.sh demo`);
+      } else {
+        // A secured cluster, or a TLS mismatch: the probe's explanation says what to change.
+        console.error(`\n${c.red('Cannot reach Temporal')}: ${err.message}`);
       }
       await store.close().catch(() => undefined);
       process.exit(1);

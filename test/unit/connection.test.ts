@@ -313,7 +313,12 @@ describe('explainConnectFailure', () => {
     assert.ok(error instanceof TemporalUnavailableError);
     assert.equal(error.reason, 'unreachable');
     assert.equal(error.tls, false);
-    assert.match(error.message, /^cannot reach Temporal at 127\.0\.0\.1:1: is the server running\? \.\/temporal-dev\.sh server \(connection refused\)$/);
+    // The same words as TemporalUnavailableError's own, plus what the probe saw.
+    assert.equal(
+      error.message,
+      `${new TemporalUnavailableError('127.0.0.1:1').message} (connection refused)`,
+    );
+    assert.match(error.message, /^cannot reach Temporal at 127\.0\.0\.1:1: is the server running\? TEMPORAL_ADDRESS=127\.0\.0\.1:1 \.\/temporal-dev\.sh server/);
   });
 
   test('a refused port with TLS on says so, and points at the address settings', async () => {
