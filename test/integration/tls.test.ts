@@ -282,6 +282,39 @@ describe('TLS connections', { skip }, () => {
     assert.ok(code === 0 || code === null, `the worker stopped cleanly (exit ${code})`);
   });
 
+  test('the CLI: --profile and --config-file, the --tls-* flags, and a refused handshake as exit 3 with its reason', async () => {
+    const { main } = await import('../../src/client/cli');
+    const run = async (args: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await main(['node', 'plan-runner', ...args, '--task-queue', h.taskQueue], {
+        stdout: (text) => void (stdout += text),
+        stderr: (text) => void (stderr += text),
+      });
+      return { code, stdout, stderr };
+    };
+    // TEMPORAL_* variables win over a profile (docs/operations.md): the CLI runs without the suite's.
+    const saved = { address: process.env.TEMPORAL_ADDRESS, tls: process.env.TEMPORAL_TLS };
+    delete process.env.TEMPORAL_ADDRESS;
+    delete process.env.TEMPORAL_TLS;
+    try {
+    const before = proxy.handshakes;
+    const viaProfile = await run(['list', '--limit', '1', '--profile', 'tls-proxy', '--config-file', profileFile(), '--json']);
+    assert.equal(viaProfile.code, 0, viaProfile.stderr);
+    assert.ok(Array.isArray(JSON.parse(viaProfile.stdout.trim())));
+    const viaFlags = await run(['list', '--limit', '1', '--address', `127.0.0.1:${proxy.port}`, '--tls-ca-path', files.ca, '--tls-server-name', 'localhost', '--json']);
+    assert.equal(viaFlags.code, 0, viaFlags.stderr);
+    assert.ok(proxy.handshakes > before, 'the CLI went through the TLS proxy');
+    const noCa = await run(['list', '--address', `localhost:${proxy.port}`, '--tls', '--json']);
+    assert.equal(noCa.code, 3, noCa.stderr);
+    assert.equal(JSON.parse(noCa.stdout.trim()).reason, 'tls-certificate');
+    assert.match(noCa.stderr, /certificate is not trusted/);
+    } finally {
+      if (saved.address !== undefined) process.env.TEMPORAL_ADDRESS = saved.address;
+      if (saved.tls !== undefined) process.env.TEMPORAL_TLS = saved.tls;
+    }
+  });
+
   test('(c) without the CA the connection fails with a TemporalUnavailableError about the certificate', async () => {
     // localhost, not 127.0.0.1: grpc-js would send the IP as SNI, and Node warns about that.
     const noCa = { env: cleanEnv({ TEMPORAL_ADDRESS: `localhost:${proxy.port}`, TEMPORAL_TLS: 'true' }) };

@@ -7,6 +7,7 @@ import type { SubmitOutcome } from '../../engine/types';
 import type { OperationOutcome, ReplanOutcome } from '../../workflows/definitions';
 import type { PlanStore } from '../../store/types';
 import { PlanRunnerClient } from '../plan-runner-client';
+import { connectionOptionsFromFlags, type ConnectionFlags } from '../connection';
 
 /** Exit codes: documented in docs/cli.md. */
 export const EXIT = { ok: 0, refused: 1, usage: 2, unavailable: 3 } as const;
@@ -26,9 +27,7 @@ export interface CliDeps {
 }
 
 /** The options every command accepts (`plan-runner --help`). */
-export interface GlobalOptions {
-  address: string;
-  namespace: string;
+export interface GlobalOptions extends ConnectionFlags {
   taskQueue: string;
   store?: string;
   json?: boolean;
@@ -76,8 +75,7 @@ export function createContext(io: CliIO, state: { exitCode: number }, deps: CliD
   async function withStore<T>(command: Command, fn: (client: PlanRunnerClient) => Promise<T>): Promise<T> {
     const options = globals(command);
     const client = new PlanRunnerClient({
-      address: options.address,
-      namespace: options.namespace,
+      ...connectionOptionsFromFlags(options),
       taskQueue: options.taskQueue,
       storeUrl: options.store,
       store: deps.store,
@@ -93,8 +91,7 @@ export function createContext(io: CliIO, state: { exitCode: number }, deps: CliD
     const options = globals(command);
     const connectTimeoutMs = Number(process.env.PLAN_RUNNER_CONNECT_TIMEOUT_MS) || 5_000;
     const client = await PlanRunnerClient.connect({
-      address: options.address,
-      namespace: options.namespace,
+      ...connectionOptionsFromFlags(options),
       taskQueue: options.taskQueue,
       connectTimeoutMs,
       storeUrl: options.store,

@@ -34,12 +34,19 @@ export function buildProgram(
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout(text), writeErr: (text) => io.stderr(text) })
     .showHelpAfterError('(run with --help for usage)')
-    .addOption(
-      new Option('--address <host:port>', 'Temporal frontend address')
-        .env('TEMPORAL_ADDRESS')
-        .default(DEFAULT_ADDRESS),
-    )
-    .addOption(new Option('--namespace <ns>', 'Temporal namespace').env('TEMPORAL_NAMESPACE').default(DEFAULT_NAMESPACE))
+    // Connection flags have no commander defaults: an explicit value would hide TEMPORAL_* variables
+    // and the temporal.toml profile, which the connection module reads (docs/operations.md).
+    .addOption(new Option('--address <host:port>', `Temporal frontend address (default: $TEMPORAL_ADDRESS, the profile, else ${DEFAULT_ADDRESS})`))
+    .addOption(new Option('--namespace <ns>', `Temporal namespace (default: $TEMPORAL_NAMESPACE, the profile, else ${DEFAULT_NAMESPACE})`))
+    .addOption(new Option('--profile <name>', 'temporal.toml profile (default: $TEMPORAL_PROFILE, else "default")'))
+    .addOption(new Option('--config-file <path>', 'temporal.toml to read (default: $TEMPORAL_CONFIG_FILE, else ~/.config/temporalio/temporal.toml)'))
+    .addOption(new Option('--api-key <key>', 'API key, e.g. for Temporal Cloud (default: $TEMPORAL_API_KEY); implies TLS'))
+    .addOption(new Option('--tls', 'connect with TLS (default: on with an API key or a certificate, else $TEMPORAL_TLS)'))
+    .addOption(new Option('--no-tls', 'connect without TLS'))
+    .addOption(new Option('--tls-ca-path <file>', "CA certificate that signed the server's (default: the system's)"))
+    .addOption(new Option('--tls-cert-path <file>', 'client certificate for mTLS'))
+    .addOption(new Option('--tls-key-path <file>', "the client certificate's key"))
+    .addOption(new Option('--tls-server-name <name>', 'server name to verify the certificate against'))
     .addOption(
       new Option('--task-queue <queue>', 'task queue of plan-run workflows').env('PLAN_TASK_QUEUE').default(DEFAULT_TASK_QUEUE),
     )

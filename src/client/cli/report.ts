@@ -7,6 +7,8 @@ import {
   RunRefusedError,
   StoreSetupError,
   StoreUnavailableError,
+  TemporalConfigError,
+  TemporalUnavailableError,
 } from '../errors';
 import { CliError, EXIT, type CliIO } from './context';
 import { isPlanFileError, problemLines } from './parse';
@@ -43,6 +45,8 @@ export function report(error: unknown, json: boolean, io: CliIO): number {
           ? error.store
           : undefined;
     if (store !== undefined) body.store = store;
+    if (error instanceof TemporalUnavailableError && error.reason) body.reason = error.reason;
+    if (error instanceof TemporalConfigError && error.file) body.file = error.file;
     if (error instanceof NodeNotFoundError) {
       body = { ...body, code: 'node-not-found', nodeId: error.nodeId, ...(error.suggestion ? { suggestion: error.suggestion } : {}), ...(error.nodes.length ? { nodes: error.nodes } : {}) };
     }

@@ -1,7 +1,9 @@
 /** `plan-runner worker`: run a plan-run worker in the foreground. */
 import * as path from 'node:path';
 import { type Command } from 'commander';
-import { TemporalUnavailableError } from '../../errors';
+import { PlanRunnerError, TemporalUnavailableError } from '../../errors';
+import { connectionOptionsFromFlags } from '../../connection';
+import type { WorkerConfig } from '../../../worker';
 import type { CliContext } from '../context';
 
 /** The worker module, loaded only by this command so that the others never load the worker SDK. */
@@ -9,7 +11,7 @@ export const WORKER_MODULE = path.join(__dirname, '..', '..', '..', 'worker');
 
 /** Add `worker` to the program. */
 export function registerWorker(program: Command, ctx: CliContext): void {
-  const { err, globals } = ctx;
+  const { globals } = ctx;
   program
     .command('worker')
     .description('run a plan-run worker in the foreground (Ctrl-C to stop); it records runs in the store (--store)')
@@ -17,18 +19,17 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       const options = globals(command);
       // Loaded lazily so the other commands never load the worker SDK.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const worker = require(WORKER_MODULE) as {
-        runWorker(opts: { address: string; namespace: string; taskQueue: string }): Promise<void>;
-      };
+      const worker = require(WORKER_MODULE) as { runWorker(opts: WorkerConfig): Promise<void> };
       // The worker opens its store from PLAN_STORE_URL; --store sets it for this process.
       if (options.store !== undefined) process.env.PLAN_STORE_URL = options.store;
-      if (!options.json) err(`worker: task queue ${options.taskQueue} on ${options.address} (namespace ${options.namespace})`);
       try {
-        await worker.runWorker({ address: options.address, namespace: options.namespace, taskQueue: options.taskQueue });
+        // runWorker prints its own banner: address, namespace, TLS, profile, store.
+        await worker.runWorker({ ...connectionOptionsFromFlags(options), taskQueue: options.taskQueue });
       } catch (error) {
+        if (error instanceof PlanRunnerError) throw error; // already says what is wrong
         const text = error instanceof Error ? error.message : String(error);
         if (/connect|transport|unavailable|refused|deadline/i.test(text)) {
-          throw new TemporalUnavailableError(options.address, undefined, { cause: error });
+          throw new TemporalUnavailableError(options.address ?? process.env.TEMPORAL_ADDRESS ?? 'the configured address', undefined, { cause: error });
         }
         throw error;
       }
