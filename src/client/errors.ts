@@ -268,12 +268,18 @@ export function startHint(address: string): string {
   return `is the server running? ${prefix}./temporal-dev.sh server`;
 }
 
-/** The run did not answer in time: usually no worker is polling the task queue. */
+/**
+ * The run did not answer in time although a worker is listed on its task queue: the worker is busy
+ * or stuck, or it was killed without shutting down a moment ago (no worker at all is `NoWorkerError`).
+ */
 export class RunUnresponsiveError extends PlanRunnerError {
   readonly runId: string;
-  constructor(runId: string, message: string, options?: { cause?: unknown }) {
+  /** The run's task queue, when known. */
+  readonly taskQueue?: string;
+  constructor(runId: string, message: string, options?: { cause?: unknown; taskQueue?: string }) {
     super('unresponsive', message, options);
     this.runId = runId;
+    this.taskQueue = options?.taskQueue;
   }
 }
 

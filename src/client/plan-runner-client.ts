@@ -30,7 +30,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
-import { WorkerCheck, noWorkerMessage, type WorkerVerdict } from './worker-check';
+import { WorkerCheck, noWorkerMessage, unansweredMessage, type PollerReport, type WorkerVerdict } from './worker-check';
 import type { z } from 'zod';
 import { validatePlanSpecWithSchemas, validateRunInput } from '../activities/validation/spec';
 import {
@@ -415,6 +415,48 @@ export function computeReplanPreview(base: ReplanBase, newSpec: PlanSpec, warnin
   return preview;
 }
 
+/** `inbox` when no row could be read for want of a worker: one error for all of them. */
+function inboxDiagnosis(owner: string, errors: Array<NoWorkerError | RunUnresponsiveError>): PlanRunnerError {
+  const count = `${errors.length} run(s) wait on ${owner}`;
+  const queues = [...new Set(errors.map((err) => err.taskQueue ?? '(unknown)'))];
+  const first = errors[0];
+  if (errors.every((err) => err instanceof NoWorkerError)) {
+    return new NoWorkerError(
+      first.runId,
+      queues[0],
+      queues.length === 1
+        ? `${count}, but ${first.message.replace(/query snapshot of run \S+/, 'their nodes')}`
+        : `${count}, but no worker polls their task queues (${queues.join(', ')}): start one per queue (plan-runner worker --task-queue Q)`,
+      { cause: first },
+    );
+  }
+  return new RunUnresponsiveError(
+    first.runId,
+    queues.length === 1 && errors.every((err) => err.constructor === first.constructor)
+      ? `${count}, but ${first.message.replace(/query snapshot of run \S+/, 'their nodes')}`
+      : `${count}, but none could be read: ${[...new Set(errors.map(shortWorkerError))].join('; ')}`,
+    { cause: first, taskQueue: queues[0] },
+  );
+}
+
+/** The short form of a worker error, for one row of `inbox`. */
+function shortWorkerError(err: NoWorkerError | RunUnresponsiveError): string {
+  if (err instanceof NoWorkerError) return `no worker is polling task queue ${err.taskQueue}`;
+  return `the worker on task queue ${err.taskQueue ?? '(unknown)'} did not answer in time`;
+}
+
+/**
+ * For a closed run: Temporal needs a worker for a query even then (it replays the run to answer),
+ * but the store has its record without one.
+ */
+function closedNote(runId: string, statusName: string | undefined): string {
+  if (statusName === undefined || statusName === 'RUNNING') return '';
+  return (
+    `. The run is closed (Temporal status ${statusName}), and Temporal still needs a worker to answer a query about it; ` +
+    `without one, the store has its record: plan-runner events ${runId} (and attempts, approvals, checkpoints)`
+  );
+}
+
 function grpcCode(err: unknown): number | undefined {
   let current: unknown = err;
   for (let depth = 0; depth < 6 && current && typeof current === 'object'; depth++) {
@@ -439,8 +481,6 @@ function messages(err: unknown): string {
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
 const GRPC_INVALID_ARGUMENT = 3;
-/** Answered by every TypeScript workflow's SDK, without reading the run: the worker probe. */
-const WORKFLOW_METADATA_QUERY = '__temporal_workflow_metadata';
 /** How long a refusal of a closed run waits for the store to say who cancelled it. */
 const CLOSED_RUN_STORE_WAIT_MS = 3_000;
 
@@ -891,29 +931,22 @@ export class PlanRunnerClient {
             nodeIds: [],
             nodes: [],
             error: err instanceof Error ? err.message : String(err),
-            ...(err instanceof NoWorkerError ? { noWorker: err } : {}),
+            ...(err instanceof NoWorkerError || err instanceof RunUnresponsiveError ? { workerError: err } : {}),
           };
         }
       }),
     );
     // One diagnosis for the command, not the same one per row: when no run could be read because
-    // no worker polls its queue, say that once.
-    const noWorker = entries.map((entry) => (entry as { noWorker?: NoWorkerError }).noWorker);
-    if (entries.length > 0 && noWorker.every((err) => err !== undefined)) {
-      const queues = [...new Set(noWorker.map((err) => err!.taskQueue))];
-      throw new NoWorkerError(
-        entries[0].runId,
-        queues[0],
-        queues.length === 1
-          ? `${entries.length} run(s) wait on ${owner}, but ${noWorker[0]!.message.replace(/query snapshot of run \S+/, 'their nodes')}`
-          : `${entries.length} run(s) wait on ${owner}, but no worker polls their task queues (${queues.join(', ')}): start one per queue (plan-runner worker --task-queue Q)`,
-      );
+    // no worker polls its queue (or the one listed did not answer), say that once.
+    const failed = entries.map((entry) => (entry as { workerError?: NoWorkerError | RunUnresponsiveError }).workerError);
+    if (entries.length > 0 && failed.every((err) => err !== undefined)) {
+      throw inboxDiagnosis(owner, failed as Array<NoWorkerError | RunUnresponsiveError>);
     }
     for (const entry of entries) {
-      const withWorker = entry as { noWorker?: NoWorkerError; error?: string };
-      if (withWorker.noWorker) {
-        withWorker.error = `no worker is polling task queue ${withWorker.noWorker.taskQueue}`;
-        delete withWorker.noWorker;
+      const row = entry as { workerError?: NoWorkerError | RunUnresponsiveError; error?: string };
+      if (row.workerError) {
+        row.error = shortWorkerError(row.workerError);
+        delete row.workerError;
       }
     }
     return entries;
@@ -1005,27 +1038,59 @@ export class PlanRunnerClient {
   /**
    * Throws `NoWorkerError` when no worker polls the run's task queue (the queue it was started on,
    * which need not be this client's), so that a query or update is not sent to wait for nothing.
-   * Returns the run's task queue. When the server cannot say, the call goes ahead.
+   * Returns the run's task queue and what the server said about its pollers. When the server cannot
+   * say, the call goes ahead. A worker that is listed is waited for, however slow (worker-check.ts).
    */
-  private async requireWorker(runId: string, what: string, described?: { taskQueue: string; status: { name: string } }): Promise<string> {
+  private async requireWorker(
+    runId: string,
+    what: string,
+    described?: { taskQueue: string; status: { name: string } },
+  ): Promise<{ taskQueue: string; report?: PollerReport }> {
     const description = described ?? (await this.describeRaw(runId));
     const taskQueue = description.taskQueue;
-    this.workerCheck ??= new WorkerCheck(this.client, this.namespace);
     let verdict: WorkerVerdict;
     try {
-      // The probe is a query every TypeScript workflow answers and that reads nothing of the run.
-      verdict = await this.workerCheck.verdict(taskQueue, (timeoutMs) =>
-        this.client.withDeadline(Date.now() + timeoutMs, () => this.handle(runId).query(WORKFLOW_METADATA_QUERY)),
-      );
+      verdict = await this.workers().verdict(taskQueue);
     } catch {
-      return taskQueue;
+      return { taskQueue };
     }
-    if (verdict.ok) return taskQueue;
-    const closed =
-      description.status.name === 'RUNNING'
-        ? ''
-        : `; the run is closed (Temporal status ${description.status.name}), and its events, attempts and approvals are in the store: plan-runner events ${runId}`;
-    throw new NoWorkerError(runId, taskQueue, `${noWorkerMessage(verdict, what)}${closed}`);
+    if (verdict.ok) return { taskQueue, report: verdict.report };
+    throw new NoWorkerError(runId, taskQueue, `${noWorkerMessage(verdict, what)}${closedNote(runId, description.status.name)}`);
+  }
+
+  private workers(): WorkerCheck {
+    this.workerCheck ??= new WorkerCheck(this.client, this.namespace);
+    return this.workerCheck;
+  }
+
+  /**
+   * A query or update to run `runId` on `taskQueue` timed out although a worker was listed: ask the
+   * server again, since the worker may have gone meanwhile (`NoWorkerError`); otherwise the worker is
+   * there but did not answer (`RunUnresponsiveError`).
+   */
+  private async unanswered(
+    runId: string,
+    taskQueue: string,
+    what: string,
+    timeoutMs: number,
+    cause: unknown,
+    options: { statusName?: string; suffix?: string } = {},
+  ): Promise<Error> {
+    let report: PollerReport | undefined;
+    try {
+      const verdict = await this.workers().verdict(taskQueue, { fresh: true });
+      if (!verdict.ok) {
+        return new NoWorkerError(runId, taskQueue, `${noWorkerMessage(verdict, what)}${closedNote(runId, options.statusName)}`, { cause });
+      }
+      report = verdict.report;
+    } catch {
+      // The server cannot say who polls: say what is known.
+    }
+    return new RunUnresponsiveError(
+      runId,
+      `${unansweredMessage(report ?? { taskQueue, live: 0, stopped: 0, stale: 0 }, what, timeoutMs)}${options.suffix ?? ''}`,
+      { cause, taskQueue },
+    );
   }
 
   private async query<R, A extends any[]>(
@@ -1034,30 +1099,28 @@ export class PlanRunnerClient {
     args: A,
     described?: { taskQueue: string; status: { name: string } },
   ): Promise<R> {
-    const taskQueue = await this.requireWorker(runId, `query ${def.name} of run ${runId}`, described);
+    const what = `query ${def.name} of run ${runId}`;
+    const { taskQueue } = await this.requireWorker(runId, what, described);
     try {
       return await this.client.withDeadline(Date.now() + this.queryTimeoutMs, () =>
         this.handle(runId).query(def, ...args),
       );
     } catch (err) {
       if (grpcCode(err) === GRPC_DEADLINE_EXCEEDED) {
-        throw new RunUnresponsiveError(
-          runId,
-          `run ${runId} did not answer query ${def.name} within ${this.queryTimeoutMs} ms, although a worker polls task queue ` +
-            `${taskQueue}: the worker is busy or stuck (see its log), or it runs code without this query`,
-          { cause: err },
-        );
+        throw await this.unanswered(runId, taskQueue, what, this.queryTimeoutMs, err, { statusName: described?.status.name });
       }
       throw this.translate(err, runId);
     }
   }
 
   private async update<R, A>(runId: string, def: UpdateDefinition<R, [A]>, arg: A): Promise<R> {
+    const what = `update ${def.name} of run ${runId}`;
     let taskQueue = this.taskQueue;
     try {
       const description = await this.handle(runId).describe();
+      taskQueue = description.taskQueue;
       // A closed run is answered below (a message to it fails as "not found": finishedOrMissing).
-      if (description.status.name === 'RUNNING') taskQueue = await this.requireWorker(runId, `update ${def.name} of run ${runId}`, description);
+      if (description.status.name === 'RUNNING') await this.requireWorker(runId, what, description);
     } catch (err) {
       if (err instanceof NoWorkerError) throw err;
       if (err instanceof WorkflowNotFoundError) throw this.translate(err, runId);
@@ -1079,12 +1142,9 @@ export class PlanRunnerClient {
         throw refusal;
       }
       if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || grpcCode(err) === GRPC_DEADLINE_EXCEEDED) {
-        throw new RunUnresponsiveError(
-          runId,
-          `run ${runId} did not answer update ${def.name} within ${this.updateTimeoutMs} ms (it may still be applied later), ` +
-            `although a worker polls task queue ${taskQueue}: the worker is busy or stuck (see its log)`,
-          { cause: err },
-        );
+        throw await this.unanswered(runId, taskQueue, what, this.updateTimeoutMs, err, {
+          suffix: '; the update was sent and may still be applied once the worker answers: check with plan-runner status before sending it again',
+        });
       }
       if (err instanceof WorkflowNotFoundError) throw await this.finishedOrMissing(runId, err);
       throw this.translate(err, runId);
