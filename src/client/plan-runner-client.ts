@@ -447,13 +447,17 @@ function shortWorkerError(err: NoWorkerError | RunUnresponsiveError): string {
 
 /**
  * For a closed run: Temporal needs a worker for a query even then (it replays the run to answer),
- * but the store has its record without one.
+ * but the store has its record without one. `closed` says how it ended, when the store knows.
  */
-function closedNote(runId: string, statusName: string | undefined): string {
-  if (statusName === undefined || statusName === 'RUNNING') return '';
+function closedNote(closed: ClosedRun | undefined): string {
+  if (!closed) return '';
+  const ended =
+    closed.runStatus === 'aborted' && closed.cancelledBy
+      ? `cancelled by ${closed.cancelledBy}${closed.cancelReason ? ` (${closed.cancelReason})` : ''}, Temporal status ${closed.temporalStatus}`
+      : `${closed.runStatus ? `plan-runner's last status ${closed.runStatus}, ` : ''}Temporal status ${closed.temporalStatus}`;
   return (
-    `. The run is closed (Temporal status ${statusName}), and Temporal still needs a worker to answer a query about it; ` +
-    `without one, the store has its record: plan-runner events ${runId} (and attempts, approvals, checkpoints)`
+    `. The run is closed (${ended}), and Temporal still needs a worker to answer a query about it; ` +
+    `without one, the store has its record: plan-runner events ${closed.runId} (and attempts, approvals, checkpoints)`
   );
 }
 
@@ -1044,7 +1048,7 @@ export class PlanRunnerClient {
   private async requireWorker(
     runId: string,
     what: string,
-    described?: { taskQueue: string; status: { name: string } },
+    described?: WorkflowExecutionDescription,
   ): Promise<{ taskQueue: string; report?: PollerReport }> {
     const description = described ?? (await this.describeRaw(runId));
     const taskQueue = description.taskQueue;
@@ -1055,7 +1059,8 @@ export class PlanRunnerClient {
       return { taskQueue };
     }
     if (verdict.ok) return { taskQueue, report: verdict.report };
-    throw new NoWorkerError(runId, taskQueue, `${noWorkerMessage(verdict, what)}${closedNote(runId, description.status.name)}`);
+    const closed = description.status.name === 'RUNNING' ? undefined : await this.closedRun(runId, description);
+    throw new NoWorkerError(runId, taskQueue, `${noWorkerMessage(verdict, what)}${closedNote(closed)}`);
   }
 
   private workers(): WorkerCheck {
@@ -1074,13 +1079,15 @@ export class PlanRunnerClient {
     what: string,
     timeoutMs: number,
     cause: unknown,
-    options: { statusName?: string; suffix?: string } = {},
+    options: { description?: WorkflowExecutionDescription; suffix?: string } = {},
   ): Promise<Error> {
     let report: PollerReport | undefined;
     try {
       const verdict = await this.workers().verdict(taskQueue, { fresh: true });
       if (!verdict.ok) {
-        return new NoWorkerError(runId, taskQueue, `${noWorkerMessage(verdict, what)}${closedNote(runId, options.statusName)}`, { cause });
+        const description = options.description;
+        const closed = description && description.status.name !== 'RUNNING' ? await this.closedRun(runId, description) : undefined;
+        return new NoWorkerError(runId, taskQueue, `${noWorkerMessage(verdict, what)}${closedNote(closed)}`, { cause });
       }
       report = verdict.report;
     } catch {
@@ -1097,7 +1104,7 @@ export class PlanRunnerClient {
     runId: string,
     def: QueryDefinition<R, A>,
     args: A,
-    described?: { taskQueue: string; status: { name: string } },
+    described?: WorkflowExecutionDescription,
   ): Promise<R> {
     const what = `query ${def.name} of run ${runId}`;
     const { taskQueue } = await this.requireWorker(runId, what, described);
@@ -1107,7 +1114,7 @@ export class PlanRunnerClient {
       );
     } catch (err) {
       if (grpcCode(err) === GRPC_DEADLINE_EXCEEDED) {
-        throw await this.unanswered(runId, taskQueue, what, this.queryTimeoutMs, err, { statusName: described?.status.name });
+        throw await this.unanswered(runId, taskQueue, what, this.queryTimeoutMs, err, { description: described });
       }
       throw this.translate(err, runId);
     }

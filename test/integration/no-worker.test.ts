@@ -14,7 +14,7 @@ import { main, type CliIO } from '../../src/client/cli';
 import { PlanRunnerClient } from '../../src/client/plan-runner-client';
 import { NoWorkerError, RunUnresponsiveError } from '../../src/client/errors';
 import { PlanIdKey, PlanRunStatusKey, PlanWaitingOnKey } from '../../src/workflows/definitions';
-import { startHarness, runId, plan, startWorkerProcess, TEMPORAL_ADDRESS, type Harness } from './harness';
+import { startHarness, runId, plan, startWorkerProcess, TEMPORAL_ADDRESS, TEMPORAL_CONNECTION, type Harness } from './harness';
 
 let h: Harness;
 const started: string[] = [];
@@ -132,7 +132,7 @@ test('the queue named is the one the run was started on, not the client\'s; inbo
     const closed = await cliOn('status', ids[1]);
     assert.equal(closed.code, 3, closed.stderr);
     assert.match(closed.stderr, new RegExp(`no worker is polling task queue ${lonelyQueue}`));
-    assert.match(closed.stderr, /The run is closed \(Temporal status TERMINATED\), and Temporal still needs a worker to answer a query about it/);
+    assert.match(closed.stderr, /The run is closed \(plan-runner's last status running, Temporal status TERMINATED\), and Temporal still needs a worker to answer a query about it/);
     assert.match(closed.stderr, new RegExp(`plan-runner events ${ids[1]}`));
   } finally {
     for (const id of ids) await w.client.client.workflow.getHandle(id).terminate('test cleanup').catch(() => undefined);
@@ -143,10 +143,15 @@ test('the queue named is the one the run was started on, not the client\'s; inbo
 test('with a worker, status answers normally; after the worker stopped, status and inbox say so within 2 s', async () => {
   const w = await startHarness();
   const id = runId('stopped');
+  const cancelled = runId('cancelled');
   const owner = `agent:left-${id}`;
   try {
     await w.client.start(plan('worker-stopped', [{ id: 'a', owner: { kind: 'agent', ref: `left-${id}` } }]), { runId: id });
     const cliOn = (...args: string[]) => cliFor(w.taskQueue, w.store, ...args);
+    // A run cancelled while the worker runs: its workflow closes as Canceled.
+    await w.client.start(plan('worker-stopped', [{ id: 'a' }]), { runId: cancelled });
+    const cancel = await cliOn('cancel', cancelled, '--by', 'alice', '--reason', 'not needed');
+    assert.equal(cancel.code, 0, cancel.stderr);
     // Wait until visibility lists the run as waiting on the owner (the worker set PlanWaitingOn).
     let inbox = await cliOn('inbox', owner);
     for (let i = 0; i < 80 && !inbox.stdout.includes(id); i++) {
@@ -174,15 +179,27 @@ test('with a worker, status answers normally; after the worker stopped, status a
     assert.equal(after.stderr.trim().split('\n').length, 1, `one diagnosis, not one per row: ${after.stderr}`);
     assert.match(after.stderr, new RegExp(`1 run\\(s\\) wait on ${owner}, but no worker is polling task queue ${w.taskQueue}`));
     assert.ok(after.ms < 2000, `inbox answered in ${after.ms} ms`);
+
+    // The cancelled run is closed, but its final snapshot is a query too: the error says how it
+    // ended (from the store) and where its record is.
+    const closed = await cliOn('status', cancelled);
+    assert.equal(closed.code, 3, closed.stderr);
+    assert.match(closed.stderr, new RegExp(`no worker is polling task queue ${w.taskQueue}`));
+    assert.match(closed.stderr, /The run is closed \(cancelled by alice \(not needed\), Temporal status CANCELLED\), and Temporal still needs a worker/);
+    assert.match(closed.stderr, new RegExp(`plan-runner events ${cancelled} `));
+    assert.ok(closed.ms < 2000, `status of the closed run answered in ${closed.ms} ms`);
+    const events = await cliOn('events', cancelled);
+    assert.equal(events.code, 0, 'the store answers without a worker');
+    assert.match(events.stdout, /run-cancelled|cancel/);
   } finally {
-    await w.client.client.workflow.getHandle(id).terminate('test cleanup').catch(() => undefined);
+    for (const run of [id, cancelled]) await w.client.client.workflow.getHandle(run).terminate('test cleanup').catch(() => undefined);
     await w.close();
   }
 });
 
 test('a worker that is there but slow is waited for, not called missing', async () => {
   const queue = `slow-${randomUUID().slice(0, 8)}`;
-  const client = await PlanRunnerClient.connect({ address: TEMPORAL_ADDRESS, taskQueue: queue, store: h.store });
+  const client = await PlanRunnerClient.connect({ connectionSettings: TEMPORAL_CONNECTION, taskQueue: queue, store: h.store });
   const worker = await workerProcess(queue);
   const id = runId('slow');
   try {
@@ -210,7 +227,7 @@ test('a worker that is there but slow is waited for, not called missing', async 
 
 test('a worker killed without shutting down is listed for a while: the error says it did not answer', async () => {
   const queue = `killed-${randomUUID().slice(0, 8)}`;
-  const client = await PlanRunnerClient.connect({ address: TEMPORAL_ADDRESS, taskQueue: queue, store: h.store, queryTimeoutMs: 1500 });
+  const client = await PlanRunnerClient.connect({ connectionSettings: TEMPORAL_CONNECTION, taskQueue: queue, store: h.store, queryTimeoutMs: 1500 });
   const worker = await workerProcess(queue);
   const id = runId('killed');
   try {
