@@ -1,47 +1,84 @@
 /**
- * After the test suite: fails (exit 1) when a run the suite started is still open on the dev server.
- * Tests clean up what they start (docs/development.md); this is the check that they did.
+ * After the test suite: fails (exit 1) when a run the suite started is still open on the Temporal
+ * server. Every test cleans up what it starts (docs/development.md#every-test-cleans-up-what-it-starts);
+ * this is the check that it did. `./temporal-dev.sh test` runs it last.
  *
- *   node dist/scripts/check-open-runs.js QUEUE_LOG [--prefix P]... [--since ISO]
+ *   node dist/scripts/check-open-runs.js [QUEUE_LOG]      (default: $PLAN_TEST_QUEUE_LOG)
  *
- * QUEUE_LOG lists the task queues the test harness created (one per line; `./temporal-dev.sh test`
- * sets PLAN_TEST_QUEUE_LOG to it). A run counts when its task queue is listed, or starts with a
- * `--prefix` and the run started after `--since` (the demo's private queues). Nobody else's runs on
- * a shared server are counted. Connects to TEMPORAL_ADDRESS (default 127.0.0.1:7233).
+ * QUEUE_LOG lists the task queues the suite put runs on, one per line: the test harness appends each
+ * queue it creates (test/integration/harness.ts `registerTaskQueue`), before anything is started there.
+ * Only runs on those queues are counted, so the runs of anyone else on a shared server never are.
+ * Runs it finds open are listed, then terminated (reason 'test cleanup: left open by the suite'), so a
+ * leak fails the suite once and does not pile up on the server; their histories stay for a look.
+ * It reaches Temporal as the tests do (test/integration/harness.ts): the TEMPORAL_* variables, else
+ * 127.0.0.1:7233, and no developer's own temporal.toml unless TEMPORAL_CONFIG_FILE names one.
+
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
+import fs from 'node:fs';
+import os from 'node:os';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { resolveConnectionSettings } from '../src/client/connection';
+
+/** Queues per visibility query (`TaskQueue IN (…)`). */
+const BATCH = 100;
 
 async function main(argv: string[]): Promise<number> {
-  const [queueLog, ...rest] = argv;
-  if (!queueLog) {
-    console.error('usage: check-open-runs QUEUE_LOG [--prefix P]... [--since ISO]');
+  const log = argv[0] ?? process.env.PLAN_TEST_QUEUE_LOG;
+  if (!log) {
+    console.error('usage: check-open-runs QUEUE_LOG (or set PLAN_TEST_QUEUE_LOG)');
     return 2;
   }
-  const prefixes: string[] = [];
-  let since = 0;
-  for (let i = 0; i < rest.length; i++) {
-    if (rest[i] === '--prefix') prefixes.push(rest[++i]);
-    else if (rest[i] === '--since') since = Date.parse(rest[++i]);
+  const queues = fs.existsSync(log) ? [...new Set(fs.readFileSync(log, 'utf8').split('\n').map((line) => line.trim()).filter(Boolean))] : [];
+  if (queues.length === 0) {
+    console.error(`no open runs: the suite used no Temporal task queue (${log} lists none)`);
+    return 0;
   }
-  const queues = new Set(existsSync(queueLog) ? readFileSync(queueLog, 'utf8').split('\n').filter(Boolean) : []);
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const connection = await Connection.connect({ address });
+  for (const queue of queues) {
+    if (!/^[\w.:-]+$/.test(queue)) {
+      console.error(`${log}: '${queue}' is not a test task queue name`);
+      return 2;
+    }
+  }
+  process.env.TEMPORAL_CONFIG_FILE ??= os.devNull;
+  const settings = resolveConnectionSettings({ defaultAddress: '127.0.0.1:7233' });
+  const address = settings.address;
+  const connection = await Connection.connect({ ...settings.connectionOptions, connectTimeout: 10_000 });
   try {
-    const client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
-    const open: string[] = [];
-    for await (const info of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
-      const ours =
-        queues.has(info.taskQueue) ||
-        (prefixes.some((prefix) => info.taskQueue.startsWith(prefix)) && info.startTime.getTime() >= since);
-      if (ours) open.push(`${info.workflowId} (task queue ${info.taskQueue}, started ${info.startTime.toISOString()})`);
+    const client = new Client({ connection, namespace: settings.namespace });
+    const listed: Array<{ workflowId: string; taskQueue: string; type: string; startTime: Date }> = [];
+    for (let i = 0; i < queues.length; i += BATCH) {
+      const batch = queues.slice(i, i + BATCH).map((queue) => `'${queue}'`);
+      const query = `ExecutionStatus = 'Running' AND TaskQueue IN (${batch.join(', ')})`;
+      for await (const info of client.workflow.list({ query })) {
+        listed.push({ workflowId: info.workflowId, taskQueue: info.taskQueue, type: info.type, startTime: info.startTime });
+      }
+    }
+    // Visibility lags behind: a run terminated a moment ago may still be listed. Describe is current.
+    const open: typeof listed = [];
+    for (const run of listed) {
+      try {
+        const description = await client.workflow.getHandle(run.workflowId).describe();
+        if (description.status.name === 'RUNNING') open.push(run);
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
     }
     if (open.length === 0) {
-      console.error(`no open runs left by the suite (${queues.size} test task queues checked)`);
+      console.error(`no open runs left by the suite on its ${queues.length} task queue(s) at ${address}`);
       return 0;
     }
-    console.error(`${open.length} run(s) started by the suite are still open: every test must clean up what it starts`);
-    for (const line of open) console.error(`  ${line}`);
+    console.error(`${open.length} run(s) started by the suite are still open at ${address}: every test must clean up what it starts`);
+    console.error('(docs/development.md#every-test-cleans-up-what-it-starts)');
+    for (const run of open) {
+      console.error(`  ${run.workflowId}  task queue ${run.taskQueue}  ${run.type}  started ${run.startTime.toISOString()}`);
+    }
+    for (const run of open) {
+      await client.workflow
+        .getHandle(run.workflowId)
+        .terminate('test cleanup: left open by the suite')
+        .catch((error: unknown) => console.error(`  could not terminate ${run.workflowId}: ${String(error)}`));
+    }
+    console.error('they are terminated now (reason "test cleanup: left open by the suite"); their histories remain');
     return 1;
   } finally {
     await connection.close();

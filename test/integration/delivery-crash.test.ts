@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { startHarness, plan, runId, eventually, startWorkerProcess, type Harness } from './harness';
+import { startHarness, plan, runId, eventually, startWorkerProcess, closeAll, type Harness } from './harness';
 import { WebhookReceiver, orderViolation } from './webhook-receiver';
 
 /** The worker's delivery configuration, from the environment as in production. */
@@ -30,8 +30,7 @@ before(async () => {
 });
 after(async () => {
   worker?.kill('SIGKILL');
-  await sink.stop();
-  await h?.close();
+  await closeAll(() => h?.close(), () => sink.stop());
 });
 
 test('a worker killed after the store write and before delivery: no duplicate rows, every event delivered', async () => {

@@ -5,17 +5,15 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, plan, runId, eventually, testDelivery, type Harness } from './harness';
+import { startHarness, plan, runId, eventually, testDelivery, closeAll, type Harness } from './harness';
 import { WebhookReceiver, closedPort, newSecret, orderViolation } from './webhook-receiver';
 import { eventsQuery } from '../../src/workflows/definitions';
 import type { RunEvent } from '../../src/engine';
 
 const harnesses: Harness[] = [];
 const receivers: WebhookReceiver[] = [];
-after(async () => {
-  for (const receiver of receivers) await receiver.stop();
-  for (const h of harnesses) await h.close();
-});
+// Harnesses first: their runs are terminated before the receivers they deliver to go away.
+after(() => closeAll(...harnesses.map((h) => () => h.close()), ...receivers.map((r) => () => r.stop())));
 
 async function receiver(): Promise<WebhookReceiver> {
   const r = await new WebhookReceiver().start();

@@ -5,14 +5,15 @@
  * agents (a local HTTP server that receives signed wake-ups). It records into the store PLAN_STORE_URL
  * names (unset: .data/plan-runner.db under the working directory), which the tests read back.
  */
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { PlanRunnerClient } from '../../src/client/plan-runner-client';
 import { openStore } from '../../src/store';
-import { TEMPORAL_ADDRESS, TEMPORAL_CONNECTION } from './harness';
+import { TEMPORAL_ADDRESS, TEMPORAL_CONNECTION, registerTaskQueue, terminateOpenRuns } from './harness';
 
 const DEMO = path.resolve(__dirname, '..', '..', 'scripts', 'demo.js');
 
@@ -22,16 +23,52 @@ interface DemoResult {
   stderr: string;
 }
 
+/**
+ * The demo closes its run itself: it completes, and on a failure or Ctrl-C the demo cancels (else
+ * terminates) it. Should a demo be killed or hang anyway, after() stops it and terminates whatever is
+ * still open on the private task queues the demos printed (each logged for the check after the suite).
+ */
+const demos = new Set<ChildProcess>();
+const demoQueues = new Set<string>();
+after(async () => {
+  for (const child of demos) {
+    // SIGTERM first: the demo closes its run on it; SIGKILL when it does not exit.
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  if (demoQueues.size === 0) return;
+  const client = await PlanRunnerClient.connect({ connectionSettings: TEMPORAL_CONNECTION });
+  try {
+    for (const queue of demoQueues) await terminateOpenRuns(client.client, queue);
+  } finally {
+    await client.close();
+  }
+});
+
 /** Runs the demo like CI does: stdin is not a terminal, CI=true, no PLAN_TASK_QUEUE. */
 function runDemo(args: string[], overrides: NodeJS.ProcessEnv = {}): Promise<DemoResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', TEMPORAL_ADDRESS, ...overrides };
   delete env.PLAN_TASK_QUEUE;
   delete env.FORCE_COLOR;
+  const onSuiteServer = env.TEMPORAL_ADDRESS === TEMPORAL_ADDRESS;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [DEMO, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    demos.add(child);
+    child.on('exit', () => demos.delete(child));
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      // `  worker     in-process, task queue plan-runs-demo-…`: printed before the demo starts its run.
+      const queue = /task queue (plan-runs-demo-[\w-]+)/.exec(stdout)?.[1];
+      if (queue && onSuiteServer && !demoQueues.has(queue)) {
+        demoQueues.add(queue);
+        registerTaskQueue(queue);
+      }
+    });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
@@ -57,6 +94,8 @@ function runIdOf(stdout: string): string {
 async function snapshotStatuses(runId: string): Promise<Record<string, string>> {
   const client = await PlanRunnerClient.connect({ connectionSettings: TEMPORAL_CONNECTION });
   try {
+    const workflow = await client.client.workflow.getHandle(runId).describe();
+    assert.equal(workflow.status.name, 'COMPLETED', 'the demo leaves no run open: its workflow has completed');
     const snapshot = await client.snapshot(runId); // a completed run answers from its result
     assert.equal(snapshot.status, 'completed');
     return Object.fromEntries(snapshot.nodes.map((node) => [node.id, node.status]));

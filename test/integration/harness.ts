@@ -2,14 +2,19 @@
  * Integration harness: a real worker on a fresh task queue against the real Temporal dev server
  * (TEMPORAL_ADDRESS, started by `./temporal-dev.sh test`). Nothing is mocked. Each test file gets its
  * own task queue, so files and runs never pick up each other's work.
+ *
+ * Every test cleans up what it starts (docs/development.md#every-test-cleans-up-what-it-starts): a
+ * harness's `close()` terminates every run still open that its client started or that visibility
+ * lists on its task queue, and every task queue is logged to `$PLAN_TEST_QUEUE_LOG`, which
+ * `./temporal-dev.sh test` checks for open runs after the suite (scripts/check-open-runs.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Client, Connection, WorkflowNotFoundError, type WorkflowClientInterceptor } from '@temporalio/client';
 import { NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
-import type { Client } from '@temporalio/client';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { resolveConnectionSettings } from '../../src/client/connection';
 import { PlanRunnerClient } from '../../src/client/plan-runner-client';
@@ -63,6 +68,11 @@ export interface Harness {
   taskQueue: string;
   /** Stop the in-process worker (if any) and keep the client and store: for tests of a missing worker. */
   stopWorker?(): Promise<void>;
+  /**
+   * Terminates every run still open that this harness's client started or that is running on its task
+   * queue (reason 'test cleanup'), then stops the worker and closes the connections and the store.
+   * Call it in `after()` (or a `finally`), so it also runs when a test failed.
+   */
   close(): Promise<void>;
 }
 
@@ -78,53 +88,112 @@ export function testDelivery(overrides: Partial<DeliveryConfig> = {}): DeliveryC
   };
 }
 
+// ---- Cleanup: every run a test starts is closed by the end of its file ------------------------------
+
+/** The variable naming the file every test task queue is appended to (set by `./temporal-dev.sh test`). */
+export const QUEUE_LOG_VARIABLE = 'PLAN_TEST_QUEUE_LOG';
+
 /**
- * Every task queue a harness creates is appended to `$PLAN_TEST_QUEUE_LOG` (set by
- * `./temporal-dev.sh test`), so that `scripts/check-open-runs.ts` can tell, after the suite, whether
- * any run the suite started is still open, without counting anyone else's runs on a shared server.
+ * Notes a task queue the suite puts runs on in `$PLAN_TEST_QUEUE_LOG` (when set), before anything is
+ * started there, so that the check after the suite looks at this queue, and at no one else's.
  */
-function logTaskQueue(taskQueue: string): void {
-  const file = process.env.PLAN_TEST_QUEUE_LOG;
+export function registerTaskQueue(taskQueue: string): void {
+  const file = process.env[QUEUE_LOG_VARIABLE];
   if (file) fs.appendFileSync(file, `${taskQueue}\n`);
 }
 
-/**
- * Terminates every run still open on `taskQueue`: the ids the harness client started, and whatever
- * visibility lists on the queue (runs started through the CLI or the raw Temporal client). Tests clean
- * up what they start, also when they fail half-way; this is what `close()` does last.
- */
-export async function terminateOpenRuns(client: Client, taskQueue: string, known: Iterable<string> = []): Promise<string[]> {
-  const ids = new Set(known);
-  try {
-    for await (const info of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) ids.add(info.workflowId);
-  } catch {
-    // Visibility unavailable: the known ids are still terminated.
-  }
-  const terminated: string[] = [];
-  for (const id of ids) {
-    const handle = client.workflow.getHandle(id);
-    try {
-      const description = await handle.describe();
-      if (description.status.name !== 'RUNNING' || description.taskQueue !== taskQueue) continue;
-      await handle.terminate('test cleanup: the test ended with this run open');
-      terminated.push(id);
-    } catch {
-      // Already closed or gone.
-    }
-  }
-  return terminated;
+/** A fresh task queue for one test file (or one harness), already registered. */
+export function testTaskQueue(prefix = 'test'): string {
+  const taskQueue = `${prefix}-${randomUUID().slice(0, 8)}`;
+  registerTaskQueue(taskQueue);
+  return taskQueue;
 }
 
-/** Remembers the run id of every `start` through this client (for `terminateOpenRuns`). */
-function trackStarts(client: PlanRunnerClient): Set<string> {
-  const started = new Set<string>();
-  const start = client.start.bind(client);
-  client.start = async (...args: Parameters<PlanRunnerClient['start']>) => {
-    const run = await start(...args);
-    started.add(run.runId);
-    return run;
+/**
+ * The workflow ids a Temporal client started (plan-runner's `start`, or the raw `workflow.start`,
+ * `signalWithStart` and update-with-start), recorded by a client interceptor.
+ */
+export class StartedRuns {
+  readonly ids = new Set<string>();
+
+  readonly interceptor: WorkflowClientInterceptor = {
+    startWithDetails: async (input, next) => {
+      this.ids.add(input.options.workflowId);
+      return next(input);
+    },
+    signalWithStart: async (input, next) => {
+      this.ids.add(input.options.workflowId);
+      return next(input);
+    },
+    startUpdateWithStart: async (input, next) => {
+      this.ids.add(input.workflowStartOptions.workflowId);
+      return next(input);
+    },
   };
-  return started;
+}
+
+/** The reason every run closed by the cleanup is terminated with (shown in the Web UI and `temporal workflow describe`). */
+export const CLEANUP_REASON = 'test cleanup';
+
+/**
+ * Terminates every run still open among `known` (ids this test started, on any queue) and among the
+ * runs visibility lists as running on `taskQueue` (those started through the CLI, another client or a
+ * worker's continue-as-new). Visibility is eventually consistent, so each candidate's state is read with
+ * `describe` (which is not), and a run visibility does not list yet is still caught through `known`.
+ * Returns the ids it terminated. Never throws: cleanup must not hide the test's own failure; what it
+ * could not close is reported on stderr (and the check after the suite fails on it).
+ */
+export async function terminateOpenRuns(client: Client, taskQueue: string | undefined, known: Iterable<string> = []): Promise<string[]> {
+  const terminated: string[] = [];
+  const deadline = Date.now() + 15_000;
+  for (let pass = 1; ; pass++) {
+    const candidates = new Set(known);
+    const problems: string[] = [];
+    if (taskQueue) {
+      try {
+        const query = `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`;
+        for await (const info of client.workflow.list({ query })) candidates.add(info.workflowId);
+      } catch (error) {
+        problems.push(`listing the runs on task queue ${taskQueue}: ${String(error)}`);
+      }
+    }
+    for (const id of candidates) {
+      const handle = client.workflow.getHandle(id);
+      try {
+        if ((await handle.describe()).status.name !== 'RUNNING') continue;
+        await handle.terminate(CLEANUP_REASON);
+        terminated.push(id);
+      } catch (error) {
+        // Never started (e.g. refused by validation) or closed meanwhile: nothing to do.
+        if (error instanceof WorkflowNotFoundError) continue;
+        problems.push(`terminating ${id}: ${String(error)}`);
+      }
+    }
+    if (problems.length === 0) return terminated;
+    if (Date.now() > deadline) {
+      console.error(`test cleanup could not close every run${taskQueue ? ` on task queue ${taskQueue}` : ''} (${pass} passes):\n  ${problems.join('\n  ')}`);
+      return terminated;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/**
+ * Runs every step in order, also those after one that failed, then throws the first failure: for
+ * `after()` hooks, so that a receiver that fails to stop does not keep a harness from closing.
+ */
+export async function closeAll(...steps: Array<() => unknown>): Promise<void> {
+  let failure: unknown;
+  let failed = false;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      if (!failed) failure = error;
+      failed = true;
+    }
+  }
+  if (failed) throw failure;
 }
 
 /**
@@ -135,21 +204,28 @@ export async function startHarness(
   options: { taskQueue?: string; withWorker?: boolean; delivery?: DeliveryConfig } = {},
 ): Promise<Harness> {
   quietRuntime();
-  const taskQueue = options.taskQueue ?? `test-${randomUUID().slice(0, 8)}`;
+  const taskQueue = options.taskQueue ?? testTaskQueue();
+  if (options.taskQueue) registerTaskQueue(taskQueue);
   const store = await openStore();
   await store.migrate();
-  const client = await PlanRunnerClient.connect({ connectionSettings: TEMPORAL_CONNECTION, taskQueue, store });
-  logTaskQueue(taskQueue);
-  const started = trackStarts(client);
+  // The harness's own Temporal client, so that it can record every workflow it starts.
+  const started = new StartedRuns();
+  const clientConnection = await Connection.connect({ ...TEMPORAL_CONNECTION.connectionOptions, connectTimeout: 5_000 });
+  const temporal = new Client({
+    connection: clientConnection,
+    namespace: TEMPORAL_CONNECTION.namespace,
+    interceptors: { workflow: [started.interceptor] },
+  });
+  const client = await PlanRunnerClient.connect({ connectionSettings: TEMPORAL_CONNECTION, client: temporal, taskQueue, store });
+  // Closing first terminates what is still open (before the worker stops, so it drops the runs' tasks).
+  const cleanUp = () => terminateOpenRuns(temporal, taskQueue, started.ids);
   if (options.withWorker === false) {
     return {
       client,
       store,
       taskQueue,
       async close() {
-        await terminateOpenRuns(client.client, taskQueue, started);
-        await client.close();
-        await store.close();
+        await closeAll(cleanUp, () => client.close(), () => clientConnection.close(), () => store.close());
       },
     };
   }
@@ -177,12 +253,7 @@ export async function startHarness(
     taskQueue,
     stopWorker,
     async close() {
-      // Terminate before the worker stops, so nothing it would still do is left half-done.
-      await terminateOpenRuns(client.client, taskQueue, started);
-      await stopWorker();
-      await client.close();
-      await connection.close();
-      await store.close();
+      await closeAll(cleanUp, stopWorker, () => client.close(), () => clientConnection.close(), () => connection.close(), () => store.close());
     },
   };
 }

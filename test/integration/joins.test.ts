@@ -5,13 +5,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, plan, runId, eventually, testDelivery, type Harness } from './harness';
+import { startHarness, plan, runId, eventually, testDelivery, closeAll, type Harness } from './harness';
 import { WebhookReceiver } from './webhook-receiver';
 import { RunRefusedError } from '../../src/client/errors';
 
 let h: Harness;
 let agent: WebhookReceiver;
-const started: string[] = [];
 before(async () => {
   agent = await new WebhookReceiver().start();
   h = await startHarness({
@@ -23,11 +22,7 @@ before(async () => {
     }),
   });
 });
-after(async () => {
-  for (const id of started) await h.client.client.workflow.getHandle(id).terminate('test cleanup').catch(() => undefined);
-  await h?.close();
-  await agent?.stop();
-});
+after(() => closeAll(() => h?.close(), () => agent?.stop()));
 
 test('join any: the first branch wins, the loser is cancelled, its agent woken with node-cancelled, a late result refused', async () => {
   const spec = plan(
@@ -46,7 +41,6 @@ test('join any: the first branch wins, the loser is cancelled, its agent woken w
     { maxConcurrency: 2 },
   );
   const { runId: id } = await h.client.start(spec, { runId: runId('join-any') });
-  started.push(id);
   const forSlow = () => agent.requests.filter((r) => r.path.endsWith('/slow') && r.body?.workItem?.runId === id);
   await eventually(async () => (forSlow().length >= 1 ? true : undefined), 'slow is dispatched');
 
@@ -85,7 +79,6 @@ test('join atLeast 2 of 3: goes ahead after two and cancels the third', async ()
     { maxConcurrency: 3 },
   );
   const { runId: id } = await h.client.start(spec, { runId: runId('join-two') });
-  started.push(id);
   await h.client.submitResult(id, { nodeId: 'a', structuredOutput: {} });
   let snapshot = await h.client.snapshot(id);
   assert.equal(snapshot.nodes.find((n) => n.id === 'two')?.status, 'pending', 'one of two is not enough');

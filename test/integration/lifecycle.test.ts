@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { startHarness, plan, runId, eventually, testDelivery, type Harness } from './harness';
+import { startHarness, plan, runId, eventually, testDelivery, closeAll, type Harness } from './harness';
 import { WebhookReceiver, orderViolation } from './webhook-receiver';
 import { replanRunUpdate, replanSignal } from '../../src/workflows/definitions';
 import type { PlanSpec } from '../../src/engine';
@@ -17,10 +17,7 @@ before(async () => {
   await sink.start();
   h = await startHarness({ delivery: testDelivery({ sinks: [{ id: `lifecycle-${runId('sink')}`, url: sink.url, secret: sink.secret }] }) });
 });
-after(async () => {
-  await h?.close();
-  await sink.stop();
-});
+after(() => closeAll(() => h?.close(), () => sink.stop()));
 
 /** The Temporal run id of the execution a workflow id currently points at. */
 async function currentRunId(id: string): Promise<string> {

@@ -17,12 +17,10 @@ import { startHarness, plan, runId, type Harness } from './harness';
 import { nodeResultSignal, submitNodeResultUpdate } from '../../src/workflows/definitions';
 
 let h: Harness;
-const open: string[] = [];
 before(async () => {
   h = await startHarness();
 });
 after(async () => {
-  for (const id of open) await h.client.client.workflow.getHandle(id).terminate('test cleanup').catch(() => undefined);
   await h?.close();
 });
 
@@ -76,9 +74,7 @@ describe('payload fuzz against a live run', () => {
       { id: 'a', retry: { maxAttempts: 100_000 }, completionChecks: [{ kind: 'condition', expression: 'output.neverTrue == true' }] },
     ]);
     const target = (await h.client.start(spec, { runId: runId('fuzz-target') })).runId;
-    open.push(target);
     const victim = (await h.client.start(plan('fuzz-victim', [{ id: 'a', retry: { maxAttempts: 100_000 } }]), { runId: runId('fuzz-victim') })).runId;
-    open.push(victim);
     const handle = h.client.client.workflow.getHandle(target);
     const cases = fc.sample(CASE_KINDS, { numRuns: CASES, seed: SEED });
     const reasons = new Map<string, number>();

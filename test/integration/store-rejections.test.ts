@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import { startHarness, plan, runId, eventually, testDelivery, workerLog, TEMPORAL_ADDRESS, type Harness } from './harness';
+import { startHarness, plan, runId, eventually, testDelivery, workerLog, closeAll, TEMPORAL_ADDRESS, type Harness } from './harness';
 import { WebhookReceiver } from './webhook-receiver';
 import { installStoreRejections, REJECTION_MESSAGE, type StoreRejections } from './store-rejections';
 import { eventsQuery, nodeResultSignal } from '../../src/workflows/definitions';
@@ -20,24 +20,14 @@ const BIN = path.resolve(__dirname, '../../../bin/plan-runner.js');
 let h: Harness;
 let sink: WebhookReceiver;
 let rejections: StoreRejections;
-/** Runs this file started: terminated at the end if a failed test left one open. */
-const started: string[] = [];
 
 before(async () => {
   sink = await new WebhookReceiver().start();
   h = await startHarness({ delivery: testDelivery({ sinks: [{ id: runId('rejections-sink'), url: sink.url, secret: sink.secret }] }) });
   rejections = await installStoreRejections();
 });
-after(async () => {
-  for (const id of started) {
-    const handle = h?.client.client.workflow.getHandle(id);
-    const description = await handle?.describe().catch(() => undefined);
-    if (description?.status.name === 'RUNNING') await handle?.terminate('test cleanup').catch(() => undefined);
-  }
-  await rejections?.close();
-  await h?.close();
-  await sink?.stop();
-});
+// The harness closes first: it terminates any run a failed test left open (they may be retrying a refused write).
+after(() => closeAll(() => h?.close(), () => rejections?.close(), () => sink?.stop()));
 
 /** Fails instead of hanging: the defect was an update that never answered. */
 async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
@@ -103,7 +93,6 @@ describe('a store that rejects records', () => {
     await rejections.rejectAttempts(id, 'draft');
 
     await h.client.start(chain, { runId: id });
-    started.push(id);
     await within(15_000, 'research', h.client.submitResult(id, { nodeId: 'research', structuredOutput: { notes: 'n' } }));
     // The store refuses this transition's attempt row: the update still answers, at once.
     const drafted = await within(15_000, 'the draft update', h.client.submitResult(id, { nodeId: 'draft', structuredOutput: { text: 't' } }));
@@ -131,7 +120,6 @@ describe('a store that rejects records', () => {
 
     // Another run on the same worker, meanwhile, is recorded in full.
     await h.client.start(chain, { runId: other });
-    started.push(other);
     for (const nodeId of ['research', 'draft', 'publish']) {
       await within(15_000, `${other} ${nodeId}`, h.client.submitResult(other, { nodeId, structuredOutput: { ok: true } }));
     }
@@ -190,7 +178,6 @@ describe('a store that rejects records', () => {
     try {
       await rejections.rejectAttempts(id, 'draft');
       await queued.client.start(chain, { runId: id });
-      started.push(id);
       const handle = queued.client.client.workflow.getHandle(id);
       for (const nodeId of ['research', 'draft', 'publish']) await handle.signal(nodeResultSignal, { nodeId, structuredOutput: { ok: true } });
       worker = await startHarness({ taskQueue: queued.taskQueue });
@@ -220,7 +207,6 @@ describe('a store that rejects records', () => {
     const id = runId('rejected-run');
     await rejections.rejectRun(id);
     await h.client.start(chain, { runId: id });
-    started.push(id);
     for (const nodeId of ['research', 'draft', 'publish']) {
       const outcome = await within(15_000, nodeId, h.client.submitResult(id, { nodeId, structuredOutput: { ok: true } }));
       assert.equal(outcome.nodeStatus, 'completed');

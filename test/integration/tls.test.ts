@@ -29,9 +29,12 @@ import { PlanRunnerClient } from '../../src/client/plan-runner-client';
 import { createPlanWorker } from '../../src/worker';
 import {
   TEMPORAL_CONNECTION,
+  closeAll,
   plan,
+  registerTaskQueue,
   runId,
   startHarness,
+  terminateOpenRuns,
   startWorkerProcess,
   testDelivery,
   workerStartupOutput,
@@ -201,7 +204,9 @@ async function workerFailure(options: TemporalConnectionOptions): Promise<Tempor
   assert.fail('the worker should not have connected');
 }
 
+/** Runs test (d) started through its TLS client, on the queue `${h.taskQueue}-e2e` (the harness's client did not start them). */
 const opened: string[] = [];
+const e2eQueue = () => `${h.taskQueue}-e2e`;
 
 describe('TLS connections', { skip }, () => {
   before(async () => {
@@ -216,19 +221,18 @@ describe('TLS connections', { skip }, () => {
   });
 
   after(async () => {
-    for (const id of opened) {
-      const handle = h?.client.client.workflow.getHandle(id);
-      const description = await handle?.describe().catch(() => undefined);
-      if (description?.status.name === 'RUNNING') await handle?.terminate('tls test cleanup').catch(() => undefined);
-    }
+    // The same server behind the proxy: the harness's plain client closes what test (d) left open there.
+    if (h) await terminateOpenRuns(h.client.client, e2eQueue(), opened);
     if (workerProcess && workerProcess.exitCode === null) {
       workerProcess.kill('SIGKILL');
       await once(workerProcess, 'exit');
     }
-    await h?.close();
-    await proxy?.close();
-    await mtlsProxy?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await closeAll(
+      () => h?.close(),
+      () => proxy?.close(),
+      () => mtlsProxy?.close(),
+      () => dir && rmSync(dir, { recursive: true, force: true }),
+    );
   });
 
   test('(a) a temporal.toml profile with the CA and server name: the client connects over TLS and lists runs', async () => {
@@ -351,7 +355,8 @@ describe('TLS connections', { skip }, () => {
 
   test('(d) a worker connects over TLS through the profile and runs a plan end to end with a TLS client', async () => {
     const configFile = profileFile();
-    const taskQueue = `${h.taskQueue}-e2e`;
+    const taskQueue = e2eQueue();
+    registerTaskQueue(taskQueue);
     const worker = await createPlanWorker({
       configFile,
       profile: 'tls-proxy',

@@ -6,7 +6,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,9 +15,9 @@ import { PlanRunnerClient } from '../../src/client/plan-runner-client';
 import { createPlanWorker, type PlanWorker } from '../../src/worker';
 import { openStore } from '../../src/store';
 import { MIGRATION_TABLE, storeMigrations } from '../../src/store/migrations';
-import { TEMPORAL_CONNECTION, eventually, plan, runId, testDelivery, workflowBundle } from './harness';
+import { TEMPORAL_CONNECTION, eventually, plan, runId, terminateOpenRuns, testDelivery, testTaskQueue, workflowBundle } from './harness';
 
-const taskQueue = `test-migrate-${randomUUID().slice(0, 8)}`;
+const taskQueue = testTaskQueue('test-migrate');
 let dir: string;
 let file: string;
 let connection: NativeConnection | undefined;
@@ -38,7 +37,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (openRun) await client?.client.workflow.getHandle(openRun).terminate('test cleanup').catch(() => undefined);
+  if (client) await terminateOpenRuns(client.client, taskQueue, openRun ? [openRun] : []);
   if (worker) {
     worker.shutdown();
     await running?.catch(() => undefined);
