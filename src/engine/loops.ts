@@ -12,6 +12,7 @@ import { evaluateWhen } from './conditions';
 import { closePendingApprovals } from './dispatch';
 import { applyFailureAction } from './failure';
 import { getPath, setPath } from './paths';
+import { nodeContext } from './run-state';
 import type { PlanEdge, PlanSpec } from './spec';
 import type { Step } from './step';
 import type { NodeContext, NodeRun, RunState } from './types';
@@ -115,7 +116,7 @@ export function evaluateLoops(step: Step): boolean {
     step.changed = true;
     changed = true;
     for (const loop of loops) {
-      const context = contextOf(state, node);
+      const context = nodeContext(state, node);
       if (!evaluateWhen(loop.edge.when, context)) continue;
       const count = loopCount(state, loop);
       if (count < loop.edge.loop.maxIterations) {
@@ -144,15 +145,6 @@ export function evaluateLoops(step: Step): boolean {
   return changed;
 }
 
-function contextOf(state: RunState, node: NodeRun): NodeContext {
-  return {
-    input: node.resolvedInput,
-    output: node.output,
-    artifact: node.artifacts,
-    run: { input: state.input },
-    iteration: node.iteration ?? 1,
-  };
-}
 
 /** Resets the loop's body for `iteration`: pending, output and input cleared, attempts kept. */
 function startOver(step: Step, loop: LoopInfo, iteration: number, fromContext: NodeContext): void {
