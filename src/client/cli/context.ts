@@ -72,14 +72,14 @@ export function createContext(io: CliIO, state: { exitCode: number }, deps: CliD
   const printJson = (value: unknown) => out(JSON.stringify(value));
   const globals = (command: Command): GlobalOptions => command.optsWithGlobals() as GlobalOptions;
 
-  async function withStore<T>(command: Command, fn: (client: PlanRunnerClient) => Promise<T>): Promise<T> {
+  /** The client options every command shares: connection flags, task queue and store. */
+  const clientOptions = (command: Command) => {
     const options = globals(command);
-    const client = new PlanRunnerClient({
-      ...connectionOptionsFromFlags(options),
-      taskQueue: options.taskQueue,
-      storeUrl: options.store,
-      store: deps.store,
-    });
+    return { ...connectionOptionsFromFlags(options), taskQueue: options.taskQueue, storeUrl: options.store, store: deps.store };
+  };
+
+  /** Run `fn` with `client`, and close it afterwards whatever happens. */
+  async function using<T>(client: PlanRunnerClient, fn: (client: PlanRunnerClient) => Promise<T>): Promise<T> {
     try {
       return await fn(client);
     } finally {
@@ -87,21 +87,13 @@ export function createContext(io: CliIO, state: { exitCode: number }, deps: CliD
     }
   }
 
+  function withStore<T>(command: Command, fn: (client: PlanRunnerClient) => Promise<T>): Promise<T> {
+    return using(new PlanRunnerClient(clientOptions(command)), fn);
+  }
+
   async function withClient<T>(command: Command, fn: (client: PlanRunnerClient) => Promise<T>): Promise<T> {
-    const options = globals(command);
     const connectTimeoutMs = Number(process.env.PLAN_RUNNER_CONNECT_TIMEOUT_MS) || 5_000;
-    const client = await PlanRunnerClient.connect({
-      ...connectionOptionsFromFlags(options),
-      taskQueue: options.taskQueue,
-      connectTimeoutMs,
-      storeUrl: options.store,
-      store: deps.store,
-    });
-    try {
-      return await fn(client);
-    } finally {
-      await client.close().catch(() => undefined);
-    }
+    return using(await PlanRunnerClient.connect({ ...clientOptions(command), connectTimeoutMs }), fn);
   }
 
   function printOutcome(command: Command, outcome: SubmitOutcome | OperationOutcome | ReplanOutcome, summary: string): void {
