@@ -2,7 +2,8 @@
  * Agent results (docs/semantics.md §7): refuse what must be refused (changing nothing), hand the rest to the
  * validation activity, then record the attempt and route the node.
  */
-import { unknownNodeMessage } from './suggest';
+import { upperFirst } from './suggest';
+import { fanOutTargetProblem, unknownTargetMessage } from './fan-out';
 import { describeAgentOutcome, failureActionOf } from './outcomes';
 import { AgentSubmission } from './messages';
 import { admitMessage, refuse, rememberSubmission, type MessageCheck } from './message-checks';
@@ -27,10 +28,13 @@ export function checkAgentSubmission(state: RunState, payload: unknown, limits?:
   const submission = admitted.message;
   const spec = findSpecNode(state, submission.nodeId);
   const node = findNodeRun(state, submission.nodeId);
-  if (!spec || !node) return refuse('unknown-node', `${unknownNodeMessage(state.runId, submission.nodeId, state.spec.nodes.map((node) => node.id))}.`);
+  if (!spec || !node) return refuse('unknown-node', `${unknownTargetMessage(state, submission.nodeId)}.`);
   if (spec.type !== 'task') {
     return refuse('not-agent-node', `Node "${spec.id}" is a ${spec.type} node: the engine or a person completes it, not an agent.`);
   }
+  // A fanned-out node takes no result itself: its instances do (docs/semantics.md, "Fan-out").
+  const fannedOut = spec.forEach && node.instanceOf === undefined ? fanOutTargetProblem(state, submission.nodeId) : undefined;
+  if (fannedOut) return refuse('node-not-running', `${upperFirst(fannedOut)}.`);
   if (node.status !== 'running') {
     return refuse('node-not-running', `Node "${spec.id}" is ${node.status}, not running: it takes no result now${timedOut(node, submission.attempt)}.`);
   }

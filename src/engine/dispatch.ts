@@ -2,7 +2,8 @@
  * Dispatch (docs/semantics.md §6): while fewer than `maxConcurrency` nodes are active, hand the first ready human
  * node to its people, else the first ready task node to its agent.
  */
-import { incomingEdges, isHumanNode, nodeRun, reviewerOf, specNode } from './run-state';
+import { atFanOutLimit, hasFanOut } from './fan-out';
+import { incomingEdges, isActive, isHumanNode, nodeContext, nodeRun, reviewerOf, specNode } from './run-state';
 import { setOwn } from './own';
 import type { Step } from './step';
 import type { Approval, NodeRun, NodeStatus, RunState, WorkItem } from './types';
@@ -13,13 +14,24 @@ export function dispatchReady(step: Step): void {
   // A failed or cancelled run hands out no new work until someone retries the failed node.
   if (state.cancelled || state.nodes.some((node) => node.status === 'failed')) return;
   const limit = state.spec.maxConcurrency ?? 1;
+  const fanOut = hasFanOut(state.spec);
   while (step.activeCount() < limit) {
-    const ready = state.nodes.filter((node) => node.status === 'ready');
+    // Instances also count against their node's own `forEach.maxConcurrency` (docs/semantics.md, "Fan-out").
+    const busy = fanOut ? activeInstancesPerNode(state) : undefined;
+    const ready = state.nodes.filter(
+      (node) => node.status === 'ready' && (busy === undefined || !atFanOutLimit(node, specNode(state, node.nodeId).forEach, busy)),
+    );
     const next = ready.find((node) => isHumanNode(specNode(state, node.nodeId))) ?? ready[0];
     if (!next) return;
     if (isHumanNode(specNode(state, next.nodeId))) requestHuman(step, next, 'node');
     else startTask(step, next);
   }
+}
+
+function activeInstancesPerNode(state: RunState): Map<string, number> {
+  const busy = new Map<string, number>();
+  for (const node of state.nodes) if (node.instanceOf !== undefined && isActive(node)) busy.set(node.instanceOf, (busy.get(node.instanceOf) ?? 0) + 1);
+  return busy;
 }
 
 function startTask(step: Step, node: NodeRun): void {
@@ -77,7 +89,7 @@ export function requestHuman(step: Step, node: NodeRun, kind: 'node' | 'review')
       approvers: approval.approvers,
       kind,
       brief: briefOf(spec),
-      resolvedInput: node.resolvedInput,
+      resolvedInput: nodeContext(step.state, node).input,
       ...(spec.options ? { options: spec.options } : {}),
       ...(kind === 'review' ? { issues: node.lastIssues, output: node.output } : {}),
     },
@@ -123,10 +135,12 @@ const WAITING_TO_START: readonly NodeStatus[] = ['pending', 'scheduled', 'ready'
 export function workItemFor(state: RunState, node: NodeRun, reason: string): WorkItem {
   const spec = specNode(state, node.nodeId);
   const handoff: Record<string, unknown> = {};
-  for (const edge of incomingEdges(state.spec, node.nodeId)) {
+  // An instance gets the handoffs of its node's upstream nodes.
+  for (const edge of incomingEdges(state.spec, node.instanceOf ?? node.nodeId)) {
     const source = nodeRun(state, edge.from);
     if (source.handoffContext !== undefined) setOwn(handoff, edge.from, source.handoffContext);
   }
+  const input = nodeContext(state, node).input;
   return {
     runId: state.runId,
     planId: state.planId,
@@ -134,11 +148,12 @@ export function workItemFor(state: RunState, node: NodeRun, reason: string): Wor
     attempt: WAITING_TO_START.includes(node.status) ? node.attempts + 1 : (node.currentAttempt ?? node.attempts + 1),
     owner: spec.owner ?? { kind: 'agent', ref: 'unknown' },
     brief: briefOf(spec),
-    resolvedInput: node.resolvedInput,
+    resolvedInput: input,
     handoff,
     previousIssues: node.lastIssues,
     reason,
     iteration: node.iteration ?? 1,
+    ...(node.instanceOf !== undefined ? { item: (input as { item?: unknown }).item, index: node.index } : {}),
   };
 }
 

@@ -20,12 +20,23 @@ export function compactForHandOver(state: RunState, limits: HandOverLimits = {})
   const attemptsPerNode = limits.attemptsPerNode ?? 5;
   const submissionIds = limits.submissionIds ?? 1000;
   const ids = Object.keys(state.submissions);
+  const finishedNodes = new Set(state.nodes.filter((node) => node.instanceOf === undefined && isSuccessful(node)).map((node) => node.nodeId));
   return {
     ...state,
-    nodes: state.nodes.map((node) => withHistory(node, isSuccessful(node) ? 0 : attemptsPerNode)),
+    nodes: state.nodes.map((node) => withoutFinishedPayloads(finishedNodes, withHistory(node, isSuccessful(node) ? 0 : attemptsPerNode))),
     submissions:
       ids.length > submissionIds ? Object.fromEntries(ids.slice(-submissionIds).map((id) => [id, state.submissions[id]])) : state.submissions,
   };
+}
+
+/**
+ * A finished instance needs no input any more, and once its node finished its output is in the
+ * node's output (`{ items }`): a hand-over of a thousand-instance fan-out carries each output once.
+ */
+function withoutFinishedPayloads(finishedNodes: Set<string>, node: NodeRun): NodeRun {
+  if (node.instanceOf === undefined || !isSuccessful(node)) return node;
+  const { resolvedInput: _input, output, notes: _notes, ...rest } = node;
+  return finishedNodes.has(node.instanceOf) ? rest : { ...rest, ...(output !== undefined ? { output } : {}) };
 }
 
 function withHistory(node: NodeRun, keep: number): NodeRun {

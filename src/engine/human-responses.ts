@@ -2,7 +2,8 @@
  * Human responses (docs/semantics.md §8): find the pending approval, refuse what must be refused, check the
  * response's shape for the node type, then (after the validation activity) record and route.
  */
-import { unknownNodeMessage } from './suggest';
+import { listNames } from './suggest';
+import { fanOutTargetProblem, unknownTargetMessage } from './fan-out';
 import { describeHumanOutcome } from './outcomes';
 import type { z } from 'zod';
 import { admitMessage, refuse, rememberSubmission, type MessageCheck } from './message-checks';
@@ -72,8 +73,8 @@ function latestClosed(state: RunState, nodeId?: string): Approval | undefined {
 
 function findPendingApproval(state: RunState, response: HumanResponse): Approval | Refusal {
   const pending = state.approvals.filter((approval) => approval.status === 'pending');
-  if (response.nodeId !== undefined && !findSpecNode(state, response.nodeId)) {
-    return refuse('unknown-node', `${unknownNodeMessage(state.runId, response.nodeId, state.spec.nodes.map((node) => node.id))}.`);
+  if (response.nodeId !== undefined && (!findSpecNode(state, response.nodeId) || !findNodeRun(state, response.nodeId))) {
+    return refuse('unknown-node', `${unknownTargetMessage(state, response.nodeId)}.`);
   }
   if (response.approvalId !== undefined) {
     const approval = pending.find((candidate) => candidate.approvalId === response.approvalId);
@@ -95,6 +96,8 @@ function findPendingApproval(state: RunState, response: HumanResponse): Approval
     const approval = pending.find((candidate) => candidate.nodeId === response.nodeId);
     if (!approval) {
       const status = findNodeRun(state, response.nodeId)?.status;
+      const fannedOut = fanOutTargetProblem(state, response.nodeId);
+      if (fannedOut) return refuse('no-pending-approval', `Node "${response.nodeId}" has no approval of its own: ${fannedOut}.`);
       const closed = latestClosed(state, response.nodeId);
       const why = closed ? `: approval ${closed.approvalId} was ${closedAs(closed)}` : '';
       return refuse('no-pending-approval', `Node "${response.nodeId}" has no pending approval (the node is ${status})${why}.`);
@@ -109,7 +112,7 @@ function findPendingApproval(state: RunState, response: HumanResponse): Approval
   if (pending.length > 1) {
     return refuse(
       'ambiguous-approval',
-      `Several approvals are pending (${pending.map((a) => `${a.approvalId} on "${a.nodeId}"`).join(', ')}): name the node or approval.`,
+      `Several approvals are pending (${listNames(pending.map((a) => `${a.approvalId} on "${a.nodeId}"`))}): name the node or approval.`,
     );
   }
   return pending[0];

@@ -10,7 +10,7 @@ export * from './messages';
 export * from './limits';
 export { compilePattern, patternProblem, MAX_PATTERN_LENGTH } from './patterns';
 export { parseMessage } from './message-checks';
-export { createRunState, isFinished, deriveRunStatus } from './run-state';
+export { createRunState, isFinished, deriveRunStatus, parseInstanceId, instanceId } from './run-state';
 export { checkAgentSubmission, applyAgentSubmission, rejectSubmission } from './agent-results';
 export { refuse } from './message-checks';
 export { checkHumanResponse, applyHumanResponse } from './human-responses';

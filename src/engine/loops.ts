@@ -11,6 +11,7 @@
 import { evaluateWhen } from './conditions';
 import { closePendingApprovals } from './dispatch';
 import { applyFailureAction } from './failure';
+import { retireInstances } from './fan-out';
 import { getPath, setPath } from './paths';
 import { nodeContext } from './run-state';
 import type { PlanEdge, PlanSpec } from './spec';
@@ -173,6 +174,8 @@ function startOver(step: Step, loop: LoopInfo, iteration: number, fromContext: N
     if (node.approvalId && state.approvals.some((a) => a.approvalId === node.approvalId && a.status === 'pending')) {
       closePendingApprovals(step, `the loop back to "${loop.edge.to}" started iteration ${iteration}`, { edge: loop.index }, { status: 'cancelled', nodeId: id });
     }
+    // A fanned-out body node fans out afresh from the next iteration's list.
+    if (node.fanOut) retireInstances(step, id, `the loop back to "${loop.edge.to}" started iteration ${iteration}`);
     resetForIteration(node, innermostLoop(state.spec, id) ? loopCount(state, innermostLoop(state.spec, id) as LoopInfo) : iteration);
   }
   const to = state.nodes.find((candidate) => candidate.nodeId === loop.edge.to) as NodeRun;

@@ -3,7 +3,7 @@
  * retry). Each returns a Transition, or a Refusal that changed nothing. Timers (delayed nodes,
  * timeouts, deadlines) live in `timers.ts` and are re-exported from here.
  */
-import { unknownNodeMessage } from './suggest';
+import { instancesOf, startFanOut, unknownTargetMessage } from './fan-out';
 import { parseMessage, refuse } from './message-checks';
 import { closePendingApprovals, workItemFor } from './dispatch';
 import { handleFailedAttempt } from './failure';
@@ -52,7 +52,7 @@ export function pendingInputChecks(state: RunState): Array<{ nodeId: string; req
         request: {
           schemaRef,
           schemas: schemasFor(state.spec.schemas, schemaRef),
-          value: node.resolvedInput,
+          value: nodeContext(state, node).input,
           checks: [],
           context: nodeContext(state, node),
           schemaIssueCode: 'input-schema',
@@ -123,7 +123,8 @@ export function resumeRun(state: RunState, payload: unknown, now: string, limits
       delete node.failureClass;
     }
   }
-  const running = step.state.nodes.filter((node) => node.status === 'running');
+  // A fanned-out node is running while its instances are: the instances are handed out again.
+  const running = step.state.nodes.filter((node) => node.status === 'running' && node.fanOut === undefined);
   for (const node of running) {
     // The owner gets the work again, so the attempt's timeout counts from now; its deadline does not
     // move (it counts from the attempt's first dispatch, `startedAt`). docs/design-choices.md.
@@ -148,8 +149,12 @@ export function retryNode(state: RunState, payload: unknown, now: string, limits
   if (parsed.refused) return parsed;
   if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is ${state.status}: nothing can be retried.`);
   const request = parsed.message;
-  const existing = findNodeRun(state, request.nodeId);
-  if (!existing) return refuse('unknown-node', `${unknownNodeMessage(state.runId, request.nodeId, state.spec.nodes.map((node) => node.id))}.`);
+  const named = findNodeRun(state, request.nodeId);
+  if (!named) return refuse('unknown-node', `${unknownTargetMessage(state, request.nodeId)}.`);
+  // A failed instance failed its node: retrying either retries the node's failed and cancelled instances.
+  const parentOfNamed = named.instanceOf !== undefined ? findNodeRun(state, named.instanceOf) : undefined;
+  const existing = named.status === 'failed' && parentOfNamed?.status === 'failed' ? parentOfNamed : named;
+  if (existing.fanOut && existing.status === 'failed') return retryFanOut(state, existing.nodeId, request.by, now);
   if (existing.status !== 'failed' && existing.status !== 'blocked') {
     return refuse('not-retryable', `Node "${request.nodeId}" is ${existing.status}: only failed or blocked nodes can be retried.`);
   }
@@ -157,7 +162,10 @@ export function retryNode(state: RunState, payload: unknown, now: string, limits
   const node = nodeRun(step.state, request.nodeId);
   delete node.failureClass;
   delete node.finishedAt;
-  if (request.input !== undefined) node.resolvedInput = clone(request.input);
+  if (request.input !== undefined) {
+    // An instance keeps its item and index unless the new input names them.
+    node.resolvedInput = node.instanceOf !== undefined ? { ...(node.resolvedInput as object), ...(clone(request.input) as object) } : clone(request.input);
+  }
   const detail = { by: request.by, ...(request.input !== undefined ? { inputReplaced: true } : {}) };
   if (request.input !== undefined && specNode(state, node.nodeId).inputSchema) {
     // A replaced input goes through the node's input check again before the node is ready.
@@ -165,6 +173,9 @@ export function retryNode(state: RunState, payload: unknown, now: string, limits
     node.inputCheckPending = true;
   } else {
     step.moveNode(node, 'ready', 'node-unblocked', `Node "${node.nodeId}" was retried by ${request.by}.`, detail);
+    // A `forEach` node that failed before it fanned out (its list was not a list) reads its list again.
+    const forEach = node.instanceOf === undefined ? specNode(state, node.nodeId).forEach : undefined;
+    if (forEach) startFanOut(step, node, forEach);
   }
   settle(step);
   const transition = step.finish('node-retried');
@@ -177,6 +188,33 @@ export function retryNode(state: RunState, payload: unknown, now: string, limits
         ? `its new input is being checked; attempt ${next} follows if it passes`
         : `attempt ${next} comes next (the node is ${after.status})`;
   return { ...transition, summary: `Node "${request.nodeId}" was retried by ${request.by}: ${where}.` };
+}
+
+/**
+ * Retries a fanned-out node that failed because an instance failed for good: that instance and the
+ * ones cancelled with it are handed out again (attempt numbers continue); the instances that
+ * finished keep their results.
+ */
+function retryFanOut(state: RunState, nodeId: string, by: string, now: string): Transition {
+  const step = new Step(state, now, by);
+  const node = nodeRun(step.state, nodeId);
+  const again = instancesOf(step.state, nodeId).filter((instance) => instance.status === 'failed' || (instance.status === 'cancelled' && !instance.cancelledByJoin));
+  delete node.failureClass;
+  delete node.finishedAt;
+  step.moveNode(node, 'running', 'node-unblocked', `Node "${nodeId}" was retried by ${by}: ${again.length} instance(s) run again.`, {
+    by,
+    instances: again.map((instance) => instance.nodeId),
+  });
+  for (const instance of again) {
+    delete instance.failureClass;
+    delete instance.finishedAt;
+    step.moveNode(instance, 'ready', 'node-unblocked', `Node "${instance.nodeId}" was retried by ${by}.`, { by, node: nodeId });
+  }
+  settle(step);
+  return {
+    ...step.finish('node-retried'),
+    summary: `Node "${nodeId}" was retried by ${by}: ${again.map((instance) => instance.nodeId).join(', ') || 'no instance'} run${again.length === 1 ? 's' : ''} again.`,
+  };
 }
 
 /**

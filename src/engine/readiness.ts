@@ -5,6 +5,7 @@
 import { evaluateWhen } from './conditions';
 import { clone, getPath, setPath } from './paths';
 import { closePendingApprovals } from './dispatch';
+import { cancelInstance, instancesOf, settleFanOuts, startFanOut } from './fan-out';
 import { evaluateLoops } from './loops';
 import { incomingEdges, isStructuralNode, isSuccessful, nodeContext, nodeRun, outgoingEdges, specNode } from './run-state';
 import type { PlanEdge } from './spec';
@@ -17,9 +18,12 @@ export function evaluateReadiness(step: Step): void {
   while (changed) {
     // Loop edges of nodes that just finished go first: a body that starts over must not be seen as
     // finished by the nodes after it (docs/semantics.md, "Loops").
-    changed = evaluateLoops(step);
+    // A fanned-out node whose instances all finished finishes first, so its loop edges and the
+    // nodes after it see it done (docs/semantics.md, "Fan-out").
+    changed = settleFanOuts(step);
+    if (evaluateLoops(step)) changed = true;
     for (const node of state.nodes) {
-      if (node.status !== 'pending' || node.inputCheckPending) continue;
+      if (node.status !== 'pending' || node.inputCheckPending || node.instanceOf !== undefined) continue;
       if (advancePendingNode(step, node)) {
         changed = true;
         // A structural node that completed here may close a loop: evaluate it before anyone reads it.
@@ -145,6 +149,12 @@ function cancelNodeForJoin(step: Step, node: NodeRun, joinId: string): void {
   if (node.approvalId) {
     closePendingApprovals(step, `join "${joinId}" no longer needs node "${node.nodeId}"`, { join: joinId }, { status: 'cancelled', nodeId: node.nodeId });
   }
+  // A fanned-out loser: each unfinished instance is cancelled too, so each of its agents can stop.
+  for (const instance of node.fanOut ? instancesOf(step.state, node.nodeId) : []) {
+    if (['completed', 'partial', 'skipped', 'failed', 'cancelled'].includes(instance.status)) continue;
+    instance.cancelledByJoin = joinId;
+    cancelInstance(step, instance, `join "${joinId}" went ahead without node "${node.nodeId}"`, { join: joinId });
+  }
   step.moveNode(node, 'cancelled', 'node-cancelled', `Node "${node.nodeId}" was cancelled: join "${joinId}" went ahead without it.`, {
     join: joinId,
   });
@@ -200,7 +210,13 @@ export function promoteAfterInput(step: Step, node: NodeRun): void {
 export function markReady(step: Step, node: NodeRun): void {
   delete node.scheduledUntil;
   delete node.scheduledReason;
-  if (isStructuralNode(specNode(step.state, node.nodeId))) {
+  const spec = specNode(step.state, node.nodeId);
+  // A `forEach` node is never handed out itself: its instances are (docs/semantics.md, "Fan-out").
+  if (spec.forEach && node.instanceOf === undefined) {
+    startFanOut(step, node, spec.forEach);
+    return;
+  }
+  if (isStructuralNode(spec)) {
     node.output = clone(node.resolvedInput);
     step.moveNode(node, 'completed', 'node-auto-completed', `Node "${node.nodeId}" (${node.type}) completed by itself.`);
     return;

@@ -62,6 +62,10 @@ export interface NodeRunRecord {
   finishedAt?: string;
   /** The node's loop iteration (absent outside loops). */
   iteration?: number;
+  /** On an instance of a fanned-out node (`research[2]`): the node it belongs to. */
+  instanceOf?: string;
+  /** On an instance: its 0-based index. */
+  index?: number;
 }
 
 /** An `attempts` row (with its issues and artifacts, which the store splits into their own tables). */
@@ -93,6 +97,8 @@ const NODE_RUN_ROW_FIELDS = [
   'startedAt',
   'finishedAt',
   'iteration',
+  'instanceOf',
+  'index',
 ] as const satisfies ReadonlyArray<keyof NodeRun & keyof NodeRunRecord>;
 
 export function nodeRunRecord(node: NodeRun, position: number): NodeRunRecord {

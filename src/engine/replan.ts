@@ -190,11 +190,24 @@ export function replanRun(
     const highest = Math.max(removed.attempts, removed.currentAttempt ?? 0, ...removed.history.map((record) => record.attempt));
     if (highest > 0) old.retiredAttempts = { ...old.retiredAttempts, [id]: Math.max(highest, old.retiredAttempts?.[id] ?? 0) };
   }
-  old.nodes = newSpec.nodes.map((node): NodeRun => {
-    const previous = oldRuns.get(node.id);
-    if (previous && keep.has(node.id)) return previous;
-    return freshNodeRun(old, node, previous);
-  });
+  // Instances of a kept fanned-out node stay with it; those of a node that starts over go (their
+  // attempt numbers are remembered, so the instances it makes again continue them).
+  const instances = old.nodes.filter((node) => node.instanceOf !== undefined);
+  const retired = { ...old.retiredAttempts };
+  for (const instance of instances) {
+    if (keep.has(instance.instanceOf as string)) continue;
+    const highest = Math.max(instance.attempts, instance.currentAttempt ?? 0, ...instance.history.map((record) => record.attempt));
+    if (highest > 0) retired[instance.nodeId] = Math.max(highest, retired[instance.nodeId] ?? 0);
+  }
+  if (Object.keys(retired).length > 0) old.retiredAttempts = retired;
+  old.nodes = [
+    ...newSpec.nodes.map((node): NodeRun => {
+      const previous = oldRuns.get(node.id);
+      if (previous && keep.has(node.id)) return previous;
+      return freshNodeRun(old, node, previous);
+    }),
+    ...instances.filter((instance) => keep.has(instance.instanceOf as string)),
+  ];
   old.spec = newSpec;
   old.specVersion = toVersion;
 

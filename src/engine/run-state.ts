@@ -81,8 +81,29 @@ function specIndex(spec: PlanSpec) {
   return index;
 }
 
+/**
+ * The spec node `nodeId` names. An instance id (`research[2]`, docs/semantics.md, "Fan-out") names
+ * its node's spec: instances share the brief, owner, checks, retries and time limits.
+ */
 export function findSpecNode(state: RunState, nodeId: string): PlanNode | undefined {
-  return specIndex(state.spec).nodes.get(nodeId);
+  const nodes = specIndex(state.spec).nodes;
+  const node = nodes.get(nodeId);
+  if (node !== undefined || !nodeId.endsWith(']')) return node;
+  const instance = parseInstanceId(nodeId);
+  return instance ? nodes.get(instance.nodeId) : undefined;
+}
+
+const INSTANCE_ID = /^([A-Za-z0-9_.-]+)\[(0|[1-9][0-9]{0,5})\]$/;
+
+/** `research[2]` → `{ nodeId: 'research', index: 2 }`; undefined for anything that is not an instance id. */
+export function parseInstanceId(id: string): { nodeId: string; index: number } | undefined {
+  const match = INSTANCE_ID.exec(id);
+  return match ? { nodeId: match[1], index: Number(match[2]) } : undefined;
+}
+
+/** The id of instance `index` of `nodeId`: `research[2]`. */
+export function instanceId(nodeId: string, index: number): string {
+  return `${nodeId}[${index}]`;
 }
 
 export function specNode(state: RunState, nodeId: string): PlanNode {
@@ -134,20 +155,32 @@ export function isSuccessful(node: NodeRun): boolean {
 export function outgoingEdges(spec: PlanSpec, nodeId: string): PlanEdge[] {
   return (spec.edges ?? []).filter((edge) => edge.from === nodeId && !edge.loop);
 }
+/** Worked on now (running or awaiting a person). A fanned-out node is not: its instances are. */
 export function isActive(node: NodeRun): boolean {
-  return ACTIVE_NODE_STATUSES.includes(node.status);
+  return ACTIVE_NODE_STATUSES.includes(node.status) && node.fanOut === undefined;
 }
 
 /** docs/semantics.md §4: `{ input, output, artifact, run: { input }, iteration }`. */
 export function nodeContext(state: RunState, node: NodeRun, overrides: Partial<NodeContext> = {}): NodeContext {
   return {
-    input: node.resolvedInput,
+    input: node.instanceOf !== undefined ? instanceInput(state, node) : node.resolvedInput,
     output: node.output,
     artifact: node.artifacts,
     run: { input: state.input },
     iteration: node.iteration ?? 1,
     ...overrides,
   };
+}
+
+/**
+ * An instance's resolved input: its node's resolved input plus `item` and `index` (docs/semantics.md,
+ * "Fan-out"). A node input that is not an object is kept under `input`.
+ */
+export function instanceInput(state: RunState, instance: NodeRun): unknown {
+  const own = (instance.resolvedInput ?? {}) as Record<string, unknown>;
+  const shared = findNodeRun(state, instance.instanceOf as string)?.resolvedInput;
+  const base = shared !== null && typeof shared === 'object' && !Array.isArray(shared) ? shared : shared === undefined ? {} : { input: shared };
+  return { ...base, ...own };
 }
 
 export function mergeArtifacts(existing: Record<string, Artifact>, added: Artifact[] = []): Record<string, Artifact> {
@@ -170,10 +203,12 @@ export function deriveRunStatus(state: RunState): RunStatus {
   if (state.cancelled) return 'aborted';
   if (state.nodes.every(isSuccessful)) return 'completed';
   if (state.nodes.some((node) => node.status === 'failed')) return 'failed';
-  const awaitingHuman = state.nodes.some((node) => node.status === 'awaiting-human');
-  const running = state.nodes.some((node) => node.status === 'running');
+  // A fanned-out node is running while its instances work: the instances say what the run waits for.
+  const working = state.nodes.filter((node) => node.fanOut === undefined || node.status !== 'running');
+  const awaitingHuman = working.some((node) => node.status === 'awaiting-human');
+  const running = working.some((node) => node.status === 'running');
   if (awaitingHuman && !running) return 'awaiting-human';
-  const canMove = state.nodes.some(
+  const canMove = working.some(
     (node) => node.status === 'running' || node.status === 'scheduled' || node.status === 'ready' || node.inputCheckPending,
   );
   return canMove ? 'running' : 'blocked';

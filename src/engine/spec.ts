@@ -110,6 +110,30 @@ export const JoinPolicy = z
   .strict();
 export type JoinPolicy = z.infer<typeof JoinPolicy>;
 
+/** The most items one `forEach` may fan out over (`maxItems` may not be set higher). */
+export const MAX_FOR_EACH_ITEMS = 1000;
+/** `forEach.maxItems` when the plan names none. */
+export const DEFAULT_FOR_EACH_ITEMS = 100;
+
+/**
+ * Fan-out (docs/semantics.md, "Fan-out"): when the node is ready, `items` (a path into its context,
+ * such as `input.topics`) must name an array; one instance `<nodeId>[<index>]` runs per entry, at
+ * most `maxConcurrency` at a time (default: only the run's limit).
+ */
+export const ForEachPolicy = z
+  .object({
+    items: z.string().min(1, 'must name a path such as input.topics'),
+    maxItems: z
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(MAX_FOR_EACH_ITEMS, `must be at most ${MAX_FOR_EACH_ITEMS}`)
+      .optional(),
+    maxConcurrency: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
+  })
+  .strict();
+export type ForEachPolicy = z.infer<typeof ForEachPolicy>;
+
 /** A JSON Schema document (2020-12). Compiled by Ajv in `validate-spec` and the validation activity. */
 export const JsonSchemaDoc = z.union([z.record(z.string(), z.unknown()), z.boolean()]);
 
@@ -144,6 +168,8 @@ export const PlanNode = z
     options: z.array(z.string().min(1)).optional(),
     // Join nodes.
     join: JoinPolicy.optional(),
+    // Task and human nodes: one instance per item of a list (docs/semantics.md, "Fan-out").
+    forEach: ForEachPolicy.optional(),
   })
   .strict();
 export type PlanNode = z.infer<typeof PlanNode>;

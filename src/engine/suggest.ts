@@ -67,3 +67,8 @@ export function listNames(names: readonly string[]): string {
 export function unknownNodeMessage(runId: string, nodeId: string, nodeIds: readonly string[]): string {
   return `run ${runId} has no node "${nodeId}"${didYouMean(nodeId, nodeIds)}; its nodes: ${listNames(nodeIds)}`;
 }
+
+/** The text with its first letter in upper case (a message that starts a sentence). */
+export function upperFirst(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

@@ -103,6 +103,16 @@ export interface NodeRun {
   loopInput?: Record<string, unknown>;
   /** The node's loop edges were evaluated for its current finish (so they fire once). */
   loopsEvaluated?: boolean;
+  /**
+   * On an instance of a fanned-out node (`research[2]`, docs/semantics.md, "Fan-out"): the node it
+   * belongs to. Its `resolvedInput` holds only `{ item, index }`; the node's input is added when it
+   * is read (`nodeContext`), so a thousand instances do not carry a thousand copies of it.
+   */
+  instanceOf?: string;
+  /** On an instance: its 0-based index in the list. */
+  index?: number;
+  /** On a node with `forEach` once it fanned out: how many instances it has. Its instances do the work. */
+  fanOut?: { count: number };
 }
 
 export type ApprovalStatus =
@@ -161,6 +171,10 @@ export type EventType =
   | 'loop-iterated'
   /** A loop edge's condition held with no iterations left (detail: edge, iterations, onExhausted). */
   | 'loop-exhausted'
+  /** A `forEach` node fanned out into its instances (detail: count, maxConcurrency). */
+  | 'fan-out-started'
+  /** Every instance of a `forEach` node finished (detail: count and how many completed, partial, skipped). */
+  | 'fan-out-completed'
   /** Extension (docs/design-choices.md): a webhook sink answered 410 Gone or gave up; it gets no more events. */
   | 'sink-disabled'
   /** Extension (docs/design-choices.md): a cancel, resume, retry or replan *signal* was refused. */
@@ -210,7 +224,9 @@ export type CheckpointReason =
   /** A join became ready and cancelled the branches that lost (docs/semantics.md, "Join modes"). */
   | 'join-cancelled-branches'
   /** A loop body started over (docs/semantics.md, "Loops"). */
-  | 'loop-iterated';
+  | 'loop-iterated'
+  /** Every instance of a fanned-out node finished (docs/semantics.md, "Fan-out"). */
+  | 'fan-out-completed';
 
 export interface Checkpoint {
   sequence: number;
@@ -247,6 +263,10 @@ export interface WorkItem {
   reason: string;
   /** The node's loop iteration (1 outside loops and in a body's first run). */
   iteration: number;
+  /** On an instance of a fanned-out node: its entry of the list (also in `resolvedInput.item`). */
+  item?: unknown;
+  /** On an instance: its 0-based index (also in `resolvedInput.index`). */
+  index?: number;
 }
 
 export interface RunState {
@@ -417,6 +437,25 @@ export interface NodeView {
   scheduledUntil?: string;
   /** The latest recorded attempt, passed or not: the reason a node failed is here. */
   lastAttempt?: Pick<AttemptRecord, 'attempt' | 'status' | 'by' | 'at' | 'failureClass' | 'failureMessage'>;
+  /** The node's loop iteration, for nodes inside a loop body (1 in the body's first run). */
+  iteration?: number;
+  /** The most iterations of the innermost loop holding the node (with `iteration`). */
+  maxIterations?: number;
+  /** A fanned-out node's instances, in index order (docs/semantics.md, "Fan-out"). */
+  instances?: InstanceView[];
+}
+
+/** One instance of a fanned-out node, as `snapshot` and `status --json` list it. */
+export interface InstanceView {
+  /** `<nodeId>[<index>]`: the id results and responses name. */
+  id: string;
+  index: number;
+  status: NodeStatus;
+  attempts: number;
+  currentAttempt?: number;
+  /** The instance's output (null when it was skipped; absent while it has none). */
+  output?: unknown;
+  failureClass?: FailureClass;
 }
 
 /** What the `snapshot` query and the workflow's return value carry. */

@@ -438,6 +438,21 @@ function crossCheck(root: Record<string, unknown>, options: ValidatePlanSpecOpti
         error(at('join', 'count'), `${name}: "count" only applies to join mode atLeast (mode ${String(mode)} ${mode === 'any' ? 'waits for one edge' : 'waits for every active edge'}).`);
       }
     }
+    if (node.forEach !== undefined && type !== undefined && type !== 'task' && !isHumanNodeType(type)) {
+      error(at('forEach'), `${name}: "forEach" only applies to task and human nodes; a ${type} node cannot fan out. Put "forEach" on the task or human node after it.`);
+    }
+    if (isRecord(node.forEach) && typeof node.forEach.items === 'string') {
+      const items = node.forEach.items;
+      const problem = pathProblem(items, 'input.topics');
+      const root = items.trim().split('.')[0];
+      if (problem) error(at('forEach', 'items'), `${name}: forEach.items ${problem}.`);
+      else if (root !== 'input' && root !== 'run') {
+        error(
+          at('forEach', 'items'),
+          `${name}: forEach.items "${items}" must be a path into the node's input or the run input (input.… or run.input.…): the list is read when the node becomes ready, before it has an output.`,
+        );
+      }
+    }
     if (type !== undefined && type !== 'task' && node.timeoutMs !== undefined) {
       warn(at('timeoutMs'), `${name}: "timeoutMs" only applies to task nodes; it is ignored on a ${type} node (use "deadline" to chase people).`);
     }

@@ -3,10 +3,48 @@
  * node, who the run waits on (search attribute `PlanWaitingOn`) and the Web UI's current details.
  */
 import { workItemFor } from './dispatch';
+import { innermostLoop } from './loops';
 import { findNodeRun, isActive, isFinished, specNode } from './run-state';
-import type { RunSnapshot, RunState, WorkItem } from './types';
+import type { InstanceView, NodeRun, RunSnapshot, RunState, WorkItem } from './types';
+
+/** Instances per fanned-out node, in index order (one pass over the node runs). */
+function instancesByNode(state: RunState): Map<string, NodeRun[]> {
+  const byNode = new Map<string, NodeRun[]>();
+  for (const node of state.nodes) {
+    if (node.instanceOf === undefined) continue;
+    const list = byNode.get(node.instanceOf);
+    if (list) list.push(node);
+    else byNode.set(node.instanceOf, [node]);
+  }
+  return byNode;
+}
+
+/**
+ * An instance as `snapshot` lists it. A skipped instance's output is null (as in its node's output);
+ * after a hand-over the output of a finished node's instances is read from the node's output.
+ */
+function instanceView(parent: NodeRun, instance: NodeRun): InstanceView {
+  const last = instance.history.at(-1);
+  const fromParent = (parent.output as { items?: unknown[] } | undefined)?.items?.[instance.index ?? -1];
+  const output =
+    instance.status === 'skipped'
+      ? null
+      : last?.status === 'failed' || instance.status === 'failed'
+        ? undefined
+        : (instance.output ?? fromParent);
+  return {
+    id: instance.nodeId,
+    index: instance.index ?? 0,
+    status: instance.status,
+    attempts: instance.attempts,
+    ...(instance.currentAttempt !== undefined ? { currentAttempt: instance.currentAttempt } : {}),
+    ...(output !== undefined ? { output } : {}),
+    ...(instance.failureClass ? { failureClass: instance.failureClass } : {}),
+  };
+}
 
 export function snapshotOf(state: RunState): RunSnapshot {
+  const instances = instancesByNode(state);
   return {
     runId: state.runId,
     planId: state.planId,
@@ -14,9 +52,12 @@ export function snapshotOf(state: RunState): RunSnapshot {
     specVersion: state.specVersion,
     status: state.status,
     input: state.input,
-    nodes: state.nodes.map((node) => {
+    // Instances are listed under their node, not as nodes of their own.
+    nodes: state.nodes.filter((node) => node.instanceOf === undefined).map((node) => {
       const spec = specNode(state, node.nodeId);
       const last = node.history.at(-1);
+      const loop = node.iteration !== undefined ? innermostLoop(state.spec, node.nodeId) : undefined;
+      const own = instances.get(node.nodeId);
       return {
         id: node.nodeId,
         type: node.type,
@@ -45,6 +86,9 @@ export function snapshotOf(state: RunState): RunSnapshot {
               },
             }
           : {}),
+        ...(node.iteration !== undefined ? { iteration: node.iteration } : {}),
+        ...(loop ? { maxIterations: loop.edge.loop.maxIterations } : {}),
+        ...(spec.forEach && node.instanceOf === undefined ? { instances: (own ?? []).map((instance) => instanceView(node, instance)) } : {}),
       };
     }),
     approvals: state.approvals.map((approval) => ({
@@ -69,7 +113,7 @@ export function snapshotOf(state: RunState): RunSnapshot {
 /** The current work item of a running task node, or null when it is not waiting for an agent. */
 export function currentWorkItem(state: RunState, nodeId: string): WorkItem | null {
   const node = findNodeRun(state, nodeId);
-  if (!node || node.status !== 'running') return null;
+  if (!node || node.status !== 'running' || node.fanOut) return null;
   return workItemFor(state, node, node.attempts > 0 ? 'retry' : 'dispatch');
 }
 
@@ -82,6 +126,7 @@ export function currentWorkItem(state: RunState, nodeId: string): WorkItem | nul
 export function waitingOn(state: RunState): string[] {
   const owners = new Set<string>();
   for (const node of state.nodes) {
+    if (node.fanOut) continue; // its instances say who works on it
     if (node.status === 'running') owners.add(`agent:${specNode(state, node.nodeId).owner?.ref ?? 'unknown'}`);
     if (node.status === 'awaiting-human') {
       const approval = state.approvals.find((candidate) => candidate.approvalId === node.approvalId);
@@ -127,24 +172,41 @@ const QUIET_STATUSES: readonly string[] = ['pending', 'completed', 'skipped'];
  */
 export function currentDetails(state: RunState): string {
   const counts = new Map<string, number>();
-  for (const node of state.nodes) counts.set(node.status, (counts.get(node.status) ?? 0) + 1);
+  const instances = instancesByNode(state);
+  const planNodes = state.nodes.filter((node) => node.instanceOf === undefined);
+  for (const node of planNodes) counts.set(node.status, (counts.get(node.status) ?? 0) + 1);
   const tally = [...counts].map(([status, count]) => `${count} ${status}`).join(' · ');
   const lines = [`**${state.spec.title ?? state.planId}**: ${state.status} (${tally})`, ''];
-  const large = state.nodes.length > DETAIL_NODE_LINES;
+  const large = planNodes.length > DETAIL_NODE_LINES;
   let listed = 0;
   let unlisted = 0;
-  for (const node of state.nodes) {
+  for (const node of planNodes) {
     if (large && QUIET_STATUSES.includes(node.status)) continue;
     if (listed === DETAIL_NODE_LINES) {
       unlisted += 1;
       continue;
     }
     const attempts = node.attempts ? ` (attempts: ${node.attempts})` : '';
-    lines.push(`- ${STATUS_ICON[node.status] ?? ''} \`${node.nodeId}\` ${node.status}${attempts}`);
+    lines.push(`- ${STATUS_ICON[node.status] ?? ''} \`${node.nodeId}\` ${node.status}${attempts}${loopText(state, node)}${instanceText(instances.get(node.nodeId))}`);
     listed += 1;
   }
   if (unlisted > 0) lines.push(`- … and ${unlisted} more`);
   return lines.join('\n');
+}
+
+/** `: iteration 2 of 3` for a node inside a loop body once its loop went round. */
+function loopText(state: RunState, node: NodeRun): string {
+  if (node.iteration === undefined) return '';
+  const loop = innermostLoop(state.spec, node.nodeId);
+  return loop ? `: iteration ${node.iteration} of ${loop.edge.loop.maxIterations}` : '';
+}
+
+/** ` (instances: 3 completed · 1 running · 1 ready)` for a fanned-out node. */
+function instanceText(instances: NodeRun[] | undefined): string {
+  if (!instances || instances.length === 0) return '';
+  const counts = new Map<string, number>();
+  for (const instance of instances) counts.set(instance.status, (counts.get(instance.status) ?? 0) + 1);
+  return ` (${instances.length} instances: ${[...counts].map(([status, count]) => `${count} ${status}`).join(' · ')})`;
 }
 
 /** `3–5, 9`: seqs as ascending ranges (for messages about events missing from the store). */

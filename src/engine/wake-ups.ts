@@ -45,7 +45,8 @@ export function wakeUpsFor(state: RunState, events: readonly RunEvent[]): WakeUp
     if (!event.nodeId || !WAKE_UP_EVENT_TYPES.includes(event.type)) continue;
     const spec = findSpecNode(state, event.nodeId);
     const node = findNodeRun(state, event.nodeId);
-    if (!spec || !node || spec.visibility === 'hidden') continue;
+    // A fanned-out node has no owner at work: each of its instances is woken under its own id.
+    if (!spec || !node || node.fanOut || spec.visibility === 'hidden') continue;
     const target = event.type === 'escalation-triggered' && spec.deadline?.escalateTo ? spec.deadline.escalateTo : spec.owner;
     if (target?.kind !== 'agent') continue;
     const workItem = workItemFor(state, node, event.type);

@@ -49,6 +49,8 @@ export const DELIVERY_EVENT_TYPES = [
   'node-cancelled',
   'loop-iterated',
   'loop-exhausted',
+  'fan-out-started',
+  'fan-out-completed',
 ] as const satisfies readonly EventType[];
 
 // Compile-time check that the list above names every EventType (a new engine event type must be added).
