@@ -90,6 +90,8 @@ const NODE_RUN_UPDATE_COLUMNS = [
   'started_at',
   'finished_at',
   'iteration',
+  'instance_of',
+  'instance_index',
 ] as const;
 
 const APPROVAL_UPDATE_COLUMNS = [
@@ -249,15 +251,14 @@ export class KyselyPlanStore implements PlanStore {
     }
     if (spec && spec.nodes.length > 0) {
       // A new spec (start, or a replan's continue-as-new) defines the node set: node runs of nodes
-      // it no longer has would otherwise linger in listNodeRuns. Their attempts and events stay.
+      // it no longer has would otherwise linger in listNodeRuns. Their attempts and events stay. The
+      // instances of a node it still has stay too (a fan-out goes on across continue-as-new).
+      const nodeIds = spec.nodes.map((node) => node.id);
       await trx
         .deleteFrom('node_runs')
         .where('run_id', '=', runId)
-        .where(
-          'node_id',
-          'not in',
-          spec.nodes.map((node) => node.id),
-        )
+        .where('node_id', 'not in', nodeIds)
+        .where((eb) => eb.or([eb('instance_of', 'is', null), eb('instance_of', 'not in', nodeIds)]))
         .execute();
     }
 
@@ -342,7 +343,7 @@ export class KyselyPlanStore implements PlanStore {
 
   async listNodeRuns(runId: string): Promise<StoredNodeRun[]> {
     return this.guard(async () => {
-      const rows = await this.db.selectFrom('node_runs').selectAll().where('run_id', '=', runId).orderBy('position').orderBy('node_id').execute();
+      const rows = await this.db.selectFrom('node_runs').selectAll().where('run_id', '=', runId).orderBy('position').orderBy('instance_index').orderBy('node_id').execute();
       return rows.map(storedNodeRun);
     });
   }

@@ -125,6 +125,8 @@ export function nodeRunRow(runId: string, node: NodeRunRecord): Insertable<NodeR
     started_at: orNull(node.startedAt),
     finished_at: orNull(node.finishedAt),
     iteration: orNull(node.iteration),
+    instance_of: orNull(node.instanceOf),
+    instance_index: orNull(node.index),
   };
 }
 
@@ -148,6 +150,8 @@ export function storedNodeRun(row: Selectable<NodeRunsTable>): StoredNodeRun {
     startedAt: orUndefined(row.started_at),
     finishedAt: orUndefined(row.finished_at),
     iteration: orUndefined(row.iteration),
+    instanceOf: orUndefined(row.instance_of),
+    index: orUndefined(row.instance_index),
   });
 }
 

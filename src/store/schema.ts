@@ -60,6 +60,10 @@ export interface NodeRunsTable {
   finished_at: string | null;
   /** The node's loop iteration (NULL outside loops; migration 0003). */
   iteration: number | null;
+  /** On an instance of a fanned-out node (`research[2]`): the node it belongs to (migration 0004). */
+  instance_of: string | null;
+  /** On an instance: its 0-based index (migration 0004). */
+  instance_index: number | null;
 }
 
 export interface AttemptsTable {

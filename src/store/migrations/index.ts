@@ -10,12 +10,14 @@ import type { StoreDialect } from '../types';
 import { initialSchema } from './0001-initial';
 import { specVersionsSchema } from './0002-spec-versions';
 import { iterationsSchema } from './0003-iterations';
+import { instancesSchema } from './0004-instances';
 
 export function storeMigrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     '0001-initial': initialSchema(dialect),
     '0002-spec-versions': specVersionsSchema(dialect),
     '0003-iterations': iterationsSchema(dialect),
+    '0004-instances': instancesSchema(dialect),
   };
 }
 
