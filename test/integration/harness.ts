@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection, WorkflowNotFoundError, type WorkflowClientInterceptor } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError, type WorkflowClientInterceptor, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { resolveConnectionSettings } from '../../src/client/connection';
@@ -321,4 +321,29 @@ export function startWorkerProcess(taskQueue: string, env: Record<string, string
     });
     child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${output}`)));
   });
+}
+
+/** One execution of a workflow: its run id, history length and Temporal status. */
+export interface Execution {
+  runId: string;
+  historyLength: number;
+  status: string;
+}
+
+/**
+ * The chain of executions of workflow `id` from `firstRunId`, following each continue-as-new in the
+ * histories themselves (visibility is eventually consistent and may list one entry per workflow id).
+ */
+export async function executionChain(client: Client, id: string, firstRunId: string): Promise<Execution[]> {
+  const chain: Execution[] = [];
+  let current: string | undefined = firstRunId;
+  while (current) {
+    const handle: WorkflowHandle = client.workflow.getHandle(id, current);
+    const description = await handle.describe();
+    chain.push({ runId: current, historyLength: description.historyLength, status: description.status.name });
+    if (description.status.name !== 'CONTINUED_AS_NEW') break;
+    const history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> = await handle.fetchHistory();
+    current = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  return chain;
 }

@@ -5,8 +5,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { startHarness, plan, runId, eventually, testDelivery, closeAll, type Harness } from './harness';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { startHarness, plan, runId, eventually, testDelivery, closeAll, executionChain, type Harness } from './harness';
 import { WebhookReceiver, orderViolation } from './webhook-receiver';
 import { replanRunUpdate, replanSignal } from '../../src/workflows/definitions';
 import type { PlanSpec } from '../../src/engine';
@@ -24,23 +24,7 @@ async function currentRunId(id: string): Promise<string> {
   return (await h.client.client.workflow.getHandle(id).describe()).runId;
 }
 
-/**
- * The chain of executions from `firstRunId`, following each continue-as-new in the histories
- * themselves (visibility is eventually consistent and may list one entry per workflow id).
- */
-async function executions(id: string, firstRunId: string): Promise<Array<{ runId: string; historyLength: number; status: string }>> {
-  const chain: Array<{ runId: string; historyLength: number; status: string }> = [];
-  let runId: string | undefined = firstRunId;
-  while (runId) {
-    const handle: WorkflowHandle = h.client.client.workflow.getHandle(id, runId);
-    const description = await handle.describe();
-    chain.push({ runId, historyLength: description.historyLength, status: description.status.name });
-    if (description.status.name !== 'CONTINUED_AS_NEW') break;
-    const history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> = await handle.fetchHistory();
-    runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
-  }
-  return chain;
-}
+const executions = (id: string, firstRunId: string) => executionChain(h.client.client, id, firstRunId);
 
 
 const linear = (extra: Partial<PlanSpec['nodes'][number]> = {}): PlanSpec =>
