@@ -102,7 +102,8 @@ export function loopCount(state: RunState, loop: LoopInfo): number {
  * Evaluates the loop edges of nodes that just finished (`completed` or `partial`): the first whose
  * `when` holds either starts its body over (event `loop-iterated`) or, with no iterations left, is
  * exhausted (event `loop-exhausted`; with `onExhausted: fail` the node fails with class
- * `loop-exhausted`). Returns true when anything changed. Each finish is evaluated once.
+ * `loop-exhausted`). Returns true when anything changed. Each finish is evaluated once; a node that
+ * runs again (retried, or reopened by a review) is evaluated again when it next finishes.
  */
 export function evaluateLoops(step: Step): boolean {
   const { state } = step;
@@ -110,7 +111,12 @@ export function evaluateLoops(step: Step): boolean {
   if (index.loops.length === 0) return false;
   let changed = false;
   for (const node of state.nodes) {
-    if (node.loopsEvaluated || (node.status !== 'completed' && node.status !== 'partial')) continue;
+    if (node.status !== 'completed' && node.status !== 'partial') {
+      // Run again (a retry, a review's answer): its next finish is evaluated afresh.
+      if (node.loopsEvaluated) delete node.loopsEvaluated;
+      continue;
+    }
+    if (node.loopsEvaluated) continue;
     const loops = index.from.get(node.nodeId);
     if (!loops) continue;
     node.loopsEvaluated = true;

@@ -178,15 +178,10 @@ describe('loop exhausted with onExhausted: fail', () => {
     assert.deepEqual(statuses(final), { draft: 'completed', check: 'completed', publish: 'completed' });
   });
 
-  // docs/semantics.md, "Loops": "When `from` finishes (completed or partial), its loop edges are
-  // evaluated before anything reads it". A retried node that finishes again with the loop's `when`
-  // still true should exhaust the spent loop again and fail (onExhausted: fail). The engine marks the
-  // node `loopsEvaluated` on its first finish and never clears it (only a new iteration does), so the
-  // second finish is not evaluated at all: no loop-exhausted event, and the forward edges decide as if
-  // the loop said `continue`.
+  // A retried node that finishes again with the loop's `when` still true exhausts the spent loop
+  // again and fails again (onExhausted: fail): its loop edges are evaluated at every finish.
   test(
     'a retried node that finishes again with the loop condition true is exhausted again and fails again',
-    { todo: 'engine bug: src/engine/loops.ts evaluateLoops never re-evaluates a node whose loopsEvaluated flag survived a retry' },
     async () => {
       const spec = exhaustingPlan([]);
       const { runId: id } = await h.client.start(spec, { runId: runId('loop-fail-retry') });

@@ -6,8 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { validatePlanSpec } from '../../src/engine/validate-spec';
-import { currentWorkItem } from '../../src/engine';
-import { Driver, edge, eventsOf, human, nodeOf, plan, task } from './engine-helpers';
+import { currentWorkItem, retryNode } from '../../src/engine';
+import { Driver, edge, eventsOf, human, nodeOf, ok, plan, task } from './engine-helpers';
 
 /** draft → review (approval) → publish when approved; back to draft with the edits, at most `max` times. */
 const revise = (max = 3, onExhausted?: 'continue' | 'fail', extra: Record<string, unknown> = {}) =>
@@ -86,6 +86,23 @@ describe('loops: revise until approved', () => {
       s.submit('review', { ok: false });
     }
     assert.equal(s.status('review'), 'skipped', 'onFailure: skip for loop-exhausted');
+  });
+
+  it('exhausted with fail, then retried: the next finish is evaluated again and exhausts the loop again', () => {
+    const d = new Driver(revise(2, 'fail'));
+    d.submit('draft', {});
+    d.respond('review', { approved: false }, 'alice');
+    d.submit('draft', {});
+    d.respond('review', { approved: false }, 'alice');
+    assert.equal(d.status('review'), 'failed');
+    d.take(ok(retryNode(d.state, { nodeId: 'review' }, d.now())));
+    const again = d.respond('review', { approved: false }, 'bob');
+    assert.equal(eventsOf(again.events, 'loop-exhausted').length, 1, 'the spent loop is exhausted again');
+    assert.equal(d.status('review'), 'failed');
+    assert.equal(nodeOf(d.state, 'review').failureClass, 'loop-exhausted');
+    d.take(ok(retryNode(d.state, { nodeId: 'review' }, d.now())));
+    d.respond('review', { approved: true }, 'bob');
+    assert.equal(d.status('publish'), 'running', 'an approval after the retry goes forward');
   });
 
   it('a when that tests iteration, and a retry budget that counts per iteration', () => {
