@@ -1290,9 +1290,13 @@ function waitingNodes(snapshot: RunSnapshot, kind: Owner['kind'], ref: string): 
   const seen = new Set<string>();
   if (kind === 'agent') {
     for (const node of snapshot.nodes) {
-      if (node.status === 'running' && node.owner?.kind === 'agent' && node.owner.ref === ref) {
-        result.push({ nodeId: node.id, type: node.type, status: node.status, attempt: node.currentAttempt, ...briefOf(node) });
-        seen.add(node.id);
+      if (node.owner?.kind !== 'agent' || node.owner.ref !== ref) continue;
+      // A fanned-out node's work is its instances' (research[2]): each is a work item of its own.
+      const items = node.instances ?? [node];
+      for (const item of items) {
+        if (item.status !== 'running') continue;
+        result.push({ nodeId: item.id, type: node.type, status: item.status, attempt: item.currentAttempt, ...briefOf(node) });
+        seen.add(item.id);
       }
     }
   }
@@ -1301,11 +1305,12 @@ function waitingNodes(snapshot: RunSnapshot, kind: Owner['kind'], ref: string): 
     const owned = approval.owner?.kind === kind && approval.owner.ref === ref;
     const approver = kind === 'human' && (approval.approvers ?? []).includes(ref);
     if (!owned && !approver) continue;
-    const node = snapshot.nodes.find((candidate) => candidate.id === approval.nodeId);
+    // An instance's approval (approve[1]) belongs to its node (approve).
+    const node = snapshot.nodes.find((candidate) => candidate.id === approval.nodeId || candidate.instances?.some((instance) => instance.id === approval.nodeId));
     result.push({
       nodeId: approval.nodeId,
       type: node?.type ?? 'unknown',
-      status: node?.status ?? 'awaiting-human',
+      status: (node?.instances?.find((instance) => instance.id === approval.nodeId) ?? node)?.status ?? 'awaiting-human',
       attempt: approval.attempt,
       approvalId: approval.approvalId,
       ...(node ? briefOf(node) : {}),

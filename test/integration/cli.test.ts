@@ -242,3 +242,56 @@ test('replan RUN FILE sends the new spec version to the run; an invalid file is 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('instances through the CLI: submit RUN research[1], status lists instances under their node, respond --node approve[1]', async () => {
+  const example = path.resolve(__dirname, '../../../examples/research-fan-out.plan.yaml');
+  const id = runId('cli-fan-out');
+  assert.equal((await cli('start', example, '--run-id', id, '--input', '{"question":"why loops?"}', '--json')).code, 0);
+  assert.equal((await cli('submit', id, 'planner', '--output', '{"topics":["history","practice"]}', '--json')).code, 0);
+  const submitted = await cli('submit', id, 'research[1]', '--output', '{"summary":"practice notes"}', '--json');
+  assert.equal(submitted.code, 0, submitted.stderr);
+  assert.equal(json(submitted.stdout).nodeStatus, 'completed');
+  const parent = await cli('submit', id, 'research', '--output', '{"summary":"which one?"}', '--json');
+  assert.notEqual(parent.code, 0, 'the node itself is not a work item');
+  assert.match(parent.stderr + parent.stdout, /research\[0\]/, 'the refusal names the instances to use');
+
+  const status = json((await cli('status', id, '--json')).stdout);
+  const research = status.nodes.find((n: { id: string }) => n.id === 'research');
+  assert.deepEqual(research.instances.map((i: { id: string; status: string; output: unknown }) => [i.id, i.status, i.output]), [
+    ['research[0]', 'running', null],
+    ['research[1]', 'completed', { summary: 'practice notes' }],
+  ]);
+  const text = (await cli('status', id)).stdout;
+  assert.match(text, /\n {2}research\[0\]\s+running/);
+  assert.match(text, /\n {2}research\[1\]\s+completed/);
+  await h.client.cancel(id, { by: 'tester', reason: 'test over' });
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-approve-each-'));
+  try {
+    const file = path.join(dir, 'approve-each.plan.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        id: 'approve-each',
+        title: 'Approve each draft',
+        maxConcurrency: 3,
+        nodes: [
+          { id: 'drafts', type: 'task', owner: { kind: 'agent', ref: 'writer' } },
+          { id: 'approve', type: 'human-approval', owner: { kind: 'human', ref: 'editors' }, forEach: { items: 'input.drafts' } },
+        ],
+        edges: [{ from: 'drafts', to: 'approve', map: { drafts: 'output.drafts' } }],
+      }),
+    );
+    const approveId = runId('cli-approve-each');
+    assert.equal((await cli('start', file, '--run-id', approveId, '--json')).code, 0);
+    assert.equal((await cli('submit', approveId, 'drafts', '--output', '{"drafts":["one","two"]}', '--json')).code, 0);
+    const answered = await cli('respond', approveId, '--node', 'approve[1]', '--approve', '--by', 'alice', '--json');
+    assert.equal(answered.code, 0, answered.stderr);
+    const approvals = json((await cli('status', approveId, '--json')).stdout).approvals;
+    assert.deepEqual(approvals.map((a: { approvalId: string; status: string }) => [a.approvalId, a.status]).sort(), [['approve[0]#1', 'pending'], ['approve[1]#1', 'approved']]);
+    assert.equal((await cli('respond', approveId, '--node', 'approve[0]', '--approve', '--by', 'bob', '--json')).code, 0);
+    assert.equal((await h.client.result(approveId)).status, 'completed');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -117,6 +117,33 @@ describe('status', () => {
     assert.doesNotMatch(statusText(view), /rejected text/);
   });
 
+  it('a fanned-out node lists its instances under it (JSON and text); a looping node shows its iteration', () => {
+    const d = new Driver(
+      plan(
+        [task('plan'), task('research', { forEach: { items: 'input.topics' } } as never), human('review')],
+        [edge('plan', 'research', { map: { topics: 'output.topics' } }), edge('research', 'review'), edge('review', 'research', { when: 'output.approved == false', loop: { maxIterations: 3 } } as never)],
+        { maxConcurrency: 5 },
+      ),
+    );
+    d.submit('plan', { topics: ['a', 'b'] });
+    d.submit('research[1]', { text: 'bee' });
+    const view = statusView(snapshotOf(d.state));
+    const research = view.nodes.find((n) => n.id === 'research');
+    assert.deepEqual(research?.instances, [
+      { id: 'research[0]', index: 0, status: 'running', attempts: 0, currentAttempt: 1, output: null },
+      { id: 'research[1]', index: 1, status: 'completed', attempts: 1, currentAttempt: 1, output: { text: 'bee' } },
+    ]);
+    assert.equal(research?.iteration, 1);
+    assert.equal(research?.maxIterations, 3);
+    assert.equal(view.nodes.find((n) => n.id === 'plan')?.iteration, undefined, 'outside the loop body: no iteration');
+    const lines = statusText(view).split('\n');
+    const at = lines.findIndex((line) => line.startsWith('research '));
+    assert.match(lines[0 + at + 1], /^  research\[0\]\s+running/);
+    assert.match(lines[at + 2], /^  research\[1\]\s+completed.*bee/);
+    assert.match(lines[at], /running\s+1 of 3/, 'the ITERATION column');
+    assert.ok(lines.some((line) => /^NODE\s+TYPE\s+STATUS\s+ITERATION/.test(line)));
+  });
+
   it('a failed run says why and what to do next', () => {
     const d = new Driver(plan([task('a'), task('b')], chain('a', 'b')));
     d.fail('a', 'agent-error', 'the API key was revoked');

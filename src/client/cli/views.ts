@@ -24,6 +24,21 @@ export function statusView(snapshot: RunSnapshot) {
       ...(node.owner ? { owner: `${node.owner.kind}:${node.owner.ref}` } : {}),
       ...(node.failureClass ? { failureClass: node.failureClass } : {}),
       ...(node.issues?.length ? { issues: node.issues } : {}),
+      ...(node.iteration !== undefined ? { iteration: node.iteration } : {}),
+      ...(node.maxIterations !== undefined ? { maxIterations: node.maxIterations } : {}),
+      ...(node.instances
+        ? {
+            instances: node.instances.map((instance) => ({
+              id: instance.id,
+              index: instance.index,
+              status: instance.status,
+              attempts: instance.attempts,
+              ...(instance.currentAttempt !== undefined ? { currentAttempt: instance.currentAttempt } : {}),
+              output: instance.output ?? null,
+              ...(instance.failureClass ? { failureClass: instance.failureClass } : {}),
+            })),
+          }
+        : {}),
     })),
     approvals: snapshot.approvals.map((approval) => ({
       approvalId: approval.approvalId,
@@ -130,16 +145,33 @@ export function statusText(view: StatusView): string {
   lines.push(...statusGuidance(view));
   lines.push('');
   const finished = view.status === 'completed' || view.status === 'aborted';
+  // A looping node's iteration ("2 of 3") shows only when the plan loops; a fanned-out node's
+  // instances are listed, indented, under it.
+  const loops = view.nodes.some((node) => node.iteration !== undefined);
+  const iterationCell = (node: { iteration?: number; maxIterations?: number }) =>
+    node.iteration === undefined ? '' : `${node.iteration}${node.maxIterations !== undefined ? ` of ${node.maxIterations}` : ''}`;
   lines.push(
     table([
-      ['NODE', 'TYPE', 'STATUS', 'ATTEMPT', 'OWNER', 'OUTPUT'],
-      ...view.nodes.map((node) => [
-        node.id,
-        node.type,
-        finished && node.status === 'pending' ? 'not reached' : node.status,
-        attemptCell(node),
-        node.owner ?? '',
-        outputCell(node),
+      ['NODE', 'TYPE', 'STATUS', ...(loops ? ['ITERATION'] : []), 'ATTEMPT', 'OWNER', 'OUTPUT'],
+      ...view.nodes.flatMap((node) => [
+        [
+          node.id,
+          node.type,
+          finished && node.status === 'pending' ? 'not reached' : node.status,
+          ...(loops ? [iterationCell(node)] : []),
+          attemptCell(node),
+          node.owner ?? '',
+          outputCell(node),
+        ],
+        ...(node.instances ?? []).map((instance) => [
+          `  ${instance.id}`,
+          '',
+          instance.status,
+          ...(loops ? [''] : []),
+          attemptCell({ ...instance, maxAttempts: node.maxAttempts }),
+          '',
+          instance.output !== null ? brief(instance.output) : instance.failureClass ? `(failed: ${instance.failureClass})` : '',
+        ]),
       ]),
     ]),
   );
