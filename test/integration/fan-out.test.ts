@@ -9,6 +9,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PlanSpec } from '../../src/engine/spec';
 import type { RunEvent } from '../../src/engine';
+import fs from 'node:fs';
+import path from 'node:path';
+import { sql, type Kysely } from 'kysely';
 import { startHarness, runId, eventually, executionChain, plan, type Harness } from './harness';
 
 let h: Harness;
@@ -53,6 +56,16 @@ function mostActiveAtOnce(events: RunEvent[], nodeId: string): number {
     most = Math.max(most, active.size);
   }
   return most;
+}
+
+/** The SQL under `-- <title>` in docs/operations.md, for run `runId`: the docs' queries must work. */
+function docsQuery(title: string, runId: string): string {
+  const doc = fs.readFileSync(path.resolve(__dirname, '../../../docs/operations.md'), 'utf8');
+  const start = doc.indexOf(`-- ${title}\n`);
+  assert.ok(start >= 0, `docs/operations.md has no query "${title}"`);
+  const body = doc.slice(start).split('\n').slice(1);
+  const query = body.slice(0, body.findIndex((line) => line.trimEnd().endsWith(';')) + 1).join('\n');
+  return query.replaceAll("'report-1'", `'${runId}'`);
 }
 
 function assertContiguous(events: RunEvent[]): void {
@@ -119,6 +132,13 @@ describe('forEach', () => {
     ]);
     const attempts = await h.store.listAttempts(id, 'research[0]');
     assert.deepEqual(attempts.map((a) => [a.attempt, a.status, a.failureClass]), [[1, 'failed', 'validation'], [2, 'completed', undefined]], 'an instance has attempts of its own');
+
+    // The queries docs/operations.md gives for fan-outs, run as written.
+    const db = (h.store as unknown as { db: Kysely<unknown> }).db;
+    const everyAttempt = await sql.raw<{ instance_index: number; attempt: number }>(docsQuery('every attempt of every instance of research, in list order', id)).execute(db);
+    assert.deepEqual(everyAttempt.rows.map((r) => [Number(r.instance_index), Number(r.attempt)]), [[0, 1], [0, 2], [1, 1], [2, 1], [3, 1], [4, 1]]);
+    const failedOnes = await sql.raw<{ node_id: string }>(docsQuery('fan-out: which instances of research failed, and why', id)).execute(db);
+    assert.deepEqual(failedOnes.rows, [], 'none failed for good (one was skipped, one retried)');
   });
 
   test('forEach over a human approval: one approval per instance, answered by instance id', async () => {
