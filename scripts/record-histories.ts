@@ -518,6 +518,39 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'fan-out-partial',
+    description: 'forEach over three topics, two at a time: one instance retried after a validation failure, one skipped → partial with null; then write',
+    closes: 'completed',
+    async run({ client, runId }) {
+      const spec = plan(
+        'fan-out',
+        [
+          { id: 'planner' },
+          {
+            id: 'research',
+            outputSchema: 'Notes',
+            forEach: { items: 'input.topics', maxConcurrency: 2 },
+            retry: { maxAttempts: 2, retryOn: ['validation'] },
+            onFailure: [{ on: 'agent-error', action: 'skip' }],
+          },
+          { id: 'write' },
+        ],
+        [
+          { from: 'planner', to: 'research', map: { topics: 'output.topics' } },
+          { from: 'research', to: 'write', map: { notes: 'output.items' } },
+        ],
+        { maxConcurrency: 3, schemas: { Notes: { type: 'object', required: ['summary'], properties: { summary: { type: 'string', minLength: 5 } } } } },
+      );
+      await client.start(spec, { runId });
+      await client.submitResult(runId, { nodeId: 'planner', structuredOutput: { topics: ['a', 'b', 'c'] } });
+      await client.submitResult(runId, { nodeId: 'research[0]', structuredOutput: { summary: 'no' } });
+      await client.submitResult(runId, { nodeId: 'research[1]', failure: { class: 'agent-error', message: 'source offline' } });
+      await client.submitResult(runId, { nodeId: 'research[0]', attempt: 2, structuredOutput: { summary: 'topic a, done' } });
+      await client.submitResult(runId, { nodeId: 'research[2]', structuredOutput: { summary: 'topic c, done' } });
+      await client.submitResult(runId, { nodeId: 'write', structuredOutput: {} });
+    },
+  },
+  {
     name: 'wake-up-failure-resume',
     description: "an agent's endpoint fails every wake-up attempt: the node is blocked (class dispatch); resume wakes it again",
     closes: 'completed',
