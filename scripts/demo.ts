@@ -1,7 +1,10 @@
 /**
- * plan-runner demo: one run of examples/blog-post.plan.yaml, start to finish, in one process.
+ * plan-runner demo: one run of examples/blog-post.plan.yaml (or, with --plan revise, of
+ * examples/revise-until-approved.plan.yaml), start to finish, in one process.
  *
  *   node dist/scripts/demo.js            ask at the terminal whether to approve the post
+ *   node dist/scripts/demo.js --plan revise --yes   a loop: the editor asks for edits once, the
+ *                                        writer revises, the second draft is approved
  *   node dist/scripts/demo.js --yes      approve automatically (also when stdin is not a terminal)
  *   node dist/scripts/demo.js --no       reject: the archive branch runs, publish and announce are skipped
  *
@@ -41,7 +44,12 @@ import type { PlanStore, StoredRun } from '../src/store/types';
 import { createPlanWorker, type PlanWorker } from '../src/worker';
 
 const DEFAULT_ADDRESS = '127.0.0.1:7233';
-const PLAN_FILE = path.resolve(__dirname, '..', '..', 'examples', 'blog-post.plan.yaml');
+/** The example plans the demo can play: `--plan blog-post` (the default) or `--plan revise`. */
+const PLAN_FILES = {
+  'blog-post': path.resolve(__dirname, '..', '..', 'examples', 'blog-post.plan.yaml'),
+  revise: path.resolve(__dirname, '..', '..', 'examples', 'revise-until-approved.plan.yaml'),
+} as const;
+type DemoPlan = keyof typeof PLAN_FILES;
 const RUN_INPUT = { topic: 'Durable AI agents with Temporal' };
 const POLL_MS = 300;
 const FINISHED = new Set(['completed', 'failed', 'aborted', 'blocked']);
@@ -70,9 +78,13 @@ function demoDelivery(agents: Record<string, AgentEndpoint>): DeliveryConfig {
 interface Options {
   answer?: 'yes' | 'no';
   timeoutMs: number;
+  plan: DemoPlan;
 }
 
-const USAGE = `usage: node dist/scripts/demo.js [--yes | --no] [--timeout <seconds>]
+const USAGE = `usage: node dist/scripts/demo.js [--plan blog-post|revise] [--yes | --no] [--timeout <seconds>]
+
+  --plan <name>    blog-post (default): research, draft, approval, publish;
+                   revise: draft, approval, revise with the editor's edits (a loop, at most 3 drafts)
 
   --yes, -y        approve the post without asking (the default when stdin is not a terminal)
   --no, -n         reject the post: the archive branch runs, publish and announce are skipped
@@ -85,12 +97,16 @@ current directory; or postgres://…). The demo always runs on a task queue of i
 in-process worker knows where its agents listen (PLAN_TASK_QUEUE is ignored).`;
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { timeoutMs: 120_000 };
+  const options: Options = { timeoutMs: 120_000, plan: 'blog-post' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--yes' || arg === '-y') options.answer = 'yes';
     else if (arg === '--no' || arg === '-n') options.answer = 'no';
-    else if (arg === '--timeout') {
+    else if (arg === '--plan') {
+      const name = argv[++i];
+      if (!Object.prototype.hasOwnProperty.call(PLAN_FILES, name)) usageError(`--plan is one of ${Object.keys(PLAN_FILES).join(', ')}, not ${name ?? 'nothing'}`);
+      options.plan = name as DemoPlan;
+    } else if (arg === '--timeout') {
       const seconds = Number(argv[++i]);
       if (!Number.isInteger(seconds) || seconds <= 0) usageError('--timeout needs a whole number of seconds');
       options.timeoutMs = seconds * 1000;
@@ -193,6 +209,12 @@ function cannedResult(item: WorkItem): CannedResult {
         },
       };
     case 'draft':
+      if (Array.isArray(input.edits)) {
+        return {
+          story: `writer revises the draft (iteration ${item.iteration ?? 1}) with the editor's edits: ${input.edits.join('; ')}`,
+          submission: { structuredOutput: { title: 'Durable agents', body: 'Shorter, with one example: a crash mid-run resumes where it stopped.' } },
+        };
+      }
       return {
         story: 'writer turns the notes into a draft',
         submission: {
@@ -593,6 +615,19 @@ class Demo {
     // Let the agent that finished the node before say its piece first.
     await this.agents.idle();
     step(`${nodeId}: the editors are asked to approve the draft (approval ${approvalId})`);
+    if (this.options.plan === 'revise' && (request.iteration ?? 1) === 1) {
+      // The loop's first round: the editor sends the draft back with edits, which the loop maps
+      // into the writer's next work item.
+      say('  the editor asks for edits: "a shorter title", "add one example"');
+      printOutcome(
+        await this.client.respond(this.runId, {
+          approvalId,
+          respondedBy: 'alice',
+          response: { approved: false, requiredEdits: ['a shorter title', 'add one example'], comments: 'Close; two edits.' },
+        }),
+      );
+      return;
+    }
     const approved = await decideApproval(request, this.options, this.deadline);
     const outcome = await this.client.respond(this.runId, {
       approvalId,
@@ -664,7 +699,7 @@ function printSummary(snapshot: RunSnapshot, url: string, store: PlanStore, flag
     say(`  SQL:      sqlite3 ${shellWord(store.location)} "${sql}"`);
   }
   say(`  CLI:      npx plan-runner events ${runId}`);
-  say(`            npx plan-runner attempts ${runId} research`);
+  say(`            npx plan-runner attempts ${runId} ${runId.startsWith("revise-") ? "draft" : "research"}`);
   say(`            npx plan-runner${flags} status ${runId}`);
   if (store.dialect === 'sqlite' && !process.env.PLAN_STORE_URL?.trim()) {
     say(c.dim(`            (events and attempts read the store: run them from this directory, or set PLAN_STORE_URL=${shellWord(store.location)})`));
@@ -776,10 +811,10 @@ async function main(): Promise<number> {
   // would be woken.
   const taskQueue = `plan-runs-demo-${shortId()}`;
 
-  say(c.bold('plan-runner demo: three agents write a blog post, an editor approves it'));
+  say(c.bold(options.plan === 'revise' ? 'plan-runner demo: a writer drafts, an editor asks for edits, the loop sends them back' : 'plan-runner demo: three agents write a blog post, an editor approves it'));
   let raw: unknown;
   try {
-    raw = loadPlanFile(PLAN_FILE).raw;
+    raw = loadPlanFile(PLAN_FILES[options.plan]).raw;
   } catch (err) {
     reportFailure(err);
     return 1;
@@ -805,8 +840,8 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     worker = await startWorker(settings, taskQueue, store, demoDelivery(agents.endpoints()));
-    say(`  plan       ${path.relative(process.cwd(), PLAN_FILE) || PLAN_FILE}`);
-    const id = `blog-post-demo-${shortId().slice(0, 6)}`;
+    say(`  plan       ${path.relative(process.cwd(), PLAN_FILES[options.plan]) || PLAN_FILES[options.plan]}`);
+    const id = `${options.plan}-demo-${shortId().slice(0, 6)}`;
     const log = new EventLog(client, id);
     demo = new Demo(client, id, log, agents, options, deadline, worker.error);
     await client.start(raw, { runId: id, input: RUN_INPUT });

@@ -79,14 +79,14 @@ function runDemo(args: string[], overrides: NodeJS.ProcessEnv = {}): Promise<Dem
 function finalStatuses(stdout: string): Record<string, string> {
   const table = stdout.slice(stdout.lastIndexOf('NODE'));
   const statuses: Record<string, string> = {};
-  for (const match of table.matchAll(/^ {2}(research|draft|approve|publish|announce|archive)\s+(\S+)\s+\d+/gm)) {
+  for (const match of table.matchAll(/^ {2}(research|draft|review|approve|publish|announce|archive)\s+(\S+)\s+\d+/gm)) {
     statuses[match[1]] = match[2];
   }
   return statuses;
 }
 
 function runIdOf(stdout: string): string {
-  const match = /\/namespaces\/[^/\s]+\/workflows\/(blog-post-demo-[0-9a-f]+)/.exec(stdout);
+  const match = /\/namespaces\/[^/\s]+\/workflows\/((?:blog-post|revise)-demo-[0-9a-f]+)/.exec(stdout);
   assert.ok(match, `the output links the run in the Web UI:\n${stdout}`);
   return match[1];
 }
@@ -119,7 +119,7 @@ function wakeUps(stdout: string): string[] {
  * here from the same environment and working directory), with a query to run against it; and the
  * store holds the run's events, ending with the run completed.
  */
-async function checkStore(out: string, runId: string): Promise<void> {
+async function checkStore(out: string, runId: string, twice = { node: 'research', by: 'agent:researcher' }): Promise<void> {
   const store = await openStore(process.env.PLAN_STORE_URL);
   try {
     const location = store.location;
@@ -130,7 +130,7 @@ async function checkStore(out: string, runId: string): Promise<void> {
     assert.ok(sqlLine, `the summary has a SQL line:\n${out}`);
     assert.ok(sqlLine.startsWith(`  SQL:      ${client} `) && sqlLine.includes(location) && sqlLine.endsWith(sql), sqlLine);
     assert.match(out, new RegExp(`npx plan-runner events ${runId}\\b`));
-    assert.match(out, new RegExp(`npx plan-runner attempts ${runId} research\\b`));
+    assert.match(out, new RegExp(`npx plan-runner attempts ${runId} ${twice.node}\\b`));
 
     const events = await store.listEvents(runId);
     assert.ok(events.length > 0, `the store at ${location} has events of run ${runId}`);
@@ -145,13 +145,14 @@ async function checkStore(out: string, runId: string): Promise<void> {
     const run = await store.getRun(runId);
     assert.equal(run?.status, 'completed');
     assert.equal(run?.lastSeq, events.at(-1)?.seq, 'the run row and the event log agree');
-    // Every research attempt the demo printed is in the store: the rejected one, then the accepted one.
-    const attempts = await store.listAttempts(runId, 'research');
+    // Both attempts the demo printed of the node it runs twice are in the store (the research
+    // rejected then accepted; the draft and its revision).
+    const attempts = await store.listAttempts(runId, twice.node);
     assert.deepEqual(
       attempts.map((attempt) => [attempt.attempt, attempt.by]),
       [
-        [1, 'agent:researcher'],
-        [2, 'agent:researcher'],
+        [1, twice.by],
+        [2, twice.by],
       ],
     );
   } finally {
@@ -232,4 +233,16 @@ describe('demo', { timeout: 300_000 }, () => {
     assert.ok(result.stderr.includes(`TEMPORAL_ADDRESS=127.0.0.1:${port} ./temporal-dev.sh server`), explain(result));
     assert.ok(result.stderr.includes(`TEMPORAL_ADDRESS=127.0.0.1:${port} ./temporal-dev.sh demo`), explain(result));
   });
+});
+
+test('demo --plan revise --yes: the editor asks for edits once, the loop maps them into the second draft, approved in iteration 2', async () => {
+  const { code, stdout, stderr } = await runDemo(['--plan', 'revise', '--yes']);
+  assert.equal(code, 0, `demo failed:\n${stdout}\n${stderr}`);
+  const runId = runIdOf(stdout);
+  assert.match(runId, /^revise-demo-/);
+  assert.match(stdout, /writer revises the draft \(iteration 2\) with the editor's edits: a shorter title; add one example/);
+  assert.match(stdout, /loop-iterated|iteration 2 of 3 starts/);
+  assert.deepEqual(finalStatuses(stdout), { draft: 'completed', review: 'completed', publish: 'completed', archive: 'skipped' });
+  assert.deepEqual(await snapshotStatuses(runId), { draft: 'completed', review: 'completed', publish: 'completed', archive: 'skipped' });
+  await checkStore(stdout, runId, { node: 'draft', by: 'agent:writer' });
 });
