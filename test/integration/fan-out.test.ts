@@ -12,6 +12,7 @@ import type { RunEvent } from '../../src/engine';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
+import { loadPlanFile } from '../../src/client/load-spec';
 import { startHarness, runId, eventually, executionChain, plan, type Harness } from './harness';
 
 let h: Harness;
@@ -225,5 +226,31 @@ describe('forEach', () => {
       const attempts = await h.store.listAttempts(id, `research[${i}]`);
       assert.deepEqual(attempts.map((a) => a.attempt), [1], `research[${i}] has one attempt row`);
     }
+  });
+
+  test('examples/research-fan-out.plan.yaml: the research fans out, two of three branches win the join, the search is cancelled', async () => {
+    const example = loadPlanFile(path.resolve(__dirname, '../../../examples/research-fan-out.plan.yaml')).raw as PlanSpec;
+    const { runId: id } = await h.client.start(example, { runId: runId('fan-example'), input: { question: 'why durable agents?' } });
+    await h.client.submitResult(id, { nodeId: 'planner', structuredOutput: { topics: ['crashes', 'people'] } });
+    await h.client.submitResult(id, { nodeId: 'research[0]', structuredOutput: { summary: 'crashes resume' } });
+    await h.client.submitResult(id, { nodeId: 'research[1]', structuredOutput: { summary: 'people take days' } });
+    await h.client.submitResult(id, { nodeId: 'specialist', structuredOutput: { summary: 'history is the log' } });
+    const snapshot = await h.client.snapshot(id);
+    assert.deepEqual(Object.fromEntries(snapshot.nodes.map((n) => [n.id, n.status])), {
+      planner: 'completed',
+      research: 'completed',
+      specialist: 'completed',
+      search: 'cancelled',
+      enough: 'completed',
+      write: 'running',
+    });
+    const write = await h.client.workItem(id, 'write');
+    assert.deepEqual(write?.resolvedInput, {
+      notes: [{ summary: 'crashes resume' }, { summary: 'people take days' }],
+      angle: 'history is the log',
+      question: 'why durable agents?',
+    });
+    await h.client.submitResult(id, { nodeId: 'write', structuredOutput: { report: 'done' } });
+    assert.equal((await h.client.result(id)).status, 'completed');
   });
 });
