@@ -56,6 +56,24 @@ export function retryPlan(id: string, nodes: number, attempts: number): PlanSpec
   };
 }
 
+/** planner → research (forEach over the planner's `count` topics, 50 at a time) → write. */
+export function fanOutPlan(id: string, count: number): PlanSpec {
+  return {
+    id,
+    title: `Bench ${id}`,
+    maxConcurrency: 51,
+    nodes: [
+      { id: 'planner', type: 'task', owner: { kind: 'agent', ref: 'planner' } },
+      { id: 'research', type: 'task', owner: { kind: 'agent', ref: 'researcher' }, forEach: { items: 'input.topics', maxItems: 1000, maxConcurrency: 50 } },
+      { id: 'write', type: 'task', owner: { kind: 'agent', ref: 'writer' } },
+    ],
+    edges: [
+      { from: 'planner', to: 'research', map: { topics: 'output.topics' } },
+      { from: 'research', to: 'write', map: { notes: 'output.items' } },
+    ],
+  };
+}
+
 function isRefusal(value: object): value is Refusal {
   return 'refused' in value && (value as Refusal).refused === true;
 }
@@ -83,7 +101,7 @@ interface RunStats {
  * `handOverEvery`: measure the continue-as-new payload every so many submissions (the workflow's
  * default is 500 messages).
  */
-function simulate(spec: PlanSpec, options: { failuresPerNode?: number; handOverEvery?: number } = {}): RunStats {
+function simulate(spec: PlanSpec, options: { failuresPerNode?: number; handOverEvery?: number; outputs?: Record<string, unknown> } = {}): RunStats {
   const failuresPerNode = options.failuresPerNode ?? 0;
   const handOverEvery = options.handOverEvery ?? 500;
   let clock = Date.parse('2026-01-01T00:00:00.000Z');
@@ -105,7 +123,10 @@ function simulate(spec: PlanSpec, options: { failuresPerNode?: number; handOverE
   let sinceHandOver = 0;
   for (;;) {
     let t = process.hrtime.bigint();
-    const running = snapshotOf(state).nodes.filter((node) => node.status === 'running');
+    // A fanned-out node's work is its instances': they get the results, the node none.
+    const running = snapshotOf(state)
+      .nodes.flatMap((node): Array<{ id: string; status: string; currentAttempt?: number }> => node.instances ?? [node])
+      .filter((node) => node.status === 'running');
     stats.snapshotMs += Number(process.hrtime.bigint() - t) / 1e6;
     stats.snapshots += 1;
     if (running.length === 0) break;
@@ -115,7 +136,7 @@ function simulate(spec: PlanSpec, options: { failuresPerNode?: number; handOverE
       const submission =
         failed < failuresPerNode
           ? { nodeId: node.id, attempt, submissionId: `${node.id}-${attempt}`, failure: { message: `failure ${attempt}` } }
-          : { nodeId: node.id, attempt, submissionId: `${node.id}-${attempt}`, structuredOutput: { n: attempt, from: node.id } };
+          : { nodeId: node.id, attempt, submissionId: `${node.id}-${attempt}`, structuredOutput: options.outputs?.[node.id] ?? { n: attempt, from: node.id } };
       if (failed < failuresPerNode) failures.set(node.id, failed + 1);
       const before = state;
       const at = now();
@@ -182,6 +203,9 @@ function main(): void {
 
   const small = measure(() => chainPlan('small', 10, 2, { maxConcurrency: 2 }), 5000);
   const large = measure(() => chainPlan('large', 1000, 100, { maxConcurrency: 50 }), 1000);
+  // The same 1,000 results, 50 at a time, to the instances of one fanned-out node instead.
+  const topics = Array.from({ length: 1000 }, (_, i) => `topic-${i}`);
+  const fanOut = measure(() => fanOutPlan('fan-out', 1000), 1000, { outputs: { planner: { topics } } });
   // 100 nodes x 40 attempts (4,000 submissions, 8 hand-overs) by default; `--full`: x 120 (12,000, as the scale test).
   const attempts = process.argv.includes('--full') ? 120 : 40;
   const retries = measure(() => retryPlan('retries', 100, attempts), 100 * attempts, { failuresPerNode: attempts - 1 });
@@ -195,6 +219,7 @@ function main(): void {
       small10: { step: small.stepUs, apply: small.applyUs, record: small.recordUs, shell: small.shellUs, snapshot: small.snapshotUs },
       large1000: { step: large.stepUs, apply: large.applyUs, record: large.recordUs, shell: large.shellUs, snapshot: large.snapshotUs },
       retries: { step: retries.stepUs, apply: retries.applyUs, record: retries.recordUs, shell: retries.shellUs },
+      fanOut1000: { step: fanOut.stepUs, apply: fanOut.applyUs, record: fanOut.recordUs, shell: fanOut.shellUs, snapshot: fanOut.snapshotUs },
     },
     ratios: {
       /** Cost of one transition (apply + record), 1,000 nodes vs 10 nodes: 100x the nodes. */
@@ -202,11 +227,15 @@ function main(): void {
       apply1000vs10: ratio(large.applyUs, small.applyUs),
       record1000vs10: ratio(large.recordUs, small.recordUs),
       shell1000vs10: ratio(large.shellUs, small.shellUs),
+      /** One step of a 1,000-instance fan-out vs one of the 1,000-node plain plan (about 1 = instances cost what nodes do). */
+      stepFanOutVsPlain: ratio(fanOut.stepUs, large.stepUs),
+      shellFanOutVsPlain: ratio(fanOut.shellUs, large.shellUs),
       /** Continue-as-new payload of the retry run: last hand-over vs first (about 1 = bounded). */
       retriesHandOverLastVsFirst: ratio(retries.handOverBytes.at(-1)!, retries.handOverBytes[0]),
     },
     continueAsNew: {
       large1000: { specBytes: large.specBytes, stateBytesMax: largeHandOver, handOvers: large.handOverBytes.length, finalStateBytes: large.finalStateBytes },
+      fanOut1000: { specBytes: fanOut.specBytes, stateBytesMax: Math.max(...fanOut.handOverBytes), handOvers: fanOut.handOverBytes.length, finalStateBytes: fanOut.finalStateBytes },
       retries: { specBytes: retries.specBytes, stateBytesFirst: retries.handOverBytes[0], stateBytesLast: retries.handOverBytes.at(-1), handOvers: retries.handOverBytes.length },
     },
     heapGrowthMb: Math.round((heapAfter - heapBefore) / 1e5) / 10,
@@ -220,10 +249,14 @@ function main(): void {
   console.log(`  10-node plan     (2 chains, ${small.transitions} transitions): ${us(small.stepUs)}  (apply ${us(small.applyUs)}, record ${us(small.recordUs)}; shell extras ${us(small.shellUs)}; snapshot ${us(small.snapshotUs)})`);
   console.log(`  1,000-node plan  (100 chains, ${large.transitions} transitions): ${us(large.stepUs)}  (apply ${us(large.applyUs)}, record ${us(large.recordUs)}; shell extras ${us(large.shellUs)}; snapshot ${us(large.snapshotUs)})`);
   console.log(`  100 nodes x ${attempts} attempts (${retries.transitions} transitions): ${us(retries.stepUs)}  (apply ${us(retries.applyUs)}, record ${us(retries.recordUs)}; shell extras ${us(retries.shellUs)})`);
+  console.log(`  1,000-instance fan-out (${fanOut.transitions} transitions): ${us(fanOut.stepUs)}  (apply ${us(fanOut.applyUs)}, record ${us(fanOut.recordUs)}; shell extras ${us(fanOut.shellUs)}; snapshot ${us(fanOut.snapshotUs)})`);
   console.log('ratios (1,000 nodes / 10 nodes, 100x the nodes):');
   console.log(`  step ${results.ratios.step1000vs10}x   apply ${results.ratios.apply1000vs10}x   record ${results.ratios.record1000vs10}x   shell extras ${results.ratios.shell1000vs10}x`);
+  console.log('ratio (1,000-instance fan-out / 1,000-node plain plan, per step):');
+  console.log(`  step ${results.ratios.stepFanOutVsPlain}x   shell extras ${results.ratios.shellFanOutVsPlain}x`);
   console.log('continue-as-new payload (JSON length):');
   console.log(`  1,000-node plan: spec ${kb(large.specBytes)} KiB + state ${kb(largeHandOver)} KiB at most (${large.handOverBytes.length} hand-overs; ${kb(large.finalStateBytes)} KiB at the end)`);
+  console.log(`  1,000-instance fan-out: spec ${kb(fanOut.specBytes)} KiB + state ${kb(results.continueAsNew.fanOut1000.stateBytesMax)} KiB at most (${fanOut.handOverBytes.length} hand-overs; ${kb(fanOut.finalStateBytes)} KiB at the end)`);
   console.log(
     `  ${retries.transitions} submissions: spec ${kb(retries.specBytes)} KiB + state ${kb(retries.handOverBytes[0])} KiB at the first hand-over, ${kb(retries.handOverBytes.at(-1)!)} KiB at the last (${retries.handOverBytes.length} hand-overs; last/first ${results.ratios.retriesHandOverLastVsFirst}x)`,
   );
