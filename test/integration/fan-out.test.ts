@@ -14,6 +14,7 @@ import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { loadPlanFile } from '../../src/client/load-spec';
 import { startHarness, runId, eventually, executionChain, plan, type Harness } from './harness';
+import { mostActiveAtOnce } from '../support/fan-out';
 
 let h: Harness;
 before(async () => {
@@ -45,19 +46,6 @@ function researchPlan(id: string, forEach: Record<string, unknown> = {}, researc
 }
 
 const topics = (n: number) => Array.from({ length: n }, (_, i) => `topic-${i}`);
-
-/** The most instances of `nodeId` active at once, replayed from the stored events in order. */
-function mostActiveAtOnce(events: RunEvent[], nodeId: string): number {
-  const active = new Set<string>();
-  let most = 0;
-  for (const event of events) {
-    if (!event.nodeId?.startsWith(`${nodeId}[`)) continue;
-    if (event.toStatus === 'running' || event.toStatus === 'awaiting-human') active.add(event.nodeId);
-    else if (event.toStatus !== undefined) active.delete(event.nodeId);
-    most = Math.max(most, active.size);
-  }
-  return most;
-}
 
 /** The SQL under `-- <title>` in docs/operations.md, for run `runId`: the docs' queries must work. */
 function docsQuery(title: string, runId: string): string {

@@ -159,3 +159,14 @@ export class Stopwatch {
 export function sum(values: number[]): number {
   return values.reduce((total, value) => total + value, 0);
 }
+
+/** Prints a timing line straight to stdout, so the numbers show up in CI logs whatever the reporter. */
+export function log(message: string): void {
+  process.stdout.write(`[scale] ${message}\n`);
+}
+
+/** A run a failed test leaves behind would keep the in-process worker busy during the next test. */
+export async function terminateIfRunning(h: Harness, id: string): Promise<void> {
+  const handle = h.client.client.workflow.getHandle(id);
+  if ((await handle.describe()).status.name === 'RUNNING') await handle.terminate('the scale test ended before the run finished');
+}

@@ -13,7 +13,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, runId, plan, type Harness } from '../integration/harness';
-import { countBy, eventLogProblems, executions, Stopwatch, sum, waitFor, type Execution } from './helpers';
+import { countBy, eventLogProblems, executions, log, Stopwatch, sum, terminateIfRunning, waitFor, type Execution } from './helpers';
 import type { StoredNodeRun } from '../../src/store/types';
 
 const MAX_HISTORY = 10_000;
@@ -28,17 +28,8 @@ after(async () => {
   await h?.close();
 });
 
-function log(message: string): void {
-  process.stdout.write(`[scale] ${message}\n`);
-}
-
 async function firstRunIdOf(id: string): Promise<string> {
   return (await h.client.client.workflow.getHandle(id).describe()).runId;
-}
-
-async function terminateIfRunning(id: string): Promise<void> {
-  const handle = h.client.client.workflow.getHandle(id);
-  if ((await handle.describe()).status.name === 'RUNNING') await handle.terminate('the scale test ended before the run finished');
 }
 
 async function storedNodeRuns(id: string, ready: (nodes: StoredNodeRun[]) => boolean, what: string): Promise<StoredNodeRun[]> {
@@ -129,7 +120,7 @@ describe('scale: loops and fan-out', () => {
       assert.ok(instances.every((n, i) => n.index === i && n.status === 'completed' && n.attempts === 1));
       log(`1,000-instance fan-out: ${clock.totalMs / 1000}s wall (${clock.summary()}); ${rounds} rounds, ${final.lastSeq} events; ${report(runs)}`);
     } finally {
-      await terminateIfRunning(id);
+      await terminateIfRunning(h, id);
     }
   });
 
@@ -174,7 +165,7 @@ describe('scale: loops and fan-out', () => {
       assert.deepEqual(attempts.map((a) => [a.attempt, a.iteration ?? 1]), Array.from({ length: ITERATIONS }, (_, i) => [i + 1, i + 1]));
       log(`50-iteration loop: ${clock.totalMs / 1000}s wall; ${final.lastSeq} events; ${report(runs)}`);
     } finally {
-      await terminateIfRunning(id);
+      await terminateIfRunning(h, id);
     }
   });
 });

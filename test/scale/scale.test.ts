@@ -22,7 +22,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, runId, type Harness } from '../integration/harness';
-import { chainNodeId, chainsPlan, countBy, eventLogProblems, executions, retriesPlan, Stopwatch, sum, waitFor, type Execution } from './helpers';
+import { chainNodeId, chainsPlan, countBy, eventLogProblems, executions, log, retriesPlan, Stopwatch, sum, terminateIfRunning, waitFor, type Execution } from './helpers';
 import type { StoredNodeRun } from '../../src/store/types';
 
 /** Temporal's own ceiling is far higher; this is the acceptance bound per execution. */
@@ -68,12 +68,6 @@ async function storedNodeRuns(id: string, firstRunId: string, ready: (nodes: Sto
   }
 }
 
-/** A run a failed test leaves behind would keep the in-process worker busy during the next test. */
-async function terminateIfRunning(id: string): Promise<void> {
-  const handle = h.client.client.workflow.getHandle(id);
-  if ((await handle.describe()).status.name === 'RUNNING') await handle.terminate('the scale test ended before the run finished');
-}
-
 /**
  * The live snapshot (query) and the store agree on every node's status and attempts. Nodes that
  * never moved may have no row in the store yet (the first record of a run holds only the nodes its
@@ -90,11 +84,6 @@ async function assertSnapshotMatchesStore(id: string): Promise<void> {
   const unstored = snapshot.nodes.filter((node) => !stored.has(node.id));
   assert.deepEqual(unstored.filter((node) => node.status !== 'pending').map((node) => node.id), [], 'nodes missing from the store');
   assert.equal((await h.store.getRun(id))?.lastSeq, snapshot.lastSeq);
-}
-
-function log(message: string): void {
-  // Straight to stdout so the numbers show up in CI logs whatever the reporter.
-  process.stdout.write(`[scale] ${message}\n`);
 }
 
 function reportExecutions(runs: Execution[]): string {
@@ -217,7 +206,7 @@ describe('scale', () => {
       log(`  round time: ${roundTimes.map((ms) => (ms / 1000).toFixed(1)).join(' ')} (s)`);
       log(`  ${reportExecutions(runs)}`);
     } finally {
-      await terminateIfRunning(id);
+      await terminateIfRunning(h, id);
     }
   });
 
@@ -349,7 +338,7 @@ describe('scale', () => {
       log(`  round time: median ${(sorted[sorted.length >> 1] / 1000).toFixed(2)}s, max ${(sorted.at(-1)! / 1000).toFixed(2)}s`);
       log(`  ${reportExecutions(runs)}`);
     } finally {
-      await terminateIfRunning(id);
+      await terminateIfRunning(h, id);
     }
   });
 });

@@ -10,6 +10,7 @@ import { validatePlanSpec } from '../../src/engine/validate-spec';
 import { applyAgentSubmission, applyHumanResponse, compactForHandOver, currentDetails, currentWorkItem, pendingTimers, retryNode, snapshotOf } from '../../src/engine';
 import type { PlanNode, RunEvent } from '../../src/engine';
 import { Driver, at, blocking, edge, eventsOf, human, nodeOf, ok, plan, refused, structural, task } from './engine-helpers';
+import { mostActiveAtOnce } from '../support/fan-out';
 
 /** plan → research (forEach over input.topics) → write. */
 const fanOut = (forEach: Record<string, unknown> = {}, extra: Partial<PlanNode> = {}) =>
@@ -19,19 +20,6 @@ const fanOut = (forEach: Record<string, unknown> = {}, extra: Partial<PlanNode> 
   );
 
 const topics = (n: number) => Array.from({ length: n }, (_, i) => `topic-${i}`);
-
-/** The most instances of `nodeId` active at once, replayed from the event log. */
-function mostActiveAtOnce(events: RunEvent[], nodeId: string): number {
-  const active = new Set<string>();
-  let most = 0;
-  for (const event of events) {
-    if (!event.nodeId?.startsWith(`${nodeId}[`)) continue;
-    if (event.toStatus === 'running' || event.toStatus === 'awaiting-human') active.add(event.nodeId);
-    else if (event.toStatus !== undefined) active.delete(event.nodeId);
-    most = Math.max(most, active.size);
-  }
-  return most;
-}
 
 describe('fan-out: forEach over a list', () => {
   it('five items, maxConcurrency 2: never more than 2 active; one retried after a validation failure, one skipped → partial with null', () => {
