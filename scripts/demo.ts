@@ -596,6 +596,8 @@ class Demo {
         ...canned.submission,
         nodeId: item.nodeId,
         attempt: item.attempt,
+        // The wake-up's token proves the result answers this attempt (docs/security.md).
+        ...(item.token ? { token: item.token } : {}),
         submissionId: `${item.runId}/${item.nodeId}/${item.attempt}`,
         by: `agent:${agentRef}`,
       });
@@ -763,7 +765,7 @@ async function startWorker(settings: TemporalConnectionSettings, taskQueue: stri
   const connection = await NativeConnection.connect(settings.nativeConnectionOptions);
   let planWorker: PlanWorker;
   try {
-    planWorker = await createPlanWorker({ connection, connectionSettings: settings, taskQueue, store, delivery });
+    planWorker = await createPlanWorker({ connection, connectionSettings: settings, taskQueue, store, delivery, requireWorkItemTokens: true });
   } catch (err) {
     await connection.close().catch(() => undefined);
     throw err;

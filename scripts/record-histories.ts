@@ -551,6 +551,26 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'work-item-tokens',
+    description: 'a plan that requires work-item tokens: a signal with a made-up token is recorded as result-rejected, a failed attempt with its token is retried, the stale token is refused, the current one completes the node',
+    closes: 'completed',
+    async run({ client, runId }) {
+      const spec = plan('work-item-tokens', [{ id: 'draft', retry: { maxAttempts: 2 } }], [], { requireWorkItemTokens: true });
+      await client.start(spec, { runId });
+      const first = await client.workItem(runId, 'draft');
+      if (!first?.token) throw new Error('the work item carries no token');
+      await client.signalResult(runId, { nodeId: 'draft', token: 'wit_made-up', structuredOutput: {} });
+      await client.submitResult(runId, { nodeId: 'draft', token: first.token, failure: { class: 'agent-error', message: 'the model timed out' } });
+      const second = await client.workItem(runId, 'draft');
+      if (!second?.token || second.token === first.token) throw new Error('the retry carries no new token');
+      await client.submitResult(runId, { nodeId: 'draft', token: first.token, structuredOutput: {} }).then(
+        () => { throw new Error('the stale token was taken'); },
+        () => undefined,
+      );
+      await client.submitResult(runId, { nodeId: 'draft', token: second.token, structuredOutput: { text: 'done' } });
+    },
+  },
+  {
     name: 'wake-up-failure-resume',
     description: "an agent's endpoint fails every wake-up attempt: the node is blocked (class dispatch); resume wakes it again",
     closes: 'completed',

@@ -15,9 +15,11 @@ export interface ActivityDependencies {
   delivery: DeliveryConfig;
   /** The payload limits the worker's runs enforce (docs/security.md); default the built-in ones. */
   limits?: PayloadLimits;
+  /** Every run of this worker takes results only with their work-item token (docs/security.md). */
+  requireWorkItemTokens?: boolean;
 }
 
-export function createActivities({ store, delivery, limits = DEFAULT_PAYLOAD_LIMITS }: ActivityDependencies) {
+export function createActivities({ store, delivery, limits = DEFAULT_PAYLOAD_LIMITS, requireWorkItemTokens }: ActivityDependencies) {
   const deliveryActivities = createDeliveryActivities({ store, config: delivery });
   return {
     validateBatch,
@@ -26,7 +28,11 @@ export function createActivities({ store, delivery, limits = DEFAULT_PAYLOAD_LIM
     ...closeActivities,
     // A run reads the worker's settings once, at start, in this one local activity; the payload
     // limits travel with it, so configuring them costs no extra command in any run's history.
-    deliverySettings: async () => ({ ...(await deliveryActivities.deliverySettings()), limits: { ...limits } }),
+    deliverySettings: async () => ({
+      ...(await deliveryActivities.deliverySettings()),
+      limits: { ...limits },
+      ...(requireWorkItemTokens ? { requireWorkItemTokens: true as const } : {}),
+    }),
   };
 }
 

@@ -12,6 +12,7 @@ import { recordableName, storableText, type PayloadLimits } from './limits';
 import { clone } from './paths';
 import { findNodeRun, findSpecNode, mergeArtifacts, nodeContext, nodeRun, specNode } from './run-state';
 import { settle } from './settle';
+import { isTokenOfNode, requiresTokens, tokenRefusal } from './tokens';
 import { Step } from './step';
 import { schemasFor } from './schemas';
 import type { AppliedMessage, AttemptRecord, Issue, NodeRun, Refusal, RunState, SubmitOutcome, Transition, ValidationRequest } from './types';
@@ -24,7 +25,18 @@ export type SubmissionCheck = MessageCheck<{ submission: AgentSubmission; valida
  */
 export function checkAgentSubmission(state: RunState, payload: unknown, limits?: PayloadLimits): SubmissionCheck {
   const admitted = admitMessage(state, AgentSubmission, payload, 'result', limits);
-  if (admitted.refused || admitted.duplicate) return admitted;
+  if (admitted.refused) return admitted;
+  if (admitted.duplicate) {
+    // A run that requires tokens tells a retried delivery its first outcome only if it carries a
+    // token of that node (any attempt's: the retry may come after the node moved on).
+    const raw = payload as { nodeId?: unknown; token?: unknown };
+    const node = typeof raw.nodeId === 'string' ? findNodeRun(state, raw.nodeId) : undefined;
+    const token = typeof raw.token === 'string' ? raw.token : undefined;
+    if (requiresTokens(state) && !(node && isTokenOfNode(state, node.nodeId, token, node.currentAttempt ?? node.attempts))) {
+      return refuse('invalid-token', 'This run takes results only with a work-item token of the node they answer; the token is missing or wrong.');
+    }
+    return admitted;
+  }
   const submission = admitted.message;
   const spec = findSpecNode(state, submission.nodeId);
   const node = findNodeRun(state, submission.nodeId);
@@ -38,6 +50,8 @@ export function checkAgentSubmission(state: RunState, payload: unknown, limits?:
   if (node.status !== 'running') {
     return refuse('node-not-running', `Node "${spec.id}" is ${node.status}, not running: it takes no result now${timedOut(node, submission.attempt)}.`);
   }
+  const tokenProblem = tokenRefusal(state, node, submission.token, node.currentAttempt ?? node.attempts + 1);
+  if (tokenProblem) return tokenProblem;
   if (submission.attempt !== undefined && submission.attempt !== node.currentAttempt) {
     return refuse(
       'stale-attempt',

@@ -5,6 +5,7 @@
 import { atFanOutLimit, hasFanOut } from './fan-out';
 import { incomingEdges, isActive, isHumanNode, nodeContext, nodeRun, reviewerOf, specNode } from './run-state';
 import { setOwn } from './own';
+import { currentToken } from './tokens';
 import type { Step } from './step';
 import type { Approval, NodeRun, NodeStatus, RunState, WorkItem } from './types';
 import type { Owner } from './spec';
@@ -141,11 +142,13 @@ export function workItemFor(state: RunState, node: NodeRun, reason: string): Wor
     if (source.handoffContext !== undefined) setOwn(handoff, edge.from, source.handoffContext);
   }
   const input = nodeContext(state, node).input;
+  const attempt = WAITING_TO_START.includes(node.status) ? node.attempts + 1 : (node.currentAttempt ?? node.attempts + 1);
+  const token = currentToken(state, node, attempt);
   return {
     runId: state.runId,
     planId: state.planId,
     nodeId: node.nodeId,
-    attempt: WAITING_TO_START.includes(node.status) ? node.attempts + 1 : (node.currentAttempt ?? node.attempts + 1),
+    attempt,
     owner: spec.owner ?? { kind: 'agent', ref: 'unknown' },
     brief: briefOf(spec),
     resolvedInput: input,
@@ -154,6 +157,7 @@ export function workItemFor(state: RunState, node: NodeRun, reason: string): Wor
     reason,
     iteration: node.iteration ?? 1,
     ...(node.instanceOf !== undefined ? { item: (input as { item?: unknown }).item, index: node.index } : {}),
+    ...(token !== undefined ? { token } : {}),
   };
 }
 

@@ -37,3 +37,4 @@ export { compactForHandOver, type HandOverLimits } from './hand-over';
 export { wakeUpsFor, WAKE_UP_EVENT_TYPES, type WakeUp } from './wake-ups';
 export { snapshotOf, currentWorkItem, waitingOn, currentDetails, seqRanges, DETAIL_NODE_LINES } from './views';
 export { parseCondition, evaluateCondition, evaluateWhen } from './conditions';
+export { workItemToken, requiresTokens, WORK_ITEM_TOKEN_PREFIX } from './tokens';

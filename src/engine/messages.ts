@@ -40,6 +40,8 @@ export const AgentSubmission = z.object({
   attempt: z.number().int().min(1).optional(),
   submissionId: Name.optional(),
   by: Name.optional(),
+  /** The work item's token (docs/semantics.md, "Who may act"); required when the run requires tokens. */
+  token: Name.optional(),
   structuredOutput: JsonObject.optional(),
   artifacts: z.array(ArtifactRef).optional(),
   notes: z.string().optional(),

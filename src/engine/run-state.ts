@@ -23,10 +23,15 @@ export interface CreateRunArgs {
   /** Workflow time, ISO-8601. */
   now: string;
   specVersion?: number;
+  /** The run's work-item token secret, drawn by the workflow (`./tokens.ts`); absent: no tokens. */
+  tokenSecret?: string;
+  /** The worker requires work-item tokens for every run (the plan can also ask for them). */
+  requireWorkItemTokens?: boolean;
 }
 
 /** A run with every node pending and no events yet; `startRun` makes it move. */
-export function createRunState({ runId, spec, input, now, specVersion = 1 }: CreateRunArgs): RunState {
+export function createRunState({ runId, spec, input, now, specVersion = 1, tokenSecret, requireWorkItemTokens }: CreateRunArgs): RunState {
+  const tokens = requireWorkItemTokens || spec.requireWorkItemTokens;
   return {
     runId,
     planId: spec.id,
@@ -54,6 +59,9 @@ export function createRunState({ runId, spec, input, now, specVersion = 1 }: Cre
     submissions: ownRecord(),
     startedAt: now,
     updatedAt: now,
+    ...(tokenSecret !== undefined ? { tokenSecret } : {}),
+    // Recorded in the run, so a replan that drops the plan's field does not drop the requirement.
+    ...(tokens ? { requireWorkItemTokens: true } : {}),
   };
 }
 

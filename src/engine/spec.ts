@@ -211,6 +211,8 @@ export const PlanSpec = z
     title: z.string().max(MAX_LABEL_LENGTH, `must be at most ${MAX_LABEL_LENGTH} characters`).optional(),
     description: z.string().optional(),
     maxConcurrency: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
+    /** Results are taken only with their attempt's work-item token (docs/semantics.md, "Who may act"). */
+    requireWorkItemTokens: z.boolean().optional(),
     inputSchema: z.string().min(1).optional(),
     deadline: Deadline.optional(),
     schemas: z.record(z.string(), JsonSchemaDoc).optional(),

@@ -267,6 +267,11 @@ export interface WorkItem {
   item?: unknown;
   /** On an instance: its 0-based index (also in `resolvedInput.index`). */
   index?: number;
+  /**
+   * The attempt's work-item token (docs/semantics.md, "Who may act"): a result sends it back as
+   * `token`. Absent in runs that started before tokens existed. Never stored or put in events.
+   */
+  token?: string;
 }
 
 export interface RunState {
@@ -300,6 +305,13 @@ export interface RunState {
   startedAt: string;
   updatedAt: string;
   finishedAt?: string;
+  /**
+   * The secret every work-item token of this run is derived from (`./tokens.ts`), drawn once by the
+   * workflow. It travels in the workflow's state and hand-over only: never in events, rows or snapshots.
+   */
+  tokenSecret?: string;
+  /** Results must carry their attempt's token: the plan's `requireWorkItemTokens` or the worker's setting. */
+  requireWorkItemTokens?: boolean;
 }
 
 /** What the caller of `submitNodeResult` / `submitHumanResponse` learns. */
@@ -340,6 +352,8 @@ export type RefusalReason =
   | 'not-agent-node'
   | 'node-not-running'
   | 'stale-attempt'
+  /** A result without the current attempt's work-item token on a run that requires one, or with a wrong token. */
+  | 'invalid-token'
   | 'no-pending-approval'
   | 'ambiguous-approval'
   | 'approval-mismatch'

@@ -38,6 +38,11 @@ export interface WorkerConfig extends TemporalConnectionOptions {
   delivery?: DeliveryConfig;
   /** Payload limits for the worker's runs; by default from the `PLAN_LIMIT_*` environment variables. */
   limits?: Partial<PayloadLimits>;
+  /**
+   * Every run this worker starts takes results only with their work-item token (docs/security.md);
+   * by default from `PLAN_REQUIRE_WORK_ITEM_TOKENS` (`1` or `true`). Plans can also ask for it.
+   */
+  requireWorkItemTokens?: boolean;
   /** A pre-built workflow bundle (tests share one); by default the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Extra options passed through to `Worker.create` (e.g. tuning for tests). */
@@ -83,7 +88,7 @@ export async function createPlanWorker(config: WorkerConfig = {}): Promise<PlanW
       connection,
       namespace,
       taskQueue,
-      activities: createActivities({ store, delivery, limits }),
+      activities: createActivities({ store, delivery, limits, requireWorkItemTokens: config.requireWorkItemTokens ?? requireTokensFromEnv(process.env) }),
       ...(config.workflowBundle ? { workflowBundle: config.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
       ...config.workerOptions,
     });
@@ -125,4 +130,10 @@ export async function runWorker(config: WorkerConfig = {}): Promise<void> {
     `plan-runner worker: webhook sinks [${sinks.join(', ') || 'none'}], agent endpoints [${agents.join(', ') || 'none'}]`,
   );
   await planWorker.run();
+}
+
+/** `PLAN_REQUIRE_WORK_ITEM_TOKENS`: `1` or `true` turns the requirement on; anything else leaves it off. */
+export function requireTokensFromEnv(env: NodeJS.ProcessEnv): boolean {
+  const value = env.PLAN_REQUIRE_WORK_ITEM_TOKENS?.trim().toLowerCase();
+  return value === '1' || value === 'true';
 }

@@ -157,6 +157,12 @@ const RECORD_REFUSED_OPERATIONS = 'record-refused-operation-signals';
  */
 const CLOSE_CANCELLED_AS_CANCELED = 'close-cancelled-run-as-canceled';
 
+/**
+ * Patch id: every run draws a work-item token secret, and its work items carry tokens
+ * (docs/semantics.md, "Who may act"); before, work items had none and results were not checked.
+ */
+const WORK_ITEM_TOKENS = 'work-item-tokens';
+
 /** Default for `PlanRunOptions.continueAsNewAfterMessages`: far below Temporal's per-execution limits. */
 const CONTINUE_AS_NEW_AFTER_MESSAGES = 500;
 /** Transitions applied before they must be recorded, while messages keep arriving. */
@@ -190,6 +196,9 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
 
   // A continued execution (after a replan, or to keep history short) carries the whole run state.
   let state: RunState = continued ? { ...continued.state, spec: checked.spec } : createRunState({ runId: wf.workflowInfo().workflowId, spec: checked.spec, input, now: now() });
+  // Work-item tokens derive from one secret per run, drawn from the workflow's deterministic
+  // randomness (so replay draws the same). Runs recorded before tokens existed replay without one.
+  if (state.tokenSecret === undefined && wf.patched(WORK_ITEM_TOKENS)) state = { ...state, tokenSecret: `${wf.uuid4()}${wf.uuid4()}` };
   const eventLog: RunEvent[] = [];
   let lastCheckpoint: Checkpoint | undefined;
   const inbox: Message[] = [];
@@ -445,6 +454,8 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
   started = true;
   const settings = await deliverySettings();
   limits = resolvePayloadLimits(settings.limits);
+  // A worker that requires tokens records that in the run: it holds for every later execution too.
+  if (settings.requireWorkItemTokens && !state.requireWorkItemTokens) state = { ...state, requireWorkItemTokens: true };
   outbox.configure(settings, continued?.outbox);
   const messageLimit = options?.continueAsNewAfterMessages ?? CONTINUE_AS_NEW_AFTER_MESSAGES;
   let current: Message | undefined;

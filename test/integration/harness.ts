@@ -201,7 +201,7 @@ export async function closeAll(...steps: Array<() => unknown>): Promise<void> {
  * Tests that manage worker processes themselves ask for the client only.
  */
 export async function startHarness(
-  options: { taskQueue?: string; withWorker?: boolean; delivery?: DeliveryConfig } = {},
+  options: { taskQueue?: string; withWorker?: boolean; delivery?: DeliveryConfig; requireWorkItemTokens?: boolean } = {},
 ): Promise<Harness> {
   quietRuntime();
   const taskQueue = options.taskQueue ?? testTaskQueue();
@@ -236,6 +236,7 @@ export async function startHarness(
     taskQueue,
     store,
     delivery: options.delivery ?? testDelivery(),
+    requireWorkItemTokens: options.requireWorkItemTokens,
     workflowBundle: await workflowBundle(),
   });
   const running = worker.run();

@@ -55,6 +55,8 @@ export interface DeliverySettings {
    * absent in histories recorded before the limits existed, where the defaults apply.
    */
   limits?: Partial<PayloadLimits>;
+  /** Every run of this worker takes results only with their work-item token (set only when true). */
+  requireWorkItemTokens?: true;
 }
 
 export interface DeliverEventsInput {

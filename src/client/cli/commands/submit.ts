@@ -13,6 +13,7 @@ interface SubmitOptions {
   fail?: string;
   attempt?: number;
   submissionId?: string;
+  token?: string;
   by: string;
 }
 
@@ -31,6 +32,7 @@ export function registerSubmit(program: Command, ctx: CliContext): void {
     .option('--fail <class:message>', `report a failure instead of a result; classes: ${FAILURE_CLASSES.join(', ')}`)
     .option('--attempt <n>', 'the attempt this result answers (a stale attempt is refused)', positiveInt)
     .option('--submission-id <id>', 'idempotency key: resending it returns the first outcome')
+    .option('--token <token>', "the work item's token (required when the run requires tokens); default $PLAN_WORK_ITEM_TOKEN, which keeps it out of process lists")
     .option('--by <who>', 'who submits', defaultBy())
     .action(async (runId: string, nodeId: string, options: SubmitOptions, command: Command) => {
       if (options.output === '-' && options.handoff === '-') {
@@ -44,6 +46,8 @@ export function registerSubmit(program: Command, ctx: CliContext): void {
       if (options.fail !== undefined) submission.failure = parseFailure(options.fail);
       if (options.attempt !== undefined) submission.attempt = options.attempt;
       if (options.submissionId !== undefined) submission.submissionId = options.submissionId;
+      const token = options.token ?? process.env.PLAN_WORK_ITEM_TOKEN;
+      if (token) submission.token = token;
       const outcome = await withClient(command, (client) => client.submitResult(runId, submission));
       printOutcome(command, outcome, submitSummary(outcome, runId));
     });
