@@ -1,0 +1,97 @@
+/** The shapes the pages read from the API (the OpenAPI document at /openapi.json is the contract). */
+
+export interface RunListItem {
+  runId: string;
+  planId: string;
+  title?: string;
+  status: string;
+  waitingOn: string[];
+  startTime: string;
+  closeTime?: string;
+}
+
+export interface StatusNode {
+  id: string;
+  type: string;
+  status: string;
+  attempts: number;
+  currentAttempt?: number;
+  maxAttempts?: number;
+  owner?: string;
+  failureClass?: string;
+  iteration?: number;
+  maxIterations?: number;
+  instances?: Array<{ id: string; index: number; status: string; attempts: number }>;
+}
+
+/** `GET /api/runs/{runId}`: the `plan-runner status --json` view. */
+export interface RunStatus {
+  runId: string;
+  planId: string;
+  title?: string;
+  specVersion: number;
+  status: string;
+  nodes: StatusNode[];
+  approvals: Array<{ approvalId: string; nodeId: string; status: string; respondedBy?: string }>;
+  failureCount: number;
+  lastSeq: number;
+}
+
+export interface Issue {
+  severity: string;
+  code: string;
+  message: string;
+  path?: string;
+}
+
+export interface RunEvent {
+  seq: number;
+  type: string;
+  at: string;
+  by: string;
+  nodeId?: string;
+  attempt?: number;
+  message: string;
+}
+
+/** `GET /api/runs/{runId}/nodes/{nodeId}`: what the node panel shows. */
+export interface NodeDetail {
+  nodeId: string;
+  type: string;
+  status: string;
+  brief: Record<string, unknown>;
+  resolvedInput?: unknown;
+  output?: unknown;
+  attempts: Array<{ attempt: number; status: string; by: string; at: string; failureClass?: string; failureMessage?: string; issues: Issue[]; output?: unknown; artifacts: Array<{ name: string; kind: string; pointer: string }> }>;
+  timers: Array<{ kind: string; dueAt: string; what: string }>;
+}
+
+/** `GET /api/approvals?pending=true`: one approval the signed-in person may answer. */
+export interface PendingApproval {
+  runId: string;
+  planTitle?: string;
+  approvalId: string;
+  nodeId: string;
+  nodeType: string;
+  kind: 'node' | 'review';
+  approvers: string[];
+  requestedAt: string;
+  brief?: Record<string, unknown>;
+  resolvedInput?: unknown;
+  issues: Issue[];
+  options?: string[];
+  /** For a review of a failed task: the output to correct. */
+  output?: unknown;
+  /** The node's output schema, resolved (for the human-input form). */
+  outputSchema?: Record<string, unknown>;
+  deadlineAt?: string;
+  url?: string;
+}
+
+export interface SubmitOutcome {
+  nodeId: string;
+  nodeStatus: string;
+  runStatus: string;
+  message?: string;
+  approvalStatus?: string;
+}
