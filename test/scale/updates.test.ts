@@ -14,7 +14,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, runId, plan, executionChain, type Execution, type Harness } from './harness';
+import { startHarness, runId, plan, executionChain, type Execution, type Harness } from '../integration/harness';
+import { log } from './helpers';
 import type { RunEvent } from '../../src/engine';
 
 const MAX_HISTORY = 10_000;
@@ -26,10 +27,6 @@ before(async () => {
 after(async () => {
   await h?.close();
 });
-
-function log(message: string): void {
-  process.stdout.write(`[scale] ${message}\n`);
-}
 
 async function firstRunIdOf(id: string): Promise<string> {
   return (await h.client.client.workflow.getHandle(id).describe()).runId;
