@@ -912,6 +912,30 @@ ensure_pg_binaries() {
       "or use any PostgreSQL you have: PLAN_STORE_URL=postgres://USER:PASSWORD@HOST:PORT/DB"
 }
 
+# ensure_chromium: the browser the console's browser tests drive (puppeteer-core, which never
+# downloads one). PLAN_CHROMIUM_PATH wins; else /usr/bin/chromium, installed from Debian's package
+# when this runs as root with apt-get (as in CI). Exports PLAN_CHROMIUM_PATH, or warns and leaves it
+# unset: the browser tests then fail and say why (PLAN_BROWSER_TESTS=0 skips them knowingly).
+ensure_chromium() {
+  [[ "${PLAN_BROWSER_TESTS:-1}" == 0 ]] && return 0
+  local path="${PLAN_CHROMIUM_PATH:-/usr/bin/chromium}"
+  if [[ ! -x "$path" && -z "${PLAN_CHROMIUM_PATH:-}" && "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "Chromium is not installed; installing the Debian package for the browser tests: apt-get install -y chromium"
+    local log; log="$(mktemp "${TMPDIR:-/tmp}/temporal-dev-apt.XXXXXX")"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >"$log" 2>&1; then
+      DEBIAN_FRONTEND=noninteractive apt-get update >>"$log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >>"$log" 2>&1 \
+        || tail -n 15 "$log" | sed 's/^/    | /' >&2
+    fi
+    rm -f "$log"
+  fi
+  if [[ -x "$path" ]]; then
+    export PLAN_CHROMIUM_PATH="$path"
+    info "browser: $("$path" --version 2>/dev/null | head -n 1) ($path)"
+  else
+    warn "no Chromium at $path: the browser tests will fail (install Debian's chromium, set PLAN_CHROMIUM_PATH, or PLAN_BROWSER_TESTS=0 to skip them)"
+  fi
+}
+
 # PostgreSQL refuses to run as root: as root, the cluster belongs to the 'postgres' user.
 pg_as_root() { [[ "$(id -u)" == 0 ]]; }
 # pg_run CMD...: run a server command as the cluster's owner.
@@ -1222,6 +1246,7 @@ cmd_test() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   install_all
+  ensure_chromium
   ensure_server
   print_server_summary
   info "TEMPORAL_CLI_PATH=$TEMPORAL_CLI_PATH"

@@ -9,6 +9,10 @@ import { startHarness, plan, runId, eventually, testDelivery, closeAll, type Har
 import { WebhookReceiver, closedPort, newSecret, orderViolation } from './webhook-receiver';
 import { eventsQuery } from '../../src/workflows/definitions';
 import type { RunEvent } from '../../src/engine';
+import { loadDeliveryConfig } from '../../src/activities/delivery';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const harnesses: Harness[] = [];
 const receivers: WebhookReceiver[] = [];
@@ -246,3 +250,41 @@ describe('agent wake-ups', () => {
     await h.client.cancel(id, { by: 'test' });
   });
 });
+
+describe('people notifications', () => {
+  test('an approval tells its human owner and approvers through the people registry, with the console link; sinks get the link too', async () => {
+    const chat = await receiver();
+    const sink = await receiver();
+    const dir = mkdtempSync(join(tmpdir(), 'people-'));
+    const file = join(dir, 'delivery.yaml');
+    writeFileSync(
+      file,
+      [
+        'people:',
+        `  reviewers: { url: "${chat.url}/reviewers", secret: "${chat.secret}" }`,
+        `  alice: { url: "${chat.url}/alice", secret: "${chat.secret}" }`,
+        `  bob: { url: "${chat.url}/reviewers", secret: "${chat.secret}" }`,
+        `sinks: [{ id: "${uniqueSink('audit')}", url: "${sink.url}", secret: "${sink.secret}", eventTypes: [approval-requested] }]`,
+        'consoleUrl: http://console.test:8080',
+      ].join('\n'),
+    );
+    const loaded = loadDeliveryConfig({ PLAN_DELIVERY_CONFIG: file });
+    const h = await harness({ sinks: loaded.sinks, people: loaded.people, consoleUrl: loaded.consoleUrl });
+    const spec = plan('people', [{ id: 'approve', type: 'human-approval', approvers: ['alice', 'bob', 'carol'], objective: 'Publish the post?' }]);
+    const { runId: id } = await h.client.start(spec, { runId: runId('people') });
+    const told = await eventually(async () => {
+      const requests = chat.requests.filter((r) => r.body?.approval?.runId === id);
+      return requests.length >= 2 ? requests : undefined;
+    }, 'the people told');
+    assert.deepEqual(told.map((r) => r.path).sort(), ['/hook/alice', '/hook/reviewers'], 'owner and approvers with an endpoint, a shared URL once; carol has none');
+    assert.ok(told.every((r) => r.verified), 'signed with the person\'s secret');
+    const url = `http://console.test:8080/approvals/${encodeURIComponent(id)}/${encodeURIComponent('approve#1')}`;
+    assert.equal(told[0].body.approval.url, url);
+    assert.match(told[0].body.text, /Approval needed in run .*: Publish the post\? — http:\/\/console\.test:8080\/approvals\//);
+    const envelope = await eventually(async () => sink.accepted(id)[0], 'the sink envelope');
+    assert.equal(envelope.body.approvalUrl, url);
+    await h.client.respond(id, { respondedBy: 'alice', response: { approved: true } });
+    assert.equal((await h.client.result(id)).status, 'completed');
+  });
+});
+

@@ -99,6 +99,31 @@ requestTimeoutMs: 2500
     assert.equal(config.requestTimeoutMs, 2500);
   });
 
+  it('people: a registry of human owners and approvers adds the people sink (approval-requested only); consoleUrl links approvals', () => {
+    const path = file(`
+people:
+  reviewers:
+    url: https://chat.example.com/hooks/reviewers
+    secret: ${SECRET_A}
+  alice:
+    url: https://chat.example.com/hooks/alice
+    secretEnv: ALICE_SECRET
+consoleUrl: https://console.example.com/
+`);
+    const config = loadDeliveryConfig({ PLAN_DELIVERY_CONFIG: path, ALICE_SECRET: SECRET_B });
+    assert.deepEqual({ ...config.people }, {
+      reviewers: { url: 'https://chat.example.com/hooks/reviewers', secret: SECRET_A },
+      alice: { url: 'https://chat.example.com/hooks/alice', secret: SECRET_B },
+    });
+    assert.deepEqual(config.sinks, [{ id: 'people', url: '', secret: '', eventTypes: ['approval-requested'], people: true }]);
+    assert.equal(config.consoleUrl, 'https://console.example.com', 'trailing slashes go');
+    assert.deepEqual(deliverySettingsOf(config).sinks, [{ id: 'people', eventTypes: ['approval-requested'] }], 'the workflow sees one more sink, no URL');
+    assert.equal(loadDeliveryConfig({ PLAN_DELIVERY_CONFIG: path, ALICE_SECRET: SECRET_B, PLAN_CONSOLE_URL: 'http://localhost:8080' }).consoleUrl, 'http://localhost:8080', 'PLAN_CONSOLE_URL wins');
+    const clash = configError({ PLAN_DELIVERY_CONFIG: file(`sinks: [{ id: people, url: "https://x.example", secret: ${SECRET_A} }]\npeople: { bob: { url: "https://y.example", secret: ${SECRET_A} } }\n`) });
+    assert.match(clash.message, /sinks\[0\]\.id: "people" is the sink of the people registry/);
+    assert.match(configError({ PLAN_CONSOLE_URL: 'not a url' }).message, /^PLAN_CONSOLE_URL: Invalid URL/);
+  });
+
   it('reads a JSON file', () => {
     const path = file(JSON.stringify({ sinks: [{ id: 'j', url: 'https://example.com/h', secret: SECRET_A, eventTypes: [] }] }), 'json');
     const config = loadDeliveryConfig({ PLAN_DELIVERY_CONFIG: path });

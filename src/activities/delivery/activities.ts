@@ -17,7 +17,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { EventType } from '../../engine';
 import type { PlanStore } from '../../store/types';
 import { deliverySettingsOf } from './config';
-import { EnvelopeBuilder, wakeUpEnvelopeOf } from './envelope';
+import { EnvelopeBuilder, peopleEndpoints, peopleEnvelope, wakeUpEnvelopeOf } from './envelope';
 import { describeUrl, postJson, urlHost } from './http';
 import { signatureHeaders } from './signing';
 import type {
@@ -104,7 +104,7 @@ export function createDeliveryActivities({ store, config, now = () => new Date()
       );
     }
 
-    const builder = new EnvelopeBuilder(store, runId);
+    const builder = new EnvelopeBuilder(store, runId, config.consoleUrl);
     const filter = sink.eventTypes && sink.eventTypes.length > 0 ? new Set<EventType>(sink.eventTypes) : undefined;
     let sent = 0;
     let filtered = 0;
@@ -115,15 +115,35 @@ export function createDeliveryActivities({ store, config, now = () => new Date()
         filtered++;
         continue;
       }
-      const body = JSON.stringify(await builder.envelope(event));
+      // The people sink sends each event to the people it concerns; others to their one URL.
+      const targets = sink.people ? peopleEndpoints(config, event) : [{ url: sink.url, secret: sink.secret }];
+      if (targets.length === 0) {
+        done = event.seq;
+        filtered++;
+        continue;
+      }
+      const body = JSON.stringify(sink.people ? peopleEnvelope(event, config.consoleUrl) : await builder.envelope(event));
       // Keep heartbeating while a slow sink thinks, so a request timeout longer than the workflow's
       // heartbeat timeout does not time the attempt out.
       const progress = done;
       const beating = setInterval(() => context.heartbeat({ deliveredUpTo: progress } satisfies DeliveryProgress), HEARTBEAT_WHILE_WAITING_MS);
-      const outcome = await postJson(sink.url, body, { ...signatureHeaders(sink.secret, event.id, body, now()) }, {
-        timeoutMs: config.requestTimeoutMs,
-        signal: context.cancellationSignal,
-      }).finally(() => clearInterval(beating));
+      let outcome: Awaited<ReturnType<typeof postJson>> = { kind: 'ok', status: 200 };
+      try {
+        for (const target of targets) {
+          outcome = await postJson(target.url, body, { ...signatureHeaders(target.secret, event.id, body, now()) }, {
+            timeoutMs: config.requestTimeoutMs,
+            signal: context.cancellationSignal,
+          });
+          // One person's endpoint that is gone does not stop the others being told (nor the sink).
+          if (sink.people && outcome.kind === 'gone') {
+            log.warn('A person\'s endpoint answered 410 Gone: not told', { runId, eventId: event.id, url: describeUrl(target.url) });
+            outcome = { kind: 'ok', status: 410 };
+          }
+          if (outcome.kind !== 'ok') break;
+        }
+      } finally {
+        clearInterval(beating);
+      }
       if (outcome.kind === 'ok') {
         done = event.seq;
         sent++;

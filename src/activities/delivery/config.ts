@@ -72,6 +72,10 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 /** The id of the sink that `PLAN_WEBHOOK_URL` + `PLAN_WEBHOOK_SECRET` add. */
 export const DEFAULT_SINK_ID = 'default';
+/** The id of the sink that tells people an approval waits for them (the `people` registry). */
+export const PEOPLE_SINK_ID = 'people';
+/** What the people sink delivers. */
+export const PEOPLE_EVENT_TYPES = ['approval-requested'] as const satisfies readonly EventType[];
 
 /** A configuration problem. `message` is `<source>: <path>: <problem>` (several joined by "; "). */
 export class DeliveryConfigError extends Error {
@@ -133,6 +137,8 @@ const fileSchema = z.strictObject({
     .strictObject({ initialIntervalMs: positiveInt.optional(), maximumIntervalMs: positiveInt.optional(), maximumAttempts: positiveInt.optional() })
     .optional(),
   requestTimeoutMs: positiveInt.optional(),
+  people: z.record(z.string().min(1, 'Expected a non-empty name or owner ref'), agentSchema).optional(),
+  consoleUrl: httpUrl.optional(),
 });
 
 type FileConfig = z.infer<typeof fileSchema>;
@@ -171,6 +177,14 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv = process.env): Delive
     }
     config.sinks.push({ id: DEFAULT_SINK_ID, url: parsedUrl.data, secret: secret.trim() });
   }
+
+  const consoleUrl = value('PLAN_CONSOLE_URL');
+  if (consoleUrl !== undefined) {
+    const parsedConsoleUrl = httpUrl.safeParse(consoleUrl.trim());
+    if (!parsedConsoleUrl.success) throw new DeliveryConfigError('PLAN_CONSOLE_URL', [parsedConsoleUrl.error.issues[0].message]);
+    config.consoleUrl = parsedConsoleUrl.data;
+  }
+  if (config.consoleUrl !== undefined) config.consoleUrl = config.consoleUrl.replace(/\/+$/, '');
 
   const override = (name: string): number | undefined => {
     const raw = value(name);
@@ -247,6 +261,20 @@ function applyFile(config: DeliveryConfig, file: string, env: NodeJS.ProcessEnv)
       const secret = resolveSecret(agent, `agents${keyText(ref)}`, env, problems);
       if (secret !== undefined) config.agents[ref] = { url: agent.url, secret } satisfies AgentEndpoint;
     }
+    const people: Record<string, AgentEndpoint> = Object.create(null) as Record<string, AgentEndpoint>;
+    for (const [name, person] of Object.entries(data.people ?? {})) {
+      const secret = resolveSecret(person, `people${keyText(name)}`, env, problems);
+      if (secret !== undefined) people[name] = { url: person.url, secret };
+    }
+    if (Object.keys(people).length > 0) {
+      // People are told through one more sink, so the workflow delivers to them in order and retries
+      // like any sink, and needs no change: the activity picks each event's endpoints.
+      const clash = data.sinks?.findIndex((sink) => sink.id === PEOPLE_SINK_ID) ?? -1;
+      if (clash !== -1) problems.push(`sinks[${clash}].id: "${PEOPLE_SINK_ID}" is the sink of the people registry; give this sink another id`);
+      config.people = people;
+      config.sinks.push({ id: PEOPLE_SINK_ID, url: '', secret: '', eventTypes: [...PEOPLE_EVENT_TYPES], people: true });
+    }
+    if (data.consoleUrl !== undefined) config.consoleUrl = data.consoleUrl;
     Object.assign(config.sinkRetry, data.sinkRetry ?? {});
     Object.assign(config.wakeUpRetry, data.wakeUpRetry ?? {});
     if (data.requestTimeoutMs !== undefined) config.requestTimeoutMs = data.requestTimeoutMs;

@@ -9,7 +9,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { RunEvent, PlanNode } from '../../engine';
 import type { PlanStore, RunSummary, StoredNodeRun, StoredRun } from '../../store/types';
-import type { WakeAgentInput, WakeUpEnvelope, WebhookEnvelope } from './types';
+import type { AgentEndpoint, DeliveryConfig, WakeAgentInput, WakeUpEnvelope, WebhookEnvelope } from './types';
 
 /** The run row without its input (which can be large and is not the sink's business). */
 export function runSummaryOf(run: StoredRun): RunSummary {
@@ -28,13 +28,16 @@ export class EnvelopeBuilder {
   constructor(
     private readonly store: PlanStore,
     private readonly runId: string,
+    /** The console's public URL: `approval-requested` envelopes then link to the approval's page. */
+    private readonly consoleUrl?: string,
   ) {}
 
   async envelope(event: RunEvent): Promise<WebhookEnvelope> {
     if (event.runId !== this.runId) throw new Error(`event ${event.id} belongs to run ${event.runId}, not ${this.runId}`);
     const run = await (this.run ??= this.loadRun());
     const node = event.nodeId === undefined ? undefined : await this.node(event.nodeId);
-    return { type: event.type, event, run, ...(node ? { node } : {}) };
+    const url = this.consoleUrl !== undefined && event.type === 'approval-requested' ? approvalUrl(this.consoleUrl, event) : undefined;
+    return { type: event.type, event, run, ...(node ? { node } : {}), ...(url ? { approvalUrl: url } : {}) };
   }
 
   private async loadRun(): Promise<RunSummary> {
@@ -70,4 +73,49 @@ export function buildWebhookEnvelope(store: PlanStore, event: RunEvent): Promise
 /** The body POSTed to an agent's endpoint to wake it: the causing event and the work item. */
 export function wakeUpEnvelopeOf(input: WakeAgentInput): WakeUpEnvelope {
   return { type: 'wake-up', eventId: input.eventId, eventType: input.eventType, workItem: input.workItem };
+}
+
+/** The console page of the approval an `approval-requested` event opened. */
+export function approvalUrl(consoleUrl: string, event: RunEvent): string | undefined {
+  if (event.approvalId === undefined) return undefined;
+  return `${consoleUrl}/approvals/${encodeURIComponent(event.runId)}/${encodeURIComponent(event.approvalId)}`;
+}
+
+/**
+ * The endpoints of the people an approval event concerns: its human owner and its approvers, each
+ * once (several names may share one chat channel's URL, which is then told once).
+ */
+export function peopleEndpoints(config: Pick<DeliveryConfig, 'people'>, event: RunEvent): AgentEndpoint[] {
+  const people = config.people ?? {};
+  const detail = (event.detail ?? {}) as { owner?: { kind?: string; ref?: string }; approvers?: unknown };
+  const names = new Set<string>();
+  if (detail.owner?.kind === 'human' && typeof detail.owner.ref === 'string') names.add(detail.owner.ref);
+  if (Array.isArray(detail.approvers)) for (const name of detail.approvers) if (typeof name === 'string') names.add(name);
+  const byUrl = new Map<string, AgentEndpoint>();
+  for (const name of names) if (Object.hasOwn(people, name) && !byUrl.has(people[name].url)) byUrl.set(people[name].url, people[name]);
+  return [...byUrl.values()];
+}
+
+/**
+ * What a person's endpoint receives: a `text` line that chat incoming webhooks (Slack, Mattermost,
+ * Google Chat) show as is, and the approval's fields for anything that reads JSON.
+ */
+export function peopleEnvelope(event: RunEvent, consoleUrl?: string) {
+  const detail = (event.detail ?? {}) as { owner?: unknown; approvers?: unknown; brief?: { label?: string; objective?: string } };
+  const url = consoleUrl !== undefined ? approvalUrl(consoleUrl, event) : undefined;
+  const what = detail.brief?.objective ?? detail.brief?.label ?? `node ${event.nodeId}`;
+  return {
+    type: 'approval-requested' as const,
+    text: `Approval needed in run ${event.runId}: ${what}${url ? ` — ${url}` : ` (plan-runner approvals --run ${event.runId})`}`,
+    approval: {
+      runId: event.runId,
+      planId: event.planId,
+      approvalId: event.approvalId,
+      nodeId: event.nodeId,
+      owner: detail.owner,
+      approvers: detail.approvers,
+      ...(url ? { url } : {}),
+    },
+    event,
+  };
 }

@@ -18,6 +18,11 @@ export interface SinkConfig {
   secret: string;
   /** Only these event types are sent (absent or empty: all). */
   eventTypes?: EventType[];
+  /**
+   * The people sink (`people` in the delivery file): each event goes to the endpoints of the people
+   * it concerns (an approval's human owner and approvers), not to `url` (empty for it).
+   */
+  people?: true;
 }
 
 /** An agent's wake-up endpoint, by owner ref (the agent registry). */
@@ -41,6 +46,10 @@ export interface DeliveryConfig {
   wakeUpRetry: RetryTiming & { maximumAttempts: number };
   /** One HTTP request's timeout. */
   requestTimeoutMs: number;
+  /** human owner ref or approver name → the endpoint that tells them an approval waits (a chat incoming webhook). */
+  people?: Record<string, AgentEndpoint>;
+  /** The console's public URL: approval events then carry a link to the approval's page. */
+  consoleUrl?: string;
 }
 
 /** What the workflow learns of the configuration: no URLs, no secrets. */
@@ -94,6 +103,8 @@ export interface WebhookEnvelope {
   run: RunSummary;
   /** Present when the event names a node. */
   node?: { spec: PlanNode; run?: StoredNodeRun };
+  /** On `approval-requested`, when the worker knows the console's URL: the approval's page. */
+  approvalUrl?: string;
 }
 
 /** The body POSTed to an agent's endpoint to wake it. */
