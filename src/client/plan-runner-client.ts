@@ -214,6 +214,8 @@ export interface RunListEntry {
 export interface ListRunsOptions {
   status?: RunStatus | string;
   planId?: string;
+  /** Only runs waiting on this owner (`agent:REF` or `human:REF`, matched against `PlanWaitingOn`). */
+  waitingOn?: string;
   /** Default 100. */
   limit?: number;
 }
@@ -881,11 +883,12 @@ export class PlanRunnerClient {
     return toListEntry(await this.describeRaw(runId));
   }
 
-  /** Runs of type `planRun`, newest first, filtered by `PlanRunStatus` and `PlanId`. */
+  /** Runs of type `planRun`, newest first, filtered by `PlanRunStatus`, `PlanId` and `PlanWaitingOn`. */
   async list(options: ListRunsOptions = {}): Promise<RunListEntry[]> {
     const clauses = [`WorkflowType = ${quoteVisibilityValue(WORKFLOW_TYPE)}`];
     if (options.status) clauses.push(`PlanRunStatus = ${quoteVisibilityValue(options.status)}`);
     if (options.planId) clauses.push(`PlanId = ${quoteVisibilityValue(options.planId)}`);
+    if (options.waitingOn) clauses.push(`PlanWaitingOn = ${quoteVisibilityValue(options.waitingOn)}`);
     return this.listQuery(clauses.join(' AND '), options.limit ?? 100);
   }
 

@@ -19,6 +19,7 @@ export type { StoreConfig, SqliteStoreConfig, PostgresStoreConfig } from './conf
 export { StoreError } from './errors';
 export { KyselyPlanStore } from './plan-store';
 export { TABLES } from './schema';
+export type { StoredUser, StoredSession } from './identity';
 
 export interface OpenStoreOptions extends ConnectOptions {
   /** Resolves relative SQLite paths (default: process.cwd()). */

@@ -13,6 +13,7 @@ import { Migrator, sql, type Expression, type Kysely, type SqlBool, type Transac
 import type { PlanNode, PlanSpec, RunEvent, TransitionRecord, Checkpoint } from '../engine';
 import { isConnectionError, StoreError, withLocation } from './errors';
 import { decodeJson, encodeJson } from './json-codec';
+import { deleteSession, insertSession, insertUser, revokeUser, selectSession, selectUserByTokenHash, selectUsers, type StoredSession, type StoredUser } from './identity';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migrations';
 import {
   approvalRow,
@@ -487,6 +488,37 @@ export class KyselyPlanStore implements PlanStore {
         await sleep(25 * attempt + Math.random() * 25);
       }
     }
+  }
+
+  // ---- Identity (migration 0005; src/store/identity.ts) ---------------------------------------------
+
+  /** Adds a person with the hash of their token; false when the name is taken. */
+  async addUser(name: string, tokenHash: string, at: string): Promise<boolean> {
+    return this.guard(() => this.write(() => insertUser(this.db, name, tokenHash, at)));
+  }
+
+  async listUsers(): Promise<StoredUser[]> {
+    return this.guard(() => selectUsers(this.db));
+  }
+
+  async userByTokenHash(tokenHash: string): Promise<StoredUser | undefined> {
+    return this.guard(() => selectUserByTokenHash(this.db, tokenHash));
+  }
+
+  async revokeUser(name: string, at: string): Promise<boolean> {
+    return this.guard(() => this.write(() => revokeUser(this.db, name, at)));
+  }
+
+  async createSession(sessionHash: string, userName: string, at: string, expiresAt: string): Promise<void> {
+    await this.guard(() => this.write(() => insertSession(this.db, sessionHash, userName, at, expiresAt)));
+  }
+
+  async getSession(sessionHash: string, now: string): Promise<StoredSession | undefined> {
+    return this.guard(() => selectSession(this.db, sessionHash, now));
+  }
+
+  async endSession(sessionHash: string, now: string): Promise<void> {
+    await this.guard(() => this.write(() => deleteSession(this.db, sessionHash, now)));
   }
 
   /** Names the store in connection failures. */

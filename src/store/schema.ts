@@ -175,6 +175,25 @@ export interface DeliveriesTable {
   updated_at: string;
 }
 
+/** A person who may use the console and its API (migration 0005): their personal token, hashed. */
+export interface UsersTable {
+  name: string;
+  /** SHA-256 of the personal token, hex. The token itself is shown once and never stored. */
+  token_hash: string;
+  created_at: string;
+  /** Set by `plan-runner users revoke`: the token no longer signs anyone in. */
+  revoked_at: string | null;
+}
+
+/** A console sign-in (migration 0005): the cookie's session id, hashed, and whose it is. */
+export interface SessionsTable {
+  /** SHA-256 of the session id the cookie holds, hex. */
+  session_hash: string;
+  user_name: string;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface Database {
   runs: RunsTable;
   run_specs: RunSpecsTable;
@@ -187,6 +206,8 @@ export interface Database {
   events: EventsTable;
   sink_status: SinkStatusTable;
   deliveries: DeliveriesTable;
+  users: UsersTable;
+  sessions: SessionsTable;
 }
 
 /** Every table, in an order that satisfies foreign keys when creating (reverse it to drop). */
@@ -202,4 +223,6 @@ export const TABLES: ReadonlyArray<keyof Database> = [
   'events',
   'sink_status',
   'deliveries',
+  'users',
+  'sessions',
 ];

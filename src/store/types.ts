@@ -3,6 +3,7 @@
  * what the client library, the CLI and the delivery activities read. One implementation serves
  * SQLite (embedded default) and PostgreSQL (`PLAN_STORE_URL=postgres://…`) through Kysely.
  */
+import type { StoredSession, StoredUser } from './identity';
 import type {
   ApprovalStatus,
   Checkpoint,
@@ -156,5 +157,15 @@ export interface PlanStore {
   recordDelivery(sinkId: string, runId: string, deliveredSeq: number, at: string): Promise<void>;
   getDelivery(sinkId: string, runId: string): Promise<number>;
 
+  /** People who may use the console and its API (docs/console.md): tokens and sessions as hashes only. */
+  addUser(name: string, tokenHash: string, at: string): Promise<boolean>;
+  listUsers(): Promise<StoredUser[]>;
+  userByTokenHash(tokenHash: string): Promise<StoredUser | undefined>;
+  /** Revokes the token and ends the person's sessions; false when no such unrevoked person. */
+  revokeUser(name: string, at: string): Promise<boolean>;
+  createSession(sessionHash: string, userName: string, at: string, expiresAt: string): Promise<void>;
+  /** An unexpired session of an unrevoked person. */
+  getSession(sessionHash: string, now: string): Promise<StoredSession | undefined>;
+  endSession(sessionHash: string, now: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -96,6 +96,7 @@ export function buildProgram(
     commands.registerList,
     commands.registerInbox,
     commands.registerWorker,
+    commands.registerUsers,
   ]) {
     register(program, ctx);
   }

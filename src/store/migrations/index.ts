@@ -11,6 +11,7 @@ import { initialSchema } from './0001-initial';
 import { specVersionsSchema } from './0002-spec-versions';
 import { iterationsSchema } from './0003-iterations';
 import { instancesSchema } from './0004-instances';
+import { identitySchema } from './0005-identity';
 
 export function storeMigrations(dialect: StoreDialect): Record<string, Migration> {
   return {
@@ -18,6 +19,7 @@ export function storeMigrations(dialect: StoreDialect): Record<string, Migration
     '0002-spec-versions': specVersionsSchema(dialect),
     '0003-iterations': iterationsSchema(dialect),
     '0004-instances': instancesSchema(dialect),
+    '0005-identity': identitySchema(dialect),
   };
 }
 

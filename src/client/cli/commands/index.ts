@@ -20,3 +20,4 @@ export { registerMigrate } from './migrate';
 export { registerList } from './list';
 export { registerInbox } from './inbox';
 export { registerWorker } from './worker';
+export { registerUsers } from './users';

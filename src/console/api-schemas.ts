@@ -1,0 +1,74 @@
+/**
+ * The console API's request and response shapes: one zod schema each, which validates the request
+ * and, through `z.toJSONSchema`, becomes the OpenAPI document (`./openapi.ts`). Agent results and
+ * human answers reuse the engine's message schemas, so the API takes exactly what the run takes.
+ */
+import { z } from 'zod';
+import { AgentSubmission, HumanResponse, JsonObject } from '../engine/messages';
+
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    reason: z.string().optional().describe("the run's refusal reason (invalid-token, stale-attempt, not-authorized, …)"),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
+
+export const SignInRequest = z.object({ token: z.string().min(1).max(200) }).meta({ id: 'SignInRequest' });
+export const SessionInfo = z
+  .object({ name: z.string(), via: z.enum(['session', 'bearer', 'proxy']), csrfToken: z.string().optional().describe('send as X-CSRF-Token on unsafe requests with the cookie') })
+  .meta({ id: 'SessionInfo' });
+
+export const RunsQuery = z.object({
+  status: z.string().max(40).optional(),
+  planId: z.string().max(200).optional(),
+  waitingOn: z.string().max(300).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});
+export const RunListItem = z
+  .object({
+    runId: z.string(),
+    planId: z.string().optional(),
+    title: z.string().optional(),
+    status: z.string().optional(),
+    waitingOn: z.array(z.string()),
+    startTime: z.string(),
+    closeTime: z.string().optional(),
+    temporalStatus: z.string(),
+  })
+  .meta({ id: 'RunListItem' });
+
+/** `GET /api/runs/{runId}`: the `plan-runner status --json` view (loosely typed: the CLI's contract). */
+export const RunStatusView = z
+  .object({ runId: z.string(), planId: z.string(), title: z.string().optional(), specVersion: z.number(), status: z.string(), nodes: z.array(JsonObject), approvals: z.array(JsonObject), failureCount: z.number(), lastSeq: z.number() })
+  .passthrough()
+  .meta({ id: 'RunStatus' });
+
+export const EventsQuery = z.object({ afterSeq: z.coerce.number().int().min(0).optional(), limit: z.coerce.number().int().min(1).max(5000).optional() });
+
+export const ApprovalsQuery = z.object({ pending: z.enum(['true', 'false']).optional() });
+
+/** A person's answer through the API: `respondedBy` is the signed-in identity, whatever the body says. */
+export const ResponseRequest = HumanResponse.omit({ respondedBy: true })
+  .extend({ respondedBy: z.unknown().optional().describe('ignored: the answer is by the signed-in person') })
+  .meta({ id: 'ResponseRequest' });
+
+/** An agent's result through the API: the work item's token is required here, whatever the run says. */
+export const ResultRequest = AgentSubmission.extend({ token: z.string().min(1, 'the work item token is required').max(200) }).meta({ id: 'ResultRequest' });
+
+export const SubmitOutcomeView = z
+  .object({ accepted: z.literal(true), nodeId: z.string(), attempt: z.number(), nodeStatus: z.string(), runStatus: z.string(), issues: z.array(JsonObject), message: z.string().optional() })
+  .passthrough()
+  .meta({ id: 'SubmitOutcome' });
+
+export const CancelRequest = z.object({ reason: z.string().max(10_000).optional() }).meta({ id: 'CancelRequest' });
+export const RetryRequest = z.object({ nodeId: z.string().min(1).max(300), input: z.unknown().optional() }).meta({ id: 'RetryRequest' });
+export const ReplanRequest = z.object({ spec: z.unknown(), reason: z.string().max(10_000).optional(), dryRun: z.boolean().optional() }).meta({ id: 'ReplanRequest' });
+export const OperationOutcomeView = z.object({ accepted: z.literal(true), runStatus: z.string(), message: z.string() }).passthrough().meta({ id: 'OperationOutcome' });
+export const EmptyRequest = z.object({}).passthrough();
+
+export const WorkItemQuery = z.object({ token: z.string().max(200).optional() });
+export const Health = z.object({ ok: z.boolean(), temporal: z.string(), store: z.string() }).meta({ id: 'Health' });

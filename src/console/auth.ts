@@ -1,0 +1,101 @@
+/**
+ * Who is asking (docs/console.md, "Identity"). In order:
+ *
+ * 1. `Authorization: Bearer prt_…`: a personal token from `plan-runner users add`;
+ * 2. the session cookie the sign-in set (unsafe requests must also carry its CSRF token);
+ * 3. with `--trust-proxy-header NAME` only: that header, set by an authenticating proxy.
+ *
+ * A bad or revoked token is a 401 even when a cookie would do: a client that sends a token means it.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+// Types of request.cookies / reply.setCookie (the plugin is registered in server.ts).
+import type {} from '@fastify/cookie';
+import type { PlanStore } from '../store/types';
+import { problem } from './problems';
+import { csrfTokenFor, hashSecret, isPersonalToken, newSessionId, sameSecret } from './tokens';
+
+/** The signed-in person: `name` is who answers approvals (`respondedBy`). */
+export interface Identity {
+  name: string;
+  via: 'session' | 'bearer' | 'proxy';
+  /** Set for cookie sessions: the id the cookie holds (never logged or stored in the clear). */
+  sessionId?: string;
+}
+
+export interface AuthOptions {
+  /** A header an authenticating proxy sets to the person's name (e.g. `X-Forwarded-Email`); off by default. */
+  trustProxyHeader?: string;
+  /** Cookies only over HTTPS (when the console's public URL is https). */
+  secureCookies?: boolean;
+  /** How long a sign-in lasts; default 12 hours. */
+  sessionTtlMs?: number;
+}
+
+export const SESSION_COOKIE = 'plan_runner_session';
+const DEFAULT_SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export class Authenticator {
+  constructor(
+    private readonly store: PlanStore,
+    private readonly options: AuthOptions = {},
+  ) {}
+
+  /** The person behind the request, or undefined (anonymous). Throws 401 for a bad bearer token. */
+  async identify(request: FastifyRequest): Promise<Identity | undefined> {
+    const header = request.headers.authorization;
+    if (header !== undefined) {
+      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      if (!match) throw problem(401, 'Unauthorized', 'The Authorization header must be "Bearer <personal token>" (plan-runner users add NAME prints one).', { reason: 'unauthenticated' });
+      const user = isPersonalToken(match[1]) ? await this.store.userByTokenHash(hashSecret(match[1])) : undefined;
+      if (!user) throw problem(401, 'Unauthorized', 'The bearer token is not a valid personal token: it is wrong, or it was revoked. Ask for a new one (plan-runner users add).', { reason: 'unauthenticated' });
+      return { name: user.name, via: 'bearer' };
+    }
+    const sessionId = request.cookies?.[SESSION_COOKIE];
+    if (sessionId) {
+      const session = await this.store.getSession(hashSecret(sessionId), new Date().toISOString());
+      if (session) return { name: session.userName, via: 'session', sessionId };
+    }
+    if (this.options.trustProxyHeader) {
+      const value = request.headers[this.options.trustProxyHeader.toLowerCase()];
+      const name = Array.isArray(value) ? value[0] : value;
+      if (name && name.trim()) return { name: name.trim(), via: 'proxy' };
+    }
+    return undefined;
+  }
+
+  /** The person, or a 401 that says how to sign in. Cookie sessions must send the CSRF token on unsafe requests. */
+  async require(request: FastifyRequest): Promise<Identity> {
+    const identity = await this.identify(request);
+    if (!identity) throw problem(401, 'Unauthorized', 'Sign in first: send "Authorization: Bearer <personal token>", or sign in to the console at /signin.', { reason: 'unauthenticated' });
+    if (identity.via === 'session' && !SAFE_METHODS.has(request.method)) {
+      const sent = request.headers['x-csrf-token'];
+      if (typeof sent !== 'string' || !sameSecret(sent, csrfTokenFor(identity.sessionId as string))) {
+        throw problem(403, 'Forbidden', 'This request came with the session cookie but without its CSRF token: send the X-CSRF-Token header that GET /api/session returns.', { reason: 'csrf' });
+      }
+    }
+    return identity;
+  }
+
+  /** Signs in with a personal token: a new session, its cookie set on `reply`. */
+  async signIn(token: string, reply: FastifyReply): Promise<{ name: string; csrfToken: string }> {
+    const user = isPersonalToken(token) ? await this.store.userByTokenHash(hashSecret(token)) : undefined;
+    if (!user) throw problem(401, 'Unauthorized', 'That is not a valid personal token: it is wrong, or it was revoked.', { reason: 'unauthenticated' });
+    const sessionId = newSessionId();
+    const ttl = this.options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
+    const now = Date.now();
+    await this.store.createSession(hashSecret(sessionId), user.name, new Date(now).toISOString(), new Date(now + ttl).toISOString());
+    reply.setCookie(SESSION_COOKIE, sessionId, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.options.secureCookies === true, maxAge: Math.floor(ttl / 1000) });
+    return { name: user.name, csrfToken: csrfTokenFor(sessionId) };
+  }
+
+  async signOut(identity: Identity | undefined, reply: FastifyReply): Promise<void> {
+    if (identity?.sessionId) await this.store.endSession(hashSecret(identity.sessionId), new Date().toISOString());
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+  }
+
+  /** The CSRF token for a session identity (undefined for bearer and proxy identities, which need none). */
+  csrfToken(identity: Identity): string | undefined {
+    return identity.sessionId ? csrfTokenFor(identity.sessionId) : undefined;
+  }
+}
