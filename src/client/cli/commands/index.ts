@@ -5,6 +5,7 @@
 export { registerValidate } from './validate';
 export { registerStart } from './start';
 export { registerStatus } from './status';
+export { registerGraph } from './graph';
 export { registerSubmit } from './submit';
 export { registerRespond } from './respond';
 export { registerCancel } from './cancel';
