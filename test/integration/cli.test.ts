@@ -135,6 +135,38 @@ test('start, submit, respond, status, events, attempts, approvals, inbox and lis
   assert.equal(listed.code, 0);
 });
 
+test('graph RUN: the live run drawn with its node statuses and edge states', async () => {
+  const id = runId('cli-graph');
+  assert.equal((await cli('start', EXAMPLE, '--run-id', id, '--input', '{"topic":"graphs"}', '--json')).code, 0);
+  try {
+    const notes = JSON.stringify({ summary: 'A run is drawn from the same graph model.', sources: ['a', 'b', 'c'] });
+    assert.equal((await cli('submit', id, 'research', '--output', notes, '--json')).code, 0);
+    // The statuses come from Temporal, the plan from the store (written just after each step).
+    const graph = await eventually(async () => {
+      const result = await cli('graph', id, '--json');
+      return result.code === 0 ? json(result.stdout) : undefined;
+    }, 'the graph of the run');
+    assert.deepEqual(graph.run, { runId: id, status: 'running', specVersion: 1 });
+    assert.deepEqual(
+      graph.nodes.map((n: { id: string; status: string }) => [n.id, n.status]),
+      [['research', 'completed'], ['draft', 'running'], ['approve', 'pending'], ['publish', 'pending'], ['announce', 'pending'], ['archive', 'pending']],
+    );
+    assert.deepEqual(graph.edges.map((e: { from: string; to: string; state: string }) => `${e.from}->${e.to}:${e.state}`), [
+      'research->draft:taken',
+      'draft->approve:pending',
+      'approve->publish:pending',
+      'publish->announce:pending',
+      'approve->archive:pending',
+    ]);
+    const mermaid = await cli('graph', id);
+    assert.equal(mermaid.code, 0, mermaid.stderr);
+    assert.match(mermaid.stdout, /\n {2}class n0 st_completed\n/);
+    assert.match(mermaid.stdout, /\n {2}class n1 st_running\n/);
+  } finally {
+    await h.client.cancel(id, { by: 'tester', reason: 'test over' }).catch(() => undefined);
+  }
+});
+
 test('an invalid spec or input makes `start` exit 1 and start nothing', async () => {
   const id = runId('cli-invalid');
   const result = await cli('start', path.resolve(__dirname, '../../../test/fixtures/broken.plan.yaml'), '--run-id', id, '--json');
