@@ -22,6 +22,7 @@ export { renderDot, dotString } from './dot';
 export {
   layoutGraph,
   ELK_LAYOUT_OPTIONS,
+  MODEL_ORDER_MAX_NODES,
   TEXT_METRICS,
   type GraphLayout,
   type LayoutEdge,

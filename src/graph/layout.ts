@@ -7,7 +7,7 @@
  * Node sizes come from their label lines (`nodeLines`) with a fixed average character width: an
  * estimate, since measuring text needs a renderer. Pass `nodeSize` to measure with real fonts.
  */
-import ELK from 'elkjs/lib/elk.bundled.js';
+import type ELK from 'elkjs/lib/elk.bundled.js';
 import type { ElkEdgeSection, ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api';
 import { edgeLabel, nodeLines } from './labels';
 import type { GraphEdge, GraphNode, PlanGraph } from './types';
@@ -74,7 +74,7 @@ export interface LayoutOptions {
   elkOptions?: Record<string, string>;
 }
 
-/** The ELK options `layoutGraph` uses: layered, top to bottom, plan order kept where it can be. */
+/** The ELK options `layoutGraph` uses: layered, top to bottom. */
 export const ELK_LAYOUT_OPTIONS: Readonly<Record<string, string>> = {
   'elk.algorithm': 'layered',
   'elk.direction': 'DOWN',
@@ -84,9 +84,16 @@ export const ELK_LAYOUT_OPTIONS: Readonly<Record<string, string>> = {
   'elk.spacing.edgeNode': '20',
   'elk.spacing.edgeLabel': '6',
   'elk.edgeLabels.placement': 'CENTER',
-  'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
   'elk.padding': '[top=20,left=20,bottom=20,right=20]',
 };
+
+/**
+ * Up to this many nodes, ELK also keeps the plan's order where it can
+ * (`elk.layered.considerModelOrder.strategy: NODES_AND_EDGES`), so a small plan reads in the order
+ * it was written. On large plans that option costs far more than it gives (a 1,000-node plan:
+ * about a minute instead of two seconds), so they go without it.
+ */
+export const MODEL_ORDER_MAX_NODES = 100;
 
 /** Average character width and line height (pixels) the default sizes assume (12 px sans-serif). */
 export const TEXT_METRICS = { charWidth: 7, lineHeight: 17, labelCharWidth: 6.2, labelHeight: 16 } as const;
@@ -103,9 +110,13 @@ function defaultLabelSize(text: string): { width: number; height: number } {
   return { width: Math.ceil(Array.from(text).length * TEXT_METRICS.labelCharWidth) + 10, height: TEXT_METRICS.labelHeight };
 }
 
-let elkInstance: InstanceType<typeof ELK> | undefined;
-function elk(): InstanceType<typeof ELK> {
-  elkInstance ??= new ELK();
+let elkInstance: Promise<InstanceType<typeof ELK>> | undefined;
+/**
+ * One ELK instance, loaded on first use: elkjs is a large script (about 0.1 s to load), and every
+ * CLI command imports this module, while only SVG output lays anything out.
+ */
+function elk(): Promise<InstanceType<typeof ELK>> {
+  elkInstance ??= import('elkjs/lib/elk.bundled.js').then((module) => new module.default());
   return elkInstance;
 }
 
@@ -133,7 +144,11 @@ export async function layoutGraph(graph: PlanGraph, options: LayoutOptions = {})
   const edgeLabels = graph.edges.map((edge) => edgeLabel(edge));
   const root: ElkNode = {
     id: 'graph',
-    layoutOptions: { ...ELK_LAYOUT_OPTIONS, ...(options.elkOptions ?? {}) },
+    layoutOptions: {
+      ...ELK_LAYOUT_OPTIONS,
+      ...(graph.nodes.length <= MODEL_ORDER_MAX_NODES ? { 'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES' } : {}),
+      ...(options.elkOptions ?? {}),
+    },
     children: sized.map((entry, index) => ({ id: `n${index}`, width: entry.width, height: entry.height })),
     edges: graph.edges.map((edge, index): ElkExtendedEdge => {
       const from = elkIds.get(edge.from);
@@ -148,7 +163,7 @@ export async function layoutGraph(graph: PlanGraph, options: LayoutOptions = {})
       };
     }),
   };
-  const laidOut = await elk().layout(root);
+  const laidOut = await (await elk()).layout(root);
   const children = new Map((laidOut.children ?? []).map((child) => [child.id, child]));
   const routed = new Map((laidOut.edges ?? []).map((edge) => [edge.id, edge]));
   return {
