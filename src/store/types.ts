@@ -118,6 +118,8 @@ export interface PlanStore {
   /** Where the data lives: the SQLite file's absolute path, or the PostgreSQL URL without its password. */
   readonly location: string;
 
+  /** Checks that the store answers (a trivial query); throws like any other call when it does not. */
+  ping(): Promise<void>;
   /** Applies pending migrations (idempotent; safe when several processes start at once). */
   migrate(): Promise<MigrationReport>;
 

@@ -99,6 +99,7 @@ export function buildProgram(
     commands.registerInbox,
     commands.registerWorker,
     commands.registerUsers,
+    commands.registerConsole,
   ]) {
     register(program, ctx);
   }

@@ -22,3 +22,4 @@ export { registerList } from './list';
 export { registerInbox } from './inbox';
 export { registerWorker } from './worker';
 export { registerUsers } from './users';
+export { registerConsole } from './console';

@@ -25,8 +25,9 @@ export function registerUsers(program: Command, ctx: CliContext): void {
       }
       const token = newPersonalToken();
       const added = await withStore(command, async (client) => {
+        // The first user often comes before any worker ran: create and migrate the store like `migrate`.
+        await client.migrate();
         const store = await client.store();
-        await store.migrate();
         return store.addUser(name, hashSecret(token), new Date().toISOString());
       });
       if (!added) throw new CliError(EXIT.refused, `a user "${name}" exists already: revoke them first to give them a new token (plan-runner users revoke ${name})`, { error: 'user-exists' });

@@ -1,0 +1,102 @@
+/** Reading runs: the list, one run's status, its events, a node's panel and the live graph. */
+import { z } from 'zod';
+import { planGraph, renderSvg } from '../../graph';
+import { statusView } from '../../client/cli/views';
+import { EventsQuery, RunListItem, RunStatusView, RunsQuery } from '../api-schemas';
+import { problem } from '../problems';
+import { nodeDetail } from '../reads';
+import { route } from '../route';
+
+export const runRoutes = [
+  route<undefined, z.infer<typeof RunsQuery>>({
+    method: 'GET',
+    path: '/api/runs',
+    summary: 'Runs, newest first, by status, plan and who they wait on (PlanWaitingOn, e.g. human:alice)',
+    tag: 'runs',
+    auth: 'person',
+    query: RunsQuery,
+    response: z.array(RunListItem),
+    problems: [400, 401, 503],
+    async handler({ query }, { client, store }) {
+      const runs = await client.list({ status: query.status, planId: query.planId, waitingOn: query.waitingOn, limit: query.limit ?? 100 });
+      // The plan title is in the store (Temporal's list has only the search attributes).
+      const titles = await Promise.all(runs.map((run) => store.getRun(run.runId).then((stored) => stored?.title, () => undefined)));
+      return runs.map((run, index) => ({
+        runId: run.runId,
+        ...(run.planId ? { planId: run.planId } : {}),
+        ...(titles[index] ? { title: titles[index] } : {}),
+        ...(run.status ? { status: run.status } : {}),
+        waitingOn: run.waitingOn,
+        startTime: run.startTime.toISOString(),
+        ...(run.closeTime ? { closeTime: run.closeTime.toISOString() } : {}),
+        temporalStatus: run.temporalStatus,
+      }));
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/api/runs/{runId}',
+    summary: "A run's status, nodes and approvals: the `plan-runner status --json` view",
+    tag: 'runs',
+    auth: 'person',
+    response: RunStatusView,
+    problems: [401, 404, 503],
+    async handler({ params }, { client }) {
+      return statusView(await client.snapshot(params.runId));
+    },
+  }),
+  route<undefined, z.infer<typeof EventsQuery>>({
+    method: 'GET',
+    path: '/api/runs/{runId}/events',
+    summary: "The run's recorded events in seq order (from the store)",
+    tag: 'runs',
+    auth: 'person',
+    query: EventsQuery,
+    response: z.array(z.record(z.string(), z.unknown())),
+    problems: [400, 401, 404],
+    async handler({ params, query }, { client }) {
+      return client.events(params.runId, { sinceSeq: query.afterSeq, limit: query.limit ?? 1000 });
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/api/runs/{runId}/nodes/{nodeId}',
+    summary: "A node's panel: brief, resolved input, output, attempts with their issues and artifacts, timers with due times",
+    tag: 'runs',
+    auth: 'person',
+    response: z.record(z.string(), z.unknown()),
+    problems: [401, 404],
+    async handler({ params }, { store }) {
+      const detail = await nodeDetail(store, params.runId, params.nodeId);
+      if (!detail) throw problem(404, 'Node not found', `Run ${params.runId} has no recorded node "${params.nodeId}".`, { reason: 'unknown-node' });
+      return detail;
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/api/runs/{runId}/graph',
+    summary: "The run's plan graph as data: nodes with statuses, edges taken, inactive or skipped, loops and fan-outs",
+    tag: 'runs',
+    auth: 'person',
+    response: z.record(z.string(), z.unknown()),
+    problems: [401, 404, 503],
+    async handler({ params }, { client }) {
+      const snapshot = await client.snapshot(params.runId);
+      return planGraph(await client.storedSpec(params.runId, snapshot.specVersion), snapshot);
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/api/runs/{runId}/graph.svg',
+    summary: "The run's plan graph drawn as SVG (laid out by ELK), each node a `[data-node-id]` group",
+    tag: 'runs',
+    auth: 'person',
+    problems: [401, 404, 503],
+    async handler({ params, reply }, { client }) {
+      const snapshot = await client.snapshot(params.runId);
+      const svg = await renderSvg(planGraph(await client.storedSpec(params.runId, snapshot.specVersion), snapshot));
+      reply.type('image/svg+xml; charset=utf-8').header('cache-control', 'no-store');
+      return svg;
+    },
+  }),
+];

@@ -1,0 +1,48 @@
+/** Signing in and out, and who is signed in. */
+import { z } from 'zod';
+import { SessionInfo, SignInRequest } from '../api-schemas';
+import { problem } from '../problems';
+import { route } from '../route';
+
+export const sessionRoutes = [
+  route({
+    method: 'GET',
+    path: '/api/session',
+    summary: 'Who is signed in (and, for a cookie session, the CSRF token to send on unsafe requests)',
+    tag: 'session',
+    auth: 'none',
+    response: SessionInfo,
+    problems: [401],
+    async handler({ identity }, { auth }) {
+      if (!identity) throw problem(401, 'Unauthorized', 'Nobody is signed in: sign in at /signin or send "Authorization: Bearer <personal token>".', { reason: 'unauthenticated' });
+      const csrfToken = auth.csrfToken(identity);
+      return { name: identity.name, via: identity.via, ...(csrfToken ? { csrfToken } : {}) };
+    },
+  }),
+  route<z.infer<typeof SignInRequest>>({
+    method: 'POST',
+    path: '/api/session',
+    summary: 'Sign in with a personal token: sets the session cookie (HttpOnly, SameSite=Lax)',
+    tag: 'session',
+    auth: 'none',
+    body: SignInRequest,
+    response: SessionInfo,
+    problems: [400, 401],
+    async handler({ body, reply }, { auth }) {
+      const session = await auth.signIn(body.token, reply);
+      return { name: session.name, via: 'session', csrfToken: session.csrfToken };
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/api/session',
+    summary: 'Sign out: ends the session and clears its cookie',
+    tag: 'session',
+    auth: 'none',
+    status: 204,
+    async handler({ identity, reply }, { auth }) {
+      await auth.signOut(identity, reply);
+      return undefined;
+    },
+  }),
+];
