@@ -1173,6 +1173,16 @@ cmd_server() {
   print_server_summary
 }
 
+# console: the web console in the foreground (Ctrl-C stops it). It holds no pid file: it is a
+# foreground process of this shell, so `stop` never has to tell it from another checkout's.
+cmd_console() {
+  resolve_address
+  install_all
+  ensure_server
+  say "starting the console: node bin/plan-runner.js console $*  (Ctrl-C stops it; add a user first: npx plan-runner users add NAME)"
+  exec node "$ROOT/bin/plan-runner.js" console "$@"
+}
+
 cmd_worker() {
   resolve_address
   install_all
@@ -1448,6 +1458,7 @@ Commands:
                  or reuse the one already answering; ensure the PlanId, PlanRunStatus and
                  PlanWaitingOn search attributes exist
   worker         install + server, then run the plan-runner worker in the foreground
+  console [opts] install + server, then serve the web console (plan-runner console [opts]) in the foreground
   demo [args]    install + server, then node dist/scripts/demo.js [args]  (e.g. --yes)
   test [args]    install + server, then: build, schema check, unit tests (incl. history replay),
                  the integration suite against each store in PLAN_TEST_STORES (default
@@ -1496,6 +1507,7 @@ main() {
     install) cmd_install "$@" ;;
     server)  cmd_server "$@" ;;
     worker)  cmd_worker "$@" ;;
+    console) cmd_console "$@" ;;
     demo)    cmd_demo "$@" ;;
     test)    cmd_test "$@" ;;
     stop)    cmd_stop "$@" ;;

@@ -6,7 +6,20 @@ import { z } from 'zod';
 import { Problem } from './api-schemas';
 import type { ApiRoute } from './route';
 
-const toSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
+/** Schemas named with `.meta({ id })`, collected into `components.schemas` as they are met. */
+const components: Record<string, unknown> = {};
+
+/**
+ * A schema in the document. zod puts named schemas under `$defs` of each schema; an OpenAPI document
+ * resolves `#/…` against its root, so they move to `components.schemas` and the refs follow.
+ */
+function toSchema(schema: z.ZodType): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $defs, $schema: _dialect, ...rest } = json as { $defs?: Record<string, unknown>; $schema?: string };
+  const moved = (value: unknown) => JSON.parse(JSON.stringify(value).replaceAll('"#/$defs/', '"#/components/schemas/')) as Record<string, unknown>;
+  for (const [name, definition] of Object.entries($defs ?? {})) components[name] = moved(definition);
+  return moved(rest);
+}
 
 /** `{ runId }` for `/api/runs/{runId}`. */
 function pathParameters(path: string) {
@@ -21,6 +34,7 @@ function queryParameters(schema: z.ZodType | undefined) {
 
 export function openApiDocument(routes: readonly ApiRoute[], version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
+  toSchema(Problem); // named: it lands in components.schemas
   const problemResponse = { description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
   for (const route of routes) {
     const status = String(route.status ?? 200);
@@ -44,7 +58,7 @@ export function openApiDocument(routes: readonly ApiRoute[], version: string): R
     info: { title: 'plan-runner console API', version, description: 'Runs, approvals and agent results over HTTP. Errors are RFC 9457 problem details. See docs/console.md.' },
     paths,
     components: {
-      schemas: { Problem: toSchema(Problem) },
+      schemas: components,
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'A personal token from `plan-runner users add NAME`' },
         session: { type: 'apiKey', in: 'cookie', name: 'plan_runner_session', description: 'Set by POST /api/session; unsafe requests also need X-CSRF-Token' },

@@ -1,0 +1,140 @@
+/**
+ * The console's JSON API on a real dev server, worker and store, over real HTTP (docs/console.md):
+ * who may call what, answers as the signed-in person, agent results with work-item tokens, problem
+ * details, and an OpenAPI document that is valid and lists exactly the routes served.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { closeAll, eventually, plan, runId, startHarness, type Harness } from './harness';
+import { API_ROUTES, startConsole, type RunningConsole } from '../../src/console/server';
+import { hashSecret, newPersonalToken } from '../../src/console/tokens';
+import { statusView } from '../../src/client/cli/views';
+import { PAGE_PATHS } from '../../src/console/routes/pages';
+
+let h: Harness;
+let consoleServer: RunningConsole;
+const tokens: Record<string, string> = {};
+
+before(async () => {
+  h = await startHarness();
+  for (const name of ['alice', 'bob', 'mallory']) {
+    tokens[name] = newPersonalToken();
+    await h.store.addUser(`${name}-${h.taskQueue}`, hashSecret(tokens[name]), new Date().toISOString());
+  }
+  consoleServer = await startConsole({ client: h.client, store: h.store, port: 0, publicUrl: 'http://console.test' });
+});
+after(() => closeAll(() => consoleServer?.close(), () => h?.close()));
+
+const user = (name: string) => `${name}-${h.taskQueue}`;
+
+async function api(method: string, path: string, options: { as?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...(options.headers ?? {}) };
+  const bearer = options.token ?? (options.as ? tokens[options.as] : undefined);
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${consoleServer.url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+  const text = await response.text();
+  let body: any = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON (SVG, HTML)
+  }
+  return { status: response.status, body, headers: response.headers };
+}
+
+describe('console API', () => {
+  test('no token, a bad token and a revoked token are 401 problems', async () => {
+    const none = await api('GET', '/api/runs');
+    assert.equal(none.status, 401);
+    assert.equal(none.headers.get('content-type')?.split(';')[0], 'application/problem+json');
+    assert.equal(none.body.reason, 'unauthenticated');
+    assert.equal((await api('GET', '/api/runs', { token: 'prt_not-a-real-token' })).status, 401);
+    const revokedToken = newPersonalToken();
+    await h.store.addUser(user('gone'), hashSecret(revokedToken), new Date().toISOString());
+    assert.equal((await api('GET', '/api/session', { token: revokedToken })).status, 200);
+    await h.store.revokeUser(user('gone'), new Date().toISOString());
+    assert.equal((await api('GET', '/api/session', { token: revokedToken })).status, 401);
+  });
+
+  test('approvals: only the approvers see and answer them; respondedBy is the signed-in person, whatever the body says', async () => {
+    const spec = plan('console-approval', [{ id: 'approve', type: 'human-approval', approvers: [user('alice')], objective: 'Publish?' }]);
+    const { runId: id } = await h.client.start(spec, { runId: runId('console-approval') });
+    const mine = await eventually(async () => {
+      const listed = await api('GET', '/api/approvals?pending=true', { as: 'alice' });
+      return listed.body.find?.((a: { runId: string }) => a.runId === id);
+    }, 'the approval in alice\'s inbox');
+    assert.equal(mine.brief.objective, 'Publish?');
+    assert.equal(mine.url, `http://console.test/approvals/${encodeURIComponent(id)}/${encodeURIComponent('approve#1')}`);
+    const bobs = await api('GET', '/api/approvals?pending=true', { as: 'bob' });
+    assert.ok(!bobs.body.some((a: { runId: string }) => a.runId === id), 'bob is not an approver');
+
+    const refused = await api('POST', `/api/runs/${id}/responses`, { as: 'mallory', body: { nodeId: 'approve', respondedBy: user('alice'), response: { approved: true } } });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.reason, 'not-authorized');
+    assert.match(refused.body.detail, /mallory/);
+
+    const answered = await api('POST', `/api/runs/${id}/responses`, { as: 'alice', body: { nodeId: 'approve', respondedBy: 'someone-else', response: { approved: true } } });
+    assert.equal(answered.status, 200, JSON.stringify(answered.body));
+    const approvals = await h.store.listApprovals({ runId: id });
+    assert.equal(approvals[0].respondedBy, user('alice'), 'the body\'s respondedBy was ignored');
+    const status = await api('GET', `/api/runs/${id}`, { as: 'bob' });
+    assert.deepEqual(status.body, statusView(await h.client.snapshot(id)));
+    assert.equal(status.body.status, 'completed');
+  });
+
+  test('agent results need the work-item token: none → invalid-token, another attempt\'s → stale-attempt, the current one → accepted', async () => {
+    const spec = plan('console-agent', [{ id: 'draft', retry: { maxAttempts: 2 } }]);
+    const { runId: id } = await h.client.start(spec, { runId: runId('console-agent') });
+    const first = await eventually(() => h.client.workItem(id, 'draft').then((w) => w ?? undefined), 'the work item');
+    const missing = await api('POST', `/api/runs/${id}/results`, { body: { nodeId: 'draft', structuredOutput: {} } });
+    assert.equal(missing.status, 400);
+    assert.equal(missing.body.errors[0].path, 'token');
+    const read = await api('GET', `/api/runs/${id}/work-items/draft?token=${first.token}`);
+    assert.equal(read.status, 200);
+    assert.equal((await api('GET', `/api/runs/${id}/work-items/draft?token=wit_wrong`)).body.reason, 'invalid-token');
+    const wrong = await api('POST', `/api/runs/${id}/results`, { body: { nodeId: 'draft', token: 'wit_0000', structuredOutput: {} } });
+    assert.equal(wrong.status, 403);
+    assert.equal(wrong.body.reason, 'invalid-token');
+    await api('POST', `/api/runs/${id}/results`, { body: { nodeId: 'draft', token: first.token, failure: { message: 'again' } } });
+    const stale = await api('POST', `/api/runs/${id}/results`, { body: { nodeId: 'draft', token: first.token, structuredOutput: {} } });
+    assert.equal(stale.status, 409);
+    assert.equal(stale.body.reason, 'stale-attempt');
+    const second = await h.client.workItem(id, 'draft');
+    const done = await api('POST', `/api/runs/${id}/results`, { body: { nodeId: 'draft', token: second!.token, structuredOutput: { text: 'ok' } } });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.equal(done.body.runStatus, 'completed');
+    const svg = await api('GET', `/api/runs/${id}/graph.svg`, { as: 'bob' });
+    assert.match(svg.body, /data-node-id="draft"[^>]*data-status="completed"/);
+  });
+
+  test('a cookie session: HttpOnly cookie, CSRF required on unsafe requests, and a cancel through it', async () => {
+    const signIn = await api('POST', '/api/session', { body: { token: tokens.bob } });
+    assert.equal(signIn.status, 200);
+    const cookie = signIn.headers.get('set-cookie') ?? '';
+    assert.match(cookie, /HttpOnly/i);
+    assert.match(cookie, /SameSite=Lax/i);
+    const session = cookie.split(';')[0];
+    const { runId: id } = await h.client.start(plan('console-cancel', [{ id: 'wait' }]), { runId: runId('console-cancel') });
+    const noCsrf = await api('POST', `/api/runs/${id}/cancel`, { headers: { cookie: session }, body: {} });
+    assert.equal(noCsrf.status, 403);
+    assert.equal(noCsrf.body.reason, 'csrf');
+    const cancelled = await api('POST', `/api/runs/${id}/cancel`, { headers: { cookie: session, 'x-csrf-token': signIn.body.csrfToken }, body: { reason: 'test' } });
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    const stored = await eventually(async () => (await h.store.getRun(id))?.cancelledBy, 'the cancel recorded');
+    assert.equal(stored, user('bob'), 'cancelled by the signed-in person');
+  });
+
+  test('the OpenAPI document is valid and lists exactly the routes served', async () => {
+    const document = await api('GET', '/openapi.json');
+    const validator = new Validator();
+    const result = await validator.validate(document.body);
+    assert.equal(result.valid, true, String(JSON.stringify(result.errors)).slice(0, 2000));
+    const documented = Object.entries(document.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort();
+    const served = API_ROUTES.map((r) => `${r.method} ${r.path}`).sort();
+    assert.deepEqual(documented, served);
+    for (const page of PAGE_PATHS.filter((p) => !p.includes(':'))) assert.equal((await api('GET', page)).status, 200, page);
+    assert.equal((await api('GET', '/api/nothing-here')).status, 404);
+  });
+});
