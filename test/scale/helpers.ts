@@ -170,3 +170,8 @@ export async function terminateIfRunning(h: Harness, id: string): Promise<void> 
   const handle = h.client.client.workflow.getHandle(id);
   if ((await handle.describe()).status.name === 'RUNNING') await handle.terminate('the scale test ended before the run finished');
 }
+
+/** The Temporal run id of a workflow's current (at first: its first) execution. */
+export async function firstRunIdOf(h: Harness, id: string): Promise<string> {
+  return (await h.client.client.workflow.getHandle(id).describe()).runId;
+}

@@ -13,7 +13,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, runId, plan, type Harness } from '../integration/harness';
-import { countBy, eventLogProblems, executions, log, Stopwatch, sum, terminateIfRunning, waitFor, type Execution } from './helpers';
+import { countBy, firstRunIdOf, eventLogProblems, executions, log, Stopwatch, sum, terminateIfRunning, waitFor, type Execution } from './helpers';
 import type { StoredNodeRun } from '../../src/store/types';
 
 const MAX_HISTORY = 10_000;
@@ -28,9 +28,6 @@ after(async () => {
   await h?.close();
 });
 
-async function firstRunIdOf(id: string): Promise<string> {
-  return (await h.client.client.workflow.getHandle(id).describe()).runId;
-}
 
 async function storedNodeRuns(id: string, ready: (nodes: StoredNodeRun[]) => boolean, what: string): Promise<StoredNodeRun[]> {
   return waitFor(
@@ -67,7 +64,7 @@ describe('scale: loops and fan-out', () => {
       { maxConcurrency: AT_ONCE + 1 },
     );
     const { runId: id } = await h.client.start(spec, { runId: runId('scale-fan-out') });
-    const firstRunId = await firstRunIdOf(id);
+    const firstRunId = await firstRunIdOf(h, id);
     try {
       await h.client.signalResult(id, { nodeId: 'planner', attempt: 1, submissionId: 'planner#1', structuredOutput: { topics: Array.from({ length: COUNT }, (_, i) => `t${i}`) } });
       let nodeRuns = await storedNodeRuns(id, (nodes) => nodes.filter((n) => n.instanceOf === 'research' && n.status === 'running').length === AT_ONCE, 'the first instances to run');
@@ -137,7 +134,7 @@ describe('scale: loops and fan-out', () => {
       ],
     );
     const { runId: id } = await h.client.start(spec, { runId: runId('scale-loop') });
-    const firstRunId = await firstRunIdOf(id);
+    const firstRunId = await firstRunIdOf(h, id);
     let signals = 0;
     try {
       for (let i = 1; i <= ITERATIONS; i++) {

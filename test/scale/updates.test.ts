@@ -15,7 +15,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, runId, plan, executionChain, type Execution, type Harness } from '../integration/harness';
-import { log } from './helpers';
+import { firstRunIdOf, log } from './helpers';
 import type { RunEvent } from '../../src/engine';
 
 const MAX_HISTORY = 10_000;
@@ -28,9 +28,6 @@ after(async () => {
   await h?.close();
 });
 
-async function firstRunIdOf(id: string): Promise<string> {
-  return (await h.client.client.workflow.getHandle(id).describe()).runId;
-}
 
 function assertChain(runs: Execution[]): void {
   assert.equal(runs.at(-1)?.status, 'COMPLETED', runs.map((run) => run.status).join(','));
@@ -57,7 +54,7 @@ describe('scale (updates)', () => {
       { maxConcurrency: AT_ONCE },
     );
     const { runId: id } = await h.client.start(spec, { runId: runId('scale-fan') });
-    const firstRunId = await firstRunIdOf(id);
+    const firstRunId = await firstRunIdOf(h, id);
     const topics = Array.from({ length: COUNT }, (_, i) => `topic-${i}`);
     const planner = await h.client.submitResult(id, { nodeId: 'planner', structuredOutput: { topics } });
     assert.equal(planner.accepted, true);
@@ -111,7 +108,7 @@ describe('scale (updates)', () => {
     );
     // 101 messages at 30 per execution: the loop's counters cross three hand-overs.
     const { runId: id } = await h.client.start(spec, { runId: runId('scale-loop'), options: { continueAsNewAfterMessages: 30 } });
-    const firstRunId = await firstRunIdOf(id);
+    const firstRunId = await firstRunIdOf(h, id);
     for (let i = 1; i <= ITERATIONS; i++) {
       const work = await h.client.submitResult(id, { nodeId: 'work', structuredOutput: { n: i } });
       assert.equal(work.verdict, 'completed', `work, iteration ${i}`);
