@@ -1283,7 +1283,7 @@ cmd_test() {
     # Files that never touch the store (their own servers, TLS proxies, the dev script) run in the
     # first pass only: a second pass against another store would test nothing new. So do the files
     # about graph semantics and crash recovery (routing, joins, loops-more, failures, fuzzed specs,
-    # worker crashes, the demo, CLI wording): their store writes are the same statements the files
+    # worker crashes, the demo, CLI wording, the pages in a browser): their store writes are the same statements the files
     # kept in the second pass make (store*, delivery*, lifecycle, fan-out, loops, cli, payloads,
     # identity), and running them twice cost about five minutes of CI.
     local store pass=0 files f
@@ -1295,7 +1295,7 @@ cmd_test() {
         if [[ $pass -gt 0 ]]; then
           case "$(basename "$f")" in
             dev-script.test.js|tls.test.js|time-skipping.test.js|no-worker.test.js) continue ;;
-            routing.test.js|joins.test.js|loops-more.test.js|failures.test.js|spec-fuzz-live.test.js|worker-crash.test.js|demo.test.js|cli-outcomes.test.js) continue ;;
+            routing.test.js|joins.test.js|loops-more.test.js|failures.test.js|spec-fuzz-live.test.js|worker-crash.test.js|demo.test.js|cli-outcomes.test.js|console-browser.test.js) continue ;;
           esac
         fi
         files+=("$f")

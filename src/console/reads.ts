@@ -98,6 +98,8 @@ export interface PendingApprovalView {
   approvers: string[];
   /** The person is named: the owner's ref or among the approvers (else anyone may answer). */
   assignedToMe: boolean;
+  /** The person may answer it (among the approvers, or it has none). */
+  mayAnswer: boolean;
   requestedAt: string;
   brief: Record<string, unknown>;
   resolvedInput?: unknown;
@@ -128,35 +130,47 @@ export async function pendingApprovalsFor(store: PlanStore, name: string, option
     if (!spec) specs.set(runId, (spec = store.getSpec(runId)));
     return spec;
   };
-  const views = await Promise.all(
-    approvals.map(async (approval): Promise<PendingApprovalView | undefined> => {
-      const [spec, run, attempts] = await Promise.all([specOf(approval.runId), store.getNodeRun(approval.runId, approval.nodeId), approval.kind === 'review' ? store.listAttempts(approval.runId, approval.nodeId) : Promise.resolve([])]);
-      const node = spec && specNodeOf(spec, approval.nodeId);
-      if (!spec || !node) return undefined;
-      const deadline = node.deadline ? new Date(Date.parse(approval.requestedAt) + node.deadline.afterMs).toISOString() : undefined;
-      const schema = node.outputSchema ? spec.schemas?.[node.outputSchema] : undefined;
-      return {
-        runId: approval.runId,
-        planId: spec.id,
-        ...(spec.title ? { planTitle: spec.title } : {}),
-        approvalId: approval.approvalId,
-        nodeId: approval.nodeId,
-        nodeType: node.type,
-        kind: approval.kind,
-        owner: approval.owner,
-        approvers: approval.approvers,
-        assignedToMe: approval.approvers.includes(name) || approval.owner.ref === name,
-        requestedAt: approval.requestedAt,
-        brief: briefOf(node),
-        ...(run?.resolvedInput !== undefined ? { resolvedInput: run.resolvedInput } : {}),
-        issues: approval.issues,
-        ...(node.options ? { options: node.options } : {}),
-        ...(approval.kind === 'review' ? { output: attempts.at(-1)?.output } : {}),
-        ...(schema !== undefined ? { outputSchema: schema } : {}),
-        ...(deadline ? { deadlineAt: deadline } : {}),
-        ...(options.consoleUrl ? { url: `${options.consoleUrl}/approvals/${encodeURIComponent(approval.runId)}/${encodeURIComponent(approval.approvalId)}` } : {}),
-      };
-    }),
-  );
+  const views = await Promise.all(approvals.map((approval) => approvalView(store, approval, name, specOf, options.consoleUrl)));
   return views.filter((view): view is PendingApprovalView => view !== undefined).sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+}
+
+/**
+ * One pending approval as any signed-in person sees it from its link (a notification may be
+ * forwarded): with `mayAnswer`, so the page can say up front that an answer would be refused. The
+ * workflow still decides; this only informs. Undefined when it is not pending (answered, closed,
+ * or unknown).
+ */
+export async function pendingApproval(store: PlanStore, runId: string, approvalId: string, name: string, options: { consoleUrl?: string } = {}): Promise<PendingApprovalView | undefined> {
+  const approval = (await store.listApprovals({ runId, pending: true })).find((a) => a.approvalId === approvalId);
+  return approval && approvalView(store, approval, name, (id) => store.getSpec(id), options.consoleUrl);
+}
+
+async function approvalView(store: PlanStore, approval: StoredApproval, name: string, specOf: (runId: string) => Promise<PlanSpec | undefined>, consoleUrl: string | undefined): Promise<PendingApprovalView | undefined> {
+  const [spec, run, attempts] = await Promise.all([specOf(approval.runId), store.getNodeRun(approval.runId, approval.nodeId), approval.kind === 'review' ? store.listAttempts(approval.runId, approval.nodeId) : Promise.resolve([])]);
+  const node = spec && specNodeOf(spec, approval.nodeId);
+  if (!spec || !node) return undefined;
+  const deadline = node.deadline ? new Date(Date.parse(approval.requestedAt) + node.deadline.afterMs).toISOString() : undefined;
+  const schema = node.outputSchema ? spec.schemas?.[node.outputSchema] : undefined;
+  return {
+    runId: approval.runId,
+    planId: spec.id,
+    ...(spec.title ? { planTitle: spec.title } : {}),
+    approvalId: approval.approvalId,
+    nodeId: approval.nodeId,
+    nodeType: node.type,
+    kind: approval.kind,
+    owner: approval.owner,
+    approvers: approval.approvers,
+    assignedToMe: approval.approvers.includes(name) || approval.owner.ref === name,
+    mayAnswer: mayAnswer(approval, name),
+    requestedAt: approval.requestedAt,
+    brief: briefOf(node),
+    ...(run?.resolvedInput !== undefined ? { resolvedInput: run.resolvedInput } : {}),
+    issues: approval.issues,
+    ...(node.options ? { options: node.options } : {}),
+    ...(approval.kind === 'review' ? { output: attempts.at(-1)?.output } : {}),
+    ...(schema !== undefined ? { outputSchema: schema } : {}),
+    ...(deadline ? { deadlineAt: deadline } : {}),
+    ...(consoleUrl ? { url: `${consoleUrl}/approvals/${encodeURIComponent(approval.runId)}/${encodeURIComponent(approval.approvalId)}` } : {}),
+  };
 }

@@ -1,7 +1,8 @@
 /** Approvals: what waits for the signed-in person, and answering one as them. */
 import { z } from 'zod';
 import { ApprovalsQuery, ResponseRequest, SubmitOutcomeView } from '../api-schemas';
-import { pendingApprovalsFor } from '../reads';
+import { pendingApproval, pendingApprovalsFor } from '../reads';
+import { problem } from '../problems';
 import { route } from '../route';
 
 export const approvalRoutes = [
@@ -17,6 +18,20 @@ export const approvalRoutes = [
     async handler({ identity }, { store, publicUrl }) {
       // Only pending ones: answered approvals are in the run's events and `plan-runner approvals`.
       return pendingApprovalsFor(store, identity!.name, { consoleUrl: publicUrl });
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/api/runs/{runId}/approvals/{approvalId}',
+    summary: 'One pending approval, as its link shows it to any signed-in person, with mayAnswer (false: an answer from them would be refused)',
+    tag: 'approvals',
+    auth: 'person',
+    response: z.record(z.string(), z.unknown()),
+    problems: [401, 404],
+    async handler({ params, identity }, { store, publicUrl }) {
+      const view = await pendingApproval(store, params.runId, params.approvalId, identity!.name, { consoleUrl: publicUrl });
+      if (!view) throw problem(404, 'Not pending', `Approval ${params.approvalId} of run ${params.runId} is not pending: it was answered or closed, or there is no such approval.`, { reason: 'not-pending' });
+      return view;
     },
   }),
   route<z.infer<typeof ResponseRequest>>({

@@ -34,7 +34,7 @@ async function route(): Promise<void> {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'runs' && parts[1]) return runPage(root, parts[1], leave.signal);
   if (parts[0] === 'approvals') return approvalsPage(root, leave.signal, parts[1] && parts[2] ? { runId: parts[1], approvalId: parts[2] } : undefined);
-  return runsPage(root);
+  return runsPage(root, leave.signal);
 }
 
 document.addEventListener('click', (event) => {

@@ -4,7 +4,7 @@
  * generated from the node's output schema by JSON Editor (a maintained JSON-Schema form library).
  * After answering, the outcome or the refusal is shown in words.
  */
-import { describeError, get, post } from './api.js';
+import { ApiError, describeError, get, post } from './api.js';
 import { badge, h, json, notice, relative, replace } from './dom.js';
 import type { PendingApproval, SubmitOutcome } from './types.js';
 
@@ -16,14 +16,18 @@ export async function approvalsPage(root: HTMLElement, signal: AbortSignal, only
   replace(root, h('h1', {}, only ? `Approval ${only.approvalId}` : 'Waiting for me'), list);
   let approvals: PendingApproval[];
   try {
-    approvals = await get<PendingApproval[]>('/api/approvals?pending=true');
+    // A link to one approval shows it to anyone signed in (it may have been forwarded); the inbox
+    // lists only what the person may answer.
+    approvals = only
+      ? [await get<PendingApproval>(`/api/runs/${encodeURIComponent(only.runId)}/approvals/${encodeURIComponent(only.approvalId)}`)]
+      : await get<PendingApproval[]>('/api/approvals?pending=true');
   } catch (error) {
-    replace(list, notice('error', `Could not list approvals: ${describeError(error)}`));
+    const gone = error instanceof ApiError && error.status === 404;
+    replace(list, notice(gone ? 'info' : 'error', gone ? `This approval is not pending: ${describeError(error)}` : `Could not list approvals: ${describeError(error)}`));
     return;
   }
-  if (only) approvals = approvals.filter((a) => a.runId === only.runId && a.approvalId === only.approvalId);
   if (approvals.length === 0) {
-    replace(list, notice('info', only ? 'This approval is not pending for you: it was answered, closed, or is for someone else.' : 'Nothing waits for you.'));
+    replace(list, notice('info', 'Nothing waits for you.'));
     return;
   }
   replace(list, ...approvals.map((approval) => approvalCard(approval, signal)));
@@ -52,6 +56,9 @@ function approvalCard(approval: PendingApproval, signal: AbortSignal): HTMLEleme
     { class: 'approval', 'data-approval-id': approval.approvalId, 'data-run-id': approval.runId },
     h('h2', {}, approval.nodeId, ' ', badge(approval.kind === 'review' ? 'review' : approval.nodeType), ' ', countdown),
     h('div', { class: 'dim' }, h('a', { href: `/runs/${encodeURIComponent(approval.runId)}`, 'data-link': true }, approval.planTitle ?? approval.runId), ` · requested ${relative(approval.requestedAt)}`, approval.approvers.length ? ` · approvers: ${approval.approvers.join(', ')}` : ''),
+    approval.mayAnswer === false
+      ? notice('info', `You are not among the approvers (${approval.approvers.join(', ')}): an answer from you will be refused.`)
+      : null,
     approval.brief ? h('section', {}, h('h3', {}, 'What to decide'), briefView(approval.brief)) : null,
     h('h3', {}, 'Input'),
     json(approval.resolvedInput),
@@ -118,7 +125,11 @@ function schemaForm(approval: PendingApproval, answer: (response: Record<string,
   const holder = h('div', { class: 'schema-form' });
   const editor = new JSONEditor(holder, { schema: approval.outputSchema, theme: 'html', iconlib: null, disable_edit_json: true, disable_properties: true, disable_collapse: true, show_errors: 'always' });
   const problem = h('div', {});
-  return h('div', { class: 'form' }, holder, problem, h('button', { class: 'submit', onclick: () => {
+  return h('div', { class: 'form' }, holder, problem, h('button', { class: 'submit', onclick: async () => {
+    // JSON Editor takes a field's value on its change event and applies it a frame later: let the
+    // field being typed in finish first, or the check below sees the value before the last edit.
+    (document.activeElement as HTMLElement | null)?.blur();
+    await new Promise((settled) => requestAnimationFrame(() => setTimeout(settled, 0)));
     const errors = editor.validate() as Array<{ path: string; message: string }>;
     if (errors.length) return replace(problem, notice('error', `Not sent: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`));
     replace(problem);

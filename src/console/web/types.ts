@@ -2,9 +2,12 @@
 
 export interface RunListItem {
   runId: string;
-  planId: string;
+  /** Missing on runs that never published their search attributes (e.g. terminated at start). */
+  planId?: string;
   title?: string;
-  status: string;
+  status?: string;
+  /** Temporal's own status (Running, Completed, Terminated, …): shown when `status` is missing. */
+  temporalStatus: string;
   waitingOn: string[];
   startTime: string;
   closeTime?: string;
@@ -75,6 +78,8 @@ export interface PendingApproval {
   nodeType: string;
   kind: 'node' | 'review';
   approvers: string[];
+  /** False when the signed-in person is not among the approvers: an answer would be refused. */
+  mayAnswer?: boolean;
   requestedAt: string;
   brief?: Record<string, unknown>;
   resolvedInput?: unknown;
