@@ -23,6 +23,7 @@ export {
   layoutGraph,
   ELK_LAYOUT_OPTIONS,
   MODEL_ORDER_MAX_NODES,
+  LARGE_GRAPH_ELK_OPTIONS,
   TEXT_METRICS,
   type GraphLayout,
   type LayoutEdge,
