@@ -11,6 +11,7 @@ import { API_ROUTES, startConsole, type RunningConsole } from '../../src/console
 import { hashSecret, newPersonalToken } from '../../src/console/tokens';
 import { statusView } from '../../src/client/cli/views';
 import { PAGE_PATHS } from '../../src/console/routes/pages';
+import { RUN_STATUSES } from '../../src/engine/types';
 
 let h: Harness;
 let consoleServer: RunningConsole;
@@ -124,6 +125,31 @@ describe('console API', () => {
     assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
     const stored = await eventually(async () => (await h.store.getRun(id))?.cancelledBy, 'the cancel recorded');
     assert.equal(stored, user('bob'), 'cancelled by the signed-in person');
+  });
+
+  test('GET /api/runs: an unknown status is a 400 naming the allowed ones, a known one filters, and the document lists them as an enum', async () => {
+    const unknown = await api('GET', '/api/runs?status=finished', { as: 'alice' });
+    assert.equal(unknown.status, 400, JSON.stringify(unknown.body));
+    assert.equal(unknown.headers.get('content-type')?.split(';')[0], 'application/problem+json');
+    assert.equal(unknown.body.reason, 'invalid-payload');
+    assert.deepEqual(unknown.body.errors.map((e: { path: string }) => e.path), ['status']);
+    assert.ok(unknown.body.detail.includes(RUN_STATUSES.join(', ')), unknown.body.detail);
+    assert.match((await api('GET', '/api/runs?status=runing', { as: 'alice' })).body.detail, /did you mean "running"/);
+
+    // A plan id of its own, so the filtered lists are about this run only.
+    const planId = runId('console-status-filter');
+    const { runId: id } = await h.client.start(plan(planId, [{ id: 'approve', type: 'human-approval', approvers: [user('alice')] }]), { runId: runId('console-status') });
+    const listed = await eventually(async () => {
+      const answer = await api('GET', `/api/runs?status=awaiting-human&planId=${planId}`, { as: 'alice' });
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      return answer.body.length > 0 ? answer.body : undefined;
+    }, 'the run listed as awaiting-human');
+    assert.deepEqual(listed.map((r: { runId: string; status: string }) => [r.runId, r.status]), [[id, 'awaiting-human']]);
+    assert.deepEqual((await api('GET', `/api/runs?status=completed&planId=${planId}`, { as: 'alice' })).body, []);
+
+    const document = await api('GET', '/openapi.json');
+    const parameters = document.body.paths['/api/runs'].get.parameters as Array<{ name: string; schema: { enum?: string[] } }>;
+    assert.deepEqual(parameters.find((p) => p.name === 'status')?.schema.enum, [...RUN_STATUSES]);
   });
 
   test('the OpenAPI document is valid and lists exactly the routes served', async () => {
