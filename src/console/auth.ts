@@ -35,6 +35,46 @@ export const SESSION_COOKIE = 'plan_runner_session';
 const DEFAULT_SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** Methods that change something (POST, PUT, PATCH, DELETE, …): the ones CSRF and Origin checks guard. */
+export function isUnsafeMethod(method: string): boolean {
+  return !SAFE_METHODS.has(method.toUpperCase());
+}
+
+/** `scheme://host[:port]` of a URL, normalized (lower case, no default port); undefined when it is not one (`null`, garbage). */
+function originOf(url: string): string | undefined {
+  try {
+    const origin = new URL(url).origin;
+    return origin === 'null' ? undefined : origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Refuses (403 `cross-origin`) an unsafe request that a browser sent from a page of another origin.
+ * A form on another site can post to the console without any preflight, and the browser adds the
+ * cookie (or the proxy its header) by itself; the `Origin` it then sends names that site. The
+ * console's own origins are the public URL's and the one the request was addressed to (its Host
+ * header), so a console opened by another name than `--public-url` still works. A request without
+ * `Origin` passes: the CLI, curl and agents send none, and neither do browsers' same-origin GETs.
+ * An opaque origin (`Origin: null`: sandboxed frames, some redirects) is another origin.
+ */
+export function checkOrigin(request: FastifyRequest, publicUrl: string | undefined): void {
+  if (!isUnsafeMethod(request.method)) return;
+  const header = request.headers.origin;
+  if (header === undefined) return;
+  const own = [publicUrl ? originOf(publicUrl) : undefined, request.host ? originOf(`${request.protocol}://${request.host}`) : undefined].filter((o): o is string => o !== undefined);
+  const sent = originOf(header);
+  if (sent !== undefined && own.includes(sent)) return;
+  const shown = header.length > 200 ? `${header.slice(0, 200)}…` : header;
+  throw problem(
+    403,
+    'Forbidden',
+    `This ${request.method} came from a page at ${shown}, not from the console (${own.join(' or ') || 'its own origin'}): requests that change something are taken only from the console's own pages, so another site cannot act as whoever is signed in. Scripts and agents send no Origin header; behind a proxy, --public-url must be the URL people open.`,
+    { reason: 'cross-origin' },
+  );
+}
+
 export class Authenticator {
   constructor(
     private readonly store: PlanStore,
@@ -68,7 +108,7 @@ export class Authenticator {
   async require(request: FastifyRequest): Promise<Identity> {
     const identity = await this.identify(request);
     if (!identity) throw problem(401, 'Unauthorized', 'Sign in first: send "Authorization: Bearer <personal token>", or sign in to the console at /signin.', { reason: 'unauthenticated' });
-    if (identity.via === 'session' && !SAFE_METHODS.has(request.method)) {
+    if (identity.via === 'session' && isUnsafeMethod(request.method)) {
       const sent = request.headers['x-csrf-token'];
       if (typeof sent !== 'string' || !sameSecret(sent, csrfTokenFor(identity.sessionId as string))) {
         throw problem(403, 'Forbidden', 'This request came with the session cookie but without its CSRF token: send the X-CSRF-Token header that GET /api/session returns.', { reason: 'csrf' });

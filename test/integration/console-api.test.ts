@@ -127,6 +127,33 @@ describe('console API', () => {
     assert.equal(stored, user('bob'), 'cancelled by the signed-in person');
   });
 
+  test('an unsafe request from another origin is a 403 cross-origin, before it does anything; the console\'s own origins and no Origin pass', async () => {
+    const { runId: id } = await h.client.start(plan('console-origin', [{ id: 'wait' }]), { runId: runId('console-origin') });
+    for (const origin of ['https://evil.example', 'http://console.test.evil.example', 'null']) {
+      const refused = await api('POST', `/api/runs/${id}/cancel`, { as: 'bob', headers: { origin }, body: { reason: 'forged' } });
+      assert.equal(refused.status, 403, `${origin}: ${JSON.stringify(refused.body)}`);
+      assert.equal(refused.headers.get('content-type')?.split(';')[0], 'application/problem+json');
+      assert.equal(refused.body.reason, 'cross-origin');
+      assert.ok(refused.body.detail.includes(origin) && refused.body.detail.includes('http://console.test'), refused.body.detail);
+    }
+    assert.equal((await h.store.getRun(id))?.cancelledBy, undefined, 'nothing was cancelled');
+    // Sign-in from another site (login CSRF) sets no cookie.
+    const signIn = await api('POST', '/api/session', { headers: { origin: 'https://evil.example' }, body: { token: tokens.bob } });
+    assert.equal(signIn.status, 403);
+    assert.equal(signIn.body.reason, 'cross-origin');
+    assert.equal(signIn.headers.get('set-cookie'), null);
+    // Reading is not guarded by Origin.
+    assert.equal((await api('GET', `/api/runs/${id}`, { as: 'bob', headers: { origin: 'https://evil.example' } })).status, 200);
+    // The public URL's origin (any case, default port) and the address the request went to are the console's own.
+    for (const origin of ['http://console.test', 'HTTP://Console.Test:80', new URL(consoleServer.url).origin]) {
+      const own = await api('POST', '/api/session', { headers: { origin }, body: { token: tokens.bob } });
+      assert.equal(own.status, 200, `${origin}: ${JSON.stringify(own.body)}`);
+    }
+    // No Origin at all (the CLI, curl, agents): the request goes through.
+    const cancelled = await api('POST', `/api/runs/${id}/cancel`, { as: 'bob', body: { reason: 'test' } });
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+  });
+
   test('GET /api/runs: an unknown status is a 400 naming the allowed ones, a known one filters, and the document lists them as an enum', async () => {
     const unknown = await api('GET', '/api/runs?status=finished', { as: 'alice' });
     assert.equal(unknown.status, 400, JSON.stringify(unknown.body));

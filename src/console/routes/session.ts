@@ -27,7 +27,7 @@ export const sessionRoutes = [
     auth: 'none',
     body: SignInRequest,
     response: SessionInfo,
-    problems: [400, 401],
+    problems: [400, 401, 403],
     async handler({ body, reply }, { auth }) {
       const session = await auth.signIn(body.token, reply);
       return { name: session.name, via: 'session', csrfToken: session.csrfToken };
@@ -40,6 +40,7 @@ export const sessionRoutes = [
     tag: 'session',
     auth: 'none',
     status: 204,
+    problems: [403],
     async handler({ identity, reply }, { auth }) {
       await auth.signOut(identity, reply);
       return undefined;
