@@ -21,7 +21,7 @@ export const Problem = z
 
 export const SignInRequest = z.object({ token: z.string().min(1).max(200) }).meta({ id: 'SignInRequest' });
 export const SessionInfo = z
-  .object({ name: z.string(), via: z.enum(['session', 'bearer', 'proxy']), csrfToken: z.string().optional().describe('send as X-CSRF-Token on unsafe requests with the cookie') })
+  .object({ name: z.string(), via: z.enum(['session', 'bearer', 'proxy']), csrfToken: z.string().optional().describe('send as X-CSRF-Token on unsafe requests with the session cookie or the proxy header') })
   .meta({ id: 'SessionInfo' });
 
 /**

@@ -127,6 +127,57 @@ describe('console API', () => {
     assert.equal(stored, user('bob'), 'cancelled by the signed-in person');
   });
 
+  test('with --trust-proxy-header the header is the person, and its unsafe requests need the CSRF token; it holds across consoles', async () => {
+    const proxied = await startConsole({ client: h.client, store: h.store, port: 0, publicUrl: 'http://console.test', trustProxyHeader: 'X-Forwarded-Email' });
+    const replica = await startConsole({ client: h.client, store: h.store, port: 0, publicUrl: 'http://console.test', trustProxyHeader: 'X-Forwarded-Email' });
+    try {
+      const dana = `dana-${h.taskQueue}@example.com`;
+      const call = async (server: RunningConsole, method: string, path: string, headers: Record<string, string>, body?: unknown) => {
+        const response = await fetch(`${server.url}${path}`, { method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+        return { status: response.status, body: (await response.json().catch(() => undefined)) as any, setCookie: response.headers.get('set-cookie') };
+      };
+      const who = await call(proxied, 'GET', '/api/session', { 'x-forwarded-email': dana });
+      assert.equal(who.status, 200, JSON.stringify(who.body));
+      assert.equal(who.body.name, dana);
+      assert.equal(who.body.via, 'proxy');
+      assert.equal(typeof who.body.csrfToken, 'string');
+      assert.match(who.setCookie ?? '', /^plan_runner_csrf=[^;]+;.*HttpOnly/i);
+      const cookie = (who.setCookie ?? '').split(';')[0];
+
+      const first = (await h.client.start(plan('console-proxy', [{ id: 'wait' }]), { runId: runId('console-proxy') })).runId;
+      const second = (await h.client.start(plan('console-proxy', [{ id: 'wait' }]), { runId: runId('console-proxy') })).runId;
+      const refusals: Array<[string, Record<string, string>]> = [
+        ['no token', { 'x-forwarded-email': dana }],
+        ['no cookie', { 'x-forwarded-email': dana, 'x-csrf-token': who.body.csrfToken }],
+        ['a wrong token', { 'x-forwarded-email': dana, cookie, 'x-csrf-token': `${who.body.csrfToken.slice(0, -2)}xx` }],
+        ["someone else's header", { 'x-forwarded-email': `eve-${h.taskQueue}@example.com`, cookie, 'x-csrf-token': who.body.csrfToken }],
+      ];
+      for (const [what, headers] of refusals) {
+        const refused = await call(proxied, 'POST', `/api/runs/${first}/cancel`, headers, { reason: 'forged' });
+        assert.equal(refused.status, 403, `${what}: ${JSON.stringify(refused.body)}`);
+        assert.equal(refused.body.reason, 'csrf', what);
+        assert.match(refused.body.detail, /X-Forwarded-Email header.*X-CSRF-Token/, what);
+      }
+      assert.equal((await h.store.getRun(first))?.cancelledBy, undefined, 'nothing was cancelled');
+      // Reading needs no token.
+      assert.equal((await call(proxied, 'GET', `/api/runs/${first}`, { 'x-forwarded-email': dana })).status, 200);
+
+      const headers = { 'x-forwarded-email': dana, cookie, 'x-csrf-token': who.body.csrfToken };
+      const cancelled = await call(proxied, 'POST', `/api/runs/${first}/cancel`, headers, { reason: 'test' });
+      assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+      assert.equal(await eventually(async () => (await h.store.getRun(first))?.cancelledBy, 'the cancel recorded'), dana);
+      // Nothing is kept in the console: another one behind the same proxy (or this one restarted) takes the same cookie and token.
+      const elsewhere = await call(replica, 'POST', `/api/runs/${second}/cancel`, headers, { reason: 'test' });
+      assert.equal(elsewhere.status, 200, JSON.stringify(elsewhere.body));
+      // A bearer token through the proxy needs no CSRF token: no browser adds it by itself.
+      assert.equal((await call(proxied, 'GET', '/api/session', { 'x-forwarded-email': dana, authorization: `Bearer ${tokens.bob}` })).body.via, 'bearer');
+    } finally {
+      await closeAll(() => proxied.close(), () => replica.close());
+    }
+    // Without the option the header means nothing.
+    assert.equal((await api('GET', '/api/session', { headers: { 'x-forwarded-email': user('alice') } })).status, 401);
+  });
+
   test('an unsafe request from another origin is a 403 cross-origin, before it does anything; the console\'s own origins and no Origin pass', async () => {
     const { runId: id } = await h.client.start(plan('console-origin', [{ id: 'wait' }]), { runId: runId('console-origin') });
     for (const origin of ['https://evil.example', 'http://console.test.evil.example', 'null']) {
