@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { AgentSubmission, HumanResponse, JsonObject } from '../engine/messages';
+import { didYouMean } from '../engine/suggest';
+import { RUN_STATUSES, type RunStatus } from '../engine/types';
 
 export const Problem = z
   .object({
@@ -19,11 +21,22 @@ export const Problem = z
 
 export const SignInRequest = z.object({ token: z.string().min(1).max(200) }).meta({ id: 'SignInRequest' });
 export const SessionInfo = z
-  .object({ name: z.string(), via: z.enum(['session', 'bearer', 'proxy']), csrfToken: z.string().optional().describe('send as X-CSRF-Token on unsafe requests with the cookie') })
+  .object({ name: z.string(), via: z.enum(['session', 'bearer', 'proxy']), csrfToken: z.string().optional().describe('send as X-CSRF-Token on unsafe requests with the session cookie or the proxy header') })
   .meta({ id: 'SessionInfo' });
 
+/**
+ * A run status, as `plan-runner list --status` takes it: an unknown one is a 400 naming the allowed
+ * values (Temporal would only answer "no runs"), and the document lists them as an enum.
+ */
+const RunStatusFilter = z.enum(RUN_STATUSES as unknown as [RunStatus, ...RunStatus[]], {
+  error: (issue) => {
+    const given = String(issue.input).slice(0, 60);
+    return `"${given}" is not a run status${didYouMean(given, RUN_STATUSES)}; use one of: ${RUN_STATUSES.join(', ')}`;
+  },
+});
+
 export const RunsQuery = z.object({
-  status: z.string().max(40).optional(),
+  status: RunStatusFilter.optional(),
   planId: z.string().max(200).optional(),
   waitingOn: z.string().max(300).optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),

@@ -8,7 +8,7 @@ import cookie from '@fastify/cookie';
 import type { z } from 'zod';
 import { PlanRunnerClient } from '../client/plan-runner-client';
 import type { PlanStore } from '../store/types';
-import { Authenticator, type AuthOptions, type Identity } from './auth';
+import { Authenticator, checkOrigin, type AuthOptions, type Identity } from './auth';
 import { openApiDocument } from './openapi';
 import { invalidRequest, problem, problemOf, sendProblem } from './problems';
 import { fastifyPath, type ApiRoute, type ConsoleDeps } from './route';
@@ -55,6 +55,8 @@ export function createConsoleServer(options: ConsoleOptions): FastifyInstance {
   let document: Record<string, unknown> | undefined;
 
   void app.register(cookie);
+  // Before anything else (routes, pages, body parsing): an unsafe request from another site's page.
+  app.addHook('onRequest', async (request) => checkOrigin(request, deps.publicUrl));
   app.setErrorHandler((error, request, reply) => {
     const known = problemOf(error);
     if (known) return sendProblem(reply, known);

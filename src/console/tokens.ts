@@ -36,6 +36,21 @@ export function csrfTokenFor(sessionId: string): string {
   return createHmac('sha256', sessionId).update('plan-runner console csrf').digest('base64url');
 }
 
+/** A new seed for the CSRF tokens of proxy-header identities, kept in an HttpOnly cookie (256 bits). */
+export function newCsrfSeed(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * The CSRF token of a person signed in by the proxy header: derived from the seed in their CSRF
+ * cookie and their name, like a session's from its id. Nothing is stored, so it survives a restart
+ * and is the same on every console behind the proxy; a cross-site page can read neither the cookie
+ * nor the token, and the token of one name is not another's.
+ */
+export function proxyCsrfTokenFor(seed: string, name: string): string {
+  return createHmac('sha256', seed).update(`plan-runner console proxy csrf\n${name}`).digest('base64url');
+}
+
 /** Compares two strings without returning early on the first difference. */
 export function sameSecret(a: string, b: string): boolean {
   const left = Buffer.from(a, 'utf8');

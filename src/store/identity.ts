@@ -19,8 +19,17 @@ export interface StoredSession {
   expiresAt: string;
 }
 
+/**
+ * Adds a person; false when one of that name exists and was not revoked. A revoked name can be added
+ * again (what `users add` tells people to do for a new token): the row takes the new hash, so the
+ * old token stays dead, and its sessions went with the revocation.
+ */
 export async function insertUser(db: Kysely<Database>, name: string, tokenHash: string, at: string): Promise<boolean> {
-  const result = await db.insertInto('users').values({ name, token_hash: tokenHash, created_at: at, revoked_at: null }).onConflict((oc) => oc.column('name').doNothing()).executeTakeFirst();
+  const result = await db
+    .insertInto('users')
+    .values({ name, token_hash: tokenHash, created_at: at, revoked_at: null })
+    .onConflict((oc) => oc.column('name').doUpdateSet({ token_hash: tokenHash, created_at: at, revoked_at: null }).where('users.revoked_at', 'is not', null))
+    .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 

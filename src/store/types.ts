@@ -160,6 +160,7 @@ export interface PlanStore {
   getDelivery(sinkId: string, runId: string): Promise<number>;
 
   /** People who may use the console and its API (docs/console.md): tokens and sessions as hashes only. */
+  /** False when a person of that name exists and was not revoked (a revoked name can be added again, with a new token). */
   addUser(name: string, tokenHash: string, at: string): Promise<boolean>;
   listUsers(): Promise<StoredUser[]>;
   userByTokenHash(tokenHash: string): Promise<StoredUser | undefined>;

@@ -11,6 +11,7 @@ import { API_ROUTES, startConsole, type RunningConsole } from '../../src/console
 import { hashSecret, newPersonalToken } from '../../src/console/tokens';
 import { statusView } from '../../src/client/cli/views';
 import { PAGE_PATHS } from '../../src/console/routes/pages';
+import { RUN_STATUSES } from '../../src/engine/types';
 
 let h: Harness;
 let consoleServer: RunningConsole;
@@ -124,6 +125,109 @@ describe('console API', () => {
     assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
     const stored = await eventually(async () => (await h.store.getRun(id))?.cancelledBy, 'the cancel recorded');
     assert.equal(stored, user('bob'), 'cancelled by the signed-in person');
+  });
+
+  test('with --trust-proxy-header the header is the person, and its unsafe requests need the CSRF token; it holds across consoles', async () => {
+    const proxied = await startConsole({ client: h.client, store: h.store, port: 0, publicUrl: 'http://console.test', trustProxyHeader: 'X-Forwarded-Email' });
+    const replica = await startConsole({ client: h.client, store: h.store, port: 0, publicUrl: 'http://console.test', trustProxyHeader: 'X-Forwarded-Email' });
+    try {
+      const dana = `dana-${h.taskQueue}@example.com`;
+      const call = async (server: RunningConsole, method: string, path: string, headers: Record<string, string>, body?: unknown) => {
+        const response = await fetch(`${server.url}${path}`, { method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+        return { status: response.status, body: (await response.json().catch(() => undefined)) as any, setCookie: response.headers.get('set-cookie') };
+      };
+      const who = await call(proxied, 'GET', '/api/session', { 'x-forwarded-email': dana });
+      assert.equal(who.status, 200, JSON.stringify(who.body));
+      assert.equal(who.body.name, dana);
+      assert.equal(who.body.via, 'proxy');
+      assert.equal(typeof who.body.csrfToken, 'string');
+      assert.match(who.setCookie ?? '', /^plan_runner_csrf=[^;]+;.*HttpOnly/i);
+      const cookie = (who.setCookie ?? '').split(';')[0];
+
+      const first = (await h.client.start(plan('console-proxy', [{ id: 'wait' }]), { runId: runId('console-proxy') })).runId;
+      const second = (await h.client.start(plan('console-proxy', [{ id: 'wait' }]), { runId: runId('console-proxy') })).runId;
+      const refusals: Array<[string, Record<string, string>]> = [
+        ['no token', { 'x-forwarded-email': dana }],
+        ['no cookie', { 'x-forwarded-email': dana, 'x-csrf-token': who.body.csrfToken }],
+        ['a wrong token', { 'x-forwarded-email': dana, cookie, 'x-csrf-token': `${who.body.csrfToken.slice(0, -2)}xx` }],
+        ["someone else's header", { 'x-forwarded-email': `eve-${h.taskQueue}@example.com`, cookie, 'x-csrf-token': who.body.csrfToken }],
+      ];
+      for (const [what, headers] of refusals) {
+        const refused = await call(proxied, 'POST', `/api/runs/${first}/cancel`, headers, { reason: 'forged' });
+        assert.equal(refused.status, 403, `${what}: ${JSON.stringify(refused.body)}`);
+        assert.equal(refused.body.reason, 'csrf', what);
+        assert.match(refused.body.detail, /X-Forwarded-Email header.*X-CSRF-Token/, what);
+      }
+      assert.equal((await h.store.getRun(first))?.cancelledBy, undefined, 'nothing was cancelled');
+      // Reading needs no token.
+      assert.equal((await call(proxied, 'GET', `/api/runs/${first}`, { 'x-forwarded-email': dana })).status, 200);
+
+      const headers = { 'x-forwarded-email': dana, cookie, 'x-csrf-token': who.body.csrfToken };
+      const cancelled = await call(proxied, 'POST', `/api/runs/${first}/cancel`, headers, { reason: 'test' });
+      assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+      assert.equal(await eventually(async () => (await h.store.getRun(first))?.cancelledBy, 'the cancel recorded'), dana);
+      // Nothing is kept in the console: another one behind the same proxy (or this one restarted) takes the same cookie and token.
+      const elsewhere = await call(replica, 'POST', `/api/runs/${second}/cancel`, headers, { reason: 'test' });
+      assert.equal(elsewhere.status, 200, JSON.stringify(elsewhere.body));
+      // A bearer token through the proxy needs no CSRF token: no browser adds it by itself.
+      assert.equal((await call(proxied, 'GET', '/api/session', { 'x-forwarded-email': dana, authorization: `Bearer ${tokens.bob}` })).body.via, 'bearer');
+    } finally {
+      await closeAll(() => proxied.close(), () => replica.close());
+    }
+    // Without the option the header means nothing.
+    assert.equal((await api('GET', '/api/session', { headers: { 'x-forwarded-email': user('alice') } })).status, 401);
+  });
+
+  test('an unsafe request from another origin is a 403 cross-origin, before it does anything; the console\'s own origins and no Origin pass', async () => {
+    const { runId: id } = await h.client.start(plan('console-origin', [{ id: 'wait' }]), { runId: runId('console-origin') });
+    for (const origin of ['https://evil.example', 'http://console.test.evil.example', 'null']) {
+      const refused = await api('POST', `/api/runs/${id}/cancel`, { as: 'bob', headers: { origin }, body: { reason: 'forged' } });
+      assert.equal(refused.status, 403, `${origin}: ${JSON.stringify(refused.body)}`);
+      assert.equal(refused.headers.get('content-type')?.split(';')[0], 'application/problem+json');
+      assert.equal(refused.body.reason, 'cross-origin');
+      assert.ok(refused.body.detail.includes(origin) && refused.body.detail.includes('http://console.test'), refused.body.detail);
+    }
+    assert.equal((await h.store.getRun(id))?.cancelledBy, undefined, 'nothing was cancelled');
+    // Sign-in from another site (login CSRF) sets no cookie.
+    const signIn = await api('POST', '/api/session', { headers: { origin: 'https://evil.example' }, body: { token: tokens.bob } });
+    assert.equal(signIn.status, 403);
+    assert.equal(signIn.body.reason, 'cross-origin');
+    assert.equal(signIn.headers.get('set-cookie'), null);
+    // Reading is not guarded by Origin.
+    assert.equal((await api('GET', `/api/runs/${id}`, { as: 'bob', headers: { origin: 'https://evil.example' } })).status, 200);
+    // The public URL's origin (any case, default port) and the address the request went to are the console's own.
+    for (const origin of ['http://console.test', 'HTTP://Console.Test:80', new URL(consoleServer.url).origin]) {
+      const own = await api('POST', '/api/session', { headers: { origin }, body: { token: tokens.bob } });
+      assert.equal(own.status, 200, `${origin}: ${JSON.stringify(own.body)}`);
+    }
+    // No Origin at all (the CLI, curl, agents): the request goes through.
+    const cancelled = await api('POST', `/api/runs/${id}/cancel`, { as: 'bob', body: { reason: 'test' } });
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+  });
+
+  test('GET /api/runs: an unknown status is a 400 naming the allowed ones, a known one filters, and the document lists them as an enum', async () => {
+    const unknown = await api('GET', '/api/runs?status=finished', { as: 'alice' });
+    assert.equal(unknown.status, 400, JSON.stringify(unknown.body));
+    assert.equal(unknown.headers.get('content-type')?.split(';')[0], 'application/problem+json');
+    assert.equal(unknown.body.reason, 'invalid-payload');
+    assert.deepEqual(unknown.body.errors.map((e: { path: string }) => e.path), ['status']);
+    assert.ok(unknown.body.detail.includes(RUN_STATUSES.join(', ')), unknown.body.detail);
+    assert.match((await api('GET', '/api/runs?status=runing', { as: 'alice' })).body.detail, /did you mean "running"/);
+
+    // A plan id of its own, so the filtered lists are about this run only.
+    const planId = runId('console-status-filter');
+    const { runId: id } = await h.client.start(plan(planId, [{ id: 'approve', type: 'human-approval', approvers: [user('alice')] }]), { runId: runId('console-status') });
+    const listed = await eventually(async () => {
+      const answer = await api('GET', `/api/runs?status=awaiting-human&planId=${planId}`, { as: 'alice' });
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      return answer.body.length > 0 ? answer.body : undefined;
+    }, 'the run listed as awaiting-human');
+    assert.deepEqual(listed.map((r: { runId: string; status: string }) => [r.runId, r.status]), [[id, 'awaiting-human']]);
+    assert.deepEqual((await api('GET', `/api/runs?status=completed&planId=${planId}`, { as: 'alice' })).body, []);
+
+    const document = await api('GET', '/openapi.json');
+    const parameters = document.body.paths['/api/runs'].get.parameters as Array<{ name: string; schema: { enum?: string[] } }>;
+    assert.deepEqual(parameters.find((p) => p.name === 'status')?.schema.enum, [...RUN_STATUSES]);
   });
 
   test('the OpenAPI document is valid and lists exactly the routes served', async () => {

@@ -40,6 +40,8 @@ import { connectPostgres, connectSqlite } from '../../src/store/connect';
 import { storeMigrations } from '../../src/store/migrations';
 import { backfillRunSpecs } from '../../src/store/migrations/0002-spec-versions';
 import { encodeJson } from '../../src/store/json-codec';
+import { storeFailureKind } from '../../src/store/errors';
+import { hashSecret, newPersonalToken, newSessionId } from '../../src/console/tokens';
 import { eventRow, runRow } from '../../src/store/rows';
 import type { Database } from '../../src/store/schema';
 import { at, blocking, edge, human, ok, plan, task, warning } from '../unit/engine-helpers';
@@ -746,5 +748,78 @@ describe('store: configuration and errors', () => {
     await temporary.close();
     await temporary.close();
     await assert.rejects(temporary.getRun('x'), /plan store at .* is closed/);
+  });
+});
+
+describe('store: identity (users and console sessions)', () => {
+  const uniqueName = () => `user-${randomUUID().slice(0, 8)}`;
+  const sessionRows = (userName: string) => db.selectFrom('sessions').selectAll().where('user_name', '=', userName).execute();
+
+  test('a user is stored with the hash of their token, which finds them; a second add of the name is refused', async () => {
+    const name = uniqueName();
+    const token = newPersonalToken();
+    assert.equal(await store.addUser(name, hashSecret(token), '2030-01-01T00:00:00.000Z'), true);
+    const row = await db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
+    assert.equal(row.token_hash, hashSecret(token));
+    assert.ok(!JSON.stringify(row).includes(token.slice(4)), 'the token itself is never stored');
+    assert.deepEqual(await store.userByTokenHash(hashSecret(token)), { name, createdAt: '2030-01-01T00:00:00.000Z' });
+    assert.equal(await store.userByTokenHash(hashSecret(newPersonalToken())), undefined);
+    assert.equal(await store.userByTokenHash(token), undefined, 'the token is not its hash');
+
+    assert.equal(await store.addUser(name, hashSecret(newPersonalToken()), '2030-01-02T00:00:00.000Z'), false);
+    assert.deepEqual(await store.userByTokenHash(hashSecret(token)), { name, createdAt: '2030-01-01T00:00:00.000Z' }, 'the refused add changed nothing');
+    const listed = (await store.listUsers()).filter((user) => user.name === name);
+    assert.deepEqual(listed, [{ name, createdAt: '2030-01-01T00:00:00.000Z' }]);
+  });
+
+  test('a session is found by its hash until it expires or ends; ending one also drops the expired ones', async () => {
+    const name = uniqueName();
+    await store.addUser(name, hashSecret(newPersonalToken()), '2030-01-01T00:00:00.000Z');
+    const id = newSessionId();
+    await store.createSession(hashSecret(id), name, '2030-01-01T00:00:00.000Z', '2030-01-01T12:00:00.000Z');
+    assert.deepEqual(await store.getSession(hashSecret(id), '2030-01-01T11:59:59.999Z'), { userName: name, createdAt: '2030-01-01T00:00:00.000Z', expiresAt: '2030-01-01T12:00:00.000Z' });
+    assert.equal(await store.getSession(hashSecret(id), '2030-01-01T12:00:00.000Z'), undefined, 'expired at expiresAt');
+    assert.equal(await store.getSession(id, '2030-01-01T01:00:00.000Z'), undefined, 'the id is not its hash');
+    assert.deepEqual((await sessionRows(name)).map((row) => row.session_hash), [hashSecret(id)], 'only the hash is stored');
+
+    const other = newSessionId();
+    const expired = newSessionId();
+    await store.createSession(hashSecret(other), name, '2030-01-01T00:00:00.000Z', '2030-01-01T12:00:00.000Z');
+    await store.createSession(hashSecret(expired), name, '2030-01-01T00:00:00.000Z', '2030-01-01T00:30:00.000Z');
+    await store.endSession(hashSecret(id), '2030-01-01T01:00:00.000Z');
+    assert.equal(await store.getSession(hashSecret(id), '2030-01-01T01:00:00.000Z'), undefined, 'signed out');
+    assert.deepEqual((await sessionRows(name)).map((row) => row.session_hash), [hashSecret(other)], 'the expired one went too; the other stays');
+    await assert.rejects(
+      store.createSession(hashSecret(newSessionId()), uniqueName(), '2030-01-01T00:00:00.000Z', '2030-01-01T12:00:00.000Z'),
+      (error: unknown) => storeFailureKind(error) === 'rejected',
+      'a session belongs to a user that exists',
+    );
+  });
+
+  test('revoking keeps the row, stops the token and ends every session; the name can then be added again', async () => {
+    const name = uniqueName();
+    const token = newPersonalToken();
+    await store.addUser(name, hashSecret(token), '2030-01-01T00:00:00.000Z');
+    const id = newSessionId();
+    await store.createSession(hashSecret(id), name, '2030-01-01T00:00:00.000Z', '2030-01-01T12:00:00.000Z');
+    assert.equal(await store.revokeUser(name, '2030-01-01T01:00:00.000Z'), true);
+    assert.equal(await store.userByTokenHash(hashSecret(token)), undefined);
+    assert.equal(await store.getSession(hashSecret(id), '2030-01-01T01:00:00.000Z'), undefined);
+    assert.deepEqual(await sessionRows(name), [], 'the sessions are gone, not just hidden');
+    assert.deepEqual((await store.listUsers()).filter((user) => user.name === name), [{ name, createdAt: '2030-01-01T00:00:00.000Z', revokedAt: '2030-01-01T01:00:00.000Z' }]);
+    assert.equal(await store.revokeUser(name, '2030-01-01T02:00:00.000Z'), false, 'already revoked');
+    assert.equal(await store.revokeUser(uniqueName(), '2030-01-01T02:00:00.000Z'), false, 'no such user');
+
+    // A session made for a revoked person (a sign-in racing the revocation) signs nobody in.
+    const late = newSessionId();
+    await store.createSession(hashSecret(late), name, '2030-01-01T02:00:00.000Z', '2030-01-01T12:00:00.000Z');
+    assert.equal(await store.getSession(hashSecret(late), '2030-01-01T02:00:00.000Z'), undefined);
+    await store.endSession(hashSecret(late), '2030-01-01T02:00:00.000Z');
+
+    const next = newPersonalToken();
+    assert.equal(await store.addUser(name, hashSecret(next), '2030-01-03T00:00:00.000Z'), true);
+    assert.deepEqual(await store.userByTokenHash(hashSecret(next)), { name, createdAt: '2030-01-03T00:00:00.000Z' });
+    assert.equal(await store.userByTokenHash(hashSecret(token)), undefined, 'the old token stays dead');
+    assert.deepEqual((await store.listUsers()).filter((user) => user.name === name), [{ name, createdAt: '2030-01-03T00:00:00.000Z' }]);
   });
 });

@@ -8,14 +8,15 @@ export const sessionRoutes = [
   route({
     method: 'GET',
     path: '/api/session',
-    summary: 'Who is signed in (and, for a cookie session, the CSRF token to send on unsafe requests)',
+    summary: 'Who is signed in (and, for a cookie session or the proxy header, the CSRF token to send on unsafe requests)',
     tag: 'session',
     auth: 'none',
     response: SessionInfo,
     problems: [401],
-    async handler({ identity }, { auth }) {
+    async handler({ identity, reply }, { auth }) {
       if (!identity) throw problem(401, 'Unauthorized', 'Nobody is signed in: sign in at /signin or send "Authorization: Bearer <personal token>".', { reason: 'unauthenticated' });
-      const csrfToken = auth.csrfToken(identity);
+      // A proxy identity's token comes with a CSRF cookie, set here when the browser has none yet.
+      const csrfToken = auth.csrfToken(identity, reply);
       return { name: identity.name, via: identity.via, ...(csrfToken ? { csrfToken } : {}) };
     },
   }),
@@ -27,7 +28,7 @@ export const sessionRoutes = [
     auth: 'none',
     body: SignInRequest,
     response: SessionInfo,
-    problems: [400, 401],
+    problems: [400, 401, 403],
     async handler({ body, reply }, { auth }) {
       const session = await auth.signIn(body.token, reply);
       return { name: session.name, via: 'session', csrfToken: session.csrfToken };
@@ -40,6 +41,7 @@ export const sessionRoutes = [
     tag: 'session',
     auth: 'none',
     status: 204,
+    problems: [403],
     async handler({ identity, reply }, { auth }) {
       await auth.signOut(identity, reply);
       return undefined;

@@ -30,7 +30,7 @@ export function registerUsers(program: Command, ctx: CliContext): void {
         const store = await client.store();
         return store.addUser(name, hashSecret(token), new Date().toISOString());
       });
-      if (!added) throw new CliError(EXIT.refused, `a user "${name}" exists already: revoke them first to give them a new token (plan-runner users revoke ${name})`, { error: 'user-exists' });
+      if (!added) throw new CliError(EXIT.refused, `a user "${name}" exists already: revoke them first to give them a new token (plan-runner users revoke ${name})`, { code: 'user-exists' });
       if (globals(command).json) {
         printJson({ name, token });
         return;
@@ -61,7 +61,7 @@ export function registerUsers(program: Command, ctx: CliContext): void {
     .argument('<name>', 'the user')
     .action(async (name: string, _options: unknown, command: Command) => {
       const revoked = await withStore(command, async (client) => (await client.store()).revokeUser(name, new Date().toISOString()));
-      if (!revoked) throw new CliError(EXIT.unavailable, `no user "${name}" with a valid token (plan-runner users list)`, { error: 'unknown-user' });
+      if (!revoked) throw new CliError(EXIT.unavailable, `no user "${name}" with a valid token (plan-runner users list)`, { code: 'unknown-user' });
       if (globals(command).json) printJson({ name, revoked: true });
       else err(`revoked ${name}: their token and sessions no longer work`);
     });
