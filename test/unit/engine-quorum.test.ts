@@ -15,6 +15,7 @@ import {
   fireDueTimers,
   pendingTimers,
   recordOf,
+  replanRun,
   retryNode,
   snapshotOf,
   waitingOn,
@@ -303,6 +304,19 @@ describe('engine quorum: votes and resolution', () => {
     d.take(ok(cancelRun(d.state, { by: 'ops' }, d.now())));
     assert.equal(d.state.approvals[0].status, 'cancelled');
     assert.deepEqual(d.state.approvals[0].votes?.map((v) => v.by), ['alice']);
+  });
+
+  it('a replan closes a pending quorum approval as cancelled with its votes; the node asks again with no votes', () => {
+    const d = new Driver(routed());
+    d.take(ok(vote(d, 'alice', { approved: true })));
+    const changed = routed(signOff({ objective: 'Sign off the launch' }));
+    d.take(ok(replanRun(d.state, { spec: changed, by: 'ops' }, d.now())));
+    const closed = d.state.approvals.find((a) => a.approvalId === 'sign-off#1');
+    assert.equal(closed?.status, 'cancelled');
+    assert.deepEqual(closed?.votes?.map((v) => v.by), ['alice']);
+    const reopened = d.state.approvals.find((a) => a.status === 'pending');
+    assert.equal(reopened?.approvalId, 'sign-off#2');
+    assert.deepEqual(reopened?.votes, []);
   });
 
   it('the deadline applies to the whole approval: votes do not move it, and expiry closes it with its votes', () => {
