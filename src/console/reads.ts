@@ -109,10 +109,17 @@ export interface PendingApprovalView {
   outputSchema?: unknown;
   deadlineAt?: string;
   url?: string;
+  /** A quorum approval (docs/semantics.md, "Quorum approvals"): how many approvals it needs, who may veto, and the votes so far. */
+  quorum?: StoredApproval['quorum'];
+  votes?: StoredApproval['votes'];
 }
 
-/** Whether `name` may answer the approval (docs/semantics.md §8: approvers, when set, are the ones). */
-export function mayAnswer(approval: Pick<StoredApproval, 'approvers'>, name: string): boolean {
+/**
+ * Whether `name` may answer the approval (docs/semantics.md §8: approvers, when set, are the ones;
+ * on a quorum approval, only those who have not voted yet).
+ */
+export function mayAnswer(approval: Pick<StoredApproval, 'approvers'> & Partial<Pick<StoredApproval, 'votes'>>, name: string): boolean {
+  if (approval.votes?.some((vote) => vote.by === name)) return false;
   return approval.approvers.length === 0 || approval.approvers.includes(name);
 }
 
@@ -150,6 +157,7 @@ export async function pendingApprovalsFor(store: PlanStore, name: string, option
         brief: briefOf(node),
         ...(run?.resolvedInput !== undefined ? { resolvedInput: run.resolvedInput } : {}),
         issues: approval.issues,
+        ...(approval.quorum ? { quorum: approval.quorum, votes: approval.votes ?? [] } : {}),
         ...(node.options ? { options: node.options } : {}),
         ...(approval.kind === 'review' ? { output: attempts.at(-1)?.output } : {}),
         ...(schema !== undefined ? { outputSchema: schema } : {}),

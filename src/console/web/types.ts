@@ -86,6 +86,9 @@ export interface PendingApproval {
   outputSchema?: Record<string, unknown>;
   deadlineAt?: string;
   url?: string;
+  /** A quorum approval: how many approvals it needs, and the votes so far. */
+  quorum?: { required: number; veto: string[] };
+  votes?: Array<{ by: string; approved: boolean; requiredEdits?: string[]; comments?: string; at: string }>;
 }
 
 export interface SubmitOutcome {
