@@ -34,6 +34,7 @@ export function formatEventLine(event: RunEvent): string {
 /** What kind of act an event that starts one is, in words (`bob's answer`). */
 const ACT_NAMES: Partial<Record<RunEvent['type'], string>> = {
   'approval-resolved': 'answer',
+  'approval-vote-recorded': 'vote',
   'node-completed': 'result',
   'node-partial': 'result',
   'validation-reported': 'result',

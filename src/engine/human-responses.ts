@@ -330,6 +330,8 @@ function quorumOutcome(decision: QuorumDecision, approval: Approval): NonNullabl
  * emitted); the node keeps waiting, with its deadline still counting from the request.
  */
 function recordPendingVote(step: Step, approval: Approval, nodeId: string, submissionId: string | undefined, decision: QuorumDecision): AppliedMessage {
+  // The checkpoint is the engine's, caused by the vote (docs/semantics.md §12).
+  step.consequences();
   const transition = step.finish('approval-vote-recorded');
   const outcome: SubmitOutcome = {
     accepted: true,

@@ -108,6 +108,9 @@ describe('engine quorum: votes and resolution', () => {
     assert.equal(recorded.approvalId, 'sign-off#1');
     assert.match(recorded.message, /alice approved approval sign-off#1: 1 of 2 approvals; waiting for bob, carol, dave/);
     assert.equal(first.checkpoint?.reason, 'approval-vote-recorded');
+    const saved = eventsOf(first.events, 'checkpoint-saved')[0];
+    assert.equal(saved.by, 'engine', 'the checkpoint is the engine\'s consequence of the vote');
+    assert.deepEqual(saved.detail?.causedBy, { by: 'alice', seq: recorded.seq, type: 'approval-vote-recorded' });
     assert.equal(d.status('sign-off'), 'awaiting-human');
     assert.equal(d.state.approvals[0].status, 'pending');
     assert.equal(nodeOf(d.state, 'sign-off').attempts, 0, 'a vote is not an attempt: the approval is');
@@ -125,6 +128,8 @@ describe('engine quorum: votes and resolution', () => {
     const second = d.take(ok(vote(d, 'bob', { approved: true }, at(5000))));
     assert.deepEqual(trace(second).slice(0, 3), ['approval-vote-recorded:sign-off', 'approval-resolved:sign-off', 'node-completed:sign-off']);
     assert.equal(second.checkpoint?.reason, 'human-response-complete');
+    assert.equal(eventsOf(second.events, 'node-running', 'publish')[0].by, 'engine');
+    assert.equal((eventsOf(second.events, 'node-running', 'publish')[0].detail?.causedBy as { type?: string }).type, 'approval-vote-recorded');
     assert.equal(second.outcome.approvalStatus, 'approved');
     assert.deepEqual(second.outcome.quorum, { approvals: 2, required: 2, votes: 2, waitingFor: ['carol', 'dave'], resolved: true });
     const resolved = eventsOf(second.events, 'approval-resolved')[0];
