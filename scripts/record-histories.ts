@@ -270,6 +270,41 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'quorum-approval',
+    description:
+      'quorum approvals: 2 of 4 approved by the second vote (a repeat vote by signal is refused as already-voted), then a veto holder rejects a second approval at once',
+    closes: 'completed',
+    async run({ client, runId, until, untilEvents }) {
+      const spec = plan(
+        'quorum',
+        [
+          { id: 'sign-off', type: 'human-approval', owner: { kind: 'human', ref: 'board' }, approvers: ['alice', 'bob', 'carol', 'dave'], quorum: { required: 2, veto: ['carol'] } },
+          { id: 'publish' },
+          { id: 'legal', type: 'human-approval', approvers: ['erin', 'frank', 'gina'], quorum: { required: 2, veto: ['gina'] } },
+          { id: 'ship' },
+          { id: 'archive' },
+        ],
+        [
+          { from: 'sign-off', to: 'publish', when: 'output.approved == true' },
+          { from: 'publish', to: 'legal' },
+          { from: 'legal', to: 'ship', when: 'output.approved == true' },
+          { from: 'legal', to: 'archive', when: 'output.approved == false' },
+        ],
+      );
+      const handle = client.client.workflow.getHandle(runId);
+      await client.start(spec, { runId });
+      await client.respond(runId, { nodeId: 'sign-off', respondedBy: 'alice', response: { approved: true, comments: 'fine by me' } });
+      await handle.signal(humanResponseSignal, { nodeId: 'sign-off', respondedBy: 'alice', response: { approved: false } });
+      await untilEvents((events) => events.some((event) => event.type === 'result-rejected'), 'the repeat vote refused');
+      await handle.signal(humanResponseSignal, { nodeId: 'sign-off', respondedBy: 'bob', response: { approved: true } });
+      await until((snapshot) => snapshot.nodes.find((node) => node.id === 'publish')?.status === 'running', 'publish running');
+      await client.submitResult(runId, { nodeId: 'publish', structuredOutput: { url: 'https://example.test/q' } });
+      await client.respond(runId, { nodeId: 'legal', respondedBy: 'erin', response: { approved: true } });
+      await client.respond(runId, { nodeId: 'legal', respondedBy: 'gina', response: { approved: false, requiredEdits: ['cite the licence'] } });
+      await client.submitResult(runId, { nodeId: 'archive', structuredOutput: {} });
+    },
+  },
+  {
     name: 'human-decision',
     description: 'a human decision among options routes on the chosen option',
     closes: 'completed',

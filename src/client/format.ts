@@ -5,6 +5,7 @@
  */
 import type { Checkpoint, Issue, RecordingProblem, RunEvent } from '../engine/types';
 import { seqRanges } from '../engine/views';
+import { describeVotes, voteApproves } from '../engine/quorum';
 import type { StoredApproval, StoredAttempt, StoredSpecVersion } from '../store/types';
 import type { RunReplannedDetail } from '../engine/replan';
 import type { MigrateResult } from './store-reads';
@@ -33,6 +34,7 @@ export function formatEventLine(event: RunEvent): string {
 /** What kind of act an event that starts one is, in words (`bob's answer`). */
 const ACT_NAMES: Partial<Record<RunEvent['type'], string>> = {
   'approval-resolved': 'answer',
+  'approval-vote-recorded': 'vote',
   'node-completed': 'result',
   'node-partial': 'result',
   'validation-reported': 'result',
@@ -63,10 +65,25 @@ export function approvalOwner(approval: Pick<StoredApproval, 'owner' | 'approver
   return approval.approvers?.length ? `${owner} (${approval.approvers.join(', ')})` : owner;
 }
 
-/** The `plan-runner approvals` table. A review of a failed task is marked `(review)`. */
+/**
+ * `2 of 3: alice ✔, carol ✘`: a quorum approval's votes (approvals of required, then each vote in
+ * order); `-` for an approval without a quorum.
+ */
+export function votesCell(approval: Pick<StoredApproval, 'quorum' | 'votes'>): string {
+  if (!approval.quorum) return '-';
+  const votes = approval.votes ?? [];
+  const approvals = votes.filter(voteApproves).length;
+  return `${approvals} of ${approval.quorum.required}: ${describeVotes(votes)}`;
+}
+
+/**
+ * The `plan-runner approvals` table. A review of a failed task is marked `(review)`. A VOTES column
+ * (see `votesCell`) is added when an approval in the list has a quorum.
+ */
 export function approvalsTable(approvals: StoredApproval[]): string {
+  const quorum = approvals.some((approval) => approval.quorum);
   return table([
-    ['APPROVAL', 'RUN', 'NODE', 'STATUS', 'OWNER (APPROVERS)', 'REQUESTED', 'RESPONDED BY'],
+    ['APPROVAL', 'RUN', 'NODE', 'STATUS', 'OWNER (APPROVERS)', 'REQUESTED', ...(quorum ? ['VOTES'] : []), 'RESPONDED BY'],
     ...approvals.map((approval) => [
       approval.kind === 'review' ? `${approval.approvalId} (review)` : approval.approvalId,
       approval.runId,
@@ -74,6 +91,7 @@ export function approvalsTable(approvals: StoredApproval[]): string {
       approval.status,
       approvalOwner(approval),
       approval.requestedAt,
+      ...(quorum ? [votesCell(approval)] : []),
       approval.respondedBy ?? '-',
     ]),
   ]);

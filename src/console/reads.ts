@@ -98,8 +98,10 @@ export interface PendingApprovalView {
   approvers: string[];
   /** The person is named: the owner's ref or among the approvers (else anyone may answer). */
   assignedToMe: boolean;
-  /** The person may answer it (among the approvers, or it has none). */
+  /** The person may answer it (among the approvers, or it has none, and has not voted on it yet). */
   mayAnswer: boolean;
+  /** When they may not: why, in words (the run will refuse their answer). */
+  cannotAnswer?: string;
   requestedAt: string;
   brief: Record<string, unknown>;
   resolvedInput?: unknown;
@@ -111,10 +113,17 @@ export interface PendingApprovalView {
   outputSchema?: unknown;
   deadlineAt?: string;
   url?: string;
+  /** A quorum approval (docs/semantics.md, "Quorum approvals"): how many approvals it needs, who may veto, and the votes so far. */
+  quorum?: StoredApproval['quorum'];
+  votes?: StoredApproval['votes'];
 }
 
-/** Whether `name` may answer the approval (docs/semantics.md §8: approvers, when set, are the ones). */
-export function mayAnswer(approval: Pick<StoredApproval, 'approvers'>, name: string): boolean {
+/**
+ * Whether `name` may answer the approval (docs/semantics.md §8: approvers, when set, are the ones;
+ * on a quorum approval, only those who have not voted yet).
+ */
+export function mayAnswer(approval: Pick<StoredApproval, 'approvers'> & Partial<Pick<StoredApproval, 'votes'>>, name: string): boolean {
+  if (approval.votes?.some((vote) => vote.by === name)) return false;
   return approval.approvers.length === 0 || approval.approvers.includes(name);
 }
 
@@ -163,10 +172,12 @@ async function approvalView(store: PlanStore, approval: StoredApproval, name: st
     approvers: approval.approvers,
     assignedToMe: approval.approvers.includes(name) || approval.owner.ref === name,
     mayAnswer: mayAnswer(approval, name),
+    ...(mayAnswer(approval, name) ? {} : { cannotAnswer: approval.votes?.some((vote) => vote.by === name) ? 'You have voted on this approval already: a second vote is refused.' : `You are not among the approvers (${approval.approvers.join(', ')}): an answer from you will be refused.` }),
     requestedAt: approval.requestedAt,
     brief: briefOf(node),
     ...(run?.resolvedInput !== undefined ? { resolvedInput: run.resolvedInput } : {}),
     issues: approval.issues,
+    ...(approval.quorum ? { quorum: approval.quorum, votes: approval.votes ?? [] } : {}),
     ...(node.options ? { options: node.options } : {}),
     ...(approval.kind === 'review' ? { output: attempts.at(-1)?.output } : {}),
     ...(schema !== undefined ? { outputSchema: schema } : {}),

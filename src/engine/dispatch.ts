@@ -73,6 +73,11 @@ export function requestHuman(step: Step, node: NodeRun, kind: 'node' | 'review')
     requestedAt: step.now,
     issues: kind === 'review' ? node.lastIssues : [],
   };
+  // A quorum approval (docs/semantics.md, "Quorum approvals") collects one vote per approver.
+  if (kind === 'node' && spec.type === 'human-approval' && spec.quorum) {
+    approval.quorum = { required: spec.quorum.required, veto: [...(spec.quorum.veto ?? [])] };
+    approval.votes = [];
+  }
   node.approvalId = approval.approvalId;
   step.state.approvals.push(approval);
   const what = kind === 'review' ? 'a review of its failed result' : `a ${node.type} response`;
@@ -92,6 +97,7 @@ export function requestHuman(step: Step, node: NodeRun, kind: 'node' | 'review')
       brief: briefOf(spec),
       resolvedInput: nodeContext(step.state, node).input,
       ...(spec.options ? { options: spec.options } : {}),
+      ...(approval.quorum ? { quorum: approval.quorum } : {}),
       ...(kind === 'review' ? { issues: node.lastIssues, output: node.output } : {}),
     },
   });

@@ -1,6 +1,8 @@
 /**
  * Human responses (docs/semantics.md §8): find the pending approval, refuse what must be refused, check the
- * response's shape for the node type, then (after the validation activity) record and route.
+ * response's shape for the node type, then (after the validation activity) record and route. On a
+ * quorum approval (docs/semantics.md, "Quorum approvals") an answer is one approver's vote: it is
+ * recorded on the approval, and only the vote that makes the outcome certain resolves the node.
  */
 import { listNames } from './suggest';
 import { fanOutTargetProblem, unknownTargetMessage } from './fan-out';
@@ -14,11 +16,27 @@ import { findNodeRun, findSpecNode, nodeContext, nodeRun, specNode } from './run
 import { schemasFor } from './schemas';
 import { settle } from './settle';
 import { Step } from './step';
-import type { AppliedMessage, Approval, ApprovalStatus, AttemptRecord, Issue, Refusal, RunState, SubmitOutcome, Transition, ValidationRequest } from './types';
+import { decideQuorum, describeTally, describeVotes, quorumOutput, type QuorumDecision } from './quorum';
+import type { AppliedMessage, Approval, ApprovalStatus, AttemptRecord, Issue, QuorumVote, Refusal, RunState, SubmitOutcome, Transition, ValidationRequest } from './types';
 
-export type ResponseCheck = MessageCheck<{ response: HumanResponse; approval: Approval; validation: ValidationRequest }>;
+/**
+ * An accepted answer: its approval, and the validation request for the node's output (absent for a
+ * vote that leaves its quorum approval pending: nothing is the node's output yet). On a quorum
+ * approval, `vote` is the answer as a vote and `decision` the tally with it.
+ */
+export type ResponseCheck = MessageCheck<{
+  response: HumanResponse;
+  approval: Approval;
+  validation?: ValidationRequest;
+  vote?: QuorumVote;
+  decision?: QuorumDecision;
+}>;
 
-export function checkHumanResponse(state: RunState, payload: unknown, limits?: PayloadLimits): ResponseCheck {
+/**
+ * Checks an answer against the run. `now` is the time the answer will be applied at: a vote that
+ * resolves a quorum approval is validated as the node's output, which lists every vote with its time.
+ */
+export function checkHumanResponse(state: RunState, payload: unknown, limits?: PayloadLimits, now?: string): ResponseCheck {
   const admitted = admitMessage(state, HumanResponse, payload, 'response', limits);
   if (admitted.refused || admitted.duplicate) return admitted;
   const response = admitted.message;
@@ -32,6 +50,14 @@ export function checkHumanResponse(state: RunState, payload: unknown, limits?: P
       `${response.respondedBy} may not answer approval ${approval.approvalId}: approvers are ${approval.approvers.join(', ')}.`,
     );
   }
+  const earlier = approval.votes?.find((vote) => vote.by === response.respondedBy);
+  if (earlier) {
+    return refuse(
+      'already-voted',
+      `${response.respondedBy} already voted on approval ${approval.approvalId} (${earlier.approved ? 'approved' : 'rejected'} at ${earlier.at}); ` +
+        `each approver votes once. Votes so far: ${describeVotes(approval.votes ?? [])}.`,
+    );
+  }
   const spec = specNode(state, approval.nodeId);
   const shapeError = checkShape(approval, spec.type, spec.options, response.response);
   if (shapeError) {
@@ -43,15 +69,35 @@ export function checkHumanResponse(state: RunState, payload: unknown, limits?: P
   }
 
   const node = nodeRun(state, approval.nodeId);
-  const validation: ValidationRequest = {
+  const validationOf = (value: Record<string, unknown>): ValidationRequest => ({
     schemaRef: spec.outputSchema,
     schemas: schemasFor(state.spec.schemas, spec.outputSchema),
-    value: response.response,
+    value,
     checks: spec.completionChecks ?? [],
-    context: nodeContext(state, node, { output: response.response }),
+    context: nodeContext(state, node, { output: value }),
     schemaIssueCode: 'schema',
+  });
+  if (approval.quorum) {
+    const vote = voteOf(response, now);
+    const votes = [...(approval.votes ?? []), vote];
+    const decision = decideQuorum(approval.approvers, approval.quorum, votes);
+    // Only the vote that resolves the approval makes the node's output, and that output is checked.
+    const validation = decision.resolved ? validationOf(quorumOutput(decision.status, votes)) : undefined;
+    return { refused: false, response, approval, vote, decision, ...(validation ? { validation } : {}) };
+  }
+  return { refused: false, response, approval, validation: validationOf(response.response) };
+}
+
+/** An approval answer as a vote: `{by, approved, requiredEdits?, comments?, at}`. */
+function voteOf(response: HumanResponse, now: string | undefined): QuorumVote {
+  const answer = response.response as { approved: boolean; requiredEdits?: string[]; comments?: string };
+  return {
+    by: response.respondedBy,
+    approved: answer.approved,
+    ...(answer.requiredEdits?.length ? { requiredEdits: [...answer.requiredEdits] } : {}),
+    ...(answer.comments !== undefined ? { comments: answer.comments } : {}),
+    at: now ?? '',
   };
-  return { refused: false, response, approval, validation };
 }
 
 /** `approved by bob at T`: how a closed approval was closed, for a refusal that names it. */
@@ -162,7 +208,7 @@ export function applyHumanResponse(
   now: string,
   limits?: PayloadLimits,
 ): AppliedMessage | Refusal {
-  const check = checkHumanResponse(state, payload, limits);
+  const check = checkHumanResponse(state, payload, limits, now);
   if (check.refused) return check;
   if (check.duplicate) return { state, events: [], workItems: [], outcome: check.duplicate };
   const { response } = check;
@@ -171,12 +217,34 @@ export function applyHumanResponse(
   const node = nodeRun(step.state, approval.nodeId);
   const type = specNode(state, node.nodeId).type;
   const blocking = issues.filter((issue) => issue.severity === 'blocking');
-  const shapeStatus = approvalStatusOf(approval, type, response.response);
+
+  // A quorum approval records the vote; only the vote that makes the outcome certain goes on.
+  let value: Record<string, unknown> = response.response;
+  let shapeStatus: ApprovalStatus;
+  let decided = '';
+  if (check.vote && check.decision) {
+    const decision = check.decision;
+    const votes = [...(approval.votes ?? []), check.vote];
+    approval.votes = votes;
+    step.emit('approval-vote-recorded', {
+      nodeId: node.nodeId,
+      attempt: approval.attempt,
+      approvalId: approval.approvalId,
+      message: `${response.respondedBy} ${voteVerb(check.vote)} approval ${approval.approvalId}: ${describeTally(decision)}.`,
+      detail: { by: check.vote.by, approved: check.vote.approved },
+    });
+    if (!decision.resolved) return recordPendingVote(step, approval, node.nodeId, response.submissionId, decision);
+    value = quorumOutput(decision.status, votes);
+    shapeStatus = decision.status;
+    decided = ` (${describeTally(decision)})`;
+  } else {
+    shapeStatus = approvalStatusOf(approval, type, response.response);
+  }
 
   approval.status = blocking.length ? 'invalid' : shapeStatus;
   approval.resolvedAt = now;
   approval.respondedBy = response.respondedBy;
-  approval.response = clone(response.response);
+  approval.response = clone(value);
   approval.issues = issues;
 
   const record: AttemptRecord = {
@@ -185,7 +253,7 @@ export function applyHumanResponse(
     kind: 'human',
     by: response.respondedBy,
     at: now,
-    output: clone(response.response),
+    output: clone(value),
     artifacts: [],
     issues,
     status: blocking.length ? 'failed' : 'completed',
@@ -202,8 +270,15 @@ export function applyHumanResponse(
     approvalId: approval.approvalId,
     message: blocking.length
       ? `Approval ${approval.approvalId} was answered by ${response.respondedBy}, but the answer has ${blocking.length} blocking issue(s).`
-      : `Approval ${approval.approvalId} was answered by ${response.respondedBy}: ${shapeStatus}.`,
-    detail: { status: approval.status, respondedBy: response.respondedBy, ...(issues.length ? { issues } : {}) },
+      : approval.quorum
+        ? `Approval ${approval.approvalId} was decided by the vote of ${response.respondedBy}: ${shapeStatus}${decided}.`
+        : `Approval ${approval.approvalId} was answered by ${response.respondedBy}: ${shapeStatus}.`,
+    detail: {
+      status: approval.status,
+      respondedBy: response.respondedBy,
+      ...(approval.votes ? { votes: approval.votes.length } : {}),
+      ...(issues.length ? { issues } : {}),
+    },
   });
 
   let reason: 'human-response-complete' | 'human-response-blocked';
@@ -213,7 +288,7 @@ export function applyHumanResponse(
     step.moveNode(node, 'blocked', 'node-blocked', `Node "${node.nodeId}" is blocked: the response did not pass validation.`, { issues });
     reason = 'human-response-blocked';
   } else {
-    node.output = clone(response.response);
+    node.output = clone(value);
     node.lastIssues = [];
     delete node.failureClass;
     step.moveNode(node, 'completed', 'node-completed', `Node "${node.nodeId}" completed with the response of ${response.respondedBy}.`, {
@@ -233,8 +308,49 @@ export function applyHumanResponse(
     approvalId: approval.approvalId,
     approvalStatus: approval.status,
     verdict: blocking.length ? 'rejected' : 'completed',
+    ...(check.decision ? { quorum: quorumOutcome(check.decision, approval) } : {}),
   };
   outcome.message = describeHumanOutcome(outcome, response.respondedBy);
   if (response.submissionId) rememberSubmission(transition.state, response.submissionId, outcome);
   return { ...transition, outcome };
+}
+
+function quorumOutcome(decision: QuorumDecision, approval: Approval): NonNullable<SubmitOutcome['quorum']> {
+  return {
+    approvals: decision.approvals,
+    required: decision.required,
+    votes: approval.votes?.length ?? 0,
+    waitingFor: decision.waitingFor,
+    resolved: decision.resolved,
+  };
+}
+
+/**
+ * A vote that leaves its quorum approval pending: the vote is on the approval (and its event is
+ * emitted); the node keeps waiting, with its deadline still counting from the request.
+ */
+function recordPendingVote(step: Step, approval: Approval, nodeId: string, submissionId: string | undefined, decision: QuorumDecision): AppliedMessage {
+  // The checkpoint is the engine's, caused by the vote (docs/semantics.md §12).
+  step.consequences();
+  const transition = step.finish('approval-vote-recorded');
+  const outcome: SubmitOutcome = {
+    accepted: true,
+    nodeId,
+    attempt: approval.attempt,
+    nodeStatus: nodeRun(transition.state, nodeId).status,
+    runStatus: transition.state.status,
+    issues: [],
+    approvalId: approval.approvalId,
+    approvalStatus: approval.status,
+    quorum: quorumOutcome(decision, approval),
+  };
+  outcome.message = describeHumanOutcome(outcome, step.by);
+  if (submissionId) rememberSubmission(transition.state, submissionId, outcome);
+  return { ...transition, outcome };
+}
+
+/** `approved`, `rejected`, `asked for edits on`: a vote in words. */
+function voteVerb(vote: QuorumVote): string {
+  if (vote.requiredEdits?.length) return 'asked for edits on';
+  return vote.approved ? 'approved' : 'rejected';
 }

@@ -83,5 +83,12 @@ export function describeHumanOutcome(outcome: SubmitOutcome, respondedBy: string
   if (outcome.verdict === 'rejected') {
     return `Answer by ${respondedBy} not accepted (${count(issues.filter((i) => i.severity === 'blocking').length, 'blocking issue')}${firstBlocking(issues)}): ${whereNow(nodeId, nodeStatus, runStatus)}; retry the node to ask again.`;
   }
+  const quorum = outcome.quorum;
+  if (quorum && !quorum.resolved) {
+    return `Vote recorded: ${respondedBy} on ${approval}, ${quorum.approvals} of ${quorum.required} approval${quorum.required === 1 ? '' : 's'} so far; it stays pending, waiting for ${quorum.waitingFor.join(', ')}.`;
+  }
+  if (quorum) {
+    return `Vote recorded: ${approval} ${outcome.approvalStatus ?? 'responded'} with the vote of ${respondedBy} (${quorum.approvals} of ${quorum.required} approval${quorum.required === 1 ? '' : 's'}, ${count(quorum.votes, 'vote')}); ${whereNow(nodeId, nodeStatus, runStatus)}.`;
+  }
   return `Answer recorded: ${approval} ${outcome.approvalStatus ?? 'responded'} by ${respondedBy}; ${whereNow(nodeId, nodeStatus, runStatus)}.`;
 }

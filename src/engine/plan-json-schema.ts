@@ -101,6 +101,10 @@ function describe(): z.core.$ZodRegistry<Meta> {
   add(node.visibility, { description: 'hidden nodes never wake their owner. Default visible.' });
   add(node.approvers, { description: 'Human nodes: who may answer; absent or empty means anyone.' });
   add(node.options, { description: 'human-decision nodes: the choices a person picks from.' });
+  add(node.quorum, {
+    description:
+      'human-approval nodes: every approver votes once; `required` approvals without edits approve the node, a rejection by a `veto` holder rejects it at once. Needs `approvers`.',
+  });
 
   const edge = PlanEdge.shape;
   // edge.from / edge.to are the shared `Id` schema itself: described on PlanEdge.

@@ -134,6 +134,20 @@ export const ForEachPolicy = z
   .strict();
 export type ForEachPolicy = z.infer<typeof ForEachPolicy>;
 
+/**
+ * A quorum on a `human-approval` node (docs/semantics.md, "Quorum approvals"): each of the node's
+ * `approvers` votes once; `required` approvals without edits approve it, and a rejection by one of
+ * `veto` rejects it at once. Cross-field rules (`required` ≤ approvers, `veto` ⊆ approvers) are in
+ * `validate-spec.ts`.
+ */
+export const QuorumPolicy = z
+  .object({
+    required: z.number().int('must be a whole number').min(1, 'must be at least 1'),
+    veto: z.array(z.string().min(1, 'must not be empty')).optional(),
+  })
+  .strict();
+export type QuorumPolicy = z.infer<typeof QuorumPolicy>;
+
 /** A JSON Schema document (2020-12). Compiled by Ajv in `validate-spec` and the validation activity. */
 export const JsonSchemaDoc = z.union([z.record(z.string(), z.unknown()), z.boolean()]);
 
@@ -166,6 +180,8 @@ export const PlanNode = z
     // Human nodes.
     approvers: z.array(z.string().min(1)).optional(),
     options: z.array(z.string().min(1)).optional(),
+    // human-approval nodes: several approvers vote (docs/semantics.md, "Quorum approvals").
+    quorum: QuorumPolicy.optional(),
     // Join nodes.
     join: JoinPolicy.optional(),
     // Task and human nodes: one instance per item of a list (docs/semantics.md, "Fan-out").

@@ -126,6 +126,15 @@ export type ApprovalStatus =
   /** Closed unanswered: the node's (or the plan's) deadline expired with `onExpiry: fail` (docs/semantics.md §9). */
   | 'expired';
 
+/** One approver's vote on a quorum approval (docs/semantics.md, "Quorum approvals"). */
+export interface QuorumVote {
+  by: string;
+  approved: boolean;
+  requiredEdits?: string[];
+  comments?: string;
+  at: string;
+}
+
 export interface Approval {
   approvalId: string;
   nodeId: string;
@@ -139,6 +148,10 @@ export interface Approval {
   respondedBy?: string;
   response?: Record<string, unknown>;
   issues: Issue[];
+  /** On the approval of a `human-approval` node with `quorum`: how many approvals it needs, and who may veto. */
+  quorum?: { required: number; veto: string[] };
+  /** With `quorum`: the votes so far, in the order they came (one per approver). */
+  votes?: QuorumVote[];
 }
 
 export type EventType =
@@ -161,6 +174,8 @@ export type EventType =
   | 'validation-reported'
   | 'approval-requested'
   | 'approval-resolved'
+  /** An approver voted on a quorum approval (detail: by, approved); the approval may stay pending. */
+  | 'approval-vote-recorded'
   | 'result-rejected'
   | 'deadline-warning'
   | 'escalation-triggered'
@@ -213,6 +228,8 @@ export type CheckpointReason =
   | 'node-result-failed'
   | 'human-response-complete'
   | 'human-response-blocked'
+  /** A vote on a quorum approval that left it pending (docs/semantics.md, "Quorum approvals"). */
+  | 'approval-vote-recorded'
   | 'run-resumed'
   | 'node-retried'
   | 'delayed-node-promoted'
@@ -344,6 +361,11 @@ export interface SubmitOutcome {
   approvalStatus?: ApprovalStatus;
   /** True when this answers a `submissionId` seen before: nothing changed. */
   duplicate?: boolean;
+  /**
+   * A vote on a quorum approval: where the tally stands after it (`approvals` of `required`, who has
+   * not voted yet) and whether it resolved the approval (docs/semantics.md, "Quorum approvals").
+   */
+  quorum?: { approvals: number; required: number; votes: number; waitingFor: string[]; resolved: boolean };
 }
 
 export type RefusalReason =
@@ -358,6 +380,8 @@ export type RefusalReason =
   | 'ambiguous-approval'
   | 'approval-mismatch'
   | 'not-authorized'
+  /** An approver answered a quorum approval a second time: each approver votes once per approval. */
+  | 'already-voted'
   | 'invalid-response'
   | 'invalid-payload'
   /** The message is larger than a limit (size or artifact count; docs/security.md). */
@@ -481,7 +505,7 @@ export interface RunSnapshot {
   status: RunStatus;
   input: unknown;
   nodes: NodeView[];
-  approvals: Array<Pick<Approval, 'approvalId' | 'nodeId' | 'status' | 'attempt' | 'kind' | 'approvers' | 'respondedBy'> & { owner: Owner }>;
+  approvals: Array<Pick<Approval, 'approvalId' | 'nodeId' | 'status' | 'attempt' | 'kind' | 'approvers' | 'respondedBy' | 'quorum' | 'votes'> & { owner: Owner }>;
   lastSeq: number;
   failureCount: number;
   checkpointSequence: number;

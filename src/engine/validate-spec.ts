@@ -426,6 +426,7 @@ function crossCheck(root: Record<string, unknown>, options: ValidatePlanSpecOpti
     if (type !== undefined && type !== 'human-decision' && node.options !== undefined) {
       warn(at('options'), `${name}: "options" only applies to human-decision nodes; it is ignored on a ${type} node.`);
     }
+    if (node.quorum !== undefined) checkQuorum(node, type, name, at, error);
     if (type !== undefined && type !== 'join' && node.join !== undefined) {
       error(at('join'), `${name}: "join" only applies to join nodes; a ${type} node waits for all its incoming edges. Make it a join node, or remove "join".`);
     }
@@ -698,4 +699,43 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function asArray(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
+}
+
+/**
+ * A quorum (docs/semantics.md, "Quorum approvals") belongs on a human-approval node with a non-empty
+ * list of distinct `approvers`; `required` cannot exceed them, and every veto holder is one of them.
+ */
+function checkQuorum(
+  node: Record<string, unknown>,
+  type: NodeType | undefined,
+  name: string,
+  at: (...rest: Segment[]) => Segment[],
+  error: (path: Segment[], message: string) => void,
+): void {
+  if (type !== undefined && type !== 'human-approval') {
+    error(at('quorum'), `${name}: "quorum" only applies to human-approval nodes; a ${type} node takes one answer. Make it a human-approval node, or remove "quorum".`);
+    return;
+  }
+  if (!isRecord(node.quorum)) return;
+  const approvers = Array.isArray(node.approvers) ? node.approvers.filter((a): a is string => typeof a === 'string') : [];
+  if (approvers.length === 0) {
+    error(at('approvers'), `${name} has a quorum and needs "approvers": the people who vote, e.g. approvers: [alice, bob, carol].`);
+    return;
+  }
+  const seen = new Set<string>();
+  approvers.forEach((approver, k) => {
+    if (seen.has(approver)) error(at('approvers', k), `${name}: approver "${approver}" is listed twice; with a quorum every approver has one vote, so list each once.`);
+    seen.add(approver);
+  });
+  const required = node.quorum.required;
+  if (typeof required === 'number' && Number.isInteger(required) && required > seen.size) {
+    error(at('quorum', 'required'), `${name}: quorum.required is ${required}, but only ${seen.size} approver(s) can vote; lower "required" or add approvers.`);
+  }
+  if (Array.isArray(node.quorum.veto)) {
+    node.quorum.veto.forEach((holder, k) => {
+      if (typeof holder === 'string' && !seen.has(holder)) {
+        error(at('quorum', 'veto', k), `${name}: veto holder "${holder}" is not among the approvers (${[...seen].join(', ')}); a veto holder must be an approver.`);
+      }
+    });
+  }
 }

@@ -4,6 +4,7 @@
  */
 import { workItemFor } from './dispatch';
 import { innermostLoop } from './loops';
+import { describeTally, describeVotes, quorumDecisionOf } from './quorum';
 import { findNodeRun, isActive, isFinished, specNode } from './run-state';
 import type { InstanceView, NodeRun, RunSnapshot, RunState, WorkItem } from './types';
 
@@ -100,6 +101,7 @@ export function snapshotOf(state: RunState): RunSnapshot {
       owner: approval.owner,
       approvers: approval.approvers,
       respondedBy: approval.respondedBy,
+      ...(approval.quorum ? { quorum: approval.quorum, votes: approval.votes ?? [] } : {}),
     })),
     lastSeq: state.seq,
     failureCount: state.failureCount,
@@ -131,8 +133,10 @@ export function waitingOn(state: RunState): string[] {
     if (node.status === 'awaiting-human') {
       const approval = state.approvals.find((candidate) => candidate.approvalId === node.approvalId);
       owners.add(`human:${approval?.owner.ref ?? specNode(state, node.nodeId).owner?.ref ?? 'unknown'}`);
-      // Named approvers find the run in their own inbox too (`plan-runner inbox human:alice`).
-      for (const approver of approval?.approvers ?? []) owners.add(`human:${approver}`);
+      // Named approvers find the run in their own inbox too (`plan-runner inbox human:alice`); on a
+      // quorum approval, only those who have not voted yet.
+      const voted = new Set((approval?.votes ?? []).map((vote) => vote.by));
+      for (const approver of approval?.approvers ?? []) if (!voted.has(approver)) owners.add(`human:${approver}`);
     }
     if (isActive(node) && node.escalated && node.escalated.attempt === node.currentAttempt) {
       owners.add(`${node.escalated.to.kind}:${node.escalated.to.ref}`);
@@ -187,7 +191,7 @@ export function currentDetails(state: RunState): string {
       continue;
     }
     const attempts = node.attempts ? ` (attempts: ${node.attempts})` : '';
-    lines.push(`- ${STATUS_ICON[node.status] ?? ''} \`${node.nodeId}\` ${node.status}${attempts}${loopText(state, node)}${instanceText(instances.get(node.nodeId))}`);
+    lines.push(`- ${STATUS_ICON[node.status] ?? ''} \`${node.nodeId}\` ${node.status}${attempts}${loopText(state, node)}${instanceText(instances.get(node.nodeId))}${votesText(state, node)}`);
     listed += 1;
   }
   if (unlisted > 0) lines.push(`- … and ${unlisted} more`);
@@ -199,6 +203,15 @@ function loopText(state: RunState, node: NodeRun): string {
   if (node.iteration === undefined) return '';
   const loop = innermostLoop(state.spec, node.nodeId);
   return loop ? `: iteration ${node.iteration} of ${loop.edge.loop.maxIterations}` : '';
+}
+
+/** `: votes alice ✔, carol ✘ (1 of 2 approvals; waiting for bob, dave)` for a node whose quorum approval is pending. */
+function votesText(state: RunState, node: NodeRun): string {
+  if (node.status !== 'awaiting-human' || node.approvalId === undefined) return '';
+  const approval = state.approvals.find((candidate) => candidate.approvalId === node.approvalId);
+  const decision = approval && approval.status === 'pending' ? quorumDecisionOf(approval) : undefined;
+  if (!approval || !decision) return '';
+  return `: votes ${describeVotes(approval.votes ?? [])} (${describeTally(decision)})`;
 }
 
 /** ` (instances: 3 completed · 1 running · 1 ready)` for a fanned-out node. */

@@ -108,6 +108,8 @@ const APPROVAL_UPDATE_COLUMNS = [
   'responded_by',
   'response',
   'issues',
+  'quorum',
+  'votes',
 ] as const;
 
 export interface KyselyPlanStoreOptions {

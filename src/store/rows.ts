@@ -18,6 +18,7 @@ import type {
   NodeRunRecord,
   NodeStatus,
   NodeType,
+  QuorumVote,
   RunEvent,
   RunRecord,
   RunStatus,
@@ -252,6 +253,8 @@ export function approvalRow(runId: string, approval: Approval): Insertable<Appro
     responded_by: orNull(approval.respondedBy),
     response: encodeJson(approval.response),
     issues: encodeJsonOr(approval.issues, []),
+    quorum: encodeJson(approval.quorum),
+    votes: encodeJson(approval.votes),
   };
 }
 
@@ -270,6 +273,8 @@ export function storedApproval(row: Selectable<ApprovalsTable>): StoredApproval 
     respondedBy: orUndefined(row.responded_by),
     response: decodeJson<Record<string, unknown>>(row.response),
     issues: decodeJson<Issue[]>(row.issues) ?? [],
+    quorum: decodeJson<{ required: number; veto: string[] }>(row.quorum),
+    votes: decodeJson<QuorumVote[]>(row.votes),
   });
 }
 

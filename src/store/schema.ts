@@ -126,6 +126,10 @@ export interface ApprovalsTable {
   responded_by: string | null;
   response: Json | null;
   issues: Json;
+  /** A quorum approval's `{required, veto}` (migration 0006); NULL otherwise. */
+  quorum: Json | null;
+  /** A quorum approval's votes so far, in order (migration 0006); NULL otherwise. */
+  votes: Json | null;
 }
 
 export interface CheckpointsTable {

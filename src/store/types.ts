@@ -12,6 +12,7 @@ import type {
   Owner,
   PlanNode,
   PlanSpec,
+  QuorumVote,
   RunEvent,
   TransitionRecord,
   RunRecord,
@@ -74,6 +75,10 @@ export interface StoredApproval {
   respondedBy?: string;
   response?: Record<string, unknown>;
   issues: Issue[];
+  /** On a quorum approval: how many approvals it needs, and who may veto (docs/semantics.md, "Quorum approvals"). */
+  quorum?: { required: number; veto: string[] };
+  /** On a quorum approval: the votes so far, in the order they came. */
+  votes?: QuorumVote[];
 }
 
 export interface ApprovalFilter {

@@ -375,7 +375,9 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
 
   const processSubmission = async (message: Message) => {
     const isResult = message.kind === 'result';
-    const check = isResult ? checkAgentSubmission(state, message.payload, limits) : checkHumanResponse(state, message.payload, limits);
+    // Workflow time stands still while this runs (no await until the validation): a vote that
+    // resolves a quorum approval is validated as the output it makes, stamped with this time.
+    const check = isResult ? checkAgentSubmission(state, message.payload, limits) : checkHumanResponse(state, message.payload, limits, now());
     if (check.refused) return settleMessage(message, check);
     if (check.duplicate) {
       if (message.via === 'update') return (message.resolve as (value: unknown) => void)(check.duplicate);

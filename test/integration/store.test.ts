@@ -482,7 +482,7 @@ describe('store: spec versions', () => {
     await assert.rejects(old.migrate({ to: 'no-such-migration' }), /No migration named no-such-migration/);
 
     const report = await old.migrate();
-    assert.deepEqual(report.applied, ['0002-spec-versions', '0003-iterations', '0004-instances', '0005-identity']);
+    assert.deepEqual(report.applied, ['0002-spec-versions', '0003-iterations', '0004-instances', '0005-identity', '0006-quorum-votes']);
     assert.deepEqual(report.current, ALL_MIGRATIONS);
     assert.deepEqual(await old.listSpecVersions('legacy-v1'), [{ specVersion: 1, recordedAt: at(0), spec: SPEC }]);
     assert.deepEqual(await old.listSpecVersions('legacy-v2'), [{ specVersion: 2, recordedAt: at(7000), spec: SPEC_V2 }]);

@@ -24,7 +24,8 @@ import { StoreReader, storeTarget, translateStoreError } from '../../src/client/
 import { parsePlanText } from '../../src/client/load-spec';
 import { PlanRunnerClient, computeReplanPreview, defaultUiUrl } from '../../src/client/plan-runner-client';
 import { PlanValidationError } from '../../src/client/errors';
-import { replanRun, type RunReplannedDetail } from '../../src/engine';
+import { replanRun, snapshotOf, type RunReplannedDetail } from '../../src/engine';
+import { statusText, statusView } from '../../src/client/cli/views';
 import type { PlanSpec } from '../../src/engine/spec';
 import type { Checkpoint, NodeStatus, RunEvent, RunStatus } from '../../src/engine/types';
 import type { PlanStore, StoredApproval, StoredAttempt, StoredRun } from '../../src/store/types';
@@ -737,6 +738,33 @@ describe('text formats', () => {
     assert.match(lines[0], /^APPROVAL\s+RUN\s+NODE\s+STATUS\s+OWNER \(APPROVERS\)\s+REQUESTED\s+RESPONDED BY$/);
     assert.match(lines[1], /^approve#1\s+r1\s+approve\s+approved\s+human:editors \(alice, bob\)\s+T1\s+alice$/);
     assert.match(lines[2], /^draft#2 \(review\)\s+r2\s+draft\s+pending\s+human:reviewers\s+T2\s+-$/);
+  });
+
+  test('approvals table: a VOTES column only when an approval has a quorum', () => {
+    const quorum: StoredApproval = {
+      runId: 'r1', approvalId: 'sign-off#1', nodeId: 'sign-off', attempt: 1, kind: 'node', owner: { kind: 'human', ref: 'board' }, approvers: ['alice', 'bob', 'carol'],
+      status: 'pending', requestedAt: 'T1', issues: [], quorum: { required: 2, veto: [] },
+      votes: [{ by: 'alice', approved: true, at: 'T2' }, { by: 'bob', approved: true, requiredEdits: ['typo'], at: 'T3' }],
+    };
+    const plain: StoredApproval = { runId: 'r2', approvalId: 'approve#1', nodeId: 'approve', attempt: 1, kind: 'node', owner: { kind: 'human', ref: 'editors' }, approvers: [], status: 'pending', requestedAt: 'T1', issues: [] };
+    const lines = approvalsTable([quorum, plain]).split('\n');
+    assert.match(lines[0], /^APPROVAL\s+RUN\s+NODE\s+STATUS\s+OWNER \(APPROVERS\)\s+REQUESTED\s+VOTES\s+RESPONDED BY$/);
+    assert.match(lines[1], /^sign-off#1\s+r1\s+sign-off\s+pending\s+human:board \(alice, bob, carol\)\s+T1\s+1 of 2: alice ✔, bob ✘ \(1 edit\)\s+-$/);
+    assert.match(lines[2], /^approve#1\s+.*T1\s+-\s+-$/);
+    assert.doesNotMatch(approvalsTable([plain]), /VOTES/);
+  });
+
+  test('status shows the votes of a pending quorum approval', () => {
+    const d = new Driver(plan([human('sign-off', 'human-approval', { approvers: ['alice', 'bob'], quorum: { required: 2 } })]));
+    d.respond('sign-off', { approved: true }, 'alice');
+    const view = statusView(snapshotOf(d.state));
+    assert.deepEqual(view.approvals[0].votes?.map((v) => v.by), ['alice']);
+    const text = statusText(view);
+    assert.match(text, /waiting: sign-off#1 on node sign-off \(votes 1 of 2: alice ✔\); answer with/);
+    assert.match(text, /APPROVAL\s+NODE\s+STATUS\s+VOTES\s+BY\n\S+\s+sign-off\s+pending\s+1 of 2: alice ✔/);
+    const plainView = statusView(snapshotOf(new Driver(plan([human('ok', 'human-approval')])).state));
+    assert.equal('votes' in plainView.approvals[0], false);
+    assert.doesNotMatch(statusText(plainView), /VOTES/);
   });
 
   test('attempts with their issues indented under them', () => {

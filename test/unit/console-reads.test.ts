@@ -27,6 +27,10 @@ describe('console reads', () => {
     assert.equal(mayAnswer({ approvers: [] }, 'anyone'), true);
     assert.equal(mayAnswer({ approvers: ['alice'] }, 'alice'), true);
     assert.equal(mayAnswer({ approvers: ['alice'] }, 'mallory'), false);
+    // A quorum approval: an approver who voted has nothing left to answer.
+    const quorum = { approvers: ['alice', 'bob'], votes: [{ by: 'alice', approved: true, at: 'T1' }] };
+    assert.equal(mayAnswer(quorum, 'alice'), false);
+    assert.equal(mayAnswer(quorum, 'bob'), true);
   });
 
   it('instances find their node; the brief holds only what the node sets', () => {

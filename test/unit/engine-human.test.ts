@@ -169,7 +169,7 @@ describe('engine human: blocking issues (§8)', () => {
   it('checkHumanResponse asks for outputSchema and completion checks on the response', () => {
     const d = new Driver(plan([human('ask', 'human-input', { outputSchema: 'Topic', completionChecks: [{ kind: 'required', path: 'topic' }] })], [], { schemas: { Topic: { type: 'object' } } }));
     const check = checkHumanResponse(d.state, { nodeId: 'ask', respondedBy: 'x', response: { topic: 't' } });
-    assert.ok(!check.refused && !check.duplicate);
+    assert.ok(!check.refused && !check.duplicate && check.validation);
     assert.equal(check.validation.schemaRef, 'Topic');
     assert.deepEqual(check.validation.value, { topic: 't' });
     assert.deepEqual(check.validation.checks, [{ kind: 'required', path: 'topic' }]);

@@ -654,3 +654,87 @@ describe('engine properties: what they found', () => {
     },
   );
 });
+
+describe('engine properties: quorum approvals (docs/semantics.md, "Quorum approvals")', () => {
+  /** One approver's vote: approve or not, with 0–2 edits. */
+  const voteArb = fc.record({ approved: fc.boolean(), edits: fc.integer({ min: 0, max: 2 }) });
+  const quorumArb = fc.integer({ min: 1, max: 6 }).chain((n) => {
+    const approvers = Array.from({ length: n }, (_, i) => `p${i}`);
+    return fc.record({
+      approvers: fc.constant(approvers),
+      required: fc.integer({ min: 1, max: n }),
+      veto: fc.subarray(approvers),
+      order: fc.shuffledSubarray(approvers, { minLength: n, maxLength: n }),
+      votes: fc.array(voteArb, { minLength: n, maxLength: n }),
+      repeat: fc.array(fc.boolean(), { minLength: n, maxLength: n }),
+    });
+  });
+
+  it('the outcome never contradicts the votes, and comes as soon as it is certain', (t) => {
+    const parameters = fcParams(500);
+    t.diagnostic(seedLine(parameters, 'dist/test/unit/engine-properties.test.js'));
+    fc.assert(
+      fc.property(quorumArb, ({ approvers, required, veto, order, votes, repeat }) => {
+        const spec: PlanSpec = {
+          id: 'quorum',
+          nodes: [{ id: 'q', type: 'human-approval', owner: { kind: 'human', ref: 'board' }, approvers, quorum: { required, veto } }],
+        };
+        assert.ok(validatePlanSpec(spec).valid);
+        let state = startRun(createRunState({ runId: RUN_ID, spec, now: iso(T0_MS) }), iso(T0_MS)).state;
+        const cast: Array<{ by: string; approved: boolean; requiredEdits: string[] }> = [];
+        let resolvedAt: number | undefined;
+        order.forEach((by, i) => {
+          const now = iso(T0_MS + (i + 1) * 1000);
+          const requiredEdits = Array.from({ length: votes[i].edits }, (_, k) => `${by} edit ${k + 1}`);
+          const response = { approved: votes[i].approved, ...(requiredEdits.length ? { requiredEdits } : {}) };
+          const result = applyHumanResponse(state, { nodeId: 'q', respondedBy: by, response }, [], now);
+          if (resolvedAt !== undefined) {
+            // (a one-node plan is finished once its approval resolved)
+            assert.ok(isRefusal(result) && ['no-pending-approval', 'run-finished'].includes(result.reason), `a vote after the approval resolved is refused (${by})`);
+            return;
+          }
+          // A second vote by someone who already voted is refused and changes nothing.
+          if (repeat[i] && cast.length > 0) {
+            const again = applyHumanResponse(state, { nodeId: 'q', respondedBy: cast[0].by, response: { approved: true } }, [], now);
+            assert.ok(isRefusal(again) && again.reason === 'already-voted');
+          }
+          assert.ok(!isRefusal(result), `${by}'s first vote is accepted`);
+          state = result.state;
+          cast.push({ by, approved: votes[i].approved, requiredEdits });
+          const approves = (v: (typeof cast)[number]) => v.approved && v.requiredEdits.length === 0;
+          const approving = cast.filter(approves).length;
+          const remaining = approvers.length - cast.length;
+          const vetoed = cast.some((v) => veto.includes(v.by) && !approves(v));
+          const edits = cast.some((v) => v.requiredEdits.length > 0);
+          const approval = state.approvals[0];
+          const node = state.nodes[0];
+          assert.equal(approval.votes?.length, cast.length, 'every vote is kept, in order');
+          assert.deepEqual(approval.votes?.map((v) => v.by), cast.map((v) => v.by));
+          if (approval.status === 'pending') {
+            assert.equal(node.status, 'awaiting-human');
+            assert.ok(!vetoed, 'a veto holder who did not approve ends it');
+            assert.ok(approving < required, 'required approvals end it');
+            assert.ok(approving + remaining >= required, 'it stays pending only while required can still be reached');
+            assert.equal(result.outcome.approvalStatus, 'pending');
+            return;
+          }
+          resolvedAt = i;
+          assert.equal(node.status, 'completed');
+          const output = node.output as { approved: boolean; status: string; votes: Array<{ by: string; approved: boolean }>; requiredEdits: string[] };
+          assert.equal(output.status, approval.status);
+          assert.equal(output.approved, approval.status === 'approved');
+          assert.deepEqual(output.votes.map((v) => [v.by, v.approved]), cast.map((v) => [v.by, v.approved]));
+          assert.deepEqual(output.requiredEdits, cast.flatMap((v) => v.requiredEdits));
+          if (approval.status === 'approved') {
+            assert.ok(approving >= required && !vetoed, 'approved only with required approvals and no veto');
+          } else {
+            assert.ok(vetoed || approving + remaining < required, `${approval.status} only after a veto or once required is out of reach`);
+            assert.equal(approval.status, edits ? 'changes-requested' : 'rejected');
+          }
+        });
+        assert.notEqual(resolvedAt, undefined, 'once everyone voted, the outcome is certain');
+      }),
+      parameters,
+    );
+  });
+});

@@ -331,7 +331,7 @@ describe('engine results: failure actions (§7)', () => {
     // The agent can no longer answer: the node waits for a person.
     refused(applyAgentSubmission(d.state, { nodeId: 'draft', structuredOutput: {} }, [], at(1)), 'node-not-running');
     const check = checkHumanResponse(d.state, { nodeId: 'draft', respondedBy: 'anyone-at-all', response: { title: 1 } });
-    assert.ok(!check.refused && !check.duplicate, 'a review takes any object from anyone');
+    assert.ok(!check.refused && !check.duplicate && check.validation, 'a review takes any object from anyone');
     assert.equal(check.validation.schemaRef, 'Draft');
     d.respond('draft', { title: 1 }, 'carol', [blocking('title must be string', 'title')]);
     assert.equal(d.status('draft'), 'blocked');

@@ -40,6 +40,7 @@ export const DELIVERY_EVENT_TYPES = [
   'validation-reported',
   'approval-requested',
   'approval-resolved',
+  'approval-vote-recorded',
   'result-rejected',
   'deadline-warning',
   'escalation-triggered',

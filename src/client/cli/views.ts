@@ -1,7 +1,7 @@
 /** What the CLI prints for a run: the JSON views of `status` and `list`, and an outcome's one-line summary. */
 import type { RunSnapshot, SubmitOutcome } from '../../engine/types';
 import type { RunListEntry } from '../plan-runner-client';
-import { recordingLine, table } from '../format';
+import { recordingLine, table, votesCell } from '../format';
 import { brief } from './parse';
 
 /** The `status` view of a snapshot (the JSON contract of `plan-runner status`). */
@@ -45,6 +45,7 @@ export function statusView(snapshot: RunSnapshot) {
       nodeId: approval.nodeId,
       status: approval.status,
       ...(approval.respondedBy ? { respondedBy: approval.respondedBy } : {}),
+      ...(approval.quorum ? { quorum: approval.quorum, votes: approval.votes ?? [] } : {}),
     })),
     failureCount: snapshot.failureCount,
     lastSeq: snapshot.lastSeq,
@@ -129,7 +130,8 @@ export function statusGuidance(view: StatusView): string[] {
     if (view.status === 'failed') lines.push('(a failed run stays open in Temporal, status Running, so that it can still be retried or replanned)');
   } else if (view.status === 'awaiting-human') {
     for (const approval of view.approvals.filter((a) => a.status === 'pending')) {
-      lines.push(`waiting: ${approval.approvalId} on node ${approval.nodeId}; answer with plan-runner respond ${run} --node ${approval.nodeId} … --by WHO`);
+      const votes = approval.quorum ? ` (votes ${votesCell(approval)})` : '';
+      lines.push(`waiting: ${approval.approvalId} on node ${approval.nodeId}${votes}; answer with plan-runner respond ${run} --node ${approval.nodeId} … --by WHO`);
     }
   } else if (view.status === 'aborted') {
     const unreached = view.nodes.filter((n) => n.status === 'pending').length;
@@ -179,11 +181,13 @@ export function statusText(view: StatusView): string {
     for (const issue of node.issues ?? []) lines.push(`  ${node.id}: ${issue.severity} ${issue.path ? `${issue.path}: ` : ''}${issue.message}`);
   }
   if (view.approvals.length) {
+    // A VOTES column only when an approval has a quorum: the output of other runs stays as it was.
+    const quorum = view.approvals.some((a) => a.quorum);
     lines.push('');
     lines.push(
       table([
-        ['APPROVAL', 'NODE', 'STATUS', 'BY'],
-        ...view.approvals.map((a) => [a.approvalId, a.nodeId, a.status, a.respondedBy ?? '']),
+        ['APPROVAL', 'NODE', 'STATUS', ...(quorum ? ['VOTES'] : []), 'BY'],
+        ...view.approvals.map((a) => [a.approvalId, a.nodeId, a.status, ...(quorum ? [votesCell(a)] : []), a.respondedBy ?? '']),
       ]),
     );
   }

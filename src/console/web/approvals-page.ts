@@ -33,6 +33,13 @@ export async function approvalsPage(root: HTMLElement, signal: AbortSignal, only
   replace(list, ...approvals.map((approval) => approvalCard(approval, signal)));
 }
 
+/** `2 needed, veto: carol · votes: alice ✔, bob ✘`: where a quorum approval stands. */
+function quorumText(approval: PendingApproval): string {
+  const quorum = approval.quorum as NonNullable<PendingApproval['quorum']>;
+  const votes = (approval.votes ?? []).map((vote) => `${vote.by} ${vote.approved && !vote.requiredEdits?.length ? '✔' : '✘'}`);
+  return `${quorum.required} approvals needed${quorum.veto.length ? `, veto: ${quorum.veto.join(', ')}` : ''} · votes: ${votes.length ? votes.join(', ') : 'none yet'}`;
+}
+
 function approvalCard(approval: PendingApproval, signal: AbortSignal): HTMLElement {
   const result = h('div', { class: 'result', 'aria-live': 'polite' });
   const countdown = h('span', { class: 'deadline' });
@@ -55,10 +62,8 @@ function approvalCard(approval: PendingApproval, signal: AbortSignal): HTMLEleme
     'article',
     { class: 'approval', 'data-approval-id': approval.approvalId, 'data-run-id': approval.runId },
     h('h2', {}, approval.nodeId, ' ', badge(approval.kind === 'review' ? 'review' : approval.nodeType), ' ', countdown),
-    h('div', { class: 'dim' }, h('a', { href: `/runs/${encodeURIComponent(approval.runId)}`, 'data-link': true }, approval.planTitle ?? approval.runId), ` · requested ${relative(approval.requestedAt)}`, approval.approvers.length ? ` · approvers: ${approval.approvers.join(', ')}` : ''),
-    approval.mayAnswer === false
-      ? notice('info', `You are not among the approvers (${approval.approvers.join(', ')}): an answer from you will be refused.`)
-      : null,
+    h('div', { class: 'dim' }, h('a', { href: `/runs/${encodeURIComponent(approval.runId)}`, 'data-link': true }, approval.planTitle ?? approval.runId), ` · requested ${relative(approval.requestedAt)}`, approval.approvers.length ? ` · approvers: ${approval.approvers.join(', ')}` : '', approval.quorum ? ` · ${quorumText(approval)}` : ''),
+    approval.mayAnswer === false ? notice('info', approval.cannotAnswer ?? 'You may not answer this approval: an answer from you will be refused.') : null,
     approval.brief ? h('section', {}, h('h3', {}, 'What to decide'), briefView(approval.brief)) : null,
     h('h3', {}, 'Input'),
     json(approval.resolvedInput),

@@ -80,6 +80,8 @@ export interface PendingApproval {
   approvers: string[];
   /** False when the signed-in person is not among the approvers: an answer would be refused. */
   mayAnswer?: boolean;
+  /** Why not, in words. */
+  cannotAnswer?: string;
   requestedAt: string;
   brief?: Record<string, unknown>;
   resolvedInput?: unknown;
@@ -91,6 +93,9 @@ export interface PendingApproval {
   outputSchema?: Record<string, unknown>;
   deadlineAt?: string;
   url?: string;
+  /** A quorum approval: how many approvals it needs, and the votes so far. */
+  quorum?: { required: number; veto: string[] };
+  votes?: Array<{ by: string; approved: boolean; requiredEdits?: string[]; comments?: string; at: string }>;
 }
 
 export interface SubmitOutcome {

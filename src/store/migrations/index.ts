@@ -12,6 +12,7 @@ import { specVersionsSchema } from './0002-spec-versions';
 import { iterationsSchema } from './0003-iterations';
 import { instancesSchema } from './0004-instances';
 import { identitySchema } from './0005-identity';
+import { quorumVotesSchema } from './0006-quorum-votes';
 
 export function storeMigrations(dialect: StoreDialect): Record<string, Migration> {
   return {
@@ -20,6 +21,7 @@ export function storeMigrations(dialect: StoreDialect): Record<string, Migration
     '0003-iterations': iterationsSchema(dialect),
     '0004-instances': instancesSchema(dialect),
     '0005-identity': identitySchema(dialect),
+    '0006-quorum-votes': quorumVotesSchema(dialect),
   };
 }
 
