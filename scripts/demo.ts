@@ -39,6 +39,8 @@ import { PlanFileError, loadPlanFile } from '../src/client/load-spec';
 import { PlanRunnerClient, shortId } from '../src/client/plan-runner-client';
 import type { AgentSubmission } from '../src/engine/messages';
 import type { Issue, RunEvent, RunSnapshot, SubmitOutcome, WorkItem } from '../src/engine/types';
+import { startConsole, type RunningConsole } from '../src/console/server';
+import { hashSecret, newPersonalToken } from '../src/console/tokens';
 import { openStore } from '../src/store';
 import type { PlanStore, StoredRun } from '../src/store/types';
 import { createPlanWorker, type PlanWorker } from '../src/worker';
@@ -77,6 +79,8 @@ function demoDelivery(agents: Record<string, AgentEndpoint>): DeliveryConfig {
 
 interface Options {
   answer?: 'yes' | 'no';
+  /** Serve the console next to the demo (default; --no-console turns it off). */
+  console: boolean;
   timeoutMs: number;
   plan: DemoPlan;
 }
@@ -89,6 +93,8 @@ const USAGE = `usage: node dist/scripts/demo.js [--plan blog-post|revise] [--yes
   --yes, -y        approve the post without asking (the default when stdin is not a terminal)
   --no, -n         reject the post: the archive branch runs, publish and announce are skipped
   --timeout <s>    give up after this many seconds (default 120; time spent at the prompt is not counted)
+  --no-console     do not serve the console (by default it runs on http://127.0.0.1:8080, or on
+                   PLAN_CONSOLE_PORT, or on any free port when that one is taken)
 
 Environment: TEMPORAL_ADDRESS (default ${DEFAULT_ADDRESS}), TEMPORAL_NAMESPACE (default), TEMPORAL_API_KEY,
 TEMPORAL_TLS* and TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE (a temporal.toml profile), TEMPORAL_UI_URL
@@ -97,11 +103,12 @@ current directory; or postgres://…). The demo always runs on a task queue of i
 in-process worker knows where its agents listen (PLAN_TASK_QUEUE is ignored).`;
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { timeoutMs: 120_000, plan: 'blog-post' };
+  const options: Options = { timeoutMs: 120_000, plan: 'blog-post', console: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--yes' || arg === '-y') options.answer = 'yes';
     else if (arg === '--no' || arg === '-n') options.answer = 'no';
+    else if (arg === '--no-console') options.console = false;
     else if (arg === '--plan') {
       const name = argv[++i];
       if (!Object.prototype.hasOwnProperty.call(PLAN_FILES, name)) usageError(`--plan is one of ${Object.keys(PLAN_FILES).join(', ')}, not ${name ?? 'nothing'}`);
@@ -402,8 +409,11 @@ async function readBody(req: http.IncomingMessage): Promise<string | undefined> 
 // ------------------------------------------------------------------------------------------------
 // The human: the editor's approval
 
-/** Shows the draft from the approval request and returns alice's answer. */
-async function decideApproval(event: RunEvent | undefined, options: Options, deadline: Deadline): Promise<boolean> {
+/**
+ * Shows the draft from the approval request and returns alice's answer, or undefined when she
+ * answered in the console meanwhile (`answeredElsewhere` settles).
+ */
+async function decideApproval(event: RunEvent | undefined, options: Options, deadline: Deadline, answeredElsewhere?: Promise<void>): Promise<boolean | undefined> {
   const detail = (event?.detail ?? {}) as { resolvedInput?: { title?: unknown; body?: unknown }; approvers?: string[] };
   const draft = detail.resolvedInput ?? {};
   const lines = String(draft.body ?? '').split('\n');
@@ -421,13 +431,16 @@ async function decideApproval(event: RunEvent | undefined, options: Options, dea
     return true;
   }
   const started = Date.now();
-  const approved = await ask(`  ${c.bold('Approve the post?')} [y/n] `);
+  const approved = await ask(`  ${c.bold('Approve the post?')} [y/n] `, answeredElsewhere);
   deadline.extend(Date.now() - started);
   return approved;
 }
 
-/** Asks until the answer is y(es) or n(o). Ctrl-C or end of input interrupts the demo. */
-function ask(question: string): Promise<boolean> {
+/**
+ * Asks until the answer is y(es) or n(o); undefined when `answeredElsewhere` settles first. Ctrl-C
+ * or end of input interrupts the demo.
+ */
+function ask(question: string, answeredElsewhere?: Promise<void>): Promise<boolean | undefined> {
   return new Promise((resolve, reject) => {
     const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
     let settled = false;
@@ -445,6 +458,10 @@ function ask(question: string): Promise<boolean> {
       });
     rl.on('SIGINT', () => finish(() => reject(new Interrupted())));
     rl.on('close', () => finish(() => reject(new Interrupted('stdin closed before an answer'))));
+    void answeredElsewhere?.then(() => finish(() => {
+      process.stdout.write('\n');
+      resolve(undefined);
+    }));
     prompt();
   });
 }
@@ -537,6 +554,8 @@ class Demo {
     private readonly options: Options,
     private readonly deadline: Deadline,
     private readonly workerError: () => Error | undefined,
+    /** The console's base URL, when the demo serves it. */
+    private readonly consoleUrl?: string,
   ) {
     agents.handleWith((wakeUp) => this.playAgent(wakeUp));
   }
@@ -609,6 +628,16 @@ class Demo {
     }
   }
 
+  /** Settles once the approval is no longer pending (answered in the console), until `signal` aborts. */
+  private async answered(approvalId: string, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const approvals = await this.client.approvals({ runId: this.runId }).catch(() => []);
+      if (approvals.some((approval) => approval.approvalId === approvalId && approval.status !== 'pending')) return;
+      await sleep(POLL_MS);
+    }
+    return new Promise(() => undefined); // aborted: never settles
+  }
+
   private async playEditor(approvalId: string, request: RunEvent): Promise<void> {
     const key = `approval ${approvalId}`;
     if (this.handled.has(key)) return;
@@ -630,7 +659,13 @@ class Demo {
       );
       return;
     }
-    const approved = await decideApproval(request, this.options, this.deadline);
+    if (this.consoleUrl) say(`  or answer it in the console, signed in as alice: ${c.bold(`${this.consoleUrl}/approvals/${encodeURIComponent(this.runId)}/${encodeURIComponent(approvalId)}`)}`);
+    const stopWatching = new AbortController();
+    const approved = await decideApproval(request, this.options, this.deadline, this.consoleUrl ? this.answered(approvalId, stopWatching.signal) : undefined).finally(() => stopWatching.abort());
+    if (approved === undefined) {
+      say('  → answered in the console');
+      return;
+    }
     const outcome = await this.client.respond(this.runId, {
       approvalId,
       respondedBy: 'alice',
@@ -793,6 +828,31 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Serves the console on 127.0.0.1 (PLAN_CONSOLE_PORT, default 8080; any free port when that one is
+ * taken) and makes sure alice, the plan's approver, can sign in: a new personal token when the
+ * store has no alice yet (printed once), else a reminder of how to get a new one.
+ */
+async function startDemoConsole(client: PlanRunnerClient, store: PlanStore): Promise<RunningConsole> {
+  const port = Number(process.env.PLAN_CONSOLE_PORT ?? 8080);
+  let running: RunningConsole;
+  try {
+    running = await startConsole({ client, store, host: '127.0.0.1', port });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    running = await startConsole({ client, store, host: '127.0.0.1', port: 0 });
+  }
+  const alice = (await store.listUsers()).find((user) => user.name === 'alice' && !user.revokedAt);
+  if (alice) {
+    say(`  console    ${running.url}  sign in as alice with her personal token ${c.dim('(lost it? npx plan-runner users revoke alice && npx plan-runner users add alice)')}`);
+  } else {
+    const token = newPersonalToken();
+    await store.addUser('alice', hashSecret(token), new Date().toISOString());
+    say(`  console    ${running.url}  sign in as alice with ${c.bold(token)} ${c.dim('(shown once; kept hashed in the store)')}`);
+  }
+  return running;
+}
+
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   const deadline = new Deadline(options.timeoutMs);
@@ -832,6 +892,7 @@ async function main(): Promise<number> {
   say(c.dim('             bundling the workflow code takes a few seconds…'));
 
   let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+  let consoleServer: RunningConsole | undefined;
   let runId: string | undefined;
   let demo: Demo | undefined;
   const onSignal = () => {
@@ -845,12 +906,14 @@ async function main(): Promise<number> {
     say(`  plan       ${path.relative(process.cwd(), PLAN_FILES[options.plan]) || PLAN_FILES[options.plan]}`);
     const id = `${options.plan}-demo-${shortId().slice(0, 6)}`;
     const log = new EventLog(client, id);
-    demo = new Demo(client, id, log, agents, options, deadline, worker.error);
+    consoleServer = options.console ? await startDemoConsole(client, store) : undefined;
+    demo = new Demo(client, id, log, agents, options, deadline, worker.error, consoleServer?.url);
     await client.start(raw, { runId: id, input: RUN_INPUT });
     runId = id;
     const url = client.webUiUrl(runId);
     say(`  run        ${c.bold(runId)}  input ${JSON.stringify(RUN_INPUT)}`);
     say(`  Web UI     ${url}`);
+    if (consoleServer) say(`  console    ${consoleServer.url}/runs/${encodeURIComponent(runId)}  (the live plan graph)`);
     say();
 
     const final = await demo.play();
@@ -866,6 +929,7 @@ async function main(): Promise<number> {
   } finally {
     if (demo) demo.interrupted = true; // wake-ups still arriving are answered, not acted on
     await worker?.stop();
+    await consoleServer?.close().catch(() => undefined);
     await agents.close().catch(() => undefined);
     await client.close().catch(() => undefined);
     await store.close().catch(() => undefined);

@@ -50,7 +50,8 @@ after(async () => {
 
 /** Runs the demo like CI does: stdin is not a terminal, CI=true, no PLAN_TASK_QUEUE. */
 function runDemo(args: string[], overrides: NodeJS.ProcessEnv = {}): Promise<DemoResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', TEMPORAL_ADDRESS, ...overrides };
+  // PLAN_CONSOLE_PORT=0: the demo's console on any free port, never one another checkout serves on.
+  const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', TEMPORAL_ADDRESS, PLAN_CONSOLE_PORT: '0', ...overrides };
   delete env.PLAN_TASK_QUEUE;
   delete env.FORCE_COLOR;
   const onSuiteServer = env.TEMPORAL_ADDRESS === TEMPORAL_ADDRESS;
@@ -178,6 +179,15 @@ describe('demo', { timeout: 300_000 }, () => {
     assert.deepEqual(finalStatuses(out), expected, explain(result));
     const runId = runIdOf(out);
     assert.match(out, new RegExp(`Web UI:\\s+http\\S*/workflows/${runId}`), 'the summary repeats the Web UI link');
+    // The console it served: alice can sign in (a token printed once, or a reminder when she has one).
+    assert.match(out, new RegExp(`console {4}http://127\\.0\\.0\\.1:\\d+/runs/${runId} `), 'the run\'s console page');
+    assert.match(out, /console {4}http:\/\/127\.0\.0\.1:\d+ {2}sign in as alice with (prt_[\w-]{43} |her personal token)/);
+    const store = await openStore(process.env.PLAN_STORE_URL);
+    try {
+      assert.ok((await store.listUsers()).some((user) => user.name === 'alice' && !user.revokedAt), 'alice is a console user');
+    } finally {
+      await store.close();
+    }
     // A status command that reaches the server the demo used: --address unless it is the default one.
     const flags =
       (['127.0.0.1:7233', 'localhost:7233'].includes(TEMPORAL_ADDRESS) ? '' : ` --address ${TEMPORAL_ADDRESS}`) +
