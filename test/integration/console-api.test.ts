@@ -95,6 +95,11 @@ describe('console API', () => {
     const read = await api('GET', `/api/runs/${id}/work-items/draft?token=${first.token}`);
     assert.equal(read.status, 200);
     assert.equal((await api('GET', `/api/runs/${id}/work-items/draft?token=wit_wrong`)).body.reason, 'invalid-token');
+    assert.equal(read.body.token, first.token, 'the agent holding the token gets it back');
+    const asPerson = await api('GET', `/api/runs/${id}/work-items/draft`, { as: 'alice' });
+    assert.equal(asPerson.status, 200);
+    assert.equal(asPerson.body.nodeId, 'draft');
+    assert.equal('token' in asPerson.body, false, "a person reads the work item, not the agent's credential");
     const wrong = await api('POST', `/api/runs/${id}/results`, { body: { nodeId: 'draft', token: 'wit_0000', structuredOutput: {} } });
     assert.equal(wrong.status, 403);
     assert.equal(wrong.body.reason, 'invalid-token');

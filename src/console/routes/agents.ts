@@ -12,7 +12,7 @@ export const agentRoutes = [
   route<undefined, z.infer<typeof WorkItemQuery>>({
     method: 'GET',
     path: '/api/runs/{runId}/work-items/{nodeId}',
-    summary: "A running node's work item: for a signed-in person, or for the agent holding its token (?token=)",
+    summary: "A running node's work item: for the agent holding its token (?token=), or for a signed-in person (without the token)",
     tag: 'agents',
     auth: 'none',
     query: WorkItemQuery,
@@ -22,8 +22,15 @@ export const agentRoutes = [
       if (!identity && !query.token) throw problem(401, 'Unauthorized', 'Send the work item token (?token=wit_…) or a personal token (Authorization: Bearer).', { reason: 'unauthenticated' });
       const item = await client.workItem(params.runId, params.nodeId);
       if (!item) throw problem(404, 'No work item', `Node "${params.nodeId}" of run ${params.runId} is not waiting for an agent.`, { reason: 'node-not-running' });
-      if (!identity && !(item.token && sameSecret(query.token as string, item.token))) {
+      const holdsToken = query.token !== undefined && item.token !== undefined && sameSecret(query.token, item.token);
+      if (!identity && !holdsToken) {
         throw problem(403, 'Forbidden', 'That is not the token of the current work item of this node.', { reason: 'invalid-token' });
+      }
+      // A person may read what the agent was asked, but not its credential: with the token they
+      // could submit results as the agent.
+      if (!holdsToken) {
+        const { token: _agentCredential, ...withoutToken } = item;
+        return withoutToken;
       }
       return item;
     },
