@@ -43,6 +43,8 @@ export interface ApiRoute<B = unknown, Q = unknown> {
   status?: number;
   /** Problem statuses this route may answer with, for the document. */
   problems?: number[];
+  /** At most `max` requests per client address per `windowMs` (then 429): for routes that take a guessable secret. */
+  rateLimit?: { max: number; windowMs: number };
   handler(context: RouteContext<B, Q>, deps: ConsoleDeps): Promise<unknown>;
 }
 

@@ -5,6 +5,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
 import type { z } from 'zod';
 import { PlanRunnerClient } from '../client/plan-runner-client';
 import type { PlanStore } from '../store/types';
@@ -55,6 +56,12 @@ export function createConsoleServer(options: ConsoleOptions): FastifyInstance {
   let document: Record<string, unknown> | undefined;
 
   void app.register(cookie);
+  // Only the routes that ask for it (`rateLimit` in the route list) are limited.
+  void app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      problem(429, 'Too many requests', `At most ${context.max} of these requests per ${context.after} from one address: try again in ${Math.ceil(context.ttl / 1000)} s.`, { reason: 'rate-limited' }),
+  });
   // Before anything else (routes, pages, body parsing): an unsafe request from another site's page.
   app.addHook('onRequest', async (request) => checkOrigin(request, deps.publicUrl));
   app.setErrorHandler((error, request, reply) => {
@@ -70,21 +77,26 @@ export function createConsoleServer(options: ConsoleOptions): FastifyInstance {
   });
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, 'Not found', `No route ${request.method} ${request.url.split('?')[0]}: see /openapi.json.`)));
 
-  for (const route of API_ROUTES) {
-    app.route({
-      method: route.method,
-      url: fastifyPath(route.path),
-      handler: async (request, reply) => {
-        if (route.path === '/openapi.json') return (document ??= openApiDocument(API_ROUTES, version));
-        const identity: Identity | undefined = route.auth === 'person' ? await auth.require(request) : await auth.identify(request);
-        const body = route.body ? parse(route.body, request.body ?? {}, 'request body') : undefined;
-        const query = route.query ? parse(route.query, request.query ?? {}, 'query') : undefined;
-        const result = await route.handler({ request, reply, params: request.params as Record<string, string>, body, query, identity }, deps);
-        if (route.status === 204) return reply.code(204).send();
-        return result;
-      },
-    });
-  }
+  // The routes in a plugin of their own, so that they are added after the plugins above have
+  // loaded: rate-limit sees routes only as they are added.
+  void app.register(async (instance) => {
+    for (const route of API_ROUTES) {
+      instance.route({
+        method: route.method,
+        url: fastifyPath(route.path),
+        ...(route.rateLimit ? { config: { rateLimit: { max: route.rateLimit.max, timeWindow: route.rateLimit.windowMs } } } : {}),
+        handler: async (request, reply) => {
+          if (route.path === '/openapi.json') return (document ??= openApiDocument(API_ROUTES, version));
+          const identity: Identity | undefined = route.auth === 'person' ? await auth.require(request) : await auth.identify(request);
+          const body = route.body ? parse(route.body, request.body ?? {}, 'request body') : undefined;
+          const query = route.query ? parse(route.query, request.query ?? {}, 'query') : undefined;
+          const result = await route.handler({ request, reply, params: request.params as Record<string, string>, body, query, identity }, deps);
+          if (route.status === 204) return reply.code(204).send();
+          return result;
+        },
+      });
+    }
+  });
   registerPages(app);
   return app;
 }

@@ -28,7 +28,10 @@ export const sessionRoutes = [
     auth: 'none',
     body: SignInRequest,
     response: SessionInfo,
-    problems: [400, 401, 403],
+    problems: [400, 401, 403, 429],
+    // Tokens are 256 random bits, so guessing is hopeless anyway; the limit keeps a script from
+    // hammering the store with sign-ins.
+    rateLimit: { max: 10, windowMs: 60_000 },
     async handler({ body, reply }, { auth }) {
       const session = await auth.signIn(body.token, reply);
       return { name: session.name, via: 'session', csrfToken: session.csrfToken };
