@@ -21,6 +21,7 @@ import {
   PlanNode,
   PlanSpec,
   RetryPolicy,
+  SubPlanSpec,
 } from './spec';
 
 /** Stable identifier of the schema (not fetched by anything; editors use the file path). */
@@ -43,7 +44,8 @@ function describe(): z.core.$ZodRegistry<Meta> {
     id: 'NodeType',
     description:
       'task: done by an agent. human-input / human-approval / human-review-edit / human-decision: done by a person. ' +
-      'switch / join: structural, completed by the engine as soon as they are ready.',
+      'switch / join: structural, completed by the engine as soon as they are ready. ' +
+      'plan: runs a sub-plan (an entry of `plans`) as a child run of its own.',
   });
   add(Owner, {
     id: 'Owner',
@@ -79,6 +81,11 @@ function describe(): z.core.$ZodRegistry<Meta> {
   add(spec.schemas, { description: 'JSON Schemas (2020-12), referenced by name from nodes and from each other.' });
   add(spec.nodes, { description: 'The nodes, in position order.' });
   add(spec.edges, { description: 'Dependencies: `to` waits for `from`.' });
+  add(SubPlanSpec, {
+    id: 'SubPlan',
+    description: 'An inline sub-plan: a plan of its own (without `plans`: sub-plans share the registry at the top), run as a child run by `plan` nodes.',
+  });
+  add(PlanSpec.shape.plans, { description: 'Inline sub-plans, referenced by name from `plan` nodes (`plan: NAME`), like schemas.' });
 
   const node = PlanNode.shape;
   add(node.label, { description: 'A short human-readable name.' });
@@ -101,6 +108,7 @@ function describe(): z.core.$ZodRegistry<Meta> {
   add(node.visibility, { description: 'hidden nodes never wake their owner. Default visible.' });
   add(node.approvers, { description: 'Human nodes: who may answer; absent or empty means anyone.' });
   add(node.options, { description: 'human-decision nodes: the choices a person picks from.' });
+  add(node.plan, { description: 'plan nodes: the name of the sub-plan (an entry of `plans`) to run as a child run.' });
   add(node.quorum, {
     description:
       'human-approval nodes: every approver votes once; `required` approvals without edits approve the node, a rejection by a `veto` holder rejects it at once. Needs `approvers`.',

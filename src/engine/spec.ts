@@ -32,6 +32,7 @@ export const NodeType = z.enum([
   'human-decision',
   'switch',
   'join',
+  'plan',
 ]);
 export type NodeType = z.infer<typeof NodeType>;
 
@@ -45,6 +46,10 @@ export function isHumanNodeType(type: NodeType): type is HumanNodeType {
 export function isStructuralNodeType(type: NodeType): boolean {
   return (STRUCTURAL_NODE_TYPES as readonly string[]).includes(type);
 }
+/** A `plan` node runs a sub-plan (an entry of the plan's `plans`) as a child run of its own. */
+export function isPlanNodeType(type: NodeType): boolean {
+  return type === 'plan';
+}
 
 export const Owner = z
   .object({
@@ -55,8 +60,11 @@ export const Owner = z
 export type Owner = z.infer<typeof Owner>;
 
 /** Failure classes (docs/semantics.md §7). */
-/** `loop-exhausted`: a loop with `onExhausted: fail` ran out of iterations (set by the engine only). */
-export const FailureClass = z.enum(['validation', 'agent-error', 'timeout', 'input', 'dispatch', 'loop-exhausted']);
+/**
+ * `loop-exhausted`: a loop with `onExhausted: fail` ran out of iterations (set by the engine only).
+ * `subplan`: the child run of a `plan` node failed or was cancelled (set by the engine only).
+ */
+export const FailureClass = z.enum(['validation', 'agent-error', 'timeout', 'input', 'dispatch', 'loop-exhausted', 'subplan']);
 export type FailureClass = z.infer<typeof FailureClass>;
 
 export const FailureAction = z.enum(['abort', 'human-review', 'replan', 'skip']);
@@ -184,8 +192,10 @@ export const PlanNode = z
     quorum: QuorumPolicy.optional(),
     // Join nodes.
     join: JoinPolicy.optional(),
-    // Task and human nodes: one instance per item of a list (docs/semantics.md, "Fan-out").
+    // Task, human and plan nodes: one instance per item of a list (docs/semantics.md, "Fan-out").
     forEach: ForEachPolicy.optional(),
+    // Plan nodes: the name of the sub-plan (an entry of the plan's `plans`) run as a child run.
+    plan: Id.optional(),
   })
   .strict();
 export type PlanNode = z.infer<typeof PlanNode>;
@@ -220,7 +230,8 @@ export const PlanEdge = z
   .strict();
 export type PlanEdge = z.infer<typeof PlanEdge>;
 
-export const PlanSpec = z
+/** A plan without its `plans` registry: what every entry of `plans` is (sub-plans share the top-level registry). */
+export const SubPlanSpec = z
   .object({
     $schema: z.string().optional(),
     id: Id,
@@ -236,4 +247,14 @@ export const PlanSpec = z
     edges: z.array(PlanEdge).optional(),
   })
   .strict();
+export type SubPlanSpec = z.infer<typeof SubPlanSpec>;
+
+/**
+ * A plan spec (docs/semantics.md §2). `plans` is a registry of inline sub-plans, referenced by name
+ * from `plan` nodes (docs/semantics.md, "Sub-plans"); a sub-plan's own `plan` nodes name entries of
+ * the same registry.
+ */
+export const PlanSpec = SubPlanSpec.extend({
+  plans: z.record(z.string(), SubPlanSpec).optional(),
+}).strict();
 export type PlanSpec = z.infer<typeof PlanSpec>;

@@ -18,7 +18,7 @@ import { DEFAULT_SPEC_LIMITS, inspectJson, isReservedSegment, type SpecLimits } 
 import { pathProblem } from './paths';
 import { patternProblem } from './patterns';
 import { registryRefs } from './schemas';
-import { NodeType, PlanSpec, isHumanNodeType, isStructuralNodeType } from './spec';
+import { ID_PATTERN, MAX_ID_LENGTH, NodeType, PlanSpec, SubPlanSpec, isHumanNodeType, isStructuralNodeType } from './spec';
 
 export interface SpecProblem {
   /** JSONPath-style location: `$`, `$.nodes[2].owner.kind`, `$.schemas.Notes`, `$.edges[0].map["a b"]`. */
@@ -103,9 +103,12 @@ function validateShapeAndRules(raw: unknown, options: ValidatePlanSpecOptions): 
   const warnings: Found[] = [];
 
   const parsed = PlanSpec.safeParse(raw, { error: zodMessage });
-  if (!parsed.success) errors.push(...zodProblems(parsed.error, raw));
+  // A sub-plan's own problems are found below, where they are named after the sub-plan.
+  if (!parsed.success) errors.push(...zodProblems(parsed.error, raw).filter((found) => !(found.segments[0] === 'plans' && found.segments.length > 2)));
 
-  if (isRecord(raw)) crossCheck(raw, options, errors, warnings);
+  const registry = isRecord(raw) && isRecord(raw.plans) ? raw.plans : {};
+  if (isRecord(raw)) crossCheck(raw, options, errors, warnings, registry);
+  if (isRecord(raw)) checkSubPlans(raw, registry, options, errors, warnings);
 
   const errorList = finish(errors);
   const warningList = finish(warnings);
@@ -116,6 +119,78 @@ function validateShapeAndRules(raw: unknown, options: ValidatePlanSpecOptions): 
     errors: errorList,
     warnings: warningList,
   };
+}
+
+/**
+ * Sub-plans (docs/semantics.md, "Sub-plans"): every entry of `plans` is checked as a plan of its own
+ * (its problems are reported under `$.plans.<name>…`, named after the sub-plan), its `plan` nodes name
+ * entries of the same registry, and no plan includes itself, directly or through others.
+ */
+function checkSubPlans(root: Record<string, unknown>, registry: Record<string, unknown>, options: ValidatePlanSpecOptions, errors: Found[], warnings: Found[]): void {
+  const names = Object.keys(registry);
+  for (const name of names) {
+    const at: Segment[] = ['plans', name];
+    if (name.length === 0 || name.length > MAX_ID_LENGTH || !ID_PATTERN.test(name) || isReservedSegment(name)) {
+      errors.push({ segments: at, message: sentence(`sub-plan name "${name}" is not a valid name: use at most ${MAX_ID_LENGTH} letters, digits, "-", "_" and "." (and not __proto__, prototype or constructor)`) });
+      continue;
+    }
+    const sub = registry[name];
+    const prefix = (found: Found): Found => ({ segments: [...at, ...found.segments], message: `sub-plan "${name}": ${found.message}` });
+    const parsed = SubPlanSpec.safeParse(sub, { error: zodMessage });
+    const subErrors: Found[] = [];
+    const subWarnings: Found[] = [];
+    if (!parsed.success) {
+      for (const found of zodProblems(parsed.error, sub)) {
+        if (found.segments[0] === 'plans' && found.segments.length === 1) {
+          subErrors.push({ segments: found.segments, message: sentence('sub-plans share the registry of the plan at the top: move its "plans" entries up to the top-level "plans" and refer to them by name from here') });
+        } else subErrors.push(found);
+      }
+    }
+    if (isRecord(sub)) crossCheck(sub, options, subErrors, subWarnings, registry);
+    errors.push(...inDocumentOrder(subErrors).map(prefix));
+    warnings.push(...inDocumentOrder(subWarnings).map(prefix));
+  }
+
+  // A plan that includes itself would start child runs without end: report each cycle once, as a path.
+  const includes = new Map<string, Array<{ to: string; index: number }>>();
+  for (const name of names) {
+    const sub = registry[name];
+    const nodes = isRecord(sub) ? asArray(sub.nodes) : [];
+    includes.set(
+      name,
+      nodes.flatMap((node, index) =>
+        isRecord(node) && node.type === 'plan' && typeof node.plan === 'string' && Object.prototype.hasOwnProperty.call(registry, node.plan) ? [{ to: node.plan, index }] : [],
+      ),
+    );
+  }
+  const reported = new Set<string>();
+  const done = new Set<string>();
+  const visit = (name: string, path: string[]): void => {
+    if (done.has(name)) return;
+    for (const { to, index } of includes.get(name) ?? []) {
+      const seen = path.indexOf(to);
+      if (seen >= 0) {
+        // The cycle as seen from the sub-plan whose node closes it: plans.b → plans.a → plans.b.
+        const ring = path.slice(seen);
+        const from = ring.indexOf(name);
+        const cycle = [...ring.slice(from), ...ring.slice(0, from), name];
+        const key = [...cycle.slice(0, -1)].sort().join('\u0000');
+        if (reported.has(key)) continue;
+        reported.add(key);
+        errors.push({
+          segments: ['plans', name, 'nodes', index, 'plan'],
+          message: sentence(
+            `sub-plan "${name}" includes ${to === name ? 'itself' : `"${to}", which includes it again`}: ${cycle.map((entry) => `plans.${entry}`).join(' → ')}. A plan may not include itself, directly or through other plans`,
+          ),
+        });
+        continue;
+      }
+      visit(to, [...path, to]);
+    }
+    done.add(name);
+  };
+  for (const name of names) visit(name, [name]);
+  void root;
 }
 
 /** One line per problem, e.g. for a CLI or an exception message. */
@@ -145,7 +220,7 @@ function fieldText(segments: readonly Segment[]): string {
   return formatPath(segments).slice(1).replace(/^\./, '');
 }
 
-const SECTION_RANK: Record<string, number> = { schemas: 1, nodes: 2, edges: 3 };
+const SECTION_RANK: Record<string, number> = { schemas: 1, nodes: 2, edges: 3, plans: 4 };
 
 function finish(found: Found[]): SpecProblem[] {
   const seen = new Set<string>();
@@ -155,16 +230,20 @@ function finish(found: Found[]): SpecProblem[] {
     seen.add(key);
     return true;
   });
-  // Document order: root fields, schemas, nodes by position, edges by position (stable otherwise).
+  return inDocumentOrder(unique).map((f) => ({ path: formatPath(f.segments), message: f.message }));
+}
+
+/** Document order: root fields, schemas, nodes by position, edges by position, sub-plans (stable otherwise). */
+function inDocumentOrder(found: Found[]): Found[] {
   const rank = (f: Found): [number, number] => {
     const section = typeof f.segments[0] === 'string' ? (SECTION_RANK[f.segments[0]] ?? 0) : 0;
     const index = typeof f.segments[1] === 'number' ? f.segments[1] : -1;
     return [section, index];
   };
-  return unique
+  return found
     .map((f, order) => ({ f, order, r: rank(f) }))
     .sort((a, b) => a.r[0] - b.r[0] || a.r[1] - b.r[1] || a.order - b.order)
-    .map(({ f }) => ({ path: formatPath(f.segments), message: f.message }));
+    .map(({ f }) => f);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -324,7 +403,13 @@ function describeValue(value: unknown): string {
 
 const NODE_TYPES = NodeType.options as readonly string[];
 
-function crossCheck(root: Record<string, unknown>, options: ValidatePlanSpecOptions, errors: Found[], warnings: Found[]): void {
+function crossCheck(
+  root: Record<string, unknown>,
+  options: ValidatePlanSpecOptions,
+  errors: Found[],
+  warnings: Found[],
+  registry: Record<string, unknown>,
+): void {
   const error = (segments: Segment[], message: string) => errors.push({ segments, message: sentence(message) });
   const warn = (segments: Segment[], message: string) => warnings.push({ segments, message: sentence(message) });
 
@@ -398,6 +483,8 @@ function crossCheck(root: Record<string, unknown>, options: ValidatePlanSpecOpti
       } else if (ownerKind === 'agent') {
         error(at('owner', 'kind'), `${name} is a ${type} node, so its owner must be a person, role or team (kind: human); agent work needs a task node.`);
       }
+    } else if (type === 'plan') {
+      checkPlanNode(node, name, at, registry, error);
     } else if (type !== undefined && isStructuralNodeType(type)) {
       if (node.owner !== undefined) {
         error(at('owner'), `${name} is a ${type} node: the engine completes it by itself, so it must not have an owner.`);
@@ -439,8 +526,11 @@ function crossCheck(root: Record<string, unknown>, options: ValidatePlanSpecOpti
         error(at('join', 'count'), `${name}: "count" only applies to join mode atLeast (mode ${String(mode)} ${mode === 'any' ? 'waits for one edge' : 'waits for every active edge'}).`);
       }
     }
-    if (node.forEach !== undefined && type !== undefined && type !== 'task' && !isHumanNodeType(type)) {
-      error(at('forEach'), `${name}: "forEach" only applies to task and human nodes; a ${type} node cannot fan out. Put "forEach" on the task or human node after it.`);
+    if (node.forEach !== undefined && type !== undefined && type !== 'task' && type !== 'plan' && !isHumanNodeType(type)) {
+      error(at('forEach'), `${name}: "forEach" only applies to task, human and plan nodes; a ${type} node cannot fan out. Put "forEach" on the task or human node after it.`);
+    }
+    if (node.plan !== undefined && type !== undefined && type !== 'plan') {
+      error(at('plan'), `${name}: "plan" only applies to plan nodes, which run a sub-plan; make it a plan node (type: plan), or remove "plan".`);
     }
     if (isRecord(node.forEach) && typeof node.forEach.items === 'string') {
       const items = node.forEach.items;
@@ -737,5 +827,33 @@ function checkQuorum(
         error(at('quorum', 'veto', k), `${name}: veto holder "${holder}" is not among the approvers (${[...seen].join(', ')}); a veto holder must be an approver.`);
       }
     });
+  }
+}
+
+/**
+ * A `plan` node (docs/semantics.md, "Sub-plans") names an entry of the top-level `plans`; the child
+ * run does the work, so the node has no owner, and its output is the child's outputs, not a result
+ * to check.
+ */
+function checkPlanNode(
+  node: Record<string, unknown>,
+  name: string,
+  at: (...rest: Segment[]) => Segment[],
+  registry: Record<string, unknown>,
+  error: (path: Segment[], message: string) => void,
+): void {
+  const known = Object.keys(registry);
+  if (node.plan === undefined) {
+    error(at('plan'), `${name} is a plan node and needs "plan": the name of a sub-plan under "plans", e.g. plan: vet-vendor.`);
+  } else if (typeof node.plan === 'string' && node.plan !== '' && !Object.prototype.hasOwnProperty.call(registry, node.plan)) {
+    error(at('plan'), `${name}: unknown sub-plan "${node.plan}"${didYouMean(node.plan, known)}; known: ${listOrNone(known)}. Define it under "plans" at the top of the plan.`);
+  }
+  if (node.owner !== undefined) {
+    error(at('owner'), `${name} is a plan node: its sub-plan's own nodes have the owners, so it must not have one.`);
+  }
+  for (const field of ['outputSchema', 'completionChecks', 'deadline'] as const) {
+    if (node[field] !== undefined) {
+      error(at(field), `${name} is a plan node: "${field}" does not apply to it (its output is the child run's outputs); put it on a node of the sub-plan.`);
+    }
   }
 }

@@ -253,7 +253,7 @@ describe('fan-out: static checks', () => {
     assert.match(errorsOf([task('a', { forEach: { items: 'input topics' } } as Partial<PlanNode>)]).join('\n'), /nodes\[0\]\.forEach\.items: .*not a dotted path/);
     assert.match(errorsOf([task('a', { forEach: { items: 'output.topics' } } as Partial<PlanNode>)]).join('\n'), /must be a path into the node's input or the run input/);
     assert.match(errorsOf([task('a', { forEach: { items: 'input.t', maxItems: 1001 } } as Partial<PlanNode>)]).join('\n'), /forEach\.maxItems.*at most 1000/);
-    assert.match(errorsOf([structural('j', 'switch', { forEach: { items: 'input.t' } } as Partial<PlanNode>)]).join('\n'), /only applies to task and human nodes/);
+    assert.match(errorsOf([structural('j', 'switch', { forEach: { items: 'input.t' } } as Partial<PlanNode>)]).join('\n'), /only applies to task, human and plan nodes/);
     assert.deepEqual(errorsOf([task('a', { forEach: { items: 'run.input.topics', maxItems: 1000, maxConcurrency: 3 } } as Partial<PlanNode>)]), []);
   });
 });

@@ -11,8 +11,8 @@ import type { AgentSubmission, ArtifactRef } from '../../engine/messages';
 import type { SpecProblem } from '../../engine/validate-spec';
 import { CliError, EXIT, type CliDeps } from './context';
 
-/** The failure classes `--fail` accepts. */
-export const FAILURE_CLASSES: readonly string[] = FailureClass.options.filter((c) => c !== 'loop-exhausted');
+/** The failure classes `--fail` accepts (not those only the engine sets). */
+export const FAILURE_CLASSES: readonly string[] = FailureClass.options.filter((c) => c !== 'loop-exhausted' && c !== 'subplan');
 
 /** Who acts when `--by` is not given: `cli:<login name>`. */
 export function defaultBy(): string {
