@@ -3,6 +3,7 @@
  * node to its people, else the first ready task node to its agent.
  */
 import { atFanOutLimit, hasFanOut } from './fan-out';
+import { startSubplan } from './subplans';
 import { incomingEdges, isActive, isHumanNode, nodeContext, nodeRun, reviewerOf, specNode } from './run-state';
 import { setOwn } from './own';
 import { currentToken } from './tokens';
@@ -25,6 +26,7 @@ export function dispatchReady(step: Step): void {
     const next = ready.find((node) => isHumanNode(specNode(state, node.nodeId))) ?? ready[0];
     if (!next) return;
     if (isHumanNode(specNode(state, next.nodeId))) requestHuman(step, next, 'node');
+    else if (next.type === 'plan') startSubplan(step, next);
     else startTask(step, next);
   }
 }

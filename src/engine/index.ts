@@ -38,4 +38,17 @@ export { wakeUpsFor, WAKE_UP_EVENT_TYPES, type WakeUp } from './wake-ups';
 export { snapshotOf, currentWorkItem, waitingOn, currentDetails, seqRanges, DETAIL_NODE_LINES } from './views';
 export { parseCondition, evaluateCondition, evaluateWhen } from './conditions';
 export { workItemToken, requiresTokens, WORK_ITEM_TOKEN_PREFIX } from './tokens';
+export {
+  subplanFinished,
+  subplanReport,
+  subplanEffects,
+  subplanSpec,
+  childRunIdOf,
+  hasSubplans,
+  SubplanFinished,
+  type SubplanStart,
+  type SubplanCancel,
+  type SubplanEffects,
+  type ParentRef,
+} from './subplans';
 export { decideQuorum, voteApproves, quorumOutput, describeVotes, describeTally, type QuorumDecision, type QuorumOutput } from './quorum';

@@ -124,7 +124,8 @@ export function resumeRun(state: RunState, payload: unknown, now: string, limits
     }
   }
   // A fanned-out node is running while its instances are: the instances are handed out again.
-  const running = step.state.nodes.filter((node) => node.status === 'running' && node.fanOut === undefined);
+  // A plan node's child run works on by itself: there is nothing to hand out again.
+  const running = step.state.nodes.filter((node) => node.status === 'running' && node.fanOut === undefined && node.type !== 'plan');
   for (const node of running) {
     // The owner gets the work again, so the attempt's timeout counts from now; its deadline does not
     // move (it counts from the attempt's first dispatch, `startedAt`). docs/design-choices.md.

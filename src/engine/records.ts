@@ -38,6 +38,8 @@ export interface RunRecord {
   finishedAt?: string;
   cancelledBy?: string;
   cancelReason?: string;
+  /** On a child run (docs/semantics.md, "Sub-plans"): the parent run's id. */
+  parentRunId?: string;
   spec?: PlanSpec;
 }
 
@@ -66,6 +68,8 @@ export interface NodeRunRecord {
   instanceOf?: string;
   /** On an instance: its 0-based index. */
   index?: number;
+  /** On a `plan` node: its latest child run's id. */
+  childRunId?: string;
 }
 
 /** An `attempts` row (with its issues and artifacts, which the store splits into their own tables). */
@@ -99,6 +103,7 @@ const NODE_RUN_ROW_FIELDS = [
   'iteration',
   'instanceOf',
   'index',
+  'childRunId',
 ] as const satisfies ReadonlyArray<keyof NodeRun & keyof NodeRunRecord>;
 
 export function nodeRunRecord(node: NodeRun, position: number): NodeRunRecord {
@@ -123,6 +128,7 @@ export function runRecord(state: RunState, options: { includeSpec?: boolean } = 
     finishedAt: state.finishedAt,
     cancelledBy: state.cancelled?.by,
     cancelReason: state.cancelled?.reason,
+    parentRunId: state.parent?.runId,
     ...(options.includeSpec ? { spec: state.spec } : {}),
   };
   for (const key of Object.keys(record) as Array<keyof RunRecord>) if (record[key] === undefined) delete record[key];

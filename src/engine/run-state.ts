@@ -27,10 +27,12 @@ export interface CreateRunArgs {
   tokenSecret?: string;
   /** The worker requires work-item tokens for every run (the plan can also ask for them). */
   requireWorkItemTokens?: boolean;
+  /** A child run's parent (docs/semantics.md, "Sub-plans"). */
+  parent?: { runId: string; nodeId: string; attempt: number };
 }
 
 /** A run with every node pending and no events yet; `startRun` makes it move. */
-export function createRunState({ runId, spec, input, now, specVersion = 1, tokenSecret, requireWorkItemTokens }: CreateRunArgs): RunState {
+export function createRunState({ runId, spec, input, now, specVersion = 1, tokenSecret, requireWorkItemTokens, parent }: CreateRunArgs): RunState {
   const tokens = requireWorkItemTokens || spec.requireWorkItemTokens;
   return {
     runId,
@@ -62,6 +64,7 @@ export function createRunState({ runId, spec, input, now, specVersion = 1, token
     ...(tokenSecret !== undefined ? { tokenSecret } : {}),
     // Recorded in the run, so a replan that drops the plan's field does not drop the requirement.
     ...(tokens ? { requireWorkItemTokens: true } : {}),
+    ...(parent ? { parent: { ...parent } } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { setOwn } from './own';
 import { deriveRunStatus, findNodeRun, isActive } from './run-state';
+import { subplanEffects } from './subplans';
 import { RECORD_ONLY_EVENT_TYPES } from './types';
 import type {
   Checkpoint,
@@ -47,9 +48,11 @@ export class Step {
   changed = false;
   /** A checkpoint reason that says more than the act's own (a join that cancelled branches). */
   reasonOverride?: CheckpointReason;
+  /** Child runs that ended by themselves in this step (completed or cancelled): nothing to cancel. */
+  readonly closedChildren = new Set<string>();
 
   constructor(
-    previous: RunState,
+    private readonly previous: RunState,
     readonly now: string,
     readonly by: string,
   ) {
@@ -149,7 +152,11 @@ export class Step {
         detail: { sequence: checkpoint.sequence, reason, runStatus: checkpoint.runStatus },
       });
     }
-    return { state: this.state, events: this.events, checkpoint, workItems: this.workItems };
+    const transition: Transition = { state: this.state, events: this.events, checkpoint, workItems: this.workItems };
+    // Child runs to start or cancel (docs/semantics.md, "Sub-plans"): only plans with plan nodes have any.
+    const subplans = subplanEffects(this.previous, this.state, this.closedChildren);
+    if (subplans.start.length > 0 || subplans.cancel.length > 0) transition.subplans = subplans;
+    return transition;
   }
 }
 

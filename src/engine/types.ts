@@ -3,6 +3,7 @@
  * plain JSON so it can travel through Temporal payloads, queries and (later) the store unchanged.
  */
 import type { ArtifactRef } from './messages';
+import type { SubplanEffects } from './subplans';
 import type { CompletionCheck, FailureAction, FailureClass, NodeType, Owner, PlanSpec, Severity } from './spec';
 
 export type RunStatus = 'running' | 'awaiting-human' | 'blocked' | 'completed' | 'failed' | 'aborted';
@@ -43,7 +44,8 @@ export interface AttemptRecord {
   attempt: number;
   /** The node's loop iteration when the attempt was made (absent outside loops). */
   iteration?: number;
-  kind: 'agent' | 'human';
+  /** `subplan`: the outcome of a plan node's child run (by `run:<childRunId>`). */
+  kind: 'agent' | 'human' | 'subplan';
   by: string;
   at: string;
   submissionId?: string;
@@ -113,6 +115,8 @@ export interface NodeRun {
   index?: number;
   /** On a node with `forEach` once it fanned out: how many instances it has. Its instances do the work. */
   fanOut?: { count: number };
+  /** On a `plan` node: the run id of its latest child run (docs/semantics.md, "Sub-plans"). */
+  childRunId?: string;
 }
 
 export type ApprovalStatus =
@@ -188,6 +192,8 @@ export type EventType =
   | 'loop-exhausted'
   /** A `forEach` node fanned out into its instances (detail: count, maxConcurrency). */
   | 'fan-out-started'
+  /** A `plan` node started its child run (detail: childRunId, plan). */
+  | 'subplan-started'
   /** Every instance of a `forEach` node finished (detail: count and how many completed, partial, skipped). */
   | 'fan-out-completed'
   /** Extension (docs/design-choices.md): a webhook sink answered 410 Gone or gave up; it gets no more events. */
@@ -329,6 +335,8 @@ export interface RunState {
   tokenSecret?: string;
   /** Results must carry their attempt's token: the plan's `requireWorkItemTokens` or the worker's setting. */
   requireWorkItemTokens?: boolean;
+  /** On a child run (docs/semantics.md, "Sub-plans"): the parent run, and the node and attempt it runs for. */
+  parent?: { runId: string; nodeId: string; attempt: number };
 }
 
 /** What the caller of `submitNodeResult` / `submitHumanResponse` learns. */
@@ -449,6 +457,8 @@ export interface Transition {
   workItems: WorkItem[];
   /** One sentence for the caller of an operation (cancel, resume, retry): what it did and what comes next. */
   summary?: string;
+  /** Child runs to start and to cancel (docs/semantics.md, "Sub-plans"); absent when there are none. */
+  subplans?: SubplanEffects;
 }
 
 /** An accepted result or response: the transition plus the outcome the caller is answered with. */
@@ -481,6 +491,9 @@ export interface NodeView {
   maxIterations?: number;
   /** A fanned-out node's instances, in index order (docs/semantics.md, "Fan-out"). */
   instances?: InstanceView[];
+  /** A `plan` node: the run id of its latest child run, and of every child run it had (oldest first). */
+  childRunId?: string;
+  childRunIds?: string[];
 }
 
 /** One instance of a fanned-out node, as `snapshot` and `status --json` list it. */
@@ -494,6 +507,8 @@ export interface InstanceView {
   /** The instance's output (null when it was skipped; absent while it has none). */
   output?: unknown;
   failureClass?: FailureClass;
+  /** An instance of a `plan` node: its latest child run. */
+  childRunId?: string;
 }
 
 /** What the `snapshot` query and the workflow's return value carry. */

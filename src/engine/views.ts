@@ -41,7 +41,15 @@ function instanceView(parent: NodeRun, instance: NodeRun): InstanceView {
     ...(instance.currentAttempt !== undefined ? { currentAttempt: instance.currentAttempt } : {}),
     ...(output !== undefined ? { output } : {}),
     ...(instance.failureClass ? { failureClass: instance.failureClass } : {}),
+    ...(instance.childRunId !== undefined ? { childRunId: instance.childRunId } : {}),
   };
+}
+
+/** Every child run a plan node had, oldest first: those its attempts name, and the one running now. */
+function childRunIdsOf(node: NodeRun): string[] {
+  const ids = node.history.filter((record) => record.kind === 'subplan').map((record) => record.by.replace(/^run:/, ''));
+  if (node.childRunId !== undefined && !ids.includes(node.childRunId)) ids.push(node.childRunId);
+  return ids;
 }
 
 export function snapshotOf(state: RunState): RunSnapshot {
@@ -90,6 +98,7 @@ export function snapshotOf(state: RunState): RunSnapshot {
         ...(node.iteration !== undefined ? { iteration: node.iteration } : {}),
         ...(loop ? { maxIterations: loop.edge.loop.maxIterations } : {}),
         ...(spec.forEach && node.instanceOf === undefined ? { instances: (own ?? []).map((instance) => instanceView(node, instance)) } : {}),
+        ...(node.childRunId !== undefined ? { childRunId: node.childRunId, childRunIds: childRunIdsOf(node) } : {}),
       };
     }),
     approvals: state.approvals.map((approval) => ({
@@ -115,7 +124,7 @@ export function snapshotOf(state: RunState): RunSnapshot {
 /** The current work item of a running task node, or null when it is not waiting for an agent. */
 export function currentWorkItem(state: RunState, nodeId: string): WorkItem | null {
   const node = findNodeRun(state, nodeId);
-  if (!node || node.status !== 'running' || node.fanOut) return null;
+  if (!node || node.status !== 'running' || node.fanOut || node.type === 'plan') return null;
   return workItemFor(state, node, node.attempts > 0 ? 'retry' : 'dispatch');
 }
 
@@ -129,6 +138,7 @@ export function waitingOn(state: RunState): string[] {
   const owners = new Set<string>();
   for (const node of state.nodes) {
     if (node.fanOut) continue; // its instances say who works on it
+    if (node.type === 'plan') continue; // its child run says who works on it
     if (node.status === 'running') owners.add(`agent:${specNode(state, node.nodeId).owner?.ref ?? 'unknown'}`);
     if (node.status === 'awaiting-human') {
       const approval = state.approvals.find((candidate) => candidate.approvalId === node.approvalId);
@@ -191,7 +201,7 @@ export function currentDetails(state: RunState): string {
       continue;
     }
     const attempts = node.attempts ? ` (attempts: ${node.attempts})` : '';
-    lines.push(`- ${STATUS_ICON[node.status] ?? ''} \`${node.nodeId}\` ${node.status}${attempts}${loopText(state, node)}${instanceText(instances.get(node.nodeId))}${votesText(state, node)}`);
+    lines.push(`- ${STATUS_ICON[node.status] ?? ''} \`${node.nodeId}\` ${node.status}${attempts}${loopText(state, node)}${instanceText(instances.get(node.nodeId))}${votesText(state, node)}${node.childRunId !== undefined && node.status === 'running' ? `: child run \`${node.childRunId}\`` : ''}`);
     listed += 1;
   }
   if (unlisted > 0) lines.push(`- … and ${unlisted} more`);

@@ -52,6 +52,7 @@ export const DELIVERY_EVENT_TYPES = [
   'loop-exhausted',
   'fan-out-started',
   'fan-out-completed',
+  'subplan-started',
 ] as const satisfies readonly EventType[];
 
 // Compile-time check that the list above names every EventType (a new engine event type must be added).
