@@ -11,6 +11,7 @@ import type { RunReplannedDetail } from '../engine/replan';
 import type { OutboxHandOver } from './outbox';
 import type { PlanSpec } from '../engine/spec';
 import type { RunEvent, RunSnapshot, RunState, SubmitOutcome, WorkItem } from '../engine/types';
+import type { ParentRef, SubplanFinished } from '../engine/subplans';
 
 export const WORKFLOW_TYPE = 'planRun';
 export const DEFAULT_TASK_QUEUE = 'plan-runs';
@@ -22,6 +23,11 @@ export interface PlanRunInput {
   options?: PlanRunOptions;
   /** Set only by the workflow itself when it continues as new (after a replan, or to keep history short). */
   continued?: ContinuedRun;
+  /**
+   * Set only by a parent run starting a child run for one of its `plan` nodes (docs/semantics.md,
+   * "Sub-plans"): the child reports how it ended to that run, node and attempt (signal `subplanFinished`).
+   */
+  parent?: ParentRef;
 }
 
 export interface PlanRunOptions {
@@ -57,6 +63,8 @@ export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
 export const resumeSignal = defineSignal<[ResumeRequest]>('resume');
 export const retryNodeSignal = defineSignal<[RetryRequest]>('retryNode');
 export const replanSignal = defineSignal<[ReplanRequest]>('replan');
+/** Sent by a child run to its parent once it completed, failed or was cancelled (docs/semantics.md, "Sub-plans"). */
+export const subplanFinishedSignal = defineSignal<[SubplanFinished]>('subplanFinished');
 
 // Updates: the caller gets the outcome, or an error saying why the message was refused.
 export const submitNodeResultUpdate = defineUpdate<SubmitOutcome, [AgentSubmission]>('submitNodeResult');

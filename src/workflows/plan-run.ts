@@ -40,6 +40,8 @@ import {
   sinkDisabled,
   snapshotOf,
   startRun,
+  subplanFinished,
+  subplanReport,
   waitingOn,
   wakeUpsFor,
   type Checkpoint,
@@ -49,6 +51,9 @@ import {
   type RunEvent,
   type RunSnapshot,
   type RunState,
+  type SubplanCancel,
+  type SubplanFinished,
+  type SubplanStart,
   type Transition,
   type ValidationRequest,
 } from '../engine';
@@ -75,6 +80,7 @@ import {
   retryNodeSignal,
   retryNodeUpdate,
   snapshotQuery,
+  subplanFinishedSignal,
   submitHumanResponseUpdate,
   submitNodeResultUpdate,
   workItemQuery,
@@ -120,7 +126,9 @@ type Message =
   /** Reported by the outbox: a wake-up failed after its retries (docs/semantics.md §12). */
   | { kind: 'dispatch-failed'; payload: { nodeId: string; attempt: number; message: string }; via: 'internal' }
   /** Reported by the outbox: a webhook sink answered 410 Gone or gave up. */
-  | { kind: 'sink-disabled'; payload: { sinkId: string; reason: string }; via: 'internal' };
+  | { kind: 'sink-disabled'; payload: { sinkId: string; reason: string }; via: 'internal' }
+  /** A child run's report (signal `subplanFinished`), or its workflow closing without one. */
+  | { kind: 'subplan-finished'; payload: unknown; via: 'internal' };
 
 /**
  * Workflow time. A transition that waits for a local activity (validation) is stamped with the time
@@ -168,10 +176,11 @@ const CONTINUE_AS_NEW_AFTER_MESSAGES = 500;
 /** Transitions applied before they must be recorded, while messages keep arriving. */
 const RECORD_BATCH = 50;
 
-export async function planRun({ spec, input, options, continued }: PlanRunInput): Promise<RunSnapshot> {
+export async function planRun({ spec, input, options, continued, parent }: PlanRunInput): Promise<RunSnapshot> {
   // A spec that bypassed the client's validation is refused before anything is recorded.
   const checked = validatePlanSpec(spec);
   if (!checked.valid || !checked.spec) {
+    await reportStartFailure(parent, `its spec is invalid: ${checked.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
     throw wf.ApplicationFailure.create({
       type: FAILURE_TYPES.invalidSpec,
       message: `Invalid plan spec: ${checked.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
@@ -186,6 +195,7 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
   // touches it, like one that fails the plan's input schema. (The client checks the same first.)
   const inputProblem = continued ? undefined : inspectJson(input ?? {}, { maxBytes: limits.maxInputBytes, maxDepth: limits.maxDepth, what: 'the run input' });
   if (inputProblem) {
+    await reportStartFailure(parent, `its input is invalid: ${inputProblem.message}`);
     throw wf.ApplicationFailure.create({
       type: FAILURE_TYPES.invalidInput,
       message: `Invalid run input: ${inputProblem.message}`,
@@ -195,7 +205,9 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
   }
 
   // A continued execution (after a replan, or to keep history short) carries the whole run state.
-  let state: RunState = continued ? { ...continued.state, spec: checked.spec } : createRunState({ runId: wf.workflowInfo().workflowId, spec: checked.spec, input, now: now() });
+  let state: RunState = continued
+    ? { ...continued.state, spec: checked.spec }
+    : createRunState({ runId: wf.workflowInfo().workflowId, spec: checked.spec, input, now: now(), ...(parent ? { parent } : {}) });
   // Work-item tokens derive from one secret per run, drawn from the workflow's deterministic
   // randomness (so replay draws the same). Runs recorded before tokens existed replay without one.
   if (state.tokenSecret === undefined && wf.patched(WORK_ITEM_TOKENS)) state = { ...state, tokenSecret: `${wf.uuid4()}${wf.uuid4()}` };
@@ -232,6 +244,10 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
   });
   wf.setHandler(replanSignal, (payload) => void inbox.push({ kind: 'replan', payload, via: 'signal' }), {
     description: 'Replace the spec: { spec, by, reason? }. Unchanged finished nodes keep their results; the run continues as new.',
+  });
+
+  wf.setHandler(subplanFinishedSignal, (payload) => void inbox.push({ kind: 'subplan-finished', payload, via: 'internal' }), {
+    description: 'Sent by a child run of a plan node when it completed, failed or was cancelled: { nodeId, attempt, childRunId, status, output?, partial?, reason? }.',
   });
 
   // Validators refuse early (no history entry) what the engine would refuse now; the loop re-checks
@@ -287,6 +303,99 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
     if (transition.checkpoint) lastCheckpoint = transition.checkpoint;
     publishProgress();
     syncTimers();
+    // Sub-plans (docs/semantics.md, "Sub-plans"): only runs of plans with plan nodes, and child runs, get here.
+    if (transition.subplans) {
+      for (const start of transition.subplans.start) startChildRun(start);
+      for (const cancel of transition.subplans.cancel) cancelChildRun(cancel);
+    }
+    if (state.parent && state.status !== before.status) reportToParent();
+  };
+
+  // ---- Child runs (docs/semantics.md, "Sub-plans"; docs/design-choices.md, "Sub-plans") ------------
+  // A child run is a `planRun` child workflow, abandoned when this execution closes, so it outlives
+  // a continue-as-new; it reports how it ended with a signal to this run's workflow id, which reaches
+  // whichever execution is current. Nodes that stop waiting for a child cancel it with the `cancel`
+  // signal (the child is a run of its own: it records the cancellation and closes as Canceled).
+  const childStarts = new Map<string, Promise<unknown>>();
+  const childOps = new Set<Promise<unknown>>();
+  const track = (operation: Promise<unknown>) => {
+    const tracked = operation.finally(() => childOps.delete(tracked));
+    childOps.add(tracked);
+  };
+  const startChildRun = (start: SubplanStart) => {
+    const started = wf.CancellationScope.nonCancellable(async () => {
+      try {
+        const child = await wf.startChild(planRun, {
+          workflowId: start.childRunId,
+          args: [{ spec: start.spec, input: start.input, ...(options ? { options } : {}), parent: { runId: state.runId, nodeId: start.nodeId, attempt: start.attempt } }],
+          parentClosePolicy: 'ABANDON',
+          cancellationType: 'ABANDON',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          staticSummary: `sub-plan "${start.plan}" for node ${start.nodeId} of run ${state.runId} (attempt ${start.attempt})`,
+        });
+        // The child's report is its signal; a child that closes without one (terminated, or failed
+        // as a workflow) fails the attempt. A late or repeated outcome changes nothing in the engine.
+        // (Not tracked: waiting for it would hold up a hand-over for as long as the child runs.)
+        void (
+          child.result().then(
+            () => undefined,
+            (error: unknown) => {
+              const cancelled = wf.isCancellation(error) || failureChain(error).some((cause) => cause instanceof wf.CancelledFailure);
+              inbox.push({
+                kind: 'subplan-finished',
+                payload: {
+                  nodeId: start.nodeId,
+                  attempt: start.attempt,
+                  childRunId: start.childRunId,
+                  status: cancelled ? 'aborted' : 'failed',
+                  reason: `child run ${start.childRunId} closed without a report: ${innermostMessage(error)}`,
+                } satisfies SubplanFinished,
+                via: 'internal',
+              });
+            },
+          )
+        );
+      } catch (error) {
+        inbox.push({
+          kind: 'subplan-finished',
+          payload: {
+            nodeId: start.nodeId,
+            attempt: start.attempt,
+            childRunId: start.childRunId,
+            status: 'failed',
+            reason: `child run ${start.childRunId} could not be started: ${innermostMessage(error)}`,
+          } satisfies SubplanFinished,
+          via: 'internal',
+        });
+      }
+    }).finally(() => childStarts.delete(start.childRunId));
+    childStarts.set(start.childRunId, started);
+    track(started);
+  };
+  const cancelChildRun = (cancel: SubplanCancel) => {
+    // A child whose start is still on its way is cancelled once it started.
+    const after = childStarts.get(cancel.childRunId) ?? Promise.resolve();
+    track(
+      after.then(() =>
+        wf.CancellationScope.nonCancellable(() =>
+          wf.getExternalWorkflowHandle(cancel.childRunId).signal(cancelSignal, { by: `run:${state.runId}`, reason: cancel.reason }),
+        ).catch((error: unknown) => wf.log.info('child run not cancelled (it may have closed already)', { childRunId: cancel.childRunId, error: innermostMessage(error) })),
+      ),
+    );
+  };
+  const reportToParent = () => {
+    const report = subplanReport(state);
+    const to = state.parent;
+    if (!report || !to) return;
+    track(
+      wf.CancellationScope.nonCancellable(() => wf.getExternalWorkflowHandle(to.runId).signal(subplanFinishedSignal, report)).catch((error: unknown) =>
+        wf.log.warn('could not report to the parent run', { parentRunId: to.runId, error: innermostMessage(error) }),
+      ),
+    );
+  };
+  /** Waits until every child start, cancellation and report of this execution has gone out. */
+  const childOpsSettled = async () => {
+    while (childOps.size > 0) await Promise.allSettled([...childOps]);
   };
 
   const publishProgress = () => {
@@ -427,6 +536,11 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
       }
       case 'sink-disabled':
         return apply(sinkDisabled(state, message.payload, now()));
+      case 'subplan-finished': {
+        const finished = subplanFinished(state, message.payload, now());
+        if (!finished) wf.log.info('a child run report changed nothing (stale or malformed)', { payload: message.payload as never });
+        return finished && apply(finished);
+      }
     }
   };
 
@@ -436,6 +550,7 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
     const [issues] = await validate([inputCheck]);
     const blocking = issues.filter((issue) => issue.severity === 'blocking');
     if (blocking.length > 0) {
+      await reportStartFailure(parent, `its input is invalid: ${blocking.map((issue) => `${issue.path ?? '(input)'}: ${issue.message}`).join('; ')}`);
       throw wf.ApplicationFailure.create({
         type: FAILURE_TYPES.invalidInput,
         message: `Invalid run input: ${blocking.map((issue) => `${issue.path ?? '(input)'}: ${issue.message}`).join('; ')}`,
@@ -491,6 +606,11 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
           outbox.pause();
           await wf.condition(() => inbox.length > 0 || timerDue || outbox.quiet, '10 seconds');
           if (inbox.length > 0 || timerDue || outbox.hasUnrecorded) continue;
+          // Child runs being started, cancelled or reported to go out before the hand-over.
+          if (childOps.size > 0 || childStarts.size > 0) {
+            await Promise.race([childOpsSettled(), wf.condition(() => inbox.length > 0 || timerDue)]);
+            continue;
+          }
           // An update handler finishes only when the loop answers it, so a message arriving now must
           // send the loop back to work rather than leave it waiting here for that handler.
           await wf.condition(() => wf.allHandlersFinished() || inbox.length > 0);
@@ -529,11 +649,13 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
       if (!outbox.configured) outbox.configure(await deliverySettings());
       await recordAndReply();
       await wf.condition(() => outbox.idle);
+      await childOpsSettled();
     });
     throw error;
   }
 
   for (const scope of timers.values()) scope.cancel();
+  await childOpsSettled();
   await wf.condition(wf.allHandlersFinished);
   wf.log.info('run finished', { status: state.status, checkpoint: lastCheckpoint?.sequence });
   // A cancelled run closes as Canceled. Runs cancelled before this change returned their snapshot
@@ -578,4 +700,31 @@ function describeOperation(kind: ExternalKind): string {
     default:
       return 'The node was retried.';
   }
+}
+
+/**
+ * A child run that cannot start (its spec or input is refused) tells its parent before it fails, so
+ * the parent's attempt fails with class `subplan` instead of waiting (docs/semantics.md, "Sub-plans").
+ */
+async function reportStartFailure(parent: PlanRunInput['parent'], why: string): Promise<void> {
+  if (!parent) return;
+  const childRunId = wf.workflowInfo().workflowId;
+  const report: SubplanFinished = { nodeId: parent.nodeId, attempt: parent.attempt, childRunId, status: 'failed', reason: `child run ${childRunId} could not start: ${why}` };
+  try {
+    await wf.getExternalWorkflowHandle(parent.runId).signal(subplanFinishedSignal, report);
+  } catch (error) {
+    wf.log.warn('could not report to the parent run', { parentRunId: parent.runId, error: innermostMessage(error) });
+  }
+}
+
+function failureChain(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let current: unknown = error; current instanceof Error && chain.length < 10; current = current.cause) chain.push(current);
+  return chain;
+}
+
+function innermostMessage(error: unknown): string {
+  const chain = failureChain(error);
+  const last = chain[chain.length - 1];
+  return last instanceof Error ? last.message : String(error);
 }
