@@ -209,6 +209,8 @@ export interface RunListEntry {
   closeTime?: Date;
   /** Temporal's execution status: RUNNING, COMPLETED, FAILED, TERMINATED, … */
   temporalStatus: string;
+  /** On a child run of a plan node (docs/semantics.md, "Sub-plans"): its parent run. */
+  parentRunId?: string;
 }
 
 export interface ListRunsOptions {
@@ -216,6 +218,10 @@ export interface ListRunsOptions {
   planId?: string;
   /** Only runs waiting on this owner (`agent:REF` or `human:REF`, matched against `PlanWaitingOn`). */
   waitingOn?: string;
+  /** Only top-level runs: no child runs of plan nodes (docs/semantics.md, "Sub-plans"). */
+  topLevel?: boolean;
+  /** Only the child runs of this run. */
+  parentRunId?: string;
   /** Default 100. */
   limit?: number;
 }
@@ -889,6 +895,8 @@ export class PlanRunnerClient {
     if (options.status) clauses.push(`PlanRunStatus = ${quoteVisibilityValue(options.status)}`);
     if (options.planId) clauses.push(`PlanId = ${quoteVisibilityValue(options.planId)}`);
     if (options.waitingOn) clauses.push(`PlanWaitingOn = ${quoteVisibilityValue(options.waitingOn)}`);
+    if (options.topLevel) clauses.push('ParentWorkflowId IS NULL');
+    if (options.parentRunId) clauses.push(`ParentWorkflowId = ${quoteVisibilityValue(options.parentRunId)}`);
     return this.listQuery(clauses.join(' AND '), options.limit ?? 100);
   }
 
@@ -1269,7 +1277,7 @@ function refusalFrom(runId: string, err: WorkflowUpdateFailedError): RunRefusedE
 }
 
 function toListEntry(
-  info: Pick<WorkflowExecutionInfo, 'workflowId' | 'typedSearchAttributes' | 'startTime' | 'closeTime' | 'status'>,
+  info: Pick<WorkflowExecutionInfo, 'workflowId' | 'typedSearchAttributes' | 'startTime' | 'closeTime' | 'status' | 'parentExecution'>,
 ): RunListEntry {
   const attributes = info.typedSearchAttributes;
   return {
@@ -1280,6 +1288,7 @@ function toListEntry(
     startTime: info.startTime,
     closeTime: info.closeTime,
     temporalStatus: info.status.name,
+    ...(info.parentExecution?.workflowId ? { parentRunId: info.parentExecution.workflowId } : {}),
   };
 }
 

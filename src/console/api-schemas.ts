@@ -39,6 +39,8 @@ export const RunsQuery = z.object({
   status: RunStatusFilter.optional(),
   planId: z.string().max(200).optional(),
   waitingOn: z.string().max(300).optional(),
+  /** `true`: only top-level runs, not the child runs of plan nodes (docs/semantics.md, "Sub-plans"). */
+  topLevel: z.enum(['true', 'false']).optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),
 });
 export const RunListItem = z
@@ -51,6 +53,8 @@ export const RunListItem = z
     startTime: z.string(),
     closeTime: z.string().optional(),
     temporalStatus: z.string(),
+    /** A child run of a plan node: its parent run. */
+    parentRunId: z.string().optional(),
   })
   .meta({ id: 'RunListItem' });
 

@@ -527,6 +527,8 @@ export interface RunSnapshot {
   startedAt: string;
   updatedAt: string;
   finishedAt?: string;
+  /** On a child run (docs/semantics.md, "Sub-plans"): the parent run, and its node this run works for. */
+  parent?: { runId: string; nodeId: string; attempt: number };
   /**
    * Present once the store refused some of the run's records for good (bad data, a constraint):
    * the run keeps going in Temporal, but those events are missing from the store. Absent while

@@ -118,6 +118,7 @@ export function snapshotOf(state: RunState): RunSnapshot {
     startedAt: state.startedAt,
     updatedAt: state.updatedAt,
     finishedAt: state.finishedAt,
+    ...(state.parent ? { parent: { ...state.parent } } : {}),
   };
 }
 

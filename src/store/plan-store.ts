@@ -72,6 +72,7 @@ const RUN_COLUMNS = [
   'finished_at',
   'cancelled_by',
   'cancel_reason',
+  'parent_run_id',
 ] as const;
 
 const NODE_RUN_UPDATE_COLUMNS = [
@@ -93,6 +94,7 @@ const NODE_RUN_UPDATE_COLUMNS = [
   'iteration',
   'instance_of',
   'instance_index',
+  'child_run_id',
 ] as const;
 
 const APPROVAL_UPDATE_COLUMNS = [

@@ -71,6 +71,7 @@ export function runRow(run: RunRecord): Omit<Insertable<RunsTable>, 'spec'> {
     finished_at: orNull(run.finishedAt),
     cancelled_by: orNull(run.cancelledBy),
     cancel_reason: orNull(run.cancelReason),
+    parent_run_id: orNull(run.parentRunId),
   };
 }
 
@@ -90,6 +91,7 @@ export function storedRun(row: Omit<Selectable<RunsTable>, 'spec'>): StoredRun {
     finishedAt: orUndefined(row.finished_at),
     cancelledBy: orUndefined(row.cancelled_by),
     cancelReason: orUndefined(row.cancel_reason),
+    parentRunId: orUndefined(row.parent_run_id),
   });
 }
 
@@ -128,6 +130,7 @@ export function nodeRunRow(runId: string, node: NodeRunRecord): Insertable<NodeR
     iteration: orNull(node.iteration),
     instance_of: orNull(node.instanceOf),
     instance_index: orNull(node.index),
+    child_run_id: orNull(node.childRunId),
   };
 }
 
@@ -153,6 +156,7 @@ export function storedNodeRun(row: Selectable<NodeRunsTable>): StoredNodeRun {
     iteration: orUndefined(row.iteration),
     instanceOf: orUndefined(row.instance_of),
     index: orUndefined(row.instance_index),
+    childRunId: orUndefined(row.child_run_id),
   });
 }
 

@@ -27,6 +27,8 @@ export interface RunsTable {
   finished_at: string | null;
   cancelled_by: string | null;
   cancel_reason: string | null;
+  /** On a child run (docs/semantics.md, "Sub-plans"): its parent run. */
+  parent_run_id: string | null;
   /** The spec the run was started (or last replanned) with; every version is in `run_specs`. */
   spec: Json | null;
 }
@@ -64,6 +66,8 @@ export interface NodeRunsTable {
   instance_of: string | null;
   /** On an instance: its 0-based index (migration 0004). */
   instance_index: number | null;
+  /** On a plan node: its latest child run (docs/semantics.md, "Sub-plans"). */
+  child_run_id: string | null;
 }
 
 export interface AttemptsTable {

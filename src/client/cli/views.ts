@@ -12,6 +12,7 @@ export function statusView(snapshot: RunSnapshot) {
     title: snapshot.title,
     specVersion: snapshot.specVersion,
     status: snapshot.status,
+    ...(snapshot.parent ? { parent: snapshot.parent } : {}),
     nodes: snapshot.nodes.map((node) => ({
       id: node.id,
       type: node.type,
@@ -26,6 +27,7 @@ export function statusView(snapshot: RunSnapshot) {
       ...(node.issues?.length ? { issues: node.issues } : {}),
       ...(node.iteration !== undefined ? { iteration: node.iteration } : {}),
       ...(node.maxIterations !== undefined ? { maxIterations: node.maxIterations } : {}),
+      ...(node.childRunId !== undefined ? { childRunId: node.childRunId, childRunIds: node.childRunIds ?? [node.childRunId] } : {}),
       ...(node.instances
         ? {
             instances: node.instances.map((instance) => ({
@@ -36,6 +38,7 @@ export function statusView(snapshot: RunSnapshot) {
               ...(instance.currentAttempt !== undefined ? { currentAttempt: instance.currentAttempt } : {}),
               output: instance.output ?? null,
               ...(instance.failureClass ? { failureClass: instance.failureClass } : {}),
+              ...(instance.childRunId !== undefined ? { childRunId: instance.childRunId } : {}),
             })),
           }
         : {}),
@@ -64,6 +67,7 @@ export function listJson(run: RunListEntry) {
     startTime: run.startTime.toISOString(),
     closeTime: run.closeTime?.toISOString(),
     temporalStatus: run.temporalStatus,
+    ...(run.parentRunId !== undefined ? { parentRunId: run.parentRunId } : {}),
   };
 }
 
@@ -144,17 +148,20 @@ export function statusGuidance(view: StatusView): string[] {
 export function statusText(view: StatusView): string {
   const lines = [`run ${view.runId}  plan ${view.planId}${view.title ? ` (${view.title})` : ''}  spec v${view.specVersion}  status ${view.status}`];
   if (view.recording) lines.push(recordingLine(view.recording));
+  if (view.parent) lines.push(`child run of ${view.parent.runId} (node ${view.parent.nodeId}, attempt ${view.parent.attempt})`);
   lines.push(...statusGuidance(view));
   lines.push('');
   const finished = view.status === 'completed' || view.status === 'aborted';
   // A looping node's iteration ("2 of 3") shows only when the plan loops; a fanned-out node's
   // instances are listed, indented, under it.
   const loops = view.nodes.some((node) => node.iteration !== undefined);
+  // A CHILD RUN column only when a plan node started one (docs/semantics.md, "Sub-plans").
+  const children = view.nodes.some((node) => node.childRunId !== undefined || node.instances?.some((instance) => instance.childRunId !== undefined));
   const iterationCell = (node: { iteration?: number; maxIterations?: number }) =>
     node.iteration === undefined ? '' : `${node.iteration}${node.maxIterations !== undefined ? ` of ${node.maxIterations}` : ''}`;
   lines.push(
     table([
-      ['NODE', 'TYPE', 'STATUS', ...(loops ? ['ITERATION'] : []), 'ATTEMPT', 'OWNER', 'OUTPUT'],
+      ['NODE', 'TYPE', 'STATUS', ...(loops ? ['ITERATION'] : []), 'ATTEMPT', 'OWNER', ...(children ? ['CHILD RUN'] : []), 'OUTPUT'],
       ...view.nodes.flatMap((node) => [
         [
           node.id,
@@ -163,6 +170,7 @@ export function statusText(view: StatusView): string {
           ...(loops ? [iterationCell(node)] : []),
           attemptCell(node),
           node.owner ?? '',
+          ...(children ? [node.childRunId ?? ''] : []),
           outputCell(node),
         ],
         ...(node.instances ?? []).map((instance) => [
@@ -172,6 +180,7 @@ export function statusText(view: StatusView): string {
           ...(loops ? [''] : []),
           attemptCell({ ...instance, maxAttempts: node.maxAttempts }),
           '',
+          ...(children ? [instance.childRunId ?? ''] : []),
           instance.output !== null ? brief(instance.output) : instance.failureClass ? `(failed: ${instance.failureClass})` : '',
         ]),
       ]),

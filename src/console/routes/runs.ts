@@ -18,7 +18,13 @@ export const runRoutes = [
     response: z.array(RunListItem),
     problems: [400, 401, 503],
     async handler({ query }, { client, store }) {
-      const runs = await client.list({ status: query.status, planId: query.planId, waitingOn: query.waitingOn, limit: query.limit ?? 100 });
+      const runs = await client.list({
+        status: query.status,
+        planId: query.planId,
+        waitingOn: query.waitingOn,
+        limit: query.limit ?? 100,
+        ...(query.topLevel === 'true' ? { topLevel: true } : {}),
+      });
       // The plan title is in the store (Temporal's list has only the search attributes).
       const titles = await Promise.all(runs.map((run) => store.getRun(run.runId).then((stored) => stored?.title, () => undefined)));
       return runs.map((run, index) => ({
@@ -30,6 +36,7 @@ export const runRoutes = [
         startTime: run.startTime.toISOString(),
         ...(run.closeTime ? { closeTime: run.closeTime.toISOString() } : {}),
         temporalStatus: run.temporalStatus,
+        ...(run.parentRunId ? { parentRunId: run.parentRunId } : {}),
       }));
     },
   }),

@@ -18,7 +18,8 @@ export async function runPage(root: HTMLElement, runId: string, signal: AbortSig
   const actions = h('div', { class: 'actions', id: 'actions' });
   const outcome = h('div', { id: 'action-outcome', 'aria-live': 'polite' });
   const timeline = h('ol', { class: 'timeline', id: 'timeline' });
-  replace(root, header, actions, outcome, h('div', { class: 'run-body' }, graph, panel), h('h2', {}, 'Events'), timeline);
+  const children = h('div', { id: 'child-runs' });
+  replace(root, header, actions, outcome, h('div', { class: 'run-body' }, graph, panel), children, h('h2', {}, 'Events'), timeline);
 
   let lastSeq = -1;
   let openNode: string | undefined;
@@ -35,6 +36,7 @@ export async function runPage(root: HTMLElement, runId: string, signal: AbortSig
     if (status.lastSeq === lastSeq) return;
     lastSeq = status.lastSeq;
     renderHeader(header, status);
+    renderChildRuns(children, status);
     // The actions are rebuilt only when what they offer changes, so a half-typed input survives.
     const key = `${status.status}|${retryableNodes(status).map((node) => node.id).join(' ')}`;
     if (key !== actionsKey) {
@@ -83,6 +85,28 @@ function renderHeader(header: HTMLElement, status: RunStatus): void {
     header,
     h('h1', {}, status.title ?? status.planId),
     h('div', { class: 'meta' }, h('code', {}, status.runId), ' ', badge(status.status), ` plan ${status.planId} v${status.specVersion} · ${status.failureCount} failures · event ${status.lastSeq}`),
+  );
+}
+
+const runLink = (runId: string) => h('a', { href: `/runs/${encodeURIComponent(runId)}`, 'data-link': true }, runId);
+
+/** The parent of a child run, and the child runs of its plan nodes, each a link to its own page. */
+function renderChildRuns(section: HTMLElement, status: RunStatus): void {
+  const rows = status.nodes.flatMap((node) => [
+    ...(node.childRunIds ?? []).map((childRunId) => ({ nodeId: node.id, childRunId, current: childRunId === node.childRunId, nodeStatus: node.status })),
+    ...(node.instances ?? []).flatMap((instance) => (instance.childRunId ? [{ nodeId: instance.id, childRunId: instance.childRunId, current: true, nodeStatus: instance.status }] : [])),
+  ]);
+  replace(
+    section,
+    status.parent ? h('p', { class: 'parent-run' }, 'Child run of ', runLink(status.parent.runId), ` (node ${status.parent.nodeId}, attempt ${status.parent.attempt})`) : null,
+    rows.length
+      ? h(
+          'section',
+          {},
+          h('h2', {}, 'Child runs'),
+          h('ul', { class: 'child-runs' }, ...rows.map((row) => h('li', { 'data-child-run': row.childRunId }, h('code', {}, row.nodeId), ' → ', runLink(row.childRunId), row.current ? ` (node ${row.nodeStatus})` : ' (earlier attempt)'))),
+        )
+      : null,
   );
 }
 

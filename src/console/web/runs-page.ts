@@ -52,7 +52,12 @@ async function showRuns(list: HTMLElement, params: URLSearchParams): Promise<voi
             h(
               'tr',
               { 'data-run-id': run.runId },
-              h('td', {}, h('a', { href: `/runs/${encodeURIComponent(run.runId)}`, 'data-link': true }, run.runId)),
+              h(
+                'td',
+                {},
+                h('a', { href: `/runs/${encodeURIComponent(run.runId)}`, 'data-link': true }, run.runId),
+                run.parentRunId ? h('div', { class: 'dim' }, 'child of ', h('a', { href: `/runs/${encodeURIComponent(run.parentRunId)}`, 'data-link': true }, run.parentRunId)) : null,
+              ),
               h('td', {}, run.title ?? run.planId ?? '—', run.title && run.planId ? h('div', { class: 'dim' }, run.planId) : null),
               h('td', {}, badge(displayStatus(run))),
               h('td', {}, run.waitingOn.join(', ') || '—'),

@@ -11,6 +11,8 @@ export interface RunListItem {
   waitingOn: string[];
   startTime: string;
   closeTime?: string;
+  /** A child run of a plan node: its parent run. */
+  parentRunId?: string;
 }
 
 export interface StatusNode {
@@ -24,7 +26,10 @@ export interface StatusNode {
   failureClass?: string;
   iteration?: number;
   maxIterations?: number;
-  instances?: Array<{ id: string; index: number; status: string; attempts: number }>;
+  instances?: Array<{ id: string; index: number; status: string; attempts: number; childRunId?: string }>;
+  /** A plan node: its latest child run, and every child run it had. */
+  childRunId?: string;
+  childRunIds?: string[];
 }
 
 /** `GET /api/runs/{runId}`: the `plan-runner status --json` view. */
@@ -34,6 +39,8 @@ export interface RunStatus {
   title?: string;
   specVersion: number;
   status: string;
+  /** On a child run: its parent run, node and attempt. */
+  parent?: { runId: string; nodeId: string; attempt: number };
   nodes: StatusNode[];
   approvals: Array<{ approvalId: string; nodeId: string; status: string; respondedBy?: string }>;
   failureCount: number;

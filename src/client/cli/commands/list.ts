@@ -38,10 +38,18 @@ export function registerList(program: Command, ctx: CliContext): void {
     .description('list plan runs (from Temporal visibility; may lag a second behind)')
     .option('--status <status>', `only runs with this PlanRunStatus (${RUN_STATUSES.join(', ')})`, runStatus)
     .option('--plan <id>', 'only runs of this plan id')
+    .option('--top-level', 'only top-level runs, not the child runs of plan nodes')
+    .option('--parent <runId>', 'only the child runs of this run')
     .option('--limit <n>', 'at most this many runs', positiveInt, 100)
-    .action(async (options: { status?: string; plan?: string; limit: number }, command: Command) => {
+    .action(async (options: { status?: string; plan?: string; topLevel?: boolean; parent?: string; limit: number }, command: Command) => {
       const runs = await withClient(command, (client) =>
-        client.list({ status: options.status, planId: options.plan, limit: options.limit }),
+        client.list({
+          status: options.status,
+          planId: options.plan,
+          limit: options.limit,
+          ...(options.topLevel ? { topLevel: true } : {}),
+          ...(options.parent !== undefined ? { parentRunId: options.parent } : {}),
+        }),
       );
       if (globals(command).json) {
         printJson(runs.map(listJson));
@@ -56,7 +64,7 @@ export function registerList(program: Command, ctx: CliContext): void {
       }
       out(
         table([
-          ['RUN', 'PLAN', 'STATUS', 'WAITING ON', 'STARTED', 'TEMPORAL'],
+          ['RUN', 'PLAN', 'STATUS', 'WAITING ON', 'STARTED', 'TEMPORAL', 'PARENT'],
           ...runs.map((run) => [
             run.runId,
             run.planId ?? '',
@@ -64,6 +72,7 @@ export function registerList(program: Command, ctx: CliContext): void {
             run.waitingOn.join(',') || '-',
             run.startTime.toISOString(),
             run.temporalStatus,
+            run.parentRunId ?? '-',
           ]),
         ]),
       );
