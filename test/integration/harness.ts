@@ -146,6 +146,7 @@ export const CLEANUP_REASON = 'test cleanup';
 export async function terminateOpenRuns(client: Client, taskQueue: string | undefined, known: Iterable<string> = []): Promise<string[]> {
   const terminated: string[] = [];
   const deadline = Date.now() + 15_000;
+  let terminatedLastPass = false;
   for (let pass = 1; ; pass++) {
     const candidates = new Set(known);
     const problems: string[] = [];
@@ -157,6 +158,17 @@ export async function terminateOpenRuns(client: Client, taskQueue: string | unde
         problems.push(`listing the runs on task queue ${taskQueue}: ${String(error)}`);
       }
     }
+    // Child runs of plan nodes (docs/semantics.md, "Sub-plans") outlive a terminated parent: they are
+    // found on the task queue, and as the children of the runs this test started.
+    for (const parent of [...candidates]) {
+      try {
+        const query = `ParentWorkflowId = '${parent.replace(/'/g, "\\'")}' AND ExecutionStatus = 'Running'`;
+        for await (const info of client.workflow.list({ query })) candidates.add(info.workflowId);
+      } catch (error) {
+        problems.push(`listing the child runs of ${parent}: ${String(error)}`);
+      }
+    }
+    const before = terminated.length;
     for (const id of candidates) {
       const handle = client.workflow.getHandle(id);
       try {
@@ -169,7 +181,14 @@ export async function terminateOpenRuns(client: Client, taskQueue: string | unde
         problems.push(`terminating ${id}: ${String(error)}`);
       }
     }
-    if (problems.length === 0) return terminated;
+    // A run terminated in this pass may have started a child that visibility does not list yet: look once more.
+    const terminatedNow = terminated.length > before;
+    if (problems.length === 0 && !(terminatedNow && !terminatedLastPass && Date.now() < deadline)) return terminated;
+    terminatedLastPass = terminatedNow;
+    if (problems.length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      continue;
+    }
     if (Date.now() > deadline) {
       console.error(`test cleanup could not close every run${taskQueue ? ` on task queue ${taskQueue}` : ''} (${pass} passes):\n  ${problems.join('\n  ')}`);
       return terminated;
@@ -272,7 +291,7 @@ export function plan(id: string, nodes: Array<Partial<PlanSpec['nodes'][number]>
     nodes: nodes.map((node) => {
       const type = node.type ?? 'task';
       const owner =
-        type === 'task' ? { kind: 'agent' as const, ref: node.id } : type === 'switch' || type === 'join' ? undefined : { kind: 'human' as const, ref: 'reviewers' };
+        type === 'task' ? { kind: 'agent' as const, ref: node.id } : type === 'switch' || type === 'join' || type === 'plan' ? undefined : { kind: 'human' as const, ref: 'reviewers' };
       return { type, ...(owner ? { owner } : {}), ...node } as PlanSpec['nodes'][number];
     }),
     edges,
