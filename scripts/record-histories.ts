@@ -117,6 +117,12 @@ export interface Scenario {
    * recording skips it); a scenario next to it records what the current code does.
    */
   frozen?: string;
+  /**
+   * Child runs of plan nodes (docs/semantics.md, "Sub-plans") to record too, by the suffix of their
+   * run id after `ctx.runId` (`.vet`, `.vet.2`): written as `<name>.child-1.json`, `<name>.child-2.json`, …
+   * in this order, once they closed.
+   */
+  children?: string[];
   /** Drives one run, started with `ctx.runId`, to the end of its workflow. */
   run(ctx: ScenarioContext): Promise<void>;
 }
@@ -128,7 +134,8 @@ function plan(id: string, nodes: Array<Partial<PlanSpec['nodes'][number]> & { id
     title: `History scenario ${id}`,
     nodes: nodes.map((node) => {
       const type = node.type ?? 'task';
-      const owner = type === 'task' ? { kind: 'agent' as const, ref: node.id } : type === 'switch' || type === 'join' ? undefined : { kind: 'human' as const, ref: 'reviewers' };
+      const owner =
+        type === 'task' ? { kind: 'agent' as const, ref: node.id } : type === 'switch' || type === 'join' || type === 'plan' ? undefined : { kind: 'human' as const, ref: 'reviewers' };
       return { type, ...(owner ? { owner } : {}), ...node } as PlanSpec['nodes'][number];
     }),
     edges,
@@ -302,6 +309,42 @@ export const SCENARIOS: Scenario[] = [
       await client.respond(runId, { nodeId: 'legal', respondedBy: 'erin', response: { approved: true } });
       await client.respond(runId, { nodeId: 'legal', respondedBy: 'gina', response: { approved: false, requiredEdits: ['cite the licence'] } });
       await client.submitResult(runId, { nodeId: 'archive', structuredOutput: {} });
+    },
+  },
+  {
+    name: 'subplans',
+    description:
+      'sub-plans: a plan node starts a child run; the child fails, the parent retries it as a new child (.2) and cancels the failed one; the second child is approved and its outputs mapped onward',
+    closes: 'completed',
+    children: ['.vet', '.vet.2'],
+    async run({ client, runId, until }) {
+      const vet = plan(
+        'vet-vendor',
+        [{ id: 'check', owner: { kind: 'agent', ref: 'checker' } }, { id: 'approve', type: 'human-approval', owner: { kind: 'human', ref: 'legal' } }],
+        [{ from: 'check', to: 'approve', map: { findings: 'output.findings' } }],
+      );
+      const spec = plan(
+        'onboard',
+        [{ id: 'intake' }, { id: 'vet', type: 'plan', plan: 'vet-vendor', retry: { maxAttempts: 2, retryOn: ['subplan'] } }, { id: 'sign' }],
+        [
+          { from: 'intake', to: 'vet', map: { vendor: 'output.vendor' } },
+          { from: 'vet', to: 'sign', map: { approved: 'output.nodes.approve.approved' } },
+        ],
+        { plans: { 'vet-vendor': vet } },
+      );
+      const childRunning = (id: string) =>
+        poll(async () => ((await client.snapshot(id)).nodes[0]?.status === 'running' ? true : undefined), `child run ${id} running`);
+      await client.start(spec, { runId });
+      await client.submitResult(runId, { nodeId: 'intake', structuredOutput: { vendor: 'acme' } });
+      await childRunning(`${runId}.vet`);
+      await client.submitResult(`${runId}.vet`, { nodeId: 'check', failure: { class: 'agent-error', message: 'registry unreachable' } });
+      await until((snapshot) => snapshot.nodes.find((node) => node.id === 'vet')?.childRunId === `${runId}.vet.2`, 'the second child run');
+      await childRunning(`${runId}.vet.2`);
+      await client.submitResult(`${runId}.vet.2`, { nodeId: 'check', structuredOutput: { findings: ['ok'] } });
+      await client.waitForStatus(`${runId}.vet.2`, 'awaiting-human');
+      await client.respond(`${runId}.vet.2`, { nodeId: 'approve', respondedBy: 'legal-1', response: { approved: true } });
+      await until((snapshot) => snapshot.nodes.find((node) => node.id === 'sign')?.status === 'running', 'sign running');
+      await client.submitResult(runId, { nodeId: 'sign', structuredOutput: { signed: true } });
     },
   },
   {
@@ -1007,6 +1050,15 @@ async function main(): Promise<number> {
           await writeFile(file, text + '\n');
           files.push(path.relative(process.cwd(), file));
         }
+        for (const [i, suffix] of (scenario.children ?? []).entries()) {
+          const childId = `${runId}${suffix}`;
+          await poll(async () => ((await client.client.workflow.getHandle(childId).describe()).status.name === 'RUNNING' ? undefined : true), `${scenario.name}: child run ${childId} to close`);
+          const text = historyToJSON(await client.client.workflow.getHandle(childId).fetchHistory());
+          await Worker.runReplayHistory({ workflowBundle }, historyFromJSON(JSON.parse(text)), childId);
+          const file = path.join(options.outDir, `${scenario.name}.child-${i + 1}.json`);
+          await writeFile(file, text + '\n');
+          files.push(path.relative(process.cwd(), file));
+        }
         written += files.length;
         const events = chain.map((history) => history.events?.length ?? 0).join('+');
         console.log(
@@ -1017,6 +1069,10 @@ async function main(): Promise<number> {
         failures.push(scenario.name);
         console.error(`  ✘ ${scenario.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         await client.client.workflow.getHandle(runId).terminate('record-histories: scenario failed').catch(() => undefined);
+        // Child runs outlive their parent (they are abandoned when it closes): close them too.
+        for (const suffix of scenario.children ?? []) {
+          await client.client.workflow.getHandle(`${runId}${suffix}`).terminate('record-histories: scenario failed').catch(() => undefined);
+        }
       }
     }
   } finally {
