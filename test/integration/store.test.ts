@@ -482,7 +482,7 @@ describe('store: spec versions', () => {
     await assert.rejects(old.migrate({ to: 'no-such-migration' }), /No migration named no-such-migration/);
 
     const report = await old.migrate();
-    assert.deepEqual(report.applied, ['0002-spec-versions', '0003-iterations', '0004-instances', '0005-identity', '0006-quorum-votes']);
+    assert.deepEqual(report.applied, ['0002-spec-versions', '0003-iterations', '0004-instances', '0005-identity', '0006-quorum-votes', '0008-subplans']);
     assert.deepEqual(report.current, ALL_MIGRATIONS);
     assert.deepEqual(await old.listSpecVersions('legacy-v1'), [{ specVersion: 1, recordedAt: at(0), spec: SPEC }]);
     assert.deepEqual(await old.listSpecVersions('legacy-v2'), [{ specVersion: 2, recordedAt: at(7000), spec: SPEC_V2 }]);
@@ -500,12 +500,17 @@ describe('store: spec versions', () => {
  */
 async function insertLegacyRuns(target: Kysely<Database>, ids: { v1: string; v2: string; noSpec: string }): Promise<void> {
   const base = runRecord(createRunState({ runId: ids.v1, spec: SPEC, input: {}, now: at(0) }));
+  // A 0001 `runs` table has no parent_run_id (0008-subplans adds it).
+  const legacyRow = (record: typeof base) => {
+    const { parent_run_id: _parent, ...row } = runRow(record);
+    return row;
+  };
   await target
     .insertInto('runs')
     .values([
-      { ...runRow({ ...base, runId: ids.v1, updatedAt: at(5000) }), spec: encodeJson(SPEC) },
-      { ...runRow({ ...base, runId: ids.v2, specVersion: 2, updatedAt: at(9000) }), spec: encodeJson(SPEC_V2) },
-      { ...runRow({ ...base, runId: ids.noSpec }), spec: null },
+      { ...legacyRow({ ...base, runId: ids.v1, updatedAt: at(5000) }), spec: encodeJson(SPEC) },
+      { ...legacyRow({ ...base, runId: ids.v2, specVersion: 2, updatedAt: at(9000) }), spec: encodeJson(SPEC_V2) },
+      { ...legacyRow({ ...base, runId: ids.noSpec }), spec: null },
     ])
     .execute();
   const replanned: RunEvent = {
