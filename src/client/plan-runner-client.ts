@@ -1137,9 +1137,18 @@ export class PlanRunnerClient {
       // Otherwise let the update itself report what is wrong.
     }
     try {
-      return await this.client.withDeadline(Date.now() + this.updateTimeoutMs, () =>
-        this.handle(runId).executeUpdate(def, { args: [arg] }),
-      );
+      const deadline = Date.now() + this.updateTimeoutMs;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.client.withDeadline(deadline, () => this.handle(runId).executeUpdate(def, { args: [arg] }));
+        } catch (err) {
+          // Under concurrent updates to one run, the server sometimes rejects an update the worker
+          // never saw ("wasn't processed by worker"): nothing was applied, so sending it again is
+          // safe (and a result with a submissionId is applied once however often it is sent).
+          if (!(err instanceof WorkflowUpdateFailedError && isUnprocessedUpdate(err)) || attempt >= UNPROCESSED_UPDATE_ATTEMPTS || Date.now() >= deadline) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** (attempt - 1)));
+        }
+      }
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         const refusal = refusalFrom(runId, err);
@@ -1250,6 +1259,14 @@ export class PlanRunnerClient {
     }
     return err instanceof Error ? err : new Error(String(err));
   }
+}
+
+/** How many times an update the worker never processed is sent in all (see `update`). */
+const UNPROCESSED_UPDATE_ATTEMPTS = 6;
+
+/** The server's rejection of an update that no worker processed (not a refusal by the run). */
+function isUnprocessedUpdate(err: WorkflowUpdateFailedError): boolean {
+  return /wasn't processed by worker/i.test(err.cause?.message ?? err.message);
 }
 
 function refusalFrom(runId: string, err: WorkflowUpdateFailedError): RunRefusedError {
