@@ -12,7 +12,7 @@ import type { SpecProblem } from '../../engine/validate-spec';
 import { CliError, EXIT, type CliDeps } from './context';
 
 /** The failure classes `--fail` accepts. */
-export const FAILURE_CLASSES: readonly string[] = FailureClass.options.filter((c) => c !== 'loop-exhausted');
+export const FAILURE_CLASSES: readonly string[] = FailureClass.options.filter((c) => c !== 'loop-exhausted' && c !== 'budget');
 
 /** Who acts when `--by` is not given: `cli:<login name>`. */
 export function defaultBy(): string {
