@@ -82,6 +82,15 @@ export function positiveInt(value: string): number {
   return parsed;
 }
 
+/** commander parser: a number ≥ 0 (a price such as 2.50, a count of tokens). */
+export function nonNegativeNumber(value: string): number {
+  const parsed = Number(value.trim());
+  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < 0) {
+    throw new InvalidArgumentError('must be a number ≥ 0, e.g. 2.50');
+  }
+  return parsed;
+}
+
 /** commander parser: a whole number ≥ 0. */
 export function nonNegativeInt(value: string): number {
   const parsed = Number(value);
