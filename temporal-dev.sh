@@ -23,6 +23,7 @@ readonly SEARCH_ATTRIBUTES=(
   "PlanId=Keyword"
   "PlanRunStatus=Keyword"
   "PlanWaitingOn=KeywordList"
+  "PlanCostUsd=Double"
 )
 
 # ---------------------------------------------------------------------------

@@ -40,6 +40,7 @@ import {
   ReplanRequest,
   ResumeRequest,
   RetryRequest,
+  RaiseBudgetRequest,
 } from '../engine/messages';
 import { inspectJson, payloadLimitsFromEnv, resolvePayloadLimits, type PayloadLimits } from '../engine/limits';
 import { parseMessage } from '../engine/message-checks';
@@ -65,6 +66,7 @@ import {
   PlanIdKey,
   PlanRunStatusKey,
   PlanWaitingOnKey,
+  PlanCostUsdKey,
   WORKFLOW_TYPE,
   cancelRunUpdate,
   eventsQuery,
@@ -73,6 +75,7 @@ import {
   replanRunUpdate,
   resumeRunUpdate,
   retryNodeUpdate,
+  raiseBudgetUpdate,
   snapshotQuery,
   submitHumanResponseUpdate,
   submitNodeResultUpdate,
@@ -205,6 +208,8 @@ export interface RunListEntry {
   status?: RunStatus;
   /** `PlanWaitingOn` search attribute: owners (`agent:REF`, `human:REF`) the run is waiting on. */
   waitingOn: string[];
+  /** `PlanCostUsd` search attribute: what the run's results reported spending (absent: no cost reported). */
+  costUsd?: number;
   startTime: Date;
   closeTime?: Date;
   /** Temporal's execution status: RUNNING, COMPLETED, FAILED, TERMINATED, … */
@@ -702,6 +707,16 @@ export class PlanRunnerClient {
   async retry(runId: string, request: RetryRequest): Promise<OperationOutcome> {
     const payload = this.parse(runId, RetryRequest, request, 'retry');
     return this.update(runId, retryNodeUpdate, payload);
+  }
+
+  /**
+   * Raise the plan's budget (update `raiseBudget`; docs/semantics.md, "Budgets"): new, higher limits.
+   * A run blocked by its budget goes on once its spending is within them. Refused (`RunRefusedError`,
+   * reason `budget-not-raised`) when the run has no such budget or a limit is not higher.
+   */
+  async raiseBudget(runId: string, request: RaiseBudgetRequest): Promise<OperationOutcome> {
+    const payload = this.parse(runId, RaiseBudgetRequest, request, 'raiseBudget');
+    return this.update(runId, raiseBudgetUpdate, payload);
   }
 
   /**
@@ -1252,7 +1267,7 @@ export class PlanRunnerClient {
     }
     if (code === GRPC_INVALID_ARGUMENT && /search attribute/i.test(text)) {
       return new TemporalSetupError(
-        `Temporal at ${this.address} lacks plan-runner's search attributes (PlanId, PlanRunStatus, PlanWaitingOn): ` +
+        `Temporal at ${this.address} lacks plan-runner's search attributes (PlanId, PlanRunStatus, PlanWaitingOn, PlanCostUsd): ` +
           `start the server with ./temporal-dev.sh server, or register them (${text})`,
         { cause: err },
       );
@@ -1294,6 +1309,7 @@ function toListEntry(
     planId: attributes?.get(PlanIdKey),
     status: attributes?.get(PlanRunStatusKey) as RunStatus | undefined,
     waitingOn: attributes?.get(PlanWaitingOnKey) ?? [],
+    ...(attributes?.get(PlanCostUsdKey) !== undefined ? { costUsd: attributes.get(PlanCostUsdKey) } : {}),
     startTime: info.startTime,
     closeTime: info.closeTime,
     temporalStatus: info.status.name,

@@ -38,4 +38,15 @@ export { wakeUpsFor, WAKE_UP_EVENT_TYPES, type WakeUp } from './wake-ups';
 export { snapshotOf, currentWorkItem, waitingOn, currentDetails, seqRanges, DETAIL_NODE_LINES } from './views';
 export { parseCondition, evaluateCondition, evaluateWhen } from './conditions';
 export { workItemToken, requiresTokens, WORK_ITEM_TOKEN_PREFIX } from './tokens';
+export {
+  raiseBudget,
+  addUsage,
+  tokensOf,
+  formatCost,
+  describeSpending,
+  planBudgetLimits,
+  isBudgetBlocked,
+  budgetStanding,
+  type BudgetLimits,
+} from './budgets';
 export { decideQuorum, voteApproves, quorumOutput, describeVotes, describeTally, type QuorumDecision, type QuorumOutput } from './quorum';

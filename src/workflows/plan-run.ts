@@ -32,6 +32,7 @@ import {
   runInputCheck,
   pendingTimers,
   fireDueTimers,
+  raiseBudget,
   recordOf,
   rejectOperation,
   rejectSubmission,
@@ -63,6 +64,9 @@ import {
   PlanIdKey,
   PlanRunStatusKey,
   PlanWaitingOnKey,
+  PlanCostUsdKey,
+  raiseBudgetSignal,
+  raiseBudgetUpdate,
   cancelRunUpdate,
   cancelSignal,
   replanRunUpdate,
@@ -163,6 +167,13 @@ const CLOSE_CANCELLED_AS_CANCELED = 'close-cancelled-run-as-canceled';
  */
 const WORK_ITEM_TOKENS = 'work-item-tokens';
 
+/**
+ * Patch id: runs whose results report a cost publish it as search attribute `PlanCostUsd`
+ * (docs/semantics.md, "Budgets"). Checked only when a run has a cost, so runs without one record
+ * nothing new; runs recorded before budgets had no such upsert.
+ */
+const BUDGETS = 'budgets';
+
 /** Default for `PlanRunOptions.continueAsNewAfterMessages`: far below Temporal's per-execution limits. */
 const CONTINUE_AS_NEW_AFTER_MESSAGES = 500;
 /** Transitions applied before they must be recorded, while messages keep arriving. */
@@ -233,6 +244,9 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
   wf.setHandler(replanSignal, (payload) => void inbox.push({ kind: 'replan', payload, via: 'signal' }), {
     description: 'Replace the spec: { spec, by, reason? }. Unchanged finished nodes keep their results; the run continues as new.',
   });
+  wf.setHandler(raiseBudgetSignal, (payload) => void inbox.push({ kind: 'raiseBudget', payload, via: 'signal' }), {
+    description: "Raise the plan's budget: { maxCostUsd?, maxTokens?, by }. A run blocked by its budget goes on once it is within the new limits.",
+  });
 
   // Validators refuse early (no history entry) what the engine would refuse now; the loop re-checks
   // when the message's turn comes, because the state may have moved in between.
@@ -255,6 +269,11 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
   wf.setHandler(retryNodeUpdate, (payload) => enqueue<OperationOutcome>('retry', payload), {
     description: 'Retry a failed or blocked node: { nodeId, by, input? }.',
     validator: (payload) => refuseIf(() => retryNode(state, payload, now(), limits)),
+  });
+
+  wf.setHandler(raiseBudgetUpdate, (payload) => enqueue<OperationOutcome>('raiseBudget', payload), {
+    description: "Raise the plan's budget: { maxCostUsd?, maxTokens?, by }; a raise that raises nothing fails with PlanRunRefused.",
+    validator: (payload) => refuseIf(() => raiseBudget(state, payload, now(), limits)),
   });
 
   wf.setHandler(replanRunUpdate, (payload) => enqueue<ReplanOutcome>('replan', payload), {
@@ -300,6 +319,16 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
       { key: PlanWaitingOnKey, value: owners },
     ]);
     published = next;
+  };
+
+  // What the run spent, as search attribute PlanCostUsd: once per batch of transitions (with their
+  // store write), and only for runs whose results report a cost (docs/semantics.md, "Budgets").
+  let publishedCost: number | undefined;
+  const publishCost = () => {
+    const cost = state.usage?.costUsd;
+    if (cost === undefined || cost === publishedCost || !wf.patched(BUDGETS)) return;
+    wf.upsertSearchAttributes([{ key: PlanCostUsdKey, value: cost }]);
+    publishedCost = cost;
   };
 
   // One cancellable Temporal timer per pending engine timer (delays, timeouts, deadlines), with a
@@ -369,6 +398,7 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
   /** Updates whose transition is applied but not yet recorded. */
   const replies: Array<() => void> = [];
   const recordAndReply = async () => {
+    publishCost();
     await outbox.record();
     for (const reply of replies.splice(0)) reply();
   };
@@ -406,6 +436,8 @@ export async function planRun({ spec, input, options, continued }: PlanRunInput)
         return settleMessage(message, resumeRun(state, message.payload, now(), limits));
       case 'retry':
         return settleMessage(message, retryNode(state, message.payload, now(), limits));
+      case 'raiseBudget':
+        return settleMessage(message, raiseBudget(state, message.payload, now(), limits));
       case 'replan': {
         const replanned = replanRun(state, message.payload, now());
         if (isRefusal(replanned)) return settleMessage(message, replanned);
@@ -575,6 +607,8 @@ function describeOperation(kind: ExternalKind): string {
       return 'The run was cancelled.';
     case 'resume':
       return 'The run was resumed.';
+    case 'raiseBudget':
+      return "The run's budget was raised.";
     default:
       return 'The node was retried.';
   }

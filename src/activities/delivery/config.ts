@@ -52,6 +52,9 @@ export const DELIVERY_EVENT_TYPES = [
   'loop-exhausted',
   'fan-out-started',
   'fan-out-completed',
+  'budget-warning',
+  'budget-exceeded',
+  'budget-raised',
 ] as const satisfies readonly EventType[];
 
 // Compile-time check that the list above names every EventType (a new engine event type must be added).

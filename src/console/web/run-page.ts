@@ -127,7 +127,7 @@ function renderPanel(panel: HTMLElement, detail: NodeDetail, close: () => void):
       h(
         'details',
         { class: 'attempt', open: attempt === detail.attempts[detail.attempts.length - 1] },
-        h('summary', {}, `#${attempt.attempt} ${attempt.status} by ${attempt.by} ${relative(attempt.at)}${attempt.failureClass ? ` · ${attempt.failureClass}` : ''}`),
+        h('summary', {}, `#${attempt.attempt} ${attempt.status} by ${attempt.by} ${relative(attempt.at)}${attempt.failureClass ? ` · ${attempt.failureClass}` : ''}${usageText(attempt.usage)}`),
         attempt.failureMessage ? h('p', {}, attempt.failureMessage) : null,
         attempt.issues.length ? h('ul', { class: 'issues' }, ...attempt.issues.map((issue) => h('li', { class: `issue-${issue.severity}` }, `${issue.severity} ${issue.code}${issue.path ? ` at ${issue.path}` : ''}: ${issue.message}`))) : null,
         attempt.artifacts.length ? h('ul', {}, ...attempt.artifacts.map((a) => h('li', {}, `${a.name} (${a.kind}): ${a.pointer}`))) : null,
@@ -135,6 +135,15 @@ function renderPanel(panel: HTMLElement, detail: NodeDetail, close: () => void):
       ),
     ),
   );
+}
+
+/** ` · $0.0123 · 1540 tokens`: what an attempt reported spending (nothing when it reported none). */
+function usageText(usage: NodeDetail['attempts'][number]['usage']): string {
+  if (!usage) return '';
+  const parts: string[] = [];
+  if (usage.costUsd !== undefined) parts.push(`$${usage.costUsd}`);
+  if (usage.inputTokens !== undefined || usage.outputTokens !== undefined) parts.push(`${(usage.inputTokens ?? 0) + (usage.outputTokens ?? 0)} tokens`);
+  return parts.length ? ` · ${parts.join(' · ')}` : '';
 }
 
 /** Nodes and instances a retry can move: failed or blocked. */
