@@ -57,8 +57,8 @@ function parseArgs(argv: string[]): Config & { json: boolean } {
   const json = argv.includes('--json');
   const repsAt = argv.indexOf('--reps');
   const config: Config = quick
-    ? { quick, reps: 1, chainNodes: 20, chainRuns: 2, concurrentRuns: 50, concurrentNodes: 3, cliTimes: 2 }
-    : { quick, reps: 3, chainNodes: 20, chainRuns: 3, concurrentRuns: 200, concurrentNodes: 5, cliTimes: 3 };
+    ? { quick, reps: 1, chainNodes: 20, chainRuns: 2, concurrentRuns: 50, concurrentNodes: 2, cliTimes: 2 }
+    : { quick, reps: 3, chainNodes: 20, chainRuns: 3, concurrentRuns: 200, concurrentNodes: 2, cliTimes: 3 };
   if (repsAt >= 0) {
     const reps = Number(argv[repsAt + 1]);
     if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps takes a whole number of repetitions, at least 1');
