@@ -22,6 +22,10 @@ export async function runPage(root: HTMLElement, runId: string, signal: AbortSig
 
   let lastSeq = -1;
   let openNode: string | undefined;
+  const fetchSvg = () =>
+    fetch(`${base}/graph.svg`, { credentials: 'same-origin' }).then(async (r) => ({ svg: r.ok ? await r.text() : '', seq: Number(r.headers.get('x-plan-last-seq') ?? -1) }));
+  // The first drawing is asked for at once, next to the status: on a large plan it is the slow part.
+  let firstDrawing: Promise<{ svg: string; seq: number }> | undefined = fetchSvg();
   let status: RunStatus | undefined;
   let actionsKey = '';
 
@@ -41,10 +45,14 @@ export async function runPage(root: HTMLElement, runId: string, signal: AbortSig
       actionsKey = key;
       renderActions(actions, outcome, status, base, refresh);
     }
-    const [svg, events] = await Promise.all([
-      fetch(`${base}/graph.svg`, { credentials: 'same-origin' }).then((r) => (r.ok ? r.text() : '')),
+    const early = firstDrawing;
+    firstDrawing = undefined;
+    const [drawing, events] = await Promise.all([
+      // The early drawing may be older than this status: then draw again.
+      (early ?? fetchSvg()).then((d) => (d.seq !== -1 && d.seq < lastSeq ? fetchSvg() : d)),
       get<RunEvent[]>(`${base}/events`).catch(() => [] as RunEvent[]),
     ]);
+    const svg = drawing.svg;
     // The server renders the SVG with every text escaped; the page's CSP runs no inline script.
     graph.innerHTML = svg;
     graph.dataset.lastSeq = String(lastSeq);
