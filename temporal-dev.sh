@@ -23,6 +23,7 @@ readonly SEARCH_ATTRIBUTES=(
   "PlanId=Keyword"
   "PlanRunStatus=Keyword"
   "PlanWaitingOn=KeywordList"
+  "PlanCostUsd=Double"
 )
 
 # ---------------------------------------------------------------------------
@@ -1224,7 +1225,7 @@ cleanup_test_server() {
     if [[ "${KEEP_SERVER:-0}" == 1 ]]; then
       say "KEEP_SERVER=1: leaving the dev server running (./temporal-dev.sh stop to stop it)"
     else
-      say "stopping the dev server this test run started (KEEP_SERVER=1 keeps it)"
+      say "stopping the dev server this $COMMAND run started (KEEP_SERVER=1 keeps it)"
       stop_our_server || true
     fi
   fi
@@ -1318,6 +1319,27 @@ cmd_test() {
     node dist/scripts/check-open-runs.js "$PLAN_TEST_QUEUE_LOG" || { [[ $rc -ne 0 ]] || rc=1; }
   fi
   if [[ $rc -eq 0 ]]; then say "tests passed"; else say "tests FAILED (exit $rc); server log: $(rel "$LOG_FILE")"; fi
+  exit "$rc"
+}
+
+# bench: the end-to-end benchmark (bench/README.md#e2e-plan-runner-against-a-baseline-workflow):
+# plan-runner against a baseline workflow on the same server, in interleaved A/B repetitions. Like
+# `test`, it uses the server that answers (starting one only when none does) and stops a server it
+# started itself (unless KEEP_SERVER=1). Every run it starts completes or is terminated by its end.
+cmd_bench() {
+  resolve_address
+  trap cleanup_test_server EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  install_all
+  ensure_server
+  print_server_summary
+  [[ -f dist/bench/e2e/main.js ]] || die "dist/bench/e2e/main.js does not exist" \
+    "build first: npm run build (or ./temporal-dev.sh install)"
+  # ensure_cli exported TEMPORAL_CLI_PATH: the benchmark times that CLI against plan-runner's.
+  say "running: node dist/bench/e2e/main.js $*  (judge the ratios; absolute times depend on the machine and its load)"
+  local rc=0
+  node dist/bench/e2e/main.js "$@" || rc=$?
   exit "$rc"
 }
 
@@ -1467,6 +1489,10 @@ Commands:
                  --test-name-pattern=…). Then fails if a run the tests started is still open
                  (task queues in .data/test-queues.log; they are terminated). Stops the server
                  afterwards if this command started it (unless KEEP_SERVER=1)
+  bench [args]   install + server, then the end-to-end benchmark: plan-runner against a
+                 baseline workflow, interleaved A/B (node dist/bench/e2e/main.js [--quick]
+                 [--json] [--reps N]); every run it starts is closed by its end. Stops the
+                 server afterwards if this command started it (unless KEEP_SERVER=1)
   postgres [start|stop|url]
                  a local PostgreSQL for the plan store (PLAN_STORE_URL) in .data/postgres on
                  127.0.0.1:\$PLAN_PG_PORT, with databases plan_runner and plan_runner_test;
@@ -1492,7 +1518,7 @@ Environment:
   PLAN_RUNNER_DATA       data dir for sqlite/pid/log/postgres        (.data)
   PLAN_PG_PORT           port of the local PostgreSQL                (55432)
   TEMPORAL_START_TIMEOUT seconds to wait for the server to answer    (60)
-  KEEP_SERVER=1          'test' leaves a server it started running
+  KEEP_SERVER=1          'test' and 'bench' leave a server they started running
   PLAN_RUNNER_SKIP_BUILD=1  skip 'npm run build' in install/worker/demo/test
   TEMPORAL_CLI_PATH, TEMPORAL_TEST_SERVER_PATH
                          use these binaries instead of the pinned ones in .tools/
@@ -1510,6 +1536,7 @@ main() {
     console) cmd_console "$@" ;;
     demo)    cmd_demo "$@" ;;
     test)    cmd_test "$@" ;;
+    bench)   cmd_bench "$@" ;;
     stop)    cmd_stop "$@" ;;
     status)  cmd_status "$@" ;;
     postgres) cmd_postgres "$@" ;;

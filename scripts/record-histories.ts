@@ -53,6 +53,7 @@ import {
   cancelSignal,
   humanResponseSignal,
   nodeResultSignal,
+  raiseBudgetSignal,
   replanSignal,
   retryNodeSignal,
   type PlanRunInput,
@@ -345,6 +346,40 @@ export const SCENARIOS: Scenario[] = [
       await client.respond(`${runId}.vet.2`, { nodeId: 'approve', respondedBy: 'legal-1', response: { approved: true } });
       await until((snapshot) => snapshot.nodes.find((node) => node.id === 'sign')?.status === 'running', 'sign running');
       await client.submitResult(runId, { nodeId: 'sign', structuredOutput: { signed: true } });
+    },
+  },
+  {
+    name: 'budgets',
+    description:
+      'budgets: a node over its maxTokens fails with class budget and onFailure skips it; the run passes its maxCostUsd and is blocked while a running node\'s result is still recorded; a raise that is not higher is refused by signal; raiseBudget by update lets it go on (PlanCostUsd upserted)',
+    closes: 'completed',
+    async run({ client, runId, until, untilEvents }) {
+      const spec = plan(
+        'budgets',
+        [
+          { id: 'draft', retry: { maxAttempts: 3 }, budget: { maxTokens: 1000 }, onFailure: [{ on: 'budget', action: 'skip' }] },
+          { id: 'research' },
+          { id: 'fact-check' },
+          { id: 'report' },
+        ],
+        [
+          { from: 'research', to: 'report' },
+          { from: 'fact-check', to: 'report' },
+        ],
+        { maxConcurrency: 2, budget: { maxCostUsd: 1 } },
+      );
+      const handle = client.client.workflow.getHandle(runId);
+      await client.start(spec, { runId });
+      await client.submitResult(runId, { nodeId: 'draft', structuredOutput: { text: 'long' }, usage: { inputTokens: 900, outputTokens: 200, costUsd: 0.1 } });
+      await until((snapshot) => nodeStatus(snapshot, 'research') === 'running' && nodeStatus(snapshot, 'fact-check') === 'running', 'research and fact-check running');
+      await client.submitResult(runId, { nodeId: 'research', structuredOutput: { notes: 'n' }, usage: { costUsd: 0.75 } });
+      await client.submitResult(runId, { nodeId: 'fact-check', structuredOutput: { ok: true }, usage: { costUsd: 0.5 } });
+      await until((snapshot) => snapshot.status === 'blocked', 'the run blocked by its budget');
+      await handle.signal(raiseBudgetSignal, { maxCostUsd: 0.5, by: 'ops' });
+      await untilEvents((events) => events.some((event) => event.type === 'operation-rejected'), 'the lower raise refused');
+      await client.raiseBudget(runId, { maxCostUsd: 3, by: 'ops' });
+      await until((snapshot) => nodeStatus(snapshot, 'report') === 'running', 'report running');
+      await client.submitResult(runId, { nodeId: 'report', structuredOutput: {}, usage: { costUsd: 0.2, inputTokens: 10, outputTokens: 5 } });
     },
   },
   {

@@ -40,6 +40,7 @@ import {
   ReplanRequest,
   ResumeRequest,
   RetryRequest,
+  RaiseBudgetRequest,
 } from '../engine/messages';
 import { inspectJson, payloadLimitsFromEnv, resolvePayloadLimits, type PayloadLimits } from '../engine/limits';
 import { parseMessage } from '../engine/message-checks';
@@ -65,6 +66,7 @@ import {
   PlanIdKey,
   PlanRunStatusKey,
   PlanWaitingOnKey,
+  PlanCostUsdKey,
   WORKFLOW_TYPE,
   cancelRunUpdate,
   eventsQuery,
@@ -73,6 +75,7 @@ import {
   replanRunUpdate,
   resumeRunUpdate,
   retryNodeUpdate,
+  raiseBudgetUpdate,
   snapshotQuery,
   submitHumanResponseUpdate,
   submitNodeResultUpdate,
@@ -205,6 +208,8 @@ export interface RunListEntry {
   status?: RunStatus;
   /** `PlanWaitingOn` search attribute: owners (`agent:REF`, `human:REF`) the run is waiting on. */
   waitingOn: string[];
+  /** `PlanCostUsd` search attribute: what the run's results reported spending (absent: no cost reported). */
+  costUsd?: number;
   startTime: Date;
   closeTime?: Date;
   /** Temporal's execution status: RUNNING, COMPLETED, FAILED, TERMINATED, … */
@@ -711,6 +716,16 @@ export class PlanRunnerClient {
   }
 
   /**
+   * Raise the plan's budget (update `raiseBudget`; docs/semantics.md, "Budgets"): new, higher limits.
+   * A run blocked by its budget goes on once its spending is within them. Refused (`RunRefusedError`,
+   * reason `budget-not-raised`) when the run has no such budget or a limit is not higher.
+   */
+  async raiseBudget(runId: string, request: RaiseBudgetRequest): Promise<OperationOutcome> {
+    const payload = this.parse(runId, RaiseBudgetRequest, request, 'raiseBudget');
+    return this.update(runId, raiseBudgetUpdate, payload);
+  }
+
+  /**
    * Replan the run (docs/semantics.md §11, update `replanRun`): it continues under the new spec version. Nodes
    * with an unchanged definition that finished successfully keep their node run; every other node
    * starts over as pending (see `previewReplan` for what would happen, without sending anything).
@@ -1145,9 +1160,18 @@ export class PlanRunnerClient {
       // Otherwise let the update itself report what is wrong.
     }
     try {
-      return await this.client.withDeadline(Date.now() + this.updateTimeoutMs, () =>
-        this.handle(runId).executeUpdate(def, { args: [arg] }),
-      );
+      const deadline = Date.now() + this.updateTimeoutMs;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.client.withDeadline(deadline, () => this.handle(runId).executeUpdate(def, { args: [arg] }));
+        } catch (err) {
+          // Under concurrent updates to one run, the server sometimes rejects an update the worker
+          // never saw ("wasn't processed by worker"): nothing was applied, so sending it again is
+          // safe (and a result with a submissionId is applied once however often it is sent).
+          if (!(err instanceof WorkflowUpdateFailedError && isUnprocessedUpdate(err)) || attempt >= UNPROCESSED_UPDATE_ATTEMPTS || Date.now() >= deadline) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** (attempt - 1)));
+        }
+      }
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         const refusal = refusalFrom(runId, err);
@@ -1251,13 +1275,21 @@ export class PlanRunnerClient {
     }
     if (code === GRPC_INVALID_ARGUMENT && /search attribute/i.test(text)) {
       return new TemporalSetupError(
-        `Temporal at ${this.address} lacks plan-runner's search attributes (PlanId, PlanRunStatus, PlanWaitingOn): ` +
+        `Temporal at ${this.address} lacks plan-runner's search attributes (PlanId, PlanRunStatus, PlanWaitingOn, PlanCostUsd): ` +
           `start the server with ./temporal-dev.sh server, or register them (${text})`,
         { cause: err },
       );
     }
     return err instanceof Error ? err : new Error(String(err));
   }
+}
+
+/** How many times an update the worker never processed is sent in all (see `update`). */
+const UNPROCESSED_UPDATE_ATTEMPTS = 6;
+
+/** The server's rejection of an update that no worker processed (not a refusal by the run). */
+function isUnprocessedUpdate(err: WorkflowUpdateFailedError): boolean {
+  return /wasn't processed by worker/i.test(err.cause?.message ?? err.message);
 }
 
 function refusalFrom(runId: string, err: WorkflowUpdateFailedError): RunRefusedError {
@@ -1285,6 +1317,7 @@ function toListEntry(
     planId: attributes?.get(PlanIdKey),
     status: attributes?.get(PlanRunStatusKey) as RunStatus | undefined,
     waitingOn: attributes?.get(PlanWaitingOnKey) ?? [],
+    ...(attributes?.get(PlanCostUsdKey) !== undefined ? { costUsd: attributes.get(PlanCostUsdKey) } : {}),
     startTime: info.startTime,
     closeTime: info.closeTime,
     temporalStatus: info.status.name,

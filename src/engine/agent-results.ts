@@ -7,7 +7,8 @@ import { fanOutTargetProblem, unknownTargetMessage } from './fan-out';
 import { describeAgentOutcome, failureActionOf } from './outcomes';
 import { AgentSubmission } from './messages';
 import { admitMessage, refuse, rememberSubmission, type MessageCheck } from './message-checks';
-import { handleFailedAttempt } from './failure';
+import { applyFailureAction, handleFailedAttempt } from './failure';
+import { addAttemptUsage, budgetIssue, checkNodeBudget, hasUsage } from './budgets';
 import { recordableName, storableText, type PayloadLimits } from './limits';
 import { clone } from './paths';
 import { findNodeRun, findSpecNode, mergeArtifacts, nodeContext, nodeRun, specNode } from './run-state';
@@ -146,8 +147,11 @@ export function applyAgentSubmission(
   if (record.failureClass === undefined) delete record.failureClass;
   if (record.failureMessage === undefined) delete record.failureMessage;
   if (record.notes === undefined) delete record.notes;
+  if (hasUsage(submission.usage)) record.usage = { ...submission.usage };
   node.history = [...node.history, record];
   node.attempts += 1;
+  const parent = node.instanceOf !== undefined ? nodeRun(step.state, node.instanceOf) : undefined;
+  addAttemptUsage(step.state, node, submission.usage, parent);
   // The node's output is the latest attempt's: a passing attempt never inherits a rejected output.
   node.output = clone(submission.structuredOutput);
   if (submission.notes !== undefined) node.notes = submission.notes;
@@ -155,7 +159,19 @@ export function applyAgentSubmission(
   node.artifacts = mergeArtifacts(node.artifacts, submission.artifacts);
 
   let reason: ReturnType<typeof handleFailedAttempt> = 'node-result-complete';
-  if (failureClass) {
+  // The attempt is recorded as it was; then the node's budget (docs/semantics.md, "Budgets"): one
+  // that is passed fails the node with class budget, with no retry (another attempt costs more).
+  const budget = specNode(step.state, submission.nodeId).budget;
+  const overBudget = hasUsage(submission.usage) ? checkNodeBudget(step, node, budget) : undefined;
+  if (overBudget) {
+    const issue = budgetIssue(node, budget);
+    node.history = [...node.history.slice(0, -1), { ...record, status: 'failed', failureClass: 'budget', issues: [...issues, issue] }];
+    node.failureClass = 'budget';
+    node.lastIssues = [...issues, issue];
+    step.state.failureCount += 1;
+    const action = specNode(step.state, submission.nodeId).onFailure?.find((rule) => rule.on === 'budget')?.action ?? 'abort';
+    reason = applyFailureAction(step, node, action, 'budget');
+  } else if (failureClass) {
     reason = handleFailedAttempt(step, node, failureClass, issues, submission.failure?.message);
   } else {
     node.lastIssues = [];
@@ -173,18 +189,19 @@ export function applyAgentSubmission(
   settle(step);
   const transition = step.finish(reason);
   const after = nodeRun(transition.state, submission.nodeId);
+  const finalClass = overBudget ? 'budget' : failureClass;
   const outcome: SubmitOutcome = {
     accepted: true,
     nodeId: submission.nodeId,
     attempt,
     nodeStatus: after.status,
     runStatus: transition.state.status,
-    issues,
-    verdict: submission.failure ? 'failed' : failureClass ? 'rejected' : warnings ? 'partial' : 'completed',
+    issues: overBudget ? after.lastIssues : issues,
+    verdict: submission.failure ? 'failed' : finalClass ? 'rejected' : warnings ? 'partial' : 'completed',
   };
-  if (failureClass) {
+  if (finalClass) {
     const maxAttempts = specNode(transition.state, submission.nodeId).retry?.maxAttempts ?? 1;
-    outcome.failureClass = failureClass;
+    outcome.failureClass = finalClass;
     outcome.maxAttempts = maxAttempts;
     if (reason === 'node-result-retry') {
       outcome.nextAttempt = { attempt: after.attempts - (after.attemptBase ?? 0) + 1, of: maxAttempts };

@@ -15,6 +15,8 @@ export function dispatchReady(step: Step): void {
   const { state } = step;
   // A failed or cancelled run hands out no new work until someone retries the failed node.
   if (state.cancelled || state.nodes.some((node) => node.status === 'failed')) return;
+  // A run over its plan's budget starts nothing new until the budget is raised (docs/semantics.md, "Budgets").
+  if (state.planBudget?.exceededAt !== undefined) return;
   const limit = state.spec.maxConcurrency ?? 1;
   const fanOut = hasFanOut(state.spec);
   while (step.activeCount() < limit) {

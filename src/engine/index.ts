@@ -51,4 +51,15 @@ export {
   type SubplanEffects,
   type ParentRef,
 } from './subplans';
+export {
+  raiseBudget,
+  addUsage,
+  tokensOf,
+  formatCost,
+  describeSpending,
+  planBudgetLimits,
+  isBudgetBlocked,
+  budgetStanding,
+  type BudgetLimits,
+} from './budgets';
 export { decideQuorum, voteApproves, quorumOutput, describeVotes, describeTally, type QuorumDecision, type QuorumOutput } from './quorum';

@@ -8,6 +8,7 @@
  * The graph facts (bodies, nesting) are computed once per spec; `evaluateLoops` is the rule the
  * engine runs while it settles a step.
  */
+import { restartNodeBudget } from './budgets';
 import { evaluateWhen } from './conditions';
 import { closePendingApprovals } from './dispatch';
 import { applyFailureAction } from './failure';
@@ -193,8 +194,9 @@ function startOver(step: Step, loop: LoopInfo, iteration: number, fromContext: N
 function resetForIteration(node: NodeRun, iteration: number): void {
   node.status = 'pending';
   node.iteration = iteration;
-  // The retry budget counts per iteration; attempt numbers continue.
+  // The retry budget counts per iteration; attempt numbers continue. So does the node's spending budget.
   node.attemptBase = node.attempts;
+  restartNodeBudget(node);
   node.lastIssues = [];
   node.artifacts = {};
   for (const key of [

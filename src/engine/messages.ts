@@ -34,6 +34,22 @@ export const ArtifactRef = z.object({
 });
 export type ArtifactRef = z.infer<typeof ArtifactRef>;
 
+/** A non-negative, finite amount (tokens, US dollars). */
+const Amount = z.number().nonnegative('must not be negative').finite('must be a finite number');
+
+/**
+ * What an attempt spent, as the agent reports it (docs/semantics.md, "Budgets"): tokens read and
+ * written, and the cost in US dollars. Every field is optional; tokens count as input + output.
+ */
+export const Usage = z
+  .object({
+    inputTokens: Amount.optional(),
+    outputTokens: Amount.optional(),
+    costUsd: Amount.optional(),
+  })
+  .strict();
+export type Usage = z.infer<typeof Usage>;
+
 /** An agent's result for a task node (signal `nodeResult`, update `submitNodeResult`). */
 export const AgentSubmission = z.object({
   nodeId: NodeId,
@@ -47,6 +63,8 @@ export const AgentSubmission = z.object({
   notes: z.string().optional(),
   handoffContext: z.unknown().optional(),
   failure: z.object({ class: FailureClass.optional(), message: Text }).optional(),
+  /** What the attempt spent (docs/semantics.md, "Budgets"): recorded with the attempt, summed per node and run. */
+  usage: Usage.optional(),
 });
 export type AgentSubmission = z.infer<typeof AgentSubmission>;
 
@@ -83,6 +101,21 @@ export const RetryRequest = z.object({
   input: z.unknown().optional(),
 });
 export type RetryRequest = z.input<typeof RetryRequest>;
+/**
+ * New, higher limits for the plan's budget (docs/semantics.md, "Budgets"): the run goes on once its
+ * spending is within them. At least one limit is required.
+ */
+export const RaiseBudgetRequest = z
+  .object({
+    maxCostUsd: Amount.optional(),
+    maxTokens: Amount.optional(),
+    by: Name.default('unknown'),
+  })
+  .refine((request) => request.maxCostUsd !== undefined || request.maxTokens !== undefined, {
+    message: 'name at least one new limit: maxCostUsd and/or maxTokens',
+  });
+export type RaiseBudgetRequest = z.input<typeof RaiseBudgetRequest>;
+
 /**
  * A new spec version for a running run (docs/semantics.md §11 replan). `spec` is left raw here: it is checked by
  * `validatePlanSpec`, so every problem is reported with its JSON path (refusal `invalid-spec`).

@@ -15,6 +15,7 @@ import { settle } from './settle';
 import { Step } from './step';
 import { recordableName, storableText, type PayloadLimits } from './limits';
 import { CancelRequest, ResumeRequest, RetryRequest } from './messages';
+import { restartNodeBudget } from './budgets';
 import type { CheckpointReason, Issue, Refusal, RunState, Transition, ValidationRequest } from './types';
 
 export function startRun(state: RunState, now: string, by = 'engine'): Transition {
@@ -161,6 +162,9 @@ export function retryNode(state: RunState, payload: unknown, now: string, limits
   }
   const step = new Step(state, now, request.by);
   const node = nodeRun(step.state, request.nodeId);
+  // A node retried after it went over its budget gets its budget afresh: else its next result would
+  // fail at once (docs/semantics.md, "Budgets").
+  if (node.failureClass === 'budget') restartNodeBudget(node);
   delete node.failureClass;
   delete node.finishedAt;
   if (request.input !== undefined) {
@@ -207,6 +211,7 @@ function retryFanOut(state: RunState, nodeId: string, by: string, now: string): 
     instances: again.map((instance) => instance.nodeId),
   });
   for (const instance of again) {
+    if (instance.failureClass === 'budget') restartNodeBudget(instance);
     delete instance.failureClass;
     delete instance.finishedAt;
     step.moveNode(instance, 'ready', 'node-unblocked', `Node "${instance.nodeId}" was retried by ${by}.`, { by, node: nodeId });
@@ -245,7 +250,7 @@ export function dispatchFailed(
 }
 
 /** The operations a run accepts as messages (docs/semantics.md §11). */
-export type OperationKind = 'cancel' | 'resume' | 'retry' | 'replan';
+export type OperationKind = 'cancel' | 'resume' | 'retry' | 'replan' | 'raiseBudget';
 
 /**
  * Records a refused operation *signal* as event `operation-rejected` (an update would have answered

@@ -61,7 +61,11 @@ export function describeAgentOutcome(outcome: SubmitOutcome): string {
           ? `${head}; ${next} is now running.`
           : `${head}; ${next} comes next (${whereNow(nodeId, nodeStatus, runStatus)}).`;
       }
-      const used = outcome.maxAttempts !== undefined ? `no attempts left (${outcome.maxAttempts} of ${outcome.maxAttempts} used)` : 'not retried';
+      // A node over its budget is not tried again, whatever attempts are left (docs/semantics.md, "Budgets").
+      const used =
+        outcome.failureClass === 'budget'
+          ? 'over its budget, so not retried'
+          : outcome.maxAttempts !== undefined ? `no attempts left (${outcome.maxAttempts} of ${outcome.maxAttempts} used)` : 'not retried';
       switch (outcome.failureAction) {
         case 'human-review':
           return `${head}; ${used}: node "${nodeId}" waits for a person's review${outcome.approvalId ? ` (${outcome.approvalId})` : ''}.`;

@@ -78,6 +78,10 @@ function describe(): z.core.$ZodRegistry<Meta> {
   add(spec.maxConcurrency, { description: 'How many nodes may be active (running or awaiting a human) at once. Default 1.' });
   add(spec.inputSchema, { description: 'Name of a schema in `schemas` that the run input must satisfy.' });
   add(spec.deadline, { description: 'A deadline for the whole plan, counted from the start.' });
+  add(spec.budget, {
+    description:
+      'A spending limit over the whole run (cost in USD and/or input + output tokens, as results report them in `usage`). Passing it blocks the run until an operator raises it (raiseBudget) or cancels.',
+  });
   add(spec.schemas, { description: 'JSON Schemas (2020-12), referenced by name from nodes and from each other.' });
   add(spec.nodes, { description: 'The nodes, in position order.' });
   add(spec.edges, { description: 'Dependencies: `to` waits for `from`.' });
@@ -109,6 +113,10 @@ function describe(): z.core.$ZodRegistry<Meta> {
   add(node.approvers, { description: 'Human nodes: who may answer; absent or empty means anyone.' });
   add(node.options, { description: 'human-decision nodes: the choices a person picks from.' });
   add(node.plan, { description: 'plan nodes: the name of the sub-plan (an entry of `plans`) to run as a child run.' });
+  add(node.budget, {
+    description:
+      'Task nodes: a spending limit over the node\'s attempts (cost in USD and/or input + output tokens). An attempt that passes it fails the node with class budget, without retry; onFailure decides.',
+  });
   add(node.quorum, {
     description:
       'human-approval nodes: every approver votes once; `required` approvals without edits approve the node, a rejection by a `veto` holder rejects it at once. Needs `approvers`.',

@@ -261,5 +261,7 @@ function freshNodeRun(state: RunState, node: PlanNode, previous: NodeRun | undef
     artifacts: {},
     history: previous?.history ?? [],
     lastIssues: [],
+    // What it spent stays its own; its budget starts over with it (docs/semantics.md, "Budgets").
+    ...(previous?.usage !== undefined ? { usage: previous.usage, budgetBase: previous.usage } : {}),
   };
 }

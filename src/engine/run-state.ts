@@ -214,6 +214,8 @@ export function deriveRunStatus(state: RunState): RunStatus {
   if (state.cancelled) return 'aborted';
   if (state.nodes.every(isSuccessful)) return 'completed';
   if (state.nodes.some((node) => node.status === 'failed')) return 'failed';
+  // Over the plan's budget: blocked until an operator raises it or cancels (docs/semantics.md, "Budgets").
+  if (state.planBudget?.exceededAt !== undefined) return 'blocked';
   // A fanned-out node is running while its instances work: the instances say what the run waits for.
   const working = state.nodes.filter((node) => node.fanOut === undefined || node.status !== 'running');
   const awaitingHuman = working.some((node) => node.status === 'awaiting-human');

@@ -63,8 +63,9 @@ export type Owner = z.infer<typeof Owner>;
 /**
  * `loop-exhausted`: a loop with `onExhausted: fail` ran out of iterations (set by the engine only).
  * `subplan`: the child run of a `plan` node failed or was cancelled (set by the engine only).
+ * `budget`: the node's attempts used more than its `budget` allows (set by the engine only).
  */
-export const FailureClass = z.enum(['validation', 'agent-error', 'timeout', 'input', 'dispatch', 'loop-exhausted', 'subplan']);
+export const FailureClass = z.enum(['validation', 'agent-error', 'timeout', 'input', 'dispatch', 'loop-exhausted', 'subplan', 'budget']);
 export type FailureClass = z.infer<typeof FailureClass>;
 
 export const FailureAction = z.enum(['abort', 'human-review', 'replan', 'skip']);
@@ -156,6 +157,23 @@ export const QuorumPolicy = z
   .strict();
 export type QuorumPolicy = z.infer<typeof QuorumPolicy>;
 
+/**
+ * A spending limit (docs/semantics.md, "Budgets"): on a task node over its attempts, on the plan over
+ * the run. Tokens are input + output tokens as results report them (`usage`). `warnAt` is the
+ * fraction of a limit at which `budget-warning` fires once (default 0.8).
+ */
+export const BudgetPolicy = z
+  .object({
+    maxCostUsd: z.number().nonnegative('must not be negative').optional(),
+    maxTokens: z.number().nonnegative('must not be negative').optional(),
+    warnAt: z.number().gt(0, 'must be more than 0').max(1, 'must be at most 1 (a fraction of the limit)').optional(),
+  })
+  .strict();
+export type BudgetPolicy = z.infer<typeof BudgetPolicy>;
+
+/** `warnAt` when a budget names none. */
+export const DEFAULT_BUDGET_WARN_AT = 0.8;
+
 /** A JSON Schema document (2020-12). Compiled by Ajv in `validate-spec` and the validation activity. */
 export const JsonSchemaDoc = z.union([z.record(z.string(), z.unknown()), z.boolean()]);
 
@@ -196,6 +214,8 @@ export const PlanNode = z
     forEach: ForEachPolicy.optional(),
     // Plan nodes: the name of the sub-plan (an entry of the plan's `plans`) run as a child run.
     plan: Id.optional(),
+    // Task nodes: a spending limit over the node's attempts (docs/semantics.md, "Budgets").
+    budget: BudgetPolicy.optional(),
   })
   .strict();
 export type PlanNode = z.infer<typeof PlanNode>;
@@ -242,6 +262,8 @@ export const SubPlanSpec = z
     requireWorkItemTokens: z.boolean().optional(),
     inputSchema: z.string().min(1).optional(),
     deadline: Deadline.optional(),
+    /** A spending limit over the whole run (docs/semantics.md, "Budgets"). */
+    budget: BudgetPolicy.optional(),
     schemas: z.record(z.string(), JsonSchemaDoc).optional(),
     nodes: z.array(PlanNode).min(1, 'a plan needs at least one node'),
     edges: z.array(PlanEdge).optional(),

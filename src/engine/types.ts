@@ -2,7 +2,7 @@
  * The engine's data: run state, events, checkpoints, work items and outcomes. Everything here is
  * plain JSON so it can travel through Temporal payloads, queries and (later) the store unchanged.
  */
-import type { ArtifactRef } from './messages';
+import type { ArtifactRef, Usage } from './messages';
 import type { SubplanEffects } from './subplans';
 import type { CompletionCheck, FailureAction, FailureClass, NodeType, Owner, PlanSpec, Severity } from './spec';
 
@@ -56,6 +56,8 @@ export interface AttemptRecord {
   status: AttemptStatus;
   failureClass?: FailureClass;
   failureMessage?: string;
+  /** What the attempt spent, as its result reported it (docs/semantics.md, "Budgets"). */
+  usage?: Usage;
 }
 
 export interface NodeRun {
@@ -117,6 +119,15 @@ export interface NodeRun {
   fanOut?: { count: number };
   /** On a `plan` node: the run id of its latest child run (docs/semantics.md, "Sub-plans"). */
   childRunId?: string;
+  /**
+   * What the node's attempts spent, summed (docs/semantics.md, "Budgets"); a fanned-out node sums its
+   * instances. Kept as a sum, so it survives the hand-over that drops old attempt records.
+   */
+  usage?: Usage;
+  /** `usage` when the node's budget last started over (loop iteration, replan, retry of a budget failure). */
+  budgetBase?: Usage;
+  /** The node's budget warning fired in its current budget window: it fires once. */
+  budgetWarned?: boolean;
 }
 
 export type ApprovalStatus =
@@ -180,6 +191,12 @@ export type EventType =
   | 'approval-resolved'
   /** An approver voted on a quorum approval (detail: by, approved); the approval may stay pending. */
   | 'approval-vote-recorded'
+  /** Spending reached `warnAt` of a node's or the plan's budget (once per budget). */
+  | 'budget-warning'
+  /** Spending passed a node's budget (the node fails with class budget) or the plan's (the run is blocked). */
+  | 'budget-exceeded'
+  /** An operator raised the plan's budget (`raiseBudget`). */
+  | 'budget-raised'
   | 'result-rejected'
   | 'deadline-warning'
   | 'escalation-triggered'
@@ -249,7 +266,11 @@ export type CheckpointReason =
   /** A loop body started over (docs/semantics.md, "Loops"). */
   | 'loop-iterated'
   /** Every instance of a fanned-out node finished (docs/semantics.md, "Fan-out"). */
-  | 'fan-out-completed';
+  | 'fan-out-completed'
+  /** The run passed its plan's budget and is blocked (docs/semantics.md, "Budgets"). */
+  | 'budget-exceeded'
+  /** An operator raised the plan's budget (`raiseBudget`). */
+  | 'budget-raised';
 
 export interface Checkpoint {
   sequence: number;
@@ -337,6 +358,13 @@ export interface RunState {
   requireWorkItemTokens?: boolean;
   /** On a child run (docs/semantics.md, "Sub-plans"): the parent run, and the node and attempt it runs for. */
   parent?: { runId: string; nodeId: string; attempt: number };
+  /** What the run's results spent, summed (docs/semantics.md, "Budgets"). Absent until a result reports usage. */
+  usage?: Usage;
+  /**
+   * The plan budget's progress: when its warning fired, when the run passed it (the run is blocked
+   * while `exceededAt` is set) and the limits an operator raised it to.
+   */
+  planBudget?: { warnedAt?: string; exceededAt?: string; raised?: { maxCostUsd?: number; maxTokens?: number } };
 }
 
 /** What the caller of `submitNodeResult` / `submitHumanResponse` learns. */
@@ -397,7 +425,9 @@ export type RefusalReason =
   | 'not-retryable'
   | 'nothing-to-resume'
   | 'invalid-spec'
-  | 'duplicate-submission';
+  | 'duplicate-submission'
+  /** A `raiseBudget` that raises nothing: the run has no such budget, or the new limit is not higher. */
+  | 'budget-not-raised';
 
 export interface Refusal {
   refused: true;
@@ -494,6 +524,10 @@ export interface NodeView {
   /** A `plan` node: the run id of its latest child run, and of every child run it had (oldest first). */
   childRunId?: string;
   childRunIds?: string[];
+  /** What the node's attempts spent, summed, with `tokens` = input + output (absent: none reported). */
+  usage?: Usage & { tokens: number };
+  /** The node's budget, when it has one (docs/semantics.md, "Budgets"). */
+  budget?: { maxCostUsd?: number; maxTokens?: number; warnAt: number };
 }
 
 /** One instance of a fanned-out node, as `snapshot` and `status --json` list it. */
@@ -529,6 +563,10 @@ export interface RunSnapshot {
   finishedAt?: string;
   /** On a child run (docs/semantics.md, "Sub-plans"): the parent run, and its node this run works for. */
   parent?: { runId: string; nodeId: string; attempt: number };
+  /** What the run's results spent, summed, with `tokens` = input + output (absent: none reported). */
+  usage?: Usage & { tokens: number };
+  /** The plan's budget in force (raised limits included), and whether the run is blocked by it. */
+  budget?: { maxCostUsd?: number; maxTokens?: number; warnAt: number; exceeded: boolean };
   /**
    * Present once the store refused some of the run's records for good (bad data, a constraint):
    * the run keeps going in Temporal, but those events are missing from the store. Absent while

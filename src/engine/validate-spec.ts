@@ -427,6 +427,7 @@ function crossCheck(
   // The plan itself.
   checkSchemaRef(['inputSchema'], root.inputSchema, 'the plan', 'inputSchema');
   checkDeadline(root.deadline, ['deadline'], 'the plan', error);
+  if (root.budget !== undefined) checkBudget(root.budget, ['budget'], undefined, 'the plan', error);
 
   // Registry schemas: references between them, and (when a checker is given) that each compiles.
   const ids = new Set(schemaNames.flatMap((name) => {
@@ -514,6 +515,7 @@ function crossCheck(
       warn(at('options'), `${name}: "options" only applies to human-decision nodes; it is ignored on a ${type} node.`);
     }
     if (node.quorum !== undefined) checkQuorum(node, type, name, at, error);
+    if (node.budget !== undefined) checkBudget(node.budget, at('budget'), type ?? 'task', name, error);
     if (type !== undefined && type !== 'join' && node.join !== undefined) {
       error(at('join'), `${name}: "join" only applies to join nodes; a ${type} node waits for all its incoming edges. Make it a join node, or remove "join".`);
     }
@@ -855,5 +857,27 @@ function checkPlanNode(
     if (node[field] !== undefined) {
       error(at(field), `${name} is a plan node: "${field}" does not apply to it (its output is the child run's outputs); put it on a node of the sub-plan.`);
     }
+  }
+}
+
+/**
+ * A budget (docs/semantics.md, "Budgets") belongs on a task node or on the plan and names at least
+ * one limit. (Shape, signs and the range of `warnAt` are checked by the zod schema.)
+ */
+function checkBudget(
+  budget: unknown,
+  path: Segment[],
+  /** The node's type; undefined for the plan's budget. */
+  type: NodeType | undefined,
+  name: string,
+  error: (path: Segment[], message: string) => void,
+): void {
+  if (type !== undefined && type !== 'task') {
+    error(path, `${name}: "budget" only applies to task nodes, whose agents report usage; a ${type} node spends nothing. Put the budget on a task node or on the plan, or remove it.`);
+    return;
+  }
+  if (!isRecord(budget)) return;
+  if (budget.maxCostUsd === undefined && budget.maxTokens === undefined) {
+    error(path, `${name}: "budget" needs a limit: maxCostUsd (US dollars) and/or maxTokens (input + output tokens), e.g. budget: { maxCostUsd: 5 }.`);
   }
 }

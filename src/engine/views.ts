@@ -6,6 +6,8 @@ import { workItemFor } from './dispatch';
 import { innermostLoop } from './loops';
 import { describeTally, describeVotes, quorumDecisionOf } from './quorum';
 import { findNodeRun, isActive, isFinished, specNode } from './run-state';
+import { budgetView, describeSpending, formatCost, hasUsage, planBudgetLimits, tokensOf } from './budgets';
+import { DEFAULT_BUDGET_WARN_AT } from './spec';
 import type { InstanceView, NodeRun, RunSnapshot, RunState, WorkItem } from './types';
 
 /** Instances per fanned-out node, in index order (one pass over the node runs). */
@@ -99,6 +101,8 @@ export function snapshotOf(state: RunState): RunSnapshot {
         ...(loop ? { maxIterations: loop.edge.loop.maxIterations } : {}),
         ...(spec.forEach && node.instanceOf === undefined ? { instances: (own ?? []).map((instance) => instanceView(node, instance)) } : {}),
         ...(node.childRunId !== undefined ? { childRunId: node.childRunId, childRunIds: childRunIdsOf(node) } : {}),
+        ...(hasUsage(node.usage) ? { usage: { ...node.usage, tokens: tokensOf(node.usage) } } : {}),
+        ...(spec.budget ? { budget: { ...spec.budget, warnAt: spec.budget.warnAt ?? DEFAULT_BUDGET_WARN_AT } } : {}),
       };
     }),
     approvals: state.approvals.map((approval) => ({
@@ -119,6 +123,7 @@ export function snapshotOf(state: RunState): RunSnapshot {
     updatedAt: state.updatedAt,
     finishedAt: state.finishedAt,
     ...(state.parent ? { parent: { ...state.parent } } : {}),
+    ...budgetView(state),
   };
 }
 
@@ -191,7 +196,7 @@ export function currentDetails(state: RunState): string {
   const planNodes = state.nodes.filter((node) => node.instanceOf === undefined);
   for (const node of planNodes) counts.set(node.status, (counts.get(node.status) ?? 0) + 1);
   const tally = [...counts].map(([status, count]) => `${count} ${status}`).join(' · ');
-  const lines = [`**${state.spec.title ?? state.planId}**: ${state.status} (${tally})`, ''];
+  const lines = [`**${state.spec.title ?? state.planId}**: ${state.status} (${tally})`, ...spendingLines(state), ''];
   const large = planNodes.length > DETAIL_NODE_LINES;
   let listed = 0;
   let unlisted = 0;
@@ -202,11 +207,37 @@ export function currentDetails(state: RunState): string {
       continue;
     }
     const attempts = node.attempts ? ` (attempts: ${node.attempts})` : '';
-    lines.push(`- ${STATUS_ICON[node.status] ?? ''} \`${node.nodeId}\` ${node.status}${attempts}${loopText(state, node)}${instanceText(instances.get(node.nodeId))}${votesText(state, node)}${node.childRunId !== undefined && node.status === 'running' ? `: child run \`${node.childRunId}\`` : ''}`);
+    lines.push(`- ${STATUS_ICON[node.status] ?? ''} \`${node.nodeId}\` ${node.status}${attempts}${loopText(state, node)}${instanceText(instances.get(node.nodeId))}${votesText(state, node)}${usageText(node)}${node.childRunId !== undefined && node.status === 'running' ? `: child run \`${node.childRunId}\`` : ''}`);
     listed += 1;
   }
   if (unlisted > 0) lines.push(`- … and ${unlisted} more`);
   return lines.join('\n');
+}
+
+/**
+ * `Spent: $1.20 of $5.00, 3400 of 10000 tokens`: the run's spending, under the title, for runs that
+ * report usage or have a budget (other runs' details are unchanged); says so when the run is blocked by it.
+ */
+function spendingLines(state: RunState): string[] {
+  const limits = planBudgetLimits(state);
+  const budgeted = limits.maxCostUsd !== undefined || limits.maxTokens !== undefined;
+  if (!hasUsage(state.usage) && !budgeted) return [];
+  const spent = budgeted ? describeSpending(state.usage, limits) : usageSummary(state.usage);
+  const blocked = state.planBudget?.exceededAt !== undefined && !isFinished(state) ? ' ⛔ over budget: raise it (plan-runner budget) or cancel' : '';
+  return [`Spent: ${spent}${blocked}`];
+}
+
+/** `$0.42, 1200 tokens`: a usage sum without limits. */
+function usageSummary(usage: RunState['usage']): string {
+  const parts: string[] = [];
+  if (usage?.costUsd !== undefined) parts.push(`$${formatCost(usage.costUsd)}`);
+  if (usage?.inputTokens !== undefined || usage?.outputTokens !== undefined) parts.push(`${tokensOf(usage)} tokens`);
+  return parts.join(', ');
+}
+
+/** ` · $0.42, 1200 tokens` for a node whose attempts reported usage. */
+function usageText(node: NodeRun): string {
+  return hasUsage(node.usage) ? ` · ${usageSummary(node.usage)}` : '';
 }
 
 /** `: iteration 2 of 3` for a node inside a loop body once its loop went round. */

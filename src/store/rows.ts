@@ -19,6 +19,7 @@ import type {
   NodeStatus,
   NodeType,
   QuorumVote,
+  Usage,
   RunEvent,
   RunRecord,
   RunStatus,
@@ -177,6 +178,7 @@ export function attemptRow(runId: string, attempt: AttemptRow): Insertable<Attem
     output: encodeJson(attempt.output),
     notes: orNull(attempt.notes),
     iteration: orNull(attempt.iteration),
+    usage: encodeJson(attempt.usage),
   };
 }
 
@@ -234,6 +236,7 @@ export function storedAttempt(row: Selectable<AttemptsTable>, issues: Issue[], a
     output: decodeJson(row.output),
     notes: orUndefined(row.notes),
     iteration: orUndefined(row.iteration),
+    usage: decodeJson<Usage>(row.usage),
     issues,
     artifacts,
   });

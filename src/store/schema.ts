@@ -85,6 +85,8 @@ export interface AttemptsTable {
   notes: string | null;
   /** The loop iteration the attempt belongs to (NULL outside loops; migration 0003). */
   iteration: number | null;
+  /** What the attempt spent, `{inputTokens?, outputTokens?, costUsd?}` (migration 0007); NULL when it reported nothing. */
+  usage: Json | null;
 }
 
 export interface ValidationIssuesTable {

@@ -13,6 +13,7 @@ import type {
   PlanNode,
   PlanSpec,
   QuorumVote,
+  Usage,
   RunEvent,
   TransitionRecord,
   RunRecord,
@@ -55,6 +56,8 @@ export interface StoredAttempt {
   notes?: string;
   /** The loop iteration the attempt belongs to (absent outside loops). */
   iteration?: number;
+  /** What the attempt spent, as its result reported it (docs/semantics.md, "Budgets"). */
+  usage?: Usage;
   /** From the `validation_issues` table, in the order they were found. */
   issues: Issue[];
   /** From the `artifacts` table. */

@@ -13,6 +13,7 @@ import { payloadLimitsFromEnv, resolvePayloadLimits, type PayloadLimits } from '
 import { openStore } from '../store';
 import type { PlanStore } from '../store/types';
 import { DEFAULT_TASK_QUEUE } from '../workflows/definitions';
+import { checkSearchAttributes } from './search-attributes';
 import {
   explainConnectFailure,
   resolveConnectionSettings,
@@ -121,6 +122,7 @@ async function connectNative(settings: TemporalConnectionSettings): Promise<Nati
 /** Runs a worker until SIGINT/SIGTERM (the SDK installs the signal handlers and drains). */
 export async function runWorker(config: WorkerConfig = {}): Promise<void> {
   const resolved = resolveWorkerConfig(config);
+  await checkSearchAttributes(resolved.connection);
   const planWorker = await createPlanWorker({ ...config, connectionSettings: resolved.connection });
   const sinks = planWorker.delivery.sinks.map((sink) => sink.id);
   const agents = Object.keys(planWorker.delivery.agents);

@@ -6,7 +6,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { AgentSubmission, CancelRequest, HumanResponse, ReplanRequest, ResumeRequest, RetryRequest } from '../engine/messages';
+import type { AgentSubmission, CancelRequest, HumanResponse, RaiseBudgetRequest, ReplanRequest, ResumeRequest, RetryRequest } from '../engine/messages';
 import type { RunReplannedDetail } from '../engine/replan';
 import type { OutboxHandOver } from './outbox';
 import type { PlanSpec } from '../engine/spec';
@@ -49,7 +49,7 @@ export interface ContinuedRun {
 /** Outcome of the `replanRun` update. */
 export type ReplanOutcome = OperationOutcome & { specVersion: number; changes: RunReplannedDetail };
 
-/** Outcome of `cancelRun`, `resumeRun` and `retryNodeRun` updates. */
+/** Outcome of `cancelRun`, `resumeRun`, `retryNodeRun` and `raiseBudget` updates. */
 export interface OperationOutcome {
   accepted: true;
   runStatus: RunSnapshot['status'];
@@ -65,6 +65,7 @@ export const retryNodeSignal = defineSignal<[RetryRequest]>('retryNode');
 export const replanSignal = defineSignal<[ReplanRequest]>('replan');
 /** Sent by a child run to its parent once it completed, failed or was cancelled (docs/semantics.md, "Sub-plans"). */
 export const subplanFinishedSignal = defineSignal<[SubplanFinished]>('subplanFinished');
+export const raiseBudgetSignal = defineSignal<[RaiseBudgetRequest]>('raiseBudget');
 
 // Updates: the caller gets the outcome, or an error saying why the message was refused.
 export const submitNodeResultUpdate = defineUpdate<SubmitOutcome, [AgentSubmission]>('submitNodeResult');
@@ -73,6 +74,7 @@ export const cancelRunUpdate = defineUpdate<OperationOutcome, [CancelRequest]>('
 export const resumeRunUpdate = defineUpdate<OperationOutcome, [ResumeRequest]>('resumeRun');
 export const retryNodeUpdate = defineUpdate<OperationOutcome, [RetryRequest]>('retryNodeRun');
 export const replanRunUpdate = defineUpdate<ReplanOutcome, [ReplanRequest]>('replanRun');
+export const raiseBudgetUpdate = defineUpdate<OperationOutcome, [RaiseBudgetRequest]>('raiseBudget');
 
 // Queries: read-only views of the live run.
 export const snapshotQuery = defineQuery<RunSnapshot>('snapshot');
@@ -95,4 +97,9 @@ export const FAILURE_TYPES = {
 export const PlanIdKey = defineSearchAttributeKey('PlanId', SearchAttributeType.KEYWORD);
 export const PlanRunStatusKey = defineSearchAttributeKey('PlanRunStatus', SearchAttributeType.KEYWORD);
 export const PlanWaitingOnKey = defineSearchAttributeKey('PlanWaitingOn', SearchAttributeType.KEYWORD_LIST);
-export const SEARCH_ATTRIBUTES = { PlanId: 'Keyword', PlanRunStatus: 'Keyword', PlanWaitingOn: 'KeywordList' } as const;
+/**
+ * What the run's results spent so far, in US dollars (docs/semantics.md, "Budgets"): set only on runs
+ * whose results report a cost, so runs can be sorted and filtered by spend.
+ */
+export const PlanCostUsdKey = defineSearchAttributeKey('PlanCostUsd', SearchAttributeType.DOUBLE);
+export const SEARCH_ATTRIBUTES = { PlanId: 'Keyword', PlanRunStatus: 'Keyword', PlanWaitingOn: 'KeywordList', PlanCostUsd: 'Double' } as const;

@@ -32,6 +32,7 @@ import {
   runInputCheck,
   pendingTimers,
   fireDueTimers,
+  raiseBudget,
   recordOf,
   rejectOperation,
   rejectSubmission,
@@ -68,6 +69,9 @@ import {
   PlanIdKey,
   PlanRunStatusKey,
   PlanWaitingOnKey,
+  PlanCostUsdKey,
+  raiseBudgetSignal,
+  raiseBudgetUpdate,
   cancelRunUpdate,
   cancelSignal,
   replanRunUpdate,
@@ -171,6 +175,13 @@ const CLOSE_CANCELLED_AS_CANCELED = 'close-cancelled-run-as-canceled';
  */
 const WORK_ITEM_TOKENS = 'work-item-tokens';
 
+/**
+ * Patch id: runs whose results report a cost publish it as search attribute `PlanCostUsd`
+ * (docs/semantics.md, "Budgets"). Checked only when a run has a cost, so runs without one record
+ * nothing new; runs recorded before budgets had no such upsert.
+ */
+const BUDGETS = 'budgets';
+
 /** Default for `PlanRunOptions.continueAsNewAfterMessages`: far below Temporal's per-execution limits. */
 const CONTINUE_AS_NEW_AFTER_MESSAGES = 500;
 /** Transitions applied before they must be recorded, while messages keep arriving. */
@@ -245,6 +256,9 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
   wf.setHandler(replanSignal, (payload) => void inbox.push({ kind: 'replan', payload, via: 'signal' }), {
     description: 'Replace the spec: { spec, by, reason? }. Unchanged finished nodes keep their results; the run continues as new.',
   });
+  wf.setHandler(raiseBudgetSignal, (payload) => void inbox.push({ kind: 'raiseBudget', payload, via: 'signal' }), {
+    description: "Raise the plan's budget: { maxCostUsd?, maxTokens?, by }. A run blocked by its budget goes on once it is within the new limits.",
+  });
 
   wf.setHandler(subplanFinishedSignal, (payload) => void inbox.push({ kind: 'subplan-finished', payload, via: 'internal' }), {
     description: 'Sent by a child run of a plan node when it completed, failed or was cancelled: { nodeId, attempt, childRunId, status, output?, partial?, reason? }.',
@@ -271,6 +285,11 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
   wf.setHandler(retryNodeUpdate, (payload) => enqueue<OperationOutcome>('retry', payload), {
     description: 'Retry a failed or blocked node: { nodeId, by, input? }.',
     validator: (payload) => refuseIf(() => retryNode(state, payload, now(), limits)),
+  });
+
+  wf.setHandler(raiseBudgetUpdate, (payload) => enqueue<OperationOutcome>('raiseBudget', payload), {
+    description: "Raise the plan's budget: { maxCostUsd?, maxTokens?, by }; a raise that raises nothing fails with PlanRunRefused.",
+    validator: (payload) => refuseIf(() => raiseBudget(state, payload, now(), limits)),
   });
 
   wf.setHandler(replanRunUpdate, (payload) => enqueue<ReplanOutcome>('replan', payload), {
@@ -411,6 +430,16 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
     published = next;
   };
 
+  // What the run spent, as search attribute PlanCostUsd: once per batch of transitions (with their
+  // store write), and only for runs whose results report a cost (docs/semantics.md, "Budgets").
+  let publishedCost: number | undefined;
+  const publishCost = () => {
+    const cost = state.usage?.costUsd;
+    if (cost === undefined || cost === publishedCost || !wf.patched(BUDGETS)) return;
+    wf.upsertSearchAttributes([{ key: PlanCostUsdKey, value: cost }]);
+    publishedCost = cost;
+  };
+
   // One cancellable Temporal timer per pending engine timer (delays, timeouts, deadlines), with a
   // summary so the Web UI shows what it waits for.
   const timers = new Map<string, wf.CancellationScope>();
@@ -478,6 +507,7 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
   /** Updates whose transition is applied but not yet recorded. */
   const replies: Array<() => void> = [];
   const recordAndReply = async () => {
+    publishCost();
     await outbox.record();
     for (const reply of replies.splice(0)) reply();
   };
@@ -515,6 +545,8 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
         return settleMessage(message, resumeRun(state, message.payload, now(), limits));
       case 'retry':
         return settleMessage(message, retryNode(state, message.payload, now(), limits));
+      case 'raiseBudget':
+        return settleMessage(message, raiseBudget(state, message.payload, now(), limits));
       case 'replan': {
         const replanned = replanRun(state, message.payload, now());
         if (isRefusal(replanned)) return settleMessage(message, replanned);
@@ -697,6 +729,8 @@ function describeOperation(kind: ExternalKind): string {
       return 'The run was cancelled.';
     case 'resume':
       return 'The run was resumed.';
+    case 'raiseBudget':
+      return "The run's budget was raised.";
     default:
       return 'The node was retried.';
   }

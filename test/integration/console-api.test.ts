@@ -108,9 +108,13 @@ describe('console API', () => {
     assert.equal(stale.status, 409);
     assert.equal(stale.body.reason, 'stale-attempt');
     const second = await h.client.workItem(id, 'draft');
-    const done = await api('POST', `/api/runs/${id}/results`, { body: { nodeId: 'draft', token: second!.token, structuredOutput: { text: 'ok' } } });
+    // The body is the submission's, usage included (docs/semantics.md, "Budgets").
+    const done = await api('POST', `/api/runs/${id}/results`, { body: { nodeId: 'draft', token: second!.token, structuredOutput: { text: 'ok' }, usage: { inputTokens: 30, outputTokens: 12, costUsd: 0.004 } } });
     assert.equal(done.status, 200, JSON.stringify(done.body));
     assert.equal(done.body.runStatus, 'completed');
+    assert.deepEqual((await h.client.snapshot(id)).nodes.find((n) => n.id === 'draft')?.usage, { inputTokens: 30, outputTokens: 12, costUsd: 0.004, tokens: 42 });
+    const badUsage = await api('POST', `/api/runs/${id}/results`, { body: { nodeId: 'draft', token: second!.token, structuredOutput: {}, usage: { costUsd: -1 } } });
+    assert.equal(badUsage.status, 400, JSON.stringify(badUsage.body));
     const svg = await api('GET', `/api/runs/${id}/graph.svg`, { as: 'bob' });
     assert.match(svg.body, /data-node-id="draft"[^>]*data-status="completed"/);
   });
@@ -237,6 +241,8 @@ describe('console API', () => {
 
   test('the OpenAPI document is valid and lists exactly the routes served', async () => {
     const document = await api('GET', '/openapi.json');
+    // The result body documents usage, since it is the submission's schema.
+    assert.ok(JSON.stringify(document.body).includes('outputTokens'), 'usage in the OpenAPI document');
     const validator = new Validator();
     const result = await validator.validate(document.body);
     assert.equal(result.valid, true, String(JSON.stringify(result.errors)).slice(0, 2000));

@@ -136,6 +136,7 @@ function scenario(runId: string): Scenario {
           by: 'agent:writer-7',
           structuredOutput: { text: 'A long enough draft', tags: ['a', 'b'], score: 0.5, empty: null },
           notes: 'second try',
+          usage: { inputTokens: 1200, outputTokens: 340, costUsd: 0.0123 },
           handoffContext: { sources: ['https://example.com'] },
           artifacts: [
             { name: 'doc', kind: 'uri', pointer: 's3://bucket/doc.md', schemaRef: 'Doc', payload: { pages: 2 } },
@@ -275,6 +276,8 @@ describe('store: recordTransitions and reads', () => {
         [2, 'partial', undefined, ['min-length', 'required'], ['doc', 'cover']],
       ],
     );
+    // What an attempt spent (migration 0007): kept as reported; NULL (absent) when it reported nothing.
+    assert.deepEqual(drafts.map((a) => a.usage), [undefined, { inputTokens: 1200, outputTokens: 340, costUsd: 0.0123 }]);
 
     // Approvals and checkpoints.
     assert.deepEqual(
@@ -482,7 +485,7 @@ describe('store: spec versions', () => {
     await assert.rejects(old.migrate({ to: 'no-such-migration' }), /No migration named no-such-migration/);
 
     const report = await old.migrate();
-    assert.deepEqual(report.applied, ['0002-spec-versions', '0003-iterations', '0004-instances', '0005-identity', '0006-quorum-votes', '0008-subplans']);
+    assert.deepEqual(report.applied, ['0002-spec-versions', '0003-iterations', '0004-instances', '0005-identity', '0006-quorum-votes', '0007-usage', '0008-subplans']);
     assert.deepEqual(report.current, ALL_MIGRATIONS);
     assert.deepEqual(await old.listSpecVersions('legacy-v1'), [{ specVersion: 1, recordedAt: at(0), spec: SPEC }]);
     assert.deepEqual(await old.listSpecVersions('legacy-v2'), [{ specVersion: 2, recordedAt: at(7000), spec: SPEC_V2 }]);

@@ -21,7 +21,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { PlanRunnerClient } from '../../src/client/plan-runner-client';
 import { createPlanWorker } from '../../src/worker';
-import { PlanIdKey, PlanRunStatusKey, PlanWaitingOnKey } from '../../src/workflows/definitions';
+import { PlanCostUsdKey, PlanIdKey, PlanRunStatusKey, PlanWaitingOnKey } from '../../src/workflows/definitions';
 import { openStore } from '../../src/store';
 import type { PlanStore } from '../../src/store/types';
 import type { DeliveryConfig } from '../../src/activities/delivery/types';
@@ -57,12 +57,12 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
 }
 
 /**
- * Registers PlanId, PlanRunStatus and PlanWaitingOn on the test server. Without them, starting a run
+ * Registers PlanId, PlanRunStatus, PlanWaitingOn and PlanCostUsd on the test server. Without them, starting a run
  * fails (the client sets them at start) and so does the workflow's `upsertSearchAttributes`.
  */
 export async function registerSearchAttributes(env: TestWorkflowEnvironment, namespace = env.namespace ?? 'default'): Promise<void> {
   const searchAttributes = Object.fromEntries(
-    [PlanIdKey, PlanRunStatusKey, PlanWaitingOnKey].map((key) => [key.name, encodeSearchAttributeIndexedValueType(key.type)!]),
+    [PlanIdKey, PlanRunStatusKey, PlanWaitingOnKey, PlanCostUsdKey].map((key) => [key.name, encodeSearchAttributeIndexedValueType(key.type)!]),
   );
   await env.connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
 }

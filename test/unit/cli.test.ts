@@ -255,6 +255,12 @@ describe('plan-runner submit / respond (local checks)', () => {
     assert.deepEqual(jsonOut(json).validClasses, ['validation', 'agent-error', 'timeout', 'input', 'dispatch']);
   });
 
+  test('--usage that is not JSON exits 1 before contacting the server', async () => {
+    const run = await cli(...NOWHERE, 'submit', 'run-1', 'write', '--usage', '{inputTokens: 3}');
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /--usage is not valid JSON/);
+  });
+
   test('--output that is not JSON exits 1', async () => {
     const run = await cli(...NOWHERE, 'submit', 'run-1', 'write', '--output', 'nope');
     assert.equal(run.code, 1);
@@ -275,6 +281,48 @@ describe('plan-runner submit / respond (local checks)', () => {
   test('respond --response must be a JSON object', async () => {
     const run = await cli(...NOWHERE, 'respond', 'run-1', '--by', 'alice', '--response', '[1]');
     assert.equal(run.code, 1);
+  });
+});
+
+describe('plan-runner budget (local checks)', () => {
+  test('refuses with a clear message when neither --max-cost nor --max-tokens is given', async () => {
+    const run = await cli(...NOWHERE, 'budget', 'run-1');
+    assert.notEqual(run.code, 0);
+    assert.match(run.stderr, /needs a new limit: --max-cost USD and\/or --max-tokens N/);
+    assert.doesNotMatch(run.stderr, /127\.0\.0\.1:1/); // refused before any connection
+  });
+
+  test('--max-cost must be a number ≥ 0', async () => {
+    const run = await cli(...NOWHERE, 'budget', 'run-1', '--max-cost', 'lots');
+    assert.notEqual(run.code, 0);
+    assert.match(run.stderr, /must be a number ≥ 0/);
+  });
+});
+
+describe('status text: budgets', () => {
+  test('shows what was spent against the plan budget, a SPENT column, and how to go on when blocked', () => {
+    const d = new Driver(plan([task('a'), task('b'), task('c')], [edge('a', 'c'), edge('b', 'c')], { maxConcurrency: 2, budget: { maxCostUsd: 1, maxTokens: 5000 } }));
+    d.submit('a', { ok: true }, [], { usage: { inputTokens: 1000, outputTokens: 200, costUsd: 1.25 } });
+    const view = statusView(snapshotOf(d.state));
+    assert.equal(view.status, 'blocked');
+    assert.deepEqual(view.usage, { inputTokens: 1000, outputTokens: 200, costUsd: 1.25, tokens: 1200 });
+    assert.deepEqual(view.budget, { maxCostUsd: 1, maxTokens: 5000, warnAt: 0.8, exceeded: true });
+    const text = statusText(view);
+    assert.match(text, /^spent: \$1\.25 of \$1\.00, 1200 of 5000 tokens \(over budget\)$/m);
+    assert.match(text, /^reason: the run went over its budget/m);
+    assert.match(text, /^next: plan-runner budget run-1 --max-cost USD/m);
+    assert.match(text, /NODE +TYPE +STATUS +ATTEMPT +SPENT +OWNER/);
+    assert.match(text, /^a +task +completed +1 +\$1\.25 · 1200 tok/m);
+  });
+
+  test('a run without usage or budget prints no spent line and no SPENT column', () => {
+    const d = new Driver(plan([task('a'), task('b')], chain('a', 'b')));
+    d.submit('a', { ok: true });
+    const view = statusView(snapshotOf(d.state));
+    assert.equal('usage' in view, false);
+    assert.equal('budget' in view, false);
+    const text = statusText(view);
+    assert.doesNotMatch(text, /spent|SPENT/);
   });
 });
 

@@ -286,12 +286,14 @@ agents:
     assert.ok(DELIVERY_EVENT_TYPES.includes('checkpoint-saved'));
     assert.ok(DELIVERY_EVENT_TYPES.includes('node-cancelled'));
     // docs/semantics.md §12's 23 types, the two extensions, node-cancelled (join modes), loop-iterated and loop-exhausted (loops),
-    // fan-out-started and fan-out-completed (fan-out), approval-vote-recorded (quorum approvals), subplan-started (sub-plans).
+    // fan-out-started and fan-out-completed (fan-out), approval-vote-recorded (quorum approvals),
+    // budget-warning, budget-exceeded and budget-raised (budgets), subplan-started (sub-plans).
     assert.ok(DELIVERY_EVENT_TYPES.includes('approval-vote-recorded'));
     assert.ok(DELIVERY_EVENT_TYPES.includes('subplan-started'));
-    assert.equal(new Set(DELIVERY_EVENT_TYPES).size, 32);
+    for (const type of ['budget-warning', 'budget-exceeded', 'budget-raised'] as const) assert.ok(DELIVERY_EVENT_TYPES.includes(type));
+    assert.equal(new Set(DELIVERY_EVENT_TYPES).size, 35);
     const path = file(JSON.stringify({ sinks: [{ id: 's', url: 'https://example.com/1', secret: SECRET_A, eventTypes: DELIVERY_EVENT_TYPES }] }), 'json');
-    assert.equal(loadDeliveryConfig({ PLAN_DELIVERY_CONFIG: path }).sinks[0].eventTypes?.length, 32);
+    assert.equal(loadDeliveryConfig({ PLAN_DELIVERY_CONFIG: path }).sinks[0].eventTypes?.length, 35);
   });
 
   it('deliverySettingsOf strips URLs and secrets', () => {

@@ -227,7 +227,7 @@ describe('validatePlanSpec: one rule at a time', () => {
   });
 
   it('failure classes and actions are known, and the message lists the allowed values', () => {
-    assertOneError(check((s) => (s.nodes[0].retry = { maxAttempts: 2, retryOn: ['timeout', 'timout'] })), '$.nodes[0].retry.retryOn[1]', /must be one of: validation, agent-error, timeout, input, dispatch, loop-exhausted, subplan; it is "timout" \(did you mean "timeout"\?\)/);
+    assertOneError(check((s) => (s.nodes[0].retry = { maxAttempts: 2, retryOn: ['timeout', 'timout'] })), '$.nodes[0].retry.retryOn[1]', /must be one of: validation, agent-error, timeout, input, dispatch, loop-exhausted, subplan, budget; it is "timout" \(did you mean "timeout"\?\)/);
     assertOneError(check((s) => (s.nodes[0].onFailure = [{ on: 'validation', action: 'retry' }])), '$.nodes[0].onFailure[0].action', /must be one of: abort, human-review, replan, skip/);
   });
 

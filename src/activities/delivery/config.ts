@@ -53,6 +53,9 @@ export const DELIVERY_EVENT_TYPES = [
   'fan-out-started',
   'fan-out-completed',
   'subplan-started',
+  'budget-warning',
+  'budget-exceeded',
+  'budget-raised',
 ] as const satisfies readonly EventType[];
 
 // Compile-time check that the list above names every EventType (a new engine event type must be added).

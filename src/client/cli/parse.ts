@@ -12,7 +12,7 @@ import type { SpecProblem } from '../../engine/validate-spec';
 import { CliError, EXIT, type CliDeps } from './context';
 
 /** The failure classes `--fail` accepts (not those only the engine sets). */
-export const FAILURE_CLASSES: readonly string[] = FailureClass.options.filter((c) => c !== 'loop-exhausted' && c !== 'subplan');
+export const FAILURE_CLASSES: readonly string[] = FailureClass.options.filter((c) => c !== 'loop-exhausted' && c !== 'subplan' && c !== 'budget');
 
 /** Who acts when `--by` is not given: `cli:<login name>`. */
 export function defaultBy(): string {
@@ -78,6 +78,15 @@ export function positiveInt(value: string): number {
   const parsed = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < 1) {
     throw new InvalidArgumentError('must be a whole number ≥ 1');
+  }
+  return parsed;
+}
+
+/** commander parser: a number ≥ 0 (a price such as 2.50, a count of tokens). */
+export function nonNegativeNumber(value: string): number {
+  const parsed = Number(value.trim());
+  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < 0) {
+    throw new InvalidArgumentError('must be a number ≥ 0, e.g. 2.50');
   }
   return parsed;
 }

@@ -89,6 +89,7 @@ export function buildProgram(
     commands.registerResume,
     commands.registerRetry,
     commands.registerReplan,
+    commands.registerBudget,
     commands.registerEvents,
     commands.registerApprovals,
     commands.registerAttempts,

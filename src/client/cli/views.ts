@@ -3,6 +3,7 @@ import type { RunSnapshot, SubmitOutcome } from '../../engine/types';
 import type { RunListEntry } from '../plan-runner-client';
 import { recordingLine, table, votesCell } from '../format';
 import { brief } from './parse';
+import { describeSpending, formatCost } from '../../engine/budgets';
 
 /** The `status` view of a snapshot (the JSON contract of `plan-runner status`). */
 export function statusView(snapshot: RunSnapshot) {
@@ -28,6 +29,9 @@ export function statusView(snapshot: RunSnapshot) {
       ...(node.iteration !== undefined ? { iteration: node.iteration } : {}),
       ...(node.maxIterations !== undefined ? { maxIterations: node.maxIterations } : {}),
       ...(node.childRunId !== undefined ? { childRunId: node.childRunId, childRunIds: node.childRunIds ?? [node.childRunId] } : {}),
+      // Only for nodes whose results reported usage, and nodes with a budget (docs/semantics.md, "Budgets").
+      ...(node.usage ? { usage: node.usage } : {}),
+      ...(node.budget ? { budget: node.budget } : {}),
       ...(node.instances
         ? {
             instances: node.instances.map((instance) => ({
@@ -52,6 +56,9 @@ export function statusView(snapshot: RunSnapshot) {
     })),
     failureCount: snapshot.failureCount,
     lastSeq: snapshot.lastSeq,
+    // The run's spending and its plan budget, only when there is any.
+    ...(snapshot.usage ? { usage: snapshot.usage } : {}),
+    ...(snapshot.budget ? { budget: snapshot.budget } : {}),
     // Only when the store refused records: scripts can test for the key.
     ...(snapshot.recording ? { recording: snapshot.recording } : {}),
   };
@@ -64,6 +71,7 @@ export function listJson(run: RunListEntry) {
     planId: run.planId,
     status: run.status,
     waitingOn: run.waitingOn,
+    ...(run.costUsd !== undefined ? { costUsd: run.costUsd } : {}),
     startTime: run.startTime.toISOString(),
     closeTime: run.closeTime?.toISOString(),
     temporalStatus: run.temporalStatus,
@@ -116,7 +124,11 @@ export function outputCell(node: StatusNode): string {
 export function statusGuidance(view: StatusView): string[] {
   const lines: string[] = [];
   const run = view.runId;
-  if (view.status === 'failed' || view.status === 'blocked') {
+  if (view.status === 'blocked' && view.budget?.exceeded) {
+    // Blocked by its plan's budget (docs/semantics.md, "Budgets"): only a raise or a cancel moves it.
+    lines.push(`reason: the run went over its budget (${describeSpending(view.usage, view.budget)}): nothing new starts; results of running nodes are still recorded`);
+    lines.push(`next: plan-runner budget ${run} --max-cost USD and/or --max-tokens N (higher limits), or plan-runner cancel ${run}`);
+  } else if (view.status === 'failed' || view.status === 'blocked') {
     for (const node of view.nodes.filter((n) => n.status === 'failed' || n.status === 'blocked')) {
       const last = node.lastAttempt;
       const firstIssue = node.issues?.find((issue) => issue.severity === 'blocking');
@@ -144,11 +156,35 @@ export function statusGuidance(view: StatusView): string[] {
   return lines;
 }
 
+type Spending = { costUsd?: number; inputTokens?: number; outputTokens?: number; tokens: number };
+
+/** `$0.42 · 1200 tok`: what a node's attempts spent; `-` when they reported nothing. */
+export function spentCell(node: { usage?: Spending }): string {
+  const usage = node.usage;
+  if (!usage) return '-';
+  const parts: string[] = [];
+  if (usage.costUsd !== undefined) parts.push(`$${formatCost(usage.costUsd)}`);
+  if (usage.inputTokens !== undefined || usage.outputTokens !== undefined) parts.push(`${usage.tokens} tok`);
+  return parts.join(' · ') || '-';
+}
+
+/**
+ * `spent: $1.60 of $1.00, 1200 of 5000 tokens (over budget)`: the run's spending against its plan
+ * budget, or the sums alone; undefined for a run that reported no usage and has no budget.
+ */
+export function spentLine(view: StatusView): string | undefined {
+  if (!view.usage && !view.budget) return undefined;
+  if (!view.budget) return `spent: ${spentCell(view)}`;
+  return `spent: ${describeSpending(view.usage, view.budget)}${view.budget.exceeded ? ' (over budget)' : ''}`;
+}
+
 /** What `plan-runner status` prints for people. */
 export function statusText(view: StatusView): string {
   const lines = [`run ${view.runId}  plan ${view.planId}${view.title ? ` (${view.title})` : ''}  spec v${view.specVersion}  status ${view.status}`];
   if (view.recording) lines.push(recordingLine(view.recording));
   if (view.parent) lines.push(`child run of ${view.parent.runId} (node ${view.parent.nodeId}, attempt ${view.parent.attempt})`);
+  const spent = spentLine(view);
+  if (spent) lines.push(spent);
   lines.push(...statusGuidance(view));
   lines.push('');
   const finished = view.status === 'completed' || view.status === 'aborted';
@@ -157,11 +193,13 @@ export function statusText(view: StatusView): string {
   const loops = view.nodes.some((node) => node.iteration !== undefined);
   // A CHILD RUN column only when a plan node started one (docs/semantics.md, "Sub-plans").
   const children = view.nodes.some((node) => node.childRunId !== undefined || node.instances?.some((instance) => instance.childRunId !== undefined));
+  // A SPENT column only when a result reported usage: the output of other runs stays as it was.
+  const spending = view.nodes.some((node) => node.usage !== undefined);
   const iterationCell = (node: { iteration?: number; maxIterations?: number }) =>
     node.iteration === undefined ? '' : `${node.iteration}${node.maxIterations !== undefined ? ` of ${node.maxIterations}` : ''}`;
   lines.push(
     table([
-      ['NODE', 'TYPE', 'STATUS', ...(loops ? ['ITERATION'] : []), 'ATTEMPT', 'OWNER', ...(children ? ['CHILD RUN'] : []), 'OUTPUT'],
+      ['NODE', 'TYPE', 'STATUS', ...(loops ? ['ITERATION'] : []), 'ATTEMPT', ...(spending ? ['SPENT'] : []), 'OWNER', ...(children ? ['CHILD RUN'] : []), 'OUTPUT'],
       ...view.nodes.flatMap((node) => [
         [
           node.id,
@@ -169,6 +207,7 @@ export function statusText(view: StatusView): string {
           finished && node.status === 'pending' ? 'not reached' : node.status,
           ...(loops ? [iterationCell(node)] : []),
           attemptCell(node),
+          ...(spending ? [spentCell(node)] : []),
           node.owner ?? '',
           ...(children ? [node.childRunId ?? ''] : []),
           outputCell(node),
@@ -179,6 +218,7 @@ export function statusText(view: StatusView): string {
           instance.status,
           ...(loops ? [''] : []),
           attemptCell({ ...instance, maxAttempts: node.maxAttempts }),
+          ...(spending ? [''] : []),
           '',
           ...(children ? [instance.childRunId ?? ''] : []),
           instance.output !== null ? brief(instance.output) : instance.failureClass ? `(failed: ${instance.failureClass})` : '',

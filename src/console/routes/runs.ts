@@ -102,7 +102,8 @@ export const runRoutes = [
     async handler({ params, reply }, { client }) {
       const snapshot = await client.snapshot(params.runId);
       const svg = await renderSvg(planGraph(await client.storedSpec(params.runId, snapshot.specVersion), snapshot));
-      reply.type('image/svg+xml; charset=utf-8').header('cache-control', 'no-store');
+      // Which event the drawing is as of: the page fetches it next to the status and compares.
+      reply.type('image/svg+xml; charset=utf-8').header('cache-control', 'no-store').header('x-plan-last-seq', String(snapshot.lastSeq));
       return svg;
     },
   }),

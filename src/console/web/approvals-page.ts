@@ -91,15 +91,19 @@ function formFor(approval: PendingApproval, answer: (response: Record<string, un
         { class: 'form' },
         comments,
         edits,
-        h('button', { class: 'approve', onclick: () => void answer(withComments({ approved: true })) }, 'Approve'),
-        h('button', { class: 'reject', onclick: () => {
-          const requiredEdits = edits.value.split('\n').map((line) => line.trim()).filter(Boolean);
-          void answer(withComments({ approved: false, ...(requiredEdits.length ? { requiredEdits } : {}) }));
-        } }, 'Reject'),
+        h(
+          'div',
+          { class: 'buttons' },
+          h('button', { class: 'approve', onclick: () => void answer(withComments({ approved: true })) }, 'Approve'),
+          h('button', { class: 'reject', onclick: () => {
+            const requiredEdits = edits.value.split('\n').map((line) => line.trim()).filter(Boolean);
+            void answer(withComments({ approved: false, ...(requiredEdits.length ? { requiredEdits } : {}) }));
+          } }, 'Reject'),
+        ),
       );
     }
     case 'human-decision':
-      return h('div', { class: 'form' }, comments, ...(approval.options ?? []).map((option) => h('button', { class: 'decision', 'data-option': option, onclick: () => void answer(withComments({ decision: option })) }, option)));
+      return h('div', { class: 'form' }, comments, h('div', { class: 'buttons' }, ...(approval.options ?? []).map((option) => h('button', { class: 'decision', 'data-option': option, onclick: () => void answer(withComments({ decision: option })) }, option))));
     case 'human-review-edit':
       return jsonForm(approval.resolvedInput ?? {}, 'Edit, then approve (JSON)', (edited) => answer(withComments({ edited, approved: true })), 'Approve with these edits');
     default:

@@ -23,6 +23,10 @@ export async function runPage(root: HTMLElement, runId: string, signal: AbortSig
 
   let lastSeq = -1;
   let openNode: string | undefined;
+  const fetchSvg = () =>
+    fetch(`${base}/graph.svg`, { credentials: 'same-origin' }).then(async (r) => ({ svg: r.ok ? await r.text() : '', seq: Number(r.headers.get('x-plan-last-seq') ?? -1) }));
+  // The first drawing is asked for at once, next to the status: on a large plan it is the slow part.
+  let firstDrawing: Promise<{ svg: string; seq: number }> | undefined = fetchSvg();
   let status: RunStatus | undefined;
   let actionsKey = '';
 
@@ -43,10 +47,14 @@ export async function runPage(root: HTMLElement, runId: string, signal: AbortSig
       actionsKey = key;
       renderActions(actions, outcome, status, base, refresh);
     }
-    const [svg, events] = await Promise.all([
-      fetch(`${base}/graph.svg`, { credentials: 'same-origin' }).then((r) => (r.ok ? r.text() : '')),
+    const early = firstDrawing;
+    firstDrawing = undefined;
+    const [drawing, events] = await Promise.all([
+      // The early drawing may be older than this status: then draw again.
+      (early ?? fetchSvg()).then((d) => (d.seq !== -1 && d.seq < lastSeq ? fetchSvg() : d)),
       get<RunEvent[]>(`${base}/events`).catch(() => [] as RunEvent[]),
     ]);
+    const svg = drawing.svg;
     // The server renders the SVG with every text escaped; the page's CSP runs no inline script.
     graph.innerHTML = svg;
     graph.dataset.lastSeq = String(lastSeq);
@@ -151,7 +159,7 @@ function renderPanel(panel: HTMLElement, detail: NodeDetail, close: () => void):
       h(
         'details',
         { class: 'attempt', open: attempt === detail.attempts[detail.attempts.length - 1] },
-        h('summary', {}, `#${attempt.attempt} ${attempt.status} by ${attempt.by} ${relative(attempt.at)}${attempt.failureClass ? ` · ${attempt.failureClass}` : ''}`),
+        h('summary', {}, `#${attempt.attempt} ${attempt.status} by ${attempt.by} ${relative(attempt.at)}${attempt.failureClass ? ` · ${attempt.failureClass}` : ''}${usageText(attempt.usage)}`),
         attempt.failureMessage ? h('p', {}, attempt.failureMessage) : null,
         attempt.issues.length ? h('ul', { class: 'issues' }, ...attempt.issues.map((issue) => h('li', { class: `issue-${issue.severity}` }, `${issue.severity} ${issue.code}${issue.path ? ` at ${issue.path}` : ''}: ${issue.message}`))) : null,
         attempt.artifacts.length ? h('ul', {}, ...attempt.artifacts.map((a) => h('li', {}, `${a.name} (${a.kind}): ${a.pointer}`))) : null,
@@ -159,6 +167,15 @@ function renderPanel(panel: HTMLElement, detail: NodeDetail, close: () => void):
       ),
     ),
   );
+}
+
+/** ` · $0.0123 · 1540 tokens`: what an attempt reported spending (nothing when it reported none). */
+function usageText(usage: NodeDetail['attempts'][number]['usage']): string {
+  if (!usage) return '';
+  const parts: string[] = [];
+  if (usage.costUsd !== undefined) parts.push(`$${usage.costUsd}`);
+  if (usage.inputTokens !== undefined || usage.outputTokens !== undefined) parts.push(`${(usage.inputTokens ?? 0) + (usage.outputTokens ?? 0)} tokens`);
+  return parts.length ? ` · ${parts.join(' · ')}` : '';
 }
 
 /** Nodes and instances a retry can move: failed or blocked. */

@@ -72,7 +72,19 @@ export interface NodeDetail {
   brief: Record<string, unknown>;
   resolvedInput?: unknown;
   output?: unknown;
-  attempts: Array<{ attempt: number; status: string; by: string; at: string; failureClass?: string; failureMessage?: string; issues: Issue[]; output?: unknown; artifacts: Array<{ name: string; kind: string; pointer: string }> }>;
+  attempts: Array<{
+    attempt: number;
+    status: string;
+    by: string;
+    at: string;
+    failureClass?: string;
+    failureMessage?: string;
+    /** What the attempt spent, as its result reported it (budgets). */
+    usage?: { inputTokens?: number; outputTokens?: number; costUsd?: number };
+    issues: Issue[];
+    output?: unknown;
+    artifacts: Array<{ name: string; kind: string; pointer: string }>;
+  }>;
   timers: Array<{ kind: string; dueAt: string; what: string }>;
 }
 

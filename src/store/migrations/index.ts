@@ -13,6 +13,7 @@ import { iterationsSchema } from './0003-iterations';
 import { instancesSchema } from './0004-instances';
 import { identitySchema } from './0005-identity';
 import { quorumVotesSchema } from './0006-quorum-votes';
+import { usageSchema } from './0007-usage';
 import { subplansSchema } from './0008-subplans';
 
 export function storeMigrations(dialect: StoreDialect): Record<string, Migration> {
@@ -23,6 +24,7 @@ export function storeMigrations(dialect: StoreDialect): Record<string, Migration
     '0004-instances': instancesSchema(dialect),
     '0005-identity': identitySchema(dialect),
     '0006-quorum-votes': quorumVotesSchema(dialect),
+    '0007-usage': usageSchema(dialect),
     '0008-subplans': subplansSchema(dialect),
   };
 }

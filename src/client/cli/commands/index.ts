@@ -12,6 +12,7 @@ export { registerCancel } from './cancel';
 export { registerResume } from './resume';
 export { registerRetry } from './retry';
 export { registerReplan } from './replan';
+export { registerBudget } from './budget';
 export { registerEvents } from './events';
 export { registerApprovals } from './approvals';
 export { registerAttempts } from './attempts';

@@ -11,6 +11,7 @@ interface SubmitOptions {
   notes?: string;
   handoff?: string;
   fail?: string;
+  usage?: string;
   attempt?: number;
   submissionId?: string;
   token?: string;
@@ -30,13 +31,14 @@ export function registerSubmit(program: Command, ctx: CliContext): void {
     .option('--notes <text>', 'notes for people and the next node')
     .option('--handoff <json>', 'handoff context for downstream nodes: JSON, @FILE or -')
     .option('--fail <class:message>', `report a failure instead of a result; classes: ${FAILURE_CLASSES.join(', ')}`)
+    .option('--usage <json>', 'what the attempt spent: {"inputTokens":…,"outputTokens":…,"costUsd":…} as JSON, @FILE or -; counted against budgets')
     .option('--attempt <n>', 'the attempt this result answers (a stale attempt is refused)', positiveInt)
     .option('--submission-id <id>', 'idempotency key: resending it returns the first outcome')
     .option('--token <token>', "the work item's token (required when the run requires tokens); default $PLAN_WORK_ITEM_TOKEN, which keeps it out of process lists")
     .option('--by <who>', 'who submits', defaultBy())
     .action(async (runId: string, nodeId: string, options: SubmitOptions, command: Command) => {
-      if (options.output === '-' && options.handoff === '-') {
-        throw new CliError(EXIT.usage, 'only one of --output and --handoff can read standard input (-); give the other as JSON or @FILE');
+      if ([options.output, options.handoff, options.usage].filter((value) => value === '-').length > 1) {
+        throw new CliError(EXIT.usage, 'only one of --output, --handoff and --usage can read standard input (-); give the others as JSON or @FILE');
       }
       const submission: AgentSubmission = { nodeId, by: options.by };
       if (options.output !== undefined) submission.structuredOutput = await readJsonOption('--output', options.output, deps) as AgentSubmission['structuredOutput']; // checked by the client
@@ -44,6 +46,7 @@ export function registerSubmit(program: Command, ctx: CliContext): void {
       if (options.artifact?.length) submission.artifacts = options.artifact.map(parseArtifact);
       if (options.notes !== undefined) submission.notes = options.notes;
       if (options.fail !== undefined) submission.failure = parseFailure(options.fail);
+      if (options.usage !== undefined) submission.usage = (await readJsonOption('--usage', options.usage, deps)) as AgentSubmission['usage']; // checked by the client
       if (options.attempt !== undefined) submission.attempt = options.attempt;
       if (options.submissionId !== undefined) submission.submissionId = options.submissionId;
       const token = options.token ?? process.env.PLAN_WORK_ITEM_TOKEN;
