@@ -544,6 +544,38 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'batched-results',
+    description:
+      'results signalled together are validated in one local activity and the search attributes published once per store write (patch batch-validation-and-search-attributes): one invalid (retried), one duplicate in the same batch',
+    closes: 'completed',
+    async run({ client, runId, until, untilEvents }) {
+      const spec = plan(
+        'batched',
+        [{ id: 'a', outputSchema: 'Notes', retry: { maxAttempts: 2 } }, { id: 'b', outputSchema: 'Notes' }, { id: 'c' }, { id: 'd' }, { id: 'after', type: 'join' }],
+        [
+          { from: 'a', to: 'after' },
+          { from: 'b', to: 'after' },
+          { from: 'c', to: 'after' },
+          { from: 'd', to: 'after' },
+        ],
+        { schemas: notesSchemas, maxConcurrency: 4 },
+      );
+      const handle = client.client.workflow.getHandle(runId);
+      await client.start(spec, { runId });
+      await until((snapshot) => snapshot.nodes.filter((node) => node.status === 'running').length === 4, 'four tasks running');
+      await Promise.all([
+        handle.signal(nodeResultSignal, { nodeId: 'a', attempt: 1, submissionId: 'a-1', structuredOutput: { summary: 'x' } }),
+        handle.signal(nodeResultSignal, { nodeId: 'b', attempt: 1, submissionId: 'b-1', structuredOutput: { summary: 'long enough' } }),
+        handle.signal(nodeResultSignal, { nodeId: 'c', attempt: 1, submissionId: 'c-1', structuredOutput: { n: 1 } }),
+        handle.signal(nodeResultSignal, { nodeId: 'c', attempt: 1, submissionId: 'c-1', structuredOutput: { n: 1 } }),
+        handle.signal(nodeResultSignal, { nodeId: 'd', attempt: 1, submissionId: 'd-1', structuredOutput: { n: 2 } }),
+      ]);
+      await untilEvents((events) => events.some((event) => event.type === 'result-rejected'), 'the duplicate rejected');
+      await until((snapshot) => snapshot.nodes[0].currentAttempt === 2, 'a retried');
+      await handle.signal(nodeResultSignal, { nodeId: 'a', attempt: 2, submissionId: 'a-2', structuredOutput: { summary: 'long enough now' } });
+    },
+  },
+  {
     name: 'operation-signals-refused',
     description: 'a retry signal for a running node and a replan signal with an invalid spec are refused and recorded as operation-rejected (patch record-refused-operation-signals)',
     closes: 'completed',

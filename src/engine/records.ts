@@ -150,7 +150,10 @@ export function recordOf(
   const nodes: NodeRunRecord[] = [];
   const attempts: AttemptRow[] = [];
   after.nodes.forEach((node, position) => {
-    const previous = before ? findNodeRun(before, node.nodeId) : undefined;
+    // Node runs keep their positions from one state to the next (only a replan or a fan-out moves
+    // them), so the same position is tried before the lookup.
+    const atPosition = before?.nodes[position];
+    const previous = atPosition?.nodeId === node.nodeId ? atPosition : before ? findNodeRun(before, node.nodeId) : undefined;
     if (!previous || differs(previous, node, NODE_RUN_ROW_FIELDS)) nodes.push(nodeRunRecord(node, position));
     // Attempt histories are replaced, never edited, when an attempt is added: same array, nothing new.
     if (previous?.history === node.history) return;
@@ -178,7 +181,12 @@ export function recordOf(
  * by content, so rebuilding an object without changing it adds no row.
  */
 function differs<T extends object>(a: T, b: T, fields: ReadonlyArray<keyof T>): boolean {
-  return fields.some((field) => a[field] !== b[field] && JSON.stringify(a[field]) !== JSON.stringify(b[field]));
+  // A plain loop: this runs for every field of every node run after every transition.
+  for (let i = 0; i < fields.length; i += 1) {
+    const field = fields[i];
+    if (a[field] !== b[field] && JSON.stringify(a[field]) !== JSON.stringify(b[field])) return true;
+  }
+  return false;
 }
 
 function keysOf<T extends object>(a: T, b: T): Array<keyof T> {

@@ -186,7 +186,10 @@ export function takeCheckpoint(state: RunState, reason: CheckpointReason, now: s
   const nodeStatuses: Record<string, NodeStatus> = {};
   const artifactIds: string[] = [];
   for (const node of state.nodes) {
-    setOwn(nodeStatuses, node.nodeId, node.status);
+    // A plain assignment: defining every property (`setOwn`) cost a sixth of a 1,000-node step. Node
+    // ids are never `__proto__` (the spec refuses it); `setOwn` stays as the second line of defence.
+    if (node.nodeId === '__proto__') setOwn(nodeStatuses, node.nodeId, node.status);
+    else nodeStatuses[node.nodeId] = node.status;
     if (node.status === 'ready') readyNodeIds.push(node.nodeId);
     else if (isActive(node)) activeNodeIds.push(node.nodeId);
     else if (node.status === 'completed' || node.status === 'partial') completedNodeIds.push(node.nodeId);

@@ -182,6 +182,16 @@ const WORK_ITEM_TOKENS = 'work-item-tokens';
  */
 const BUDGETS = 'budgets';
 
+/**
+ * Patch id: submissions waiting together in the inbox are validated in one local activity (one
+ * history marker for up to `RECORD_BATCH` of them, instead of one each), and the search attributes
+ * are published once per store write instead of after every transition. Both cut what a workflow
+ * task does, and what a replay of a long execution repeats, by the size of a batch: before, a
+ * 1,000-node run's history held a marker and an upsert (with its whole `PlanWaitingOn` list) per
+ * result, and its replay outlasted the workflow task timeout (docs/performance.md).
+ */
+const BATCHED_EFFECTS = 'batch-validation-and-search-attributes';
+
 /** Default for `PlanRunOptions.continueAsNewAfterMessages`: far below Temporal's per-execution limits. */
 const CONTINUE_AS_NEW_AFTER_MESSAGES = 500;
 /** Transitions applied before they must be recorded, while messages keep arriving. */
@@ -320,7 +330,8 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
     }
     eventLog.push(...transition.events);
     if (transition.checkpoint) lastCheckpoint = transition.checkpoint;
-    publishProgress();
+    if (batchedEffects) progressPending = true;
+    else publishProgress();
     syncTimers();
     // Sub-plans (docs/semantics.md, "Sub-plans"): only runs of plans with plan nodes, and child runs, get here.
     if (transition.subplans) {
@@ -417,6 +428,16 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
     while (childOps.size > 0) await Promise.allSettled([...childOps]);
   };
 
+  // With batched effects the run's progress (search attributes, current details) is published once
+  // per store write and before every wait, not after every transition.
+  let batchedEffects = false;
+  let progressPending = false;
+  const publishPendingProgress = () => {
+    if (!progressPending) return;
+    progressPending = false;
+    publishProgress();
+  };
+
   const publishProgress = () => {
     wf.setCurrentDetails(currentDetails(state));
     const owners = waitingOn(state);
@@ -471,8 +492,12 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
     }
   };
 
-  const validate = async (requests: ValidationRequest[]): Promise<Issue[][]> =>
-    requests.length === 0 ? [] : validateBatch(requests);
+  // Any other wait ends a batch validated ahead: what is left of it is validated again, at a later
+  // time, so that no event is stamped earlier than one recorded before it.
+  const validate = async (requests: ValidationRequest[]): Promise<Issue[][]> => {
+    validatedAhead.clear();
+    return requests.length === 0 ? [] : validateBatch(requests);
+  };
 
   const runInputChecks = async () => {
     for (let checks = pendingInputChecks(state); checks.length > 0; checks = pendingInputChecks(state)) {
@@ -507,38 +532,108 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
   /** Updates whose transition is applied but not yet recorded. */
   const replies: Array<() => void> = [];
   const recordAndReply = async () => {
+    validatedAhead.clear();
+    publishPendingProgress();
     publishCost();
     await outbox.record();
     for (const reply of replies.splice(0)) reply();
   };
 
-  const processSubmission = async (message: Message) => {
-    const isResult = message.kind === 'result';
+  /**
+   * Submissions validated ahead, in one batch (see `BATCHED_EFFECTS`): the request each one's check
+   * made then (as JSON), its issues, and the workflow time of the batch.
+   */
+  const validatedAhead = new Map<Message, { request?: string; issues: Issue[]; at: string }>();
+  const isSubmission = (message: Message) => message.kind === 'result' || message.kind === 'response';
+  const checkSubmission = (message: Message, at: string) =>
+    message.kind === 'result' ? checkAgentSubmission(state, message.payload, limits) : checkHumanResponse(state, message.payload, limits, at);
+
+  /**
+   * Validates `first` and the submissions queued right behind it (up to `RECORD_BATCH`) in one local
+   * activity, each checked against the state as it is now. Each is checked again when its turn comes
+   * (earlier ones may have moved the state); only a check that asks for the very same validation uses
+   * the issues found here, any other is validated on its own. All are stamped with this batch's time,
+   * taken before the await (see `now`).
+   */
+  const validateAhead = async (first: Message) => {
+    const at = now();
+    const batch = [first, ...inbox.slice(0, RECORD_BATCH - 1)];
+    const cut = batch.findIndex((message) => !isSubmission(message));
+    const messages = cut === -1 ? batch : batch.slice(0, cut);
+    const requests = messages.map((message) => {
+      const check = checkSubmission(message, at);
+      return !check.refused && !check.duplicate && check.validation ? check.validation : undefined;
+    });
+    const wanted = requests.filter((request): request is ValidationRequest => request !== undefined);
+    const results = await validate(wanted);
+    let next = 0;
+    messages.forEach((message, i) => {
+      const request = requests[i];
+      validatedAhead.set(message, request ? { request: JSON.stringify(request), issues: results[next++], at } : { issues: [], at });
+    });
+  };
+
+  /**
+   * A submission's turn up to its validation, at workflow time `at`: a refusal or a duplicate is
+   * settled here (undefined is returned); otherwise what it needs validated (`null`: nothing).
+   */
+  const beginSubmission = (message: Message, at: string) => {
     // Workflow time stands still while this runs (no await until the validation): a vote that
     // resolves a quorum approval is validated as the output it makes, stamped with this time.
-    const check = isResult ? checkAgentSubmission(state, message.payload, limits) : checkHumanResponse(state, message.payload, limits, now());
-    if (check.refused) return settleMessage(message, check);
+    const check = checkSubmission(message, at);
+    if (check.refused) return void settleMessage(message, check, undefined, at);
     if (check.duplicate) {
-      if (message.via === 'update') return (message.resolve as (value: unknown) => void)(check.duplicate);
+      if (message.via === 'update') return void (message.resolve as (value: unknown) => void)(check.duplicate);
       const refusal: Refusal = { refused: true, reason: 'duplicate-submission', message: 'this submissionId was already recorded; nothing changed.' };
-      return apply(rejectSubmission(state, message.payload, refusal, now()));
+      return void apply(rejectSubmission(state, message.payload, refusal, at));
     }
-    const at = now();
-    const [issues] = check.validation ? await validate([check.validation]) : [[]];
-    const applied = isResult
-      ? applyAgentSubmission(state, message.payload, issues, at, limits)
-      : applyHumanResponse(state, message.payload, issues, at, limits);
+    return { validation: check.validation };
+  };
+
+  /** A submission's turn after its validation found `issues`: the engine applies it. */
+  const finishSubmission = (message: Message, issues: Issue[], at: string) => {
+    const applied =
+      message.kind === 'result'
+        ? applyAgentSubmission(state, message.payload, issues, at, limits)
+        : applyHumanResponse(state, message.payload, issues, at, limits);
     settleMessage(message, applied, isRefusal(applied) ? undefined : applied.outcome, at);
+  };
+
+  /** A submission's turn in runs recorded before `BATCHED_EFFECTS`: validated on its own. */
+  const processSubmissionAlone = async (message: Message) => {
+    const begun = beginSubmission(message, now());
+    if (!begun) return;
+    const at = now();
+    const [issues] = begun.validation ? await validate([begun.validation]) : [[]];
+    finishSubmission(message, issues, at);
+  };
+
+  /**
+   * A submission's turn with `BATCHED_EFFECTS`: validated ahead with those queued behind it, and
+   * synchronous (no promise, no await) when that validation still holds, which is nearly always.
+   * Promises are not free in a workflow: the SDK records a stack trace for every one created.
+   */
+  const processSubmissionBatched = (message: Message): Promise<void> | undefined => {
+    const ahead = validatedAhead.get(message);
+    if (!ahead) return validateAhead(message).then(() => processSubmissionBatched(message));
+    validatedAhead.delete(message);
+    const begun = beginSubmission(message, ahead.at);
+    if (!begun) return undefined;
+    const { validation } = begun;
+    if (!validation) return void finishSubmission(message, [], ahead.at);
+    if (ahead.request === JSON.stringify(validation)) return void finishSubmission(message, ahead.issues, ahead.at);
+    return validate([validation]).then(([issues]) => finishSubmission(message, issues, ahead.at));
   };
 
   let messagesHandled = 0;
   let continueAsNewReason: 'replan' | 'history' | undefined;
-  const processMessage = async (message: Message) => {
+  /** One message's turn: a promise only when it must wait (validation), see `processSubmissionBatched`. */
+  const processMessage = (message: Message): Promise<void> | void => {
     if (message.via !== 'internal') messagesHandled += 1;
     switch (message.kind) {
       case 'result':
       case 'response':
-        return processSubmission(message);
+        return batchedEffects ? processSubmissionBatched(message) : processSubmissionAlone(message);
       case 'cancel':
         return settleMessage(message, cancelRun(state, message.payload, now(), limits));
       case 'resume':
@@ -592,6 +687,10 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
     }
   }
 
+  // Decided once per execution, before the first transition: a run recorded before batching replays
+  // as it ran (no marker here), every other batches from its first transition on.
+  batchedEffects = wf.patched(BATCHED_EFFECTS);
+
   // The run starts in this workflow task (a query right after start sees it started); delivery
   // begins once the worker's settings are in. A continued run re-arms its timers from the state.
   if (continued) {
@@ -610,7 +709,10 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
   let current: Message | undefined;
   try {
     while (true) {
-      await runInputChecks();
+      // With batched effects, no promise is made for what need not wait (see `processSubmissionBatched`);
+      // runs recorded before keep the awaits they were recorded with.
+      if (!batchedEffects) await runInputChecks();
+      else if (pendingInputChecks(state).length > 0) await runInputChecks();
       // Messages that arrived together are applied first and recorded together (one store write).
       if ((outbox.hasUnrecorded || replies.length > 0) && (inbox.length === 0 || timerDue || outbox.unrecordedCount >= RECORD_BATCH)) {
         await recordAndReply();
@@ -618,12 +720,17 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
       }
       if (timerDue) {
         timerDue = false;
+        validatedAhead.clear();
         apply(fireDueTimers(state, now()));
         continue;
       }
       current = inbox.shift();
       if (current) {
-        await processMessage(current);
+        if (!batchedEffects) await (async (message: Message) => processMessage(message))(current);
+        else {
+          const waiting = processMessage(current);
+          if (waiting) await waiting;
+        }
         current = undefined;
         continue;
       }
@@ -636,6 +743,7 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
           // message waits, and deliveries and wake-ups in flight get a few seconds to finish (what is
           // still unconfirmed then is carried over and sent again: at least once).
           outbox.pause();
+          publishPendingProgress();
           await wf.condition(() => inbox.length > 0 || timerDue || outbox.quiet, '10 seconds');
           if (inbox.length > 0 || timerDue || outbox.hasUnrecorded) continue;
           // Child runs being started, cancelled or reported to go out before the hand-over.
@@ -662,6 +770,7 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
         }
       }
       // A finished run still records and delivers what it produced before the workflow returns.
+      publishPendingProgress();
       if (isFinished(state) && outbox.idle) break;
       await wf.condition(() => inbox.length > 0 || timerDue || (isFinished(state) && outbox.idle));
     }

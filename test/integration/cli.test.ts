@@ -4,14 +4,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startHarness, runId, eventually, TEMPORAL_ADDRESS, type Harness } from './harness';
+import { startHarness, runId, eventually, type Harness, runCli } from './harness';
 
-const BIN = path.resolve(__dirname, '../../../bin/plan-runner.js');
 const EXAMPLE = path.resolve(__dirname, '../../../examples/blog-post.plan.yaml');
 
 let h: Harness;
@@ -22,17 +19,7 @@ after(async () => {
   await h?.close();
 });
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args, '--address', TEMPORAL_ADDRESS, '--task-queue', h.taskQueue], {
-      env: { ...process.env, CI: 'true' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const cli = (...args: string[]) => runCli(h.taskQueue, ...args);
 const json = (text: string) => JSON.parse(text.trim().split('\n').at(-1) as string);
 
 test('start, submit, respond, status, events, attempts, approvals, inbox and list through the CLI', async () => {

@@ -9,7 +9,8 @@
  * `./temporal-dev.sh test` checks for open runs after the suite (scripts/check-open-runs.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -366,4 +367,20 @@ export async function executionChain(client: Client, id: string, firstRunId: str
     current = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
   return chain;
+}
+
+/** The CLI entry point the tests run as a separate process. */
+export const CLI_BIN = path.resolve(__dirname, '../../../bin/plan-runner.js');
+
+/** Runs `plan-runner ARGS` against the suite's server on `taskQueue`; a failing command resolves with its exit code. */
+export async function runCli(taskQueue: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI_BIN, ...args, '--address', TEMPORAL_ADDRESS, '--task-queue', taskQueue], {
+      env: { ...process.env, CI: 'true' },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
 }

@@ -6,16 +6,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import path from 'node:path';
-import { startHarness, plan, runId, eventually, testDelivery, workerLog, closeAll, TEMPORAL_ADDRESS, type Harness } from './harness';
+import { startHarness, plan, runId, eventually, testDelivery, workerLog, closeAll, type Harness, runCli } from './harness';
 import { WebhookReceiver } from './webhook-receiver';
 import { installStoreRejections, REJECTION_MESSAGE, type StoreRejections } from './store-rejections';
 import { eventsQuery, nodeResultSignal } from '../../src/workflows/definitions';
 import type { RunEvent, RunSnapshot } from '../../src/engine';
 
-const BIN = path.resolve(__dirname, '../../../bin/plan-runner.js');
 
 let h: Harness;
 let sink: WebhookReceiver;
@@ -42,17 +38,7 @@ async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T>
   }
 }
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args, '--address', TEMPORAL_ADDRESS, '--task-queue', h.taskQueue], {
-      env: { ...process.env, CI: 'true' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const cli = (...args: string[]) => runCli(h.taskQueue, ...args);
 
 const chain = plan(
   'rejections',
