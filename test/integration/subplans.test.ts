@@ -7,14 +7,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import path from 'node:path';
 import type { PlanSpec, RunSnapshot } from '../../src/engine';
 import { PlanValidationError } from '../../src/client/errors';
-import { startHarness, plan, runId, eventually, TEMPORAL_ADDRESS, type Harness } from './harness';
-
-const BIN = path.resolve(__dirname, '../../../bin/plan-runner.js');
+import { startHarness, plan, runId, eventually, runCli, type Harness } from './harness';
 
 let h: Harness;
 before(async () => {
@@ -24,17 +19,7 @@ after(async () => {
   await h?.close();
 });
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args, '--address', TEMPORAL_ADDRESS, '--task-queue', h.taskQueue], {
-      env: { ...process.env, CI: 'true' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const cli = (...args: string[]) => runCli(h.taskQueue, ...args);
 
 const nodeOf = (snapshot: RunSnapshot, id: string) => {
   const node = snapshot.nodes.find((candidate) => candidate.id === id);
