@@ -213,6 +213,40 @@ async function cancelUpdate({ client, runId, until }: ScenarioContext): Promise<
   await client.cancel(runId, { by: 'operator', reason: 'no longer needed' });
 }
 
+/** continueAsNewAfterMessages 3: eight submissions over three executions (two scenarios record it). */
+async function continueAsNewScenario(ctx: ScenarioContext): Promise<void> {
+    const { client, runId, until, untilEvents } = ctx;
+    const spec = plan(
+      'continue-as-new',
+      [{ id: 'work', retry: { maxAttempts: 5 } }, { id: 'review', type: 'human-approval' }, { id: 'publish' }],
+      [
+        { from: 'work', to: 'review', map: { text: 'output.text' } },
+        { from: 'review', to: 'publish', when: 'output.approved == true' },
+      ],
+    );
+    await startWithOptions(ctx, spec, { continueAsNewAfterMessages: 3 });
+    const attemptOf = (snapshot: RunSnapshot) => snapshot.nodes[0].currentAttempt;
+    // Execution 1: three failed attempts (update, signal, update); then it continues as new.
+    const first = await currentExecution(client, runId);
+    await client.submitResult(runId, { nodeId: 'work', attempt: 1, submissionId: 'sub-1', failure: { message: 'try again' } });
+    await client.signalResult(runId, { nodeId: 'work', attempt: 2, submissionId: 'sub-2', failure: { message: 'once more' } });
+    await until((snapshot) => attemptOf(snapshot) === 3, 'attempt 3 of work');
+    await client.submitResult(runId, { nodeId: 'work', attempt: 3, failure: { message: 'and again' } });
+    const second = await untilContinued(client, runId, first, 'the second execution');
+    // Execution 2: a repeated update (a duplicate: nothing changes), the result by signal and a
+    // repeated signal (recorded as result-rejected); then it continues as new.
+    const duplicate = await client.submitResult(runId, { nodeId: 'work', attempt: 1, submissionId: 'sub-1', failure: { message: 'try again' } });
+    if (!duplicate.duplicate) throw new Error(`continue-as-new: the repeated sub-1 was not a duplicate: ${JSON.stringify(duplicate)}`);
+    await client.signalResult(runId, { nodeId: 'work', attempt: 4, submissionId: 'sub-5', structuredOutput: { text: 'works' } });
+    await until((snapshot) => pendingApprovals(snapshot) === 1, 'review requested');
+    await client.signalResult(runId, { nodeId: 'work', attempt: 4, submissionId: 'sub-5', structuredOutput: { text: 'works' } });
+    await untilEvents((events) => events.some((event) => event.type === 'result-rejected'), 'the repeated signal rejected');
+    await untilContinued(client, runId, second, 'the third execution');
+    // Execution 3: the approval and the last result; the run completes.
+    await client.respond(runId, { nodeId: 'review', respondedBy: 'gina', submissionId: 'resp-1', response: { approved: true } });
+    await client.submitResult(runId, { nodeId: 'publish', submissionId: 'sub-8', structuredOutput: {} });
+  }
+
 export const SCENARIOS: Scenario[] = [
   {
     name: 'linear-mapped-inputs',
@@ -842,38 +876,14 @@ export const SCENARIOS: Scenario[] = [
     name: 'continue-as-new',
     description: 'continueAsNewAfterMessages 3: eight submissions (updates and signals, submission ids, duplicates) over three executions',
     closes: 'completed',
-    async run(ctx) {
-      const { client, runId, until, untilEvents } = ctx;
-      const spec = plan(
-        'continue-as-new',
-        [{ id: 'work', retry: { maxAttempts: 5 } }, { id: 'review', type: 'human-approval' }, { id: 'publish' }],
-        [
-          { from: 'work', to: 'review', map: { text: 'output.text' } },
-          { from: 'review', to: 'publish', when: 'output.approved == true' },
-        ],
-      );
-      await startWithOptions(ctx, spec, { continueAsNewAfterMessages: 3 });
-      const attemptOf = (snapshot: RunSnapshot) => snapshot.nodes[0].currentAttempt;
-      // Execution 1: three failed attempts (update, signal, update); then it continues as new.
-      const first = await currentExecution(client, runId);
-      await client.submitResult(runId, { nodeId: 'work', attempt: 1, submissionId: 'sub-1', failure: { message: 'try again' } });
-      await client.signalResult(runId, { nodeId: 'work', attempt: 2, submissionId: 'sub-2', failure: { message: 'once more' } });
-      await until((snapshot) => attemptOf(snapshot) === 3, 'attempt 3 of work');
-      await client.submitResult(runId, { nodeId: 'work', attempt: 3, failure: { message: 'and again' } });
-      const second = await untilContinued(client, runId, first, 'the second execution');
-      // Execution 2: a repeated update (a duplicate: nothing changes), the result by signal and a
-      // repeated signal (recorded as result-rejected); then it continues as new.
-      const duplicate = await client.submitResult(runId, { nodeId: 'work', attempt: 1, submissionId: 'sub-1', failure: { message: 'try again' } });
-      if (!duplicate.duplicate) throw new Error(`continue-as-new: the repeated sub-1 was not a duplicate: ${JSON.stringify(duplicate)}`);
-      await client.signalResult(runId, { nodeId: 'work', attempt: 4, submissionId: 'sub-5', structuredOutput: { text: 'works' } });
-      await until((snapshot) => pendingApprovals(snapshot) === 1, 'review requested');
-      await client.signalResult(runId, { nodeId: 'work', attempt: 4, submissionId: 'sub-5', structuredOutput: { text: 'works' } });
-      await untilEvents((events) => events.some((event) => event.type === 'result-rejected'), 'the repeated signal rejected');
-      await untilContinued(client, runId, second, 'the third execution');
-      // Execution 3: the approval and the last result; the run completes.
-      await client.respond(runId, { nodeId: 'review', respondedBy: 'gina', submissionId: 'resp-1', response: { approved: true } });
-      await client.submitResult(runId, { nodeId: 'publish', submissionId: 'sub-8', structuredOutput: {} });
-    },
+    frozen: 'recorded before patch hand-over-in-its-own-workflow-task, when a hand-over was made in the workflow task that wrote the last records (see continue-as-new-own-task)',
+    run: continueAsNewScenario,
+  },
+  {
+    name: 'continue-as-new-own-task',
+    description: 'the continue-as-new scenario with patches batch-validation-and-search-attributes and hand-over-in-its-own-workflow-task: each hand-over after a 50 ms timer, in a workflow task of its own',
+    closes: 'completed',
+    run: continueAsNewScenario,
   },
 ];
 

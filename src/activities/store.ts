@@ -11,14 +11,15 @@
  * without them (README §10, "State and storage").
  */
 import { ApplicationFailure, log } from '@temporalio/activity';
-import { seqRanges, type TransitionRecord } from '../engine';
+import { expandCheckpoints, seqRanges, type CompactTransitionRecord, type TransitionRecord } from '../engine';
 import { reasonOf, storeFailureKind } from '../store/errors';
 import type { PlanStore } from '../store/types';
 import { FAILURE_TYPES } from '../workflows/definitions';
 
 export interface RecordTransitionsInput {
   runId: string;
-  records: TransitionRecord[];
+  /** In order. Checkpoints after a batch's first may come as differences (`compactCheckpoints`): expanded here. */
+  records: CompactTransitionRecord[];
 }
 
 export interface StoreActivities {
@@ -44,7 +45,8 @@ export interface StoreWriteRejectedDetails {
 export function createStoreActivities(store: PlanStore): StoreActivities {
   const where = `${store.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'} at ${store.location}`;
   return {
-    async recordTransitions({ runId, records }) {
+    async recordTransitions({ runId, records: sent }) {
+      const records: TransitionRecord[] = expandCheckpoints(sent);
       let firstRejection: unknown;
       try {
         const result = await store.recordTransitions(runId, records);

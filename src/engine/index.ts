@@ -33,6 +33,7 @@ export {
 export { replanRun, specChanges, type SpecChanges, type RunReplannedDetail } from './replan';
 export { recordOf, runRecord, nodeRunRecord } from './records';
 export type { TransitionRecord, RunRecord, NodeRunRecord, AttemptRow } from './records';
+export { compactCheckpoints, expandCheckpoints, type CompactTransitionRecord, type CheckpointDelta, type ArrayDelta } from './checkpoint-delta';
 export { compactForHandOver, type HandOverLimits } from './hand-over';
 export { wakeUpsFor, WAKE_UP_EVENT_TYPES, type WakeUp } from './wake-ups';
 export { snapshotOf, currentWorkItem, waitingOn, currentDetails, seqRanges, DETAIL_NODE_LINES } from './views';

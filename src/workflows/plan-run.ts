@@ -192,6 +192,18 @@ const BUDGETS = 'budgets';
  */
 const BATCHED_EFFECTS = 'batch-validation-and-search-attributes';
 
+/**
+ * Patch id: the hand-over (continue-as-new) is made in a workflow task of its own, after a short
+ * timer, instead of in the task that wrote the last records. Temporal refuses a continue-as-new
+ * when a message arrived while its task ran (UnhandledCommand), and the worker then replays the
+ * whole execution. A task that also ran the store write was open for as long as the write took,
+ * and that is just when agents, seeing their results recorded, send the next ones: on a 1,000-node
+ * fan-out nearly every hand-over was refused, and every refusal cost a replay of ~500 transitions.
+ */
+const HAND_OVER_ALONE = 'hand-over-in-its-own-workflow-task';
+/** How long the loop waits, quiet, before it hands over in the timer's own workflow task. */
+const HAND_OVER_PAUSE_MS = 50;
+
 /** Default for `PlanRunOptions.continueAsNewAfterMessages`: far below Temporal's per-execution limits. */
 const CONTINUE_AS_NEW_AFTER_MESSAGES = 500;
 /** Transitions applied before they must be recorded, while messages keep arriving. */
@@ -690,6 +702,7 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
   // Decided once per execution, before the first transition: a run recorded before batching replays
   // as it ran (no marker here), every other batches from its first transition on.
   batchedEffects = wf.patched(BATCHED_EFFECTS);
+  const handOverAlone = wf.patched(HAND_OVER_ALONE);
 
   // The run starts in this workflow task (a query right after start sees it started); delivery
   // begins once the worker's settings are in. A continued run re-arms its timers from the state.
@@ -751,6 +764,8 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
             await Promise.race([childOpsSettled(), wf.condition(() => inbox.length > 0 || timerDue)]);
             continue;
           }
+          // A message that comes during the pause is taken first, and the hand-over waits again.
+          if (handOverAlone && (await wf.condition(() => inbox.length > 0 || timerDue, HAND_OVER_PAUSE_MS))) continue;
           // An update handler finishes only when the loop answers it, so a message arriving now must
           // send the loop back to work rather than leave it waiting here for that handler.
           await wf.condition(() => wf.allHandlersFinished() || inbox.length > 0);
