@@ -151,10 +151,23 @@ function indexNodeRuns(nodes: NodeRun[]): Map<string, number> {
  * copies the node-run array after every message: rebuilding a 1,000-entry map each time was a
  * twentieth of a step. The index is never edited once built, so sharing it is safe.
  */
-export function shareNodeRunIndex(nodes: NodeRun[], copy: NodeRun[]): void {
+function shareNodeRunIndex(nodes: NodeRun[], copy: NodeRun[]): void {
   const index = nodeRunIndexes.get(nodes);
   if (index && nodes.length === copy.length) nodeRunIndexes.set(copy, index);
 }
+
+/**
+ * Node-run arrays whose node runs are all frozen: those of finished steps. A step starts from one
+ * without looking at its node runs again.
+ */
+const frozenNodeArrays = new WeakSet<NodeRun[]>();
+/**
+ * A step's node-run array, while every node run in it is either frozen or a copy listed here (the
+ * array was copied from a frozen one and only `editNode` replaced node runs in it): the step freezes
+ * just its copies when it finishes. An array built otherwise (a fan-out, a replan) is not listed,
+ * and its node runs are all looked at.
+ */
+const nodeCopies = new WeakMap<NodeRun[], NodeRun[]>();
 
 /**
  * Copy-on-write of node runs (see `Step`): the node run at `at` (a node id, a position in
@@ -166,23 +179,50 @@ export function shareNodeRunIndex(nodes: NodeRun[], copy: NodeRun[]): void {
  * changing the state before the step.
  */
 export function editNode(state: RunState, at: NodeRun | string | number): NodeRun {
+  const nodes = state.nodes;
   const nodeId = typeof at === 'number' ? undefined : typeof at === 'string' ? at : at.nodeId;
-  const position = nodeId === undefined ? (at as number) : nodePosition(state.nodes, nodeId);
-  const node = position === undefined ? undefined : state.nodes[position];
+  const position = nodeId === undefined ? (at as number) : nodePosition(nodes, nodeId);
+  const node = position === undefined ? undefined : nodes[position];
   if (node === undefined || position === undefined) throw new Error(`engine invariant: no node run "${nodeId ?? at}" to edit`);
   if (!Object.isFrozen(node)) return node;
   const copy = { ...node };
-  state.nodes[position] = copy;
+  nodes[position] = copy;
+  frozenNodeArrays.delete(nodes);
+  nodeCopies.get(nodes)?.push(copy);
   return copy;
 }
 
 /**
- * Freezes (shallowly) every node run of `nodes` that is not frozen yet. A step does this to the
- * state it starts from (node runs built by `createRunState`, a replan, a hand-over or JSON are not
- * frozen yet) and to its own copies when it finishes, so that a rule that edits a node run without
- * `editNode` throws instead of changing a state that other states share node runs with.
+ * The node-run array a step starts with: a copy of `nodes` (same positions, same index), whose node
+ * runs are frozen first if they are not yet (node runs built by `createRunState`, a replan, a
+ * hand-over or JSON), so that a rule that edits one without `editNode` throws instead of changing
+ * the state the step started from.
  */
-export function freezeNodeRuns(nodes: readonly NodeRun[]): void {
+export function copyNodeRuns(nodes: NodeRun[]): NodeRun[] {
+  if (!frozenNodeArrays.has(nodes)) freezeAll(nodes);
+  const copy = nodes.slice();
+  shareNodeRunIndex(nodes, copy);
+  nodeCopies.set(copy, []);
+  return copy;
+}
+
+/**
+ * A step finished with `nodes`: its own node runs are frozen, since the next step shares them. Only
+ * the copies it made, when it kept the array it started with (untouched node runs are frozen
+ * already), else every node run of the array.
+ */
+export function freezeNodeRuns(nodes: NodeRun[]): void {
+  const copies = nodeCopies.get(nodes);
+  if (copies) {
+    for (let i = 0; i < copies.length; i += 1) Object.freeze(copies[i]);
+    nodeCopies.delete(nodes);
+  } else {
+    freezeAll(nodes);
+  }
+  frozenNodeArrays.add(nodes);
+}
+
+function freezeAll(nodes: readonly NodeRun[]): void {
   for (let i = 0; i < nodes.length; i += 1) if (!Object.isFrozen(nodes[i])) Object.freeze(nodes[i]);
 }
 

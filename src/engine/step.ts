@@ -4,7 +4,7 @@
  * closes the step into a `Transition` (with a checkpoint when anything changed, docs/semantics.md §10).
  */
 import { setOwn } from './own';
-import { deriveRunStatus, editNode, findNodeRun, freezeNodeRuns, isActive, shareNodeRunIndex } from './run-state';
+import { copyNodeRuns, deriveRunStatus, editNode, findNodeRun, freezeNodeRuns, isActive } from './run-state';
 import { RECORD_ONLY_EVENT_TYPES } from './types';
 import type {
   Checkpoint,
@@ -62,12 +62,9 @@ export class Step {
     // finding what changed by comparing every node run field by field a fifth (bench/README.md).
     // Node runs are frozen while shared (those of the previous state, now, if they are not yet; the
     // step's own copies when it finishes), so an edit that does not go through `edit` throws.
-    freezeNodeRuns(previous.nodes);
-    const nodes = previous.nodes.slice();
-    shareNodeRunIndex(previous.nodes, nodes);
     this.state = {
       ...previous,
-      nodes,
+      nodes: copyNodeRuns(previous.nodes),
       approvals: previous.approvals.map((approval) => ({ ...approval })),
     };
   }
