@@ -119,7 +119,7 @@ export function applyAgentSubmission(
   if (check.duplicate) return { state, events: [], workItems: [], outcome: check.duplicate };
   const { submission } = check;
   const step = new Step(state, now, submission.by ?? `agent:${specNode(state, submission.nodeId).owner?.ref ?? 'unknown'}`);
-  const node = nodeRun(step.state, submission.nodeId);
+  const node = step.edit(submission.nodeId);
   const attempt = node.currentAttempt ?? node.attempts + 1;
 
   const failureClass = submission.failure
@@ -150,8 +150,7 @@ export function applyAgentSubmission(
   if (hasUsage(submission.usage)) record.usage = { ...submission.usage };
   node.history = [...node.history, record];
   node.attempts += 1;
-  const parent = node.instanceOf !== undefined ? nodeRun(step.state, node.instanceOf) : undefined;
-  addAttemptUsage(step.state, node, submission.usage, parent);
+  addAttemptUsage(step.state, node, submission.usage, node.instanceOf);
   // The node's output is the latest attempt's: a passing attempt never inherits a rejected output.
   node.output = clone(submission.structuredOutput);
   if (submission.notes !== undefined) node.notes = submission.notes;

@@ -10,7 +10,7 @@
  */
 import { parseMessage, refuse } from './message-checks';
 import { RaiseBudgetRequest, type Usage } from './messages';
-import { isFinished } from './run-state';
+import { editNode, isFinished } from './run-state';
 import { settle } from './settle';
 import { DEFAULT_BUDGET_WARN_AT, type BudgetPolicy } from './spec';
 import { Step } from './step';
@@ -125,13 +125,16 @@ export function nodeBudgetSpent(node: NodeRun): Usage {
 }
 
 /**
- * Adds an attempt's `usage` to its node, to the node a fan-out instance belongs to (for the sums
- * `status` shows) and to the run.
+ * Adds an attempt's `usage` to its node (editable), to the node a fan-out instance belongs to (for
+ * the sums `status` shows) and to the run.
  */
-export function addAttemptUsage(state: RunState, node: NodeRun, usage: Usage | undefined, parent?: NodeRun): void {
+export function addAttemptUsage(state: RunState, node: NodeRun, usage: Usage | undefined, parentId?: string): void {
   if (!hasUsage(usage)) return;
   node.usage = addUsage(node.usage, usage);
-  if (parent) parent.usage = addUsage(parent.usage, usage);
+  if (parentId !== undefined) {
+    const parent = editNode(state, parentId);
+    parent.usage = addUsage(parent.usage, usage);
+  }
   state.usage = addUsage(state.usage, usage);
 }
 

@@ -27,9 +27,9 @@ export function dispatchReady(step: Step): void {
     );
     const next = ready.find((node) => isHumanNode(specNode(state, node.nodeId))) ?? ready[0];
     if (!next) return;
-    if (isHumanNode(specNode(state, next.nodeId))) requestHuman(step, next, 'node');
-    else if (next.type === 'plan') startSubplan(step, next);
-    else startTask(step, next);
+    if (isHumanNode(specNode(state, next.nodeId))) requestHuman(step, step.edit(next), 'node');
+    else if (next.type === 'plan') startSubplan(step, step.edit(next));
+    else startTask(step, step.edit(next));
   }
 }
 
@@ -39,6 +39,7 @@ function activeInstancesPerNode(state: RunState): Map<string, number> {
   return busy;
 }
 
+/** Hands a ready task node (editable, `Step.edit`) to its agent. */
 function startTask(step: Step, node: NodeRun): void {
   const spec = specNode(step.state, node.nodeId);
   const retrying = node.lastIssues.length > 0 || node.attempts > 0;
@@ -59,7 +60,7 @@ function startTask(step: Step, node: NodeRun): void {
   step.workItems.push(workItemFor(step.state, node, retrying ? 'retry' : 'dispatch'));
 }
 
-/** Opens an approval request; `kind: 'review'` is a human review of a failed task attempt. */
+/** Opens an approval request; `kind: 'review'` is a human review of a failed task attempt. `node` is editable (`Step.edit`). */
 export function requestHuman(step: Step, node: NodeRun, kind: 'node' | 'review'): Approval {
   const spec = specNode(step.state, node.nodeId);
   node.currentAttempt = node.attempts + 1;

@@ -18,6 +18,7 @@ export interface FailureReport {
   detail?: Record<string, unknown>;
 }
 
+/** `node` is editable (`Step.edit`), as in every rule that takes the node run it changes. */
 export function handleFailedAttempt(
   step: Step,
   node: NodeRun,

@@ -51,7 +51,7 @@ function instanceRange(nodeId: string, count: number): string {
  * out in index order, within the run's and the node's `maxConcurrency`) and moves the node to
  * `running` (event `fan-out-started`). A list that is not an array or is longer than `maxItems` fails
  * the node with class `input` (its `onFailure` decides; it is not retried: the same input would fail
- * again). An empty list completes the node at once with `{ items: [] }`.
+ * again). An empty list completes the node at once with `{ items: [] }`. `node` is editable (`Step.edit`).
  */
 export function startFanOut(step: Step, node: NodeRun, forEach: ForEachPolicy): void {
   const { state } = step;
@@ -115,10 +115,10 @@ export function settleFanOuts(step: Step): boolean {
     const instances = instancesOf(state, node.nodeId);
     const failed = instances.find((instance) => instance.status === 'failed');
     if (failed) {
-      failFanOut(step, node, failed, instances);
+      failFanOut(step, step.edit(node), failed, instances);
       changed = true;
     } else if (instances.every((instance) => DONE.includes(instance.status))) {
-      finishFanOut(step, node, instances);
+      finishFanOut(step, step.edit(node), instances);
       changed = true;
     }
   }
@@ -153,7 +153,7 @@ function failFanOut(step: Step, node: NodeRun, failed: NodeRun, instances: NodeR
   const cancelled: string[] = [];
   for (const instance of instances) {
     if (FINISHED.includes(instance.status)) continue;
-    cancelInstance(step, instance, `instance ${failed.nodeId} failed and aborted node "${node.nodeId}"`, { failedInstance: failed.nodeId });
+    cancelInstance(step, step.edit(instance), `instance ${failed.nodeId} failed and aborted node "${node.nodeId}"`, { failedInstance: failed.nodeId });
     cancelled.push(instance.nodeId);
   }
   node.failureClass = failed.failureClass;
@@ -167,7 +167,7 @@ function failFanOut(step: Step, node: NodeRun, failed: NodeRun, instances: NodeR
   );
 }
 
-/** Cancels one unfinished instance: its approval closes, its agent is woken with `node-cancelled`. */
+/** Cancels one unfinished instance (editable, `Step.edit`): its approval closes, its agent is woken with `node-cancelled`. */
 export function cancelInstance(step: Step, instance: NodeRun, why: string, detail: Record<string, unknown>): void {
   delete instance.inputCheckPending;
   if (instance.approvalId) closePendingApprovals(step, why, detail, { status: 'cancelled', nodeId: instance.nodeId });
@@ -193,8 +193,7 @@ export function retireInstances(step: Step, nodeId: string, why: string): void {
   }
   state.retiredAttempts = retired;
   state.nodes = state.nodes.filter((node) => node.instanceOf !== nodeId);
-  const node = findNodeRun(state, nodeId);
-  if (node) delete node.fanOut;
+  if (findNodeRun(state, nodeId)?.fanOut !== undefined) delete step.edit(nodeId).fanOut;
   step.changed = true;
 }
 

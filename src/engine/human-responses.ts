@@ -214,7 +214,8 @@ export function applyHumanResponse(
   const { response } = check;
   const step = new Step(state, now, response.respondedBy);
   const approval = step.state.approvals.find((candidate) => candidate.approvalId === check.approval.approvalId) as Approval;
-  const node = nodeRun(step.state, approval.nodeId);
+  // Edited only once the answer resolves the approval: a vote that leaves a quorum pending leaves the node as it is.
+  let node = nodeRun(step.state, approval.nodeId);
   const type = specNode(state, node.nodeId).type;
   const blocking = issues.filter((issue) => issue.severity === 'blocking');
 
@@ -241,6 +242,7 @@ export function applyHumanResponse(
     shapeStatus = approvalStatusOf(approval, type, response.response);
   }
 
+  node = step.edit(node);
   approval.status = blocking.length ? 'invalid' : shapeStatus;
   approval.resolvedAt = now;
   approval.respondedBy = response.respondedBy;

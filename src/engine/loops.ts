@@ -14,7 +14,7 @@ import { closePendingApprovals } from './dispatch';
 import { applyFailureAction } from './failure';
 import { retireInstances } from './fan-out';
 import { getPath, setPath } from './paths';
-import { nodeContext } from './run-state';
+import { findNodeRun, nodeContext } from './run-state';
 import type { PlanEdge, PlanSpec } from './spec';
 import type { Step } from './step';
 import type { NodeContext, NodeRun, RunState } from './types';
@@ -111,15 +111,21 @@ export function evaluateLoops(step: Step): boolean {
   const index = loopIndex(state.spec);
   if (index.loops.length === 0) return false;
   let changed = false;
-  for (const node of state.nodes) {
-    if (node.status !== 'completed' && node.status !== 'partial') {
+  // Over the nodes as they were when the pass began, each as it is now: a loop that starts over
+  // edits its body's node runs (`Step.edit` replaces them) and may drop instances (a new array).
+  const nodes = state.nodes;
+  for (let i = 0; i < nodes.length; i += 1) {
+    const seen = state.nodes === nodes ? nodes[i] : findNodeRun(state, nodes[i].nodeId);
+    if (!seen) continue;
+    if (seen.status !== 'completed' && seen.status !== 'partial') {
       // Run again (a retry, a review's answer): its next finish is evaluated afresh.
-      if (node.loopsEvaluated) delete node.loopsEvaluated;
+      if (seen.loopsEvaluated) delete step.edit(seen).loopsEvaluated;
       continue;
     }
-    if (node.loopsEvaluated) continue;
-    const loops = index.from.get(node.nodeId);
+    if (seen.loopsEvaluated) continue;
+    const loops = index.from.get(seen.nodeId);
     if (!loops) continue;
+    const node = step.edit(seen);
     node.loopsEvaluated = true;
     step.changed = true;
     changed = true;
@@ -177,7 +183,7 @@ function startOver(step: Step, loop: LoopInfo, iteration: number, fromContext: N
     detail: { edge: loop.index, iteration, maxIterations: loop.edge.loop.maxIterations, nodeIds: loop.body },
   });
   for (const id of loop.body) {
-    const node = state.nodes.find((candidate) => candidate.nodeId === id) as NodeRun;
+    const node = step.edit(id);
     if (node.approvalId && state.approvals.some((a) => a.approvalId === node.approvalId && a.status === 'pending')) {
       closePendingApprovals(step, `the loop back to "${loop.edge.to}" started iteration ${iteration}`, { edge: loop.index }, { status: 'cancelled', nodeId: id });
     }
@@ -185,12 +191,11 @@ function startOver(step: Step, loop: LoopInfo, iteration: number, fromContext: N
     if (node.fanOut) retireInstances(step, id, `the loop back to "${loop.edge.to}" started iteration ${iteration}`);
     resetForIteration(node, innermostLoop(state.spec, id) ? loopCount(state, innermostLoop(state.spec, id) as LoopInfo) : iteration);
   }
-  const to = state.nodes.find((candidate) => candidate.nodeId === loop.edge.to) as NodeRun;
-  if (Object.keys(loopInput).length > 0) to.loopInput = loopInput;
+  if (Object.keys(loopInput).length > 0) step.edit(loop.edge.to).loopInput = loopInput;
   step.reasonOverride = 'loop-iterated';
 }
 
-/** A body node runs again: its latest output, input and approval go; its attempt records stay. */
+/** A body node (editable, `Step.edit`) runs again: its latest output, input and approval go; its attempt records stay. */
 function resetForIteration(node: NodeRun, iteration: number): void {
   node.status = 'pending';
   node.iteration = iteration;

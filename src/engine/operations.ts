@@ -66,8 +66,8 @@ export function applyInputChecks(state: RunState, results: Array<{ nodeId: strin
   const step = new Step(state, now, 'engine');
   let reason: CheckpointReason = 'node-input-checked';
   for (const { nodeId, issues } of results) {
-    const node = findNodeRun(step.state, nodeId);
-    if (!node?.inputCheckPending) continue;
+    if (!findNodeRun(step.state, nodeId)?.inputCheckPending) continue;
+    const node = step.edit(nodeId);
     delete node.inputCheckPending;
     step.changed = true;
     if (issues.some((issue) => issue.severity === 'blocking')) {
@@ -93,8 +93,10 @@ export function cancelRun(state: RunState, payload: unknown, now: string, limits
   step.state.cancelled = { by, reason, at: now };
   closePendingApprovals(step, 'the run was cancelled');
   const stopped: string[] = [];
-  for (const node of step.state.nodes) {
-    if (['running', 'awaiting-human', 'ready', 'scheduled'].includes(node.status) || node.inputCheckPending) {
+  for (let position = 0; position < step.state.nodes.length; position += 1) {
+    const candidate = step.state.nodes[position];
+    if (['running', 'awaiting-human', 'ready', 'scheduled'].includes(candidate.status) || candidate.inputCheckPending) {
+      const node = step.edit(position);
       delete node.inputCheckPending;
       node.status = 'cancelled';
       node.finishedAt = now;
@@ -117,16 +119,21 @@ export function resumeRun(state: RunState, payload: unknown, now: string, limits
   // Nodes blocked because their owner could not be woken are dispatched again (docs/semantics.md §12), with the
   // attempt they were never handed. An agent that *reported* class `dispatch` made an attempt (it is
   // recorded): that node is blocked like any failed one and takes a retry, not a resume.
-  for (const node of step.state.nodes) {
-    const attemptRecorded = node.history.some((record) => record.attempt === node.currentAttempt);
-    if (node.status === 'blocked' && node.failureClass === 'dispatch' && !attemptRecorded) {
+  for (let position = 0; position < step.state.nodes.length; position += 1) {
+    const candidate = step.state.nodes[position];
+    const attemptRecorded = candidate.history.some((record) => record.attempt === candidate.currentAttempt);
+    if (candidate.status === 'blocked' && candidate.failureClass === 'dispatch' && !attemptRecorded) {
+      const node = step.edit(position);
       step.moveNode(node, 'running', 'node-unblocked', `Node "${node.nodeId}" is dispatched again.`);
       delete node.failureClass;
     }
   }
   // A fanned-out node is running while its instances are: the instances are handed out again.
-  // A plan node's child run works on by itself: there is nothing to hand out again.
-  const running = step.state.nodes.filter((node) => node.status === 'running' && node.fanOut === undefined && node.type !== 'plan');
+  // A plan node's child run works on by itself: there is nothing to hand out again. Every one of
+  // them is edited below, so the list holds their editable node runs.
+  const running = step.state.nodes
+    .filter((node) => node.status === 'running' && node.fanOut === undefined && node.type !== 'plan')
+    .map((node) => step.edit(node));
   for (const node of running) {
     // The owner gets the work again, so the attempt's timeout counts from now; its deadline does not
     // move (it counts from the attempt's first dispatch, `startedAt`). docs/design-choices.md.
@@ -161,7 +168,7 @@ export function retryNode(state: RunState, payload: unknown, now: string, limits
     return refuse('not-retryable', `Node "${request.nodeId}" is ${existing.status}: only failed or blocked nodes can be retried.`);
   }
   const step = new Step(state, now, request.by);
-  const node = nodeRun(step.state, request.nodeId);
+  const node = step.edit(request.nodeId);
   // A node retried after it went over its budget gets its budget afresh: else its next result would
   // fail at once (docs/semantics.md, "Budgets").
   if (node.failureClass === 'budget') restartNodeBudget(node);
@@ -202,7 +209,7 @@ export function retryNode(state: RunState, payload: unknown, now: string, limits
  */
 function retryFanOut(state: RunState, nodeId: string, by: string, now: string): Transition {
   const step = new Step(state, now, by);
-  const node = nodeRun(step.state, nodeId);
+  const node = step.edit(nodeId);
   const again = instancesOf(step.state, nodeId).filter((instance) => instance.status === 'failed' || (instance.status === 'cancelled' && !instance.cancelledByJoin));
   delete node.failureClass;
   delete node.finishedAt;
@@ -210,7 +217,8 @@ function retryFanOut(state: RunState, nodeId: string, by: string, now: string): 
     by,
     instances: again.map((instance) => instance.nodeId),
   });
-  for (const instance of again) {
+  for (const failed of again) {
+    const instance = step.edit(failed);
     if (instance.failureClass === 'budget') restartNodeBudget(instance);
     delete instance.failureClass;
     delete instance.finishedAt;
@@ -236,7 +244,7 @@ export function dispatchFailed(
   const existing = findNodeRun(state, failure.nodeId);
   if (isFinished(state) || existing?.status !== 'running' || existing.currentAttempt !== failure.attempt) return undefined;
   const step = new Step(state, now, 'engine');
-  const node = nodeRun(step.state, failure.nodeId);
+  const node = step.edit(failure.nodeId);
   node.failureClass = 'dispatch';
   step.moveNode(
     node,

@@ -7,7 +7,7 @@ import { clone, getPath, setPath } from './paths';
 import { closePendingApprovals } from './dispatch';
 import { cancelInstance, instancesOf, settleFanOuts, startFanOut } from './fan-out';
 import { evaluateLoops } from './loops';
-import { incomingEdges, isStructuralNode, isSuccessful, nodeContext, nodeRun, outgoingEdges, specNode } from './run-state';
+import { findNodeRun, incomingEdges, isStructuralNode, isSuccessful, nodeContext, nodeRun, outgoingEdges, specNode } from './run-state';
 import type { PlanEdge } from './spec';
 import type { Step } from './step';
 import type { NodeRun, RunState } from './types';
@@ -22,27 +22,33 @@ export function evaluateReadiness(step: Step): void {
     // nodes after it see it done (docs/semantics.md, "Fan-out").
     changed = settleFanOuts(step);
     if (evaluateLoops(step)) changed = true;
-    for (const node of state.nodes) {
-      if (node.status !== 'pending' || node.inputCheckPending || node.instanceOf !== undefined) continue;
+    // The pass goes over the nodes as they were when it began, each as it is now: a fan-out that
+    // starts during the pass replaces `state.nodes` (with its instances added), and a node the pass
+    // edits is replaced by its copy (`Step.edit`), so neither array nor element is held across a rule.
+    const nodes = state.nodes;
+    for (let i = 0; i < nodes.length; i += 1) {
+      const node = state.nodes === nodes ? nodes[i] : findNodeRun(state, nodes[i].nodeId);
+      if (!node || node.status !== 'pending' || node.inputCheckPending || node.instanceOf !== undefined) continue;
       if (advancePendingNode(step, node)) {
         changed = true;
         // A structural node that completed here may close a loop: evaluate it before anyone reads it.
-        if ((node.status as string) === 'completed' && evaluateLoops(step)) break;
+        if (findNodeRun(state, node.nodeId)?.status === 'completed' && evaluateLoops(step)) break;
       }
     }
   }
 }
 
-/** Returns true when the node moved. */
-function advancePendingNode(step: Step, node: NodeRun): boolean {
+/** Returns true when the node moved. `node` may be shared: it is edited (`Step.edit`) once it moves. */
+function advancePendingNode(step: Step, pending: NodeRun): boolean {
   const { state } = step;
-  const edges = incomingEdges(state.spec, node.nodeId);
+  const edges = incomingEdges(state.spec, pending.nodeId);
   if (edges.length === 0) {
+    const node = step.edit(pending);
     node.resolvedInput = withLoopInput(node, clone(state.input));
     return acceptResolvedInput(step, node);
   }
-  const join = specNode(state, node.nodeId).join;
-  if (join && join.mode !== 'all') return advanceRacingJoin(step, node, edges, join.mode === 'any' ? 1 : (join.count ?? 1), join.cancelRemaining ?? true);
+  const join = specNode(state, pending.nodeId).join;
+  if (join && join.mode !== 'all') return advanceRacingJoin(step, pending, edges, join.mode === 'any' ? 1 : (join.count ?? 1), join.cancelRemaining ?? true);
   const sources = edges.map((edge) => nodeRun(state, edge.from));
   // Wait until every upstream node finished successfully (failed/blocked upstream keeps it waiting).
   if (!sources.every(isSuccessful)) return false;
@@ -52,6 +58,7 @@ function advancePendingNode(step: Step, node: NodeRun): boolean {
     if (source.status !== 'completed' && source.status !== 'partial') return false;
     return evaluateWhen(edge.when, nodeContext(state, source));
   });
+  const node = step.edit(pending);
   if (active.length === 0) {
     step.moveNode(node, 'skipped', 'node-skipped', `Node "${node.nodeId}" was skipped: no incoming edge is active.`, {
       upstream: edges.map((edge) => ({ from: edge.from, status: nodeRun(state, edge.from).status, when: edge.when })),
@@ -62,7 +69,7 @@ function advancePendingNode(step: Step, node: NodeRun): boolean {
   return acceptResolvedInput(step, node);
 }
 
-/** A loop's `to` starting over: the loop edge's map, taken when the loop fired, goes on top. */
+/** A loop's `to` starting over (editable): the loop edge's map, taken when the loop fired, goes on top. */
 function withLoopInput(node: NodeRun, input: unknown): unknown {
   if (!node.loopInput) return input;
   const merged = input !== null && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
@@ -89,12 +96,13 @@ function canStillBecomeActive(state: RunState, edge: PlanEdge): boolean {
  * incoming edges are active, without waiting for the rest; skipped once the edges that are active
  * or still may be cannot reach `needed`. Its input is mapped from the edges active at that moment.
  */
-function advanceRacingJoin(step: Step, node: NodeRun, edges: PlanEdge[], needed: number, cancelRemaining: boolean): boolean {
+function advanceRacingJoin(step: Step, pending: NodeRun, edges: PlanEdge[], needed: number, cancelRemaining: boolean): boolean {
   const { state } = step;
   const active = edges.filter((edge) => isActiveEdge(state, edge));
+  const possible = active.length < needed ? edges.filter((edge) => canStillBecomeActive(state, edge)).length : 0;
+  if (active.length < needed && active.length + possible >= needed) return false;
+  const node = step.edit(pending);
   if (active.length < needed) {
-    const possible = edges.filter((edge) => canStillBecomeActive(state, edge)).length;
-    if (active.length + possible >= needed) return false;
     step.moveNode(
       node,
       'skipped',
@@ -131,7 +139,7 @@ function cancelLosingBranches(step: Step, joinId: string, winners: string[]): vo
       if (!leadsOnlyHere) continue;
       seen.add(id);
       if (unfinished(run)) {
-        cancelNodeForJoin(step, run, joinId);
+        cancelNodeForJoin(step, step.edit(run), joinId);
         cancelled.add(id);
         next.push(...incomingEdges(state.spec, id).map((edge) => edge.from));
       }
@@ -141,6 +149,7 @@ function cancelLosingBranches(step: Step, joinId: string, winners: string[]): vo
   if (cancelled.size > 0) step.reasonOverride = 'join-cancelled-branches';
 }
 
+/** `node` is editable (`Step.edit`). */
 function cancelNodeForJoin(step: Step, node: NodeRun, joinId: string): void {
   delete node.inputCheckPending;
   delete node.scheduledUntil;
@@ -150,8 +159,9 @@ function cancelNodeForJoin(step: Step, node: NodeRun, joinId: string): void {
     closePendingApprovals(step, `join "${joinId}" no longer needs node "${node.nodeId}"`, { join: joinId }, { status: 'cancelled', nodeId: node.nodeId });
   }
   // A fanned-out loser: each unfinished instance is cancelled too, so each of its agents can stop.
-  for (const instance of node.fanOut ? instancesOf(step.state, node.nodeId) : []) {
-    if (['completed', 'partial', 'skipped', 'failed', 'cancelled'].includes(instance.status)) continue;
+  for (const unfinished of node.fanOut ? instancesOf(step.state, node.nodeId) : []) {
+    if (['completed', 'partial', 'skipped', 'failed', 'cancelled'].includes(unfinished.status)) continue;
+    const instance = step.edit(unfinished);
     instance.cancelledByJoin = joinId;
     cancelInstance(step, instance, `join "${joinId}" went ahead without node "${node.nodeId}"`, { join: joinId });
   }
@@ -173,7 +183,7 @@ export function resolveInput(state: RunState, activeEdges: ReturnType<typeof inc
   return input;
 }
 
-/** The resolved input is set: check it (via the shell's validation activity) or move on. */
+/** The resolved input is set (on `node`, editable): check it (via the shell's validation activity) or move on. */
 function acceptResolvedInput(step: Step, node: NodeRun): boolean {
   if (specNode(step.state, node.nodeId).inputSchema) {
     node.inputCheckPending = true;
@@ -184,7 +194,7 @@ function acceptResolvedInput(step: Step, node: NodeRun): boolean {
   return true;
 }
 
-/** After the input is accepted: scheduled (delay / notBefore), auto-completed, or ready. */
+/** After the input is accepted: scheduled (delay / notBefore), auto-completed, or ready. `node` is editable (`Step.edit`). */
 export function promoteAfterInput(step: Step, node: NodeRun): void {
   const spec = specNode(step.state, node.nodeId);
   const nowMs = Date.parse(step.now);
@@ -206,7 +216,7 @@ export function promoteAfterInput(step: Step, node: NodeRun): void {
   markReady(step, node);
 }
 
-/** Ready, or for structural nodes completed on the spot with their input as output. */
+/** Ready, or for structural nodes completed on the spot with their input as output. `node` is editable (`Step.edit`). */
 export function markReady(step: Step, node: NodeRun): void {
   delete node.scheduledUntil;
   delete node.scheduledReason;

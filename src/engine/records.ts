@@ -136,8 +136,9 @@ export function runRecord(state: RunState, options: { includeSpec?: boolean } = 
 }
 
 /**
- * The record of `transition`, given the state before it (undefined: everything is new). Node runs
- * and approvals are compared by value, so a rule that rebuilt an object without changing it adds no
+ * The record of `transition`, given the state before it (undefined: everything is new). A node run
+ * that is the object the state before had at its position did not change; other node runs and
+ * approvals are compared by value, so a rule that rebuilt an object without changing it adds no
  * row. Returns undefined when the transition emitted no event (nothing to record).
  */
 export function recordOf(
@@ -149,17 +150,26 @@ export function recordOf(
   const after = transition.state;
   const nodes: NodeRunRecord[] = [];
   const attempts: AttemptRow[] = [];
-  after.nodes.forEach((node, position) => {
+  const afterNodes = after.nodes;
+  const beforeNodes = before?.nodes;
+  // A plain loop: this runs after every message, over every node run of plans of a thousand nodes.
+  for (let position = 0; position < afterNodes.length; position += 1) {
+    const node = afterNodes[position];
     // Node runs keep their positions from one state to the next (only a replan or a fan-out moves
     // them), so the same position is tried before the lookup.
-    const atPosition = before?.nodes[position];
+    const atPosition = beforeNodes?.[position];
+    // A step shares the node runs it did not edit with the state before it (copy-on-write, `Step`):
+    // the same object is the same row, with nothing to compare.
+    if (atPosition === node) continue;
     const previous = atPosition?.nodeId === node.nodeId ? atPosition : before ? findNodeRun(before, node.nodeId) : undefined;
+    // An edited copy (or a rebuilt node run) is compared field by field: a rule may edit a node run
+    // and leave it as it was, which adds no row.
     if (!previous || differs(previous, node, NODE_RUN_ROW_FIELDS)) nodes.push(nodeRunRecord(node, position));
     // Attempt histories are replaced, never edited, when an attempt is added: same array, nothing new.
-    if (previous?.history === node.history) return;
+    if (previous?.history === node.history) continue;
     const known = new Set((previous?.history ?? []).map((attempt) => attempt.attempt));
     for (const attempt of node.history) if (!known.has(attempt.attempt)) attempts.push({ nodeId: node.nodeId, ...attempt });
-  });
+  }
   const approvalsBefore = new Map((before?.approvals ?? []).map((approval) => [approval.approvalId, approval]));
   const approvals = after.approvals.filter((approval) => {
     const previous = approvalsBefore.get(approval.approvalId);

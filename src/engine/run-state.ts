@@ -73,12 +73,15 @@ export function isFinished(state: RunState): boolean {
 }
 
 /**
- * Lookup indexes, built once per spec and once per node-run array (a step copies the state, so each
- * step builds its own). Without them every lookup scans the plan, and a step over a 1,000-node plan
- * does thousands of lookups. WeakMaps: deterministic, and gone with the objects they index.
+ * Lookup indexes, built once per spec and once per node-run array. Without them every lookup scans
+ * the plan, and a step over a 1,000-node plan does thousands of lookups. The node-run index maps a
+ * node id to its position, not to the node run: a step replaces node runs in its array as it edits
+ * them (`editNode`), and a position stays right through that, so a step's array (a copy of the
+ * previous one, same positions) shares the previous array's index instead of building its own.
+ * WeakMaps: deterministic, and gone with the objects they index.
  */
 const specIndexes = new WeakMap<PlanSpec, { nodes: Map<string, PlanNode>; incoming: Map<string, PlanEdge[]> }>();
-const nodeRunIndexes = new WeakMap<NodeRun[], Map<string, NodeRun>>();
+const nodeRunIndexes = new WeakMap<NodeRun[], Map<string, number>>();
 
 function specIndex(spec: PlanSpec) {
   let index = specIndexes.get(spec);
@@ -124,14 +127,106 @@ export function specNode(state: RunState, nodeId: string): PlanNode {
 }
 
 export function findNodeRun(state: RunState, nodeId: string): NodeRun | undefined {
-  let index = nodeRunIndexes.get(state.nodes);
-  // Node-run arrays are never edited in place (a step copies, a replan builds a new array); the size
-  // check is a cheap guard all the same.
-  if (!index || index.size !== state.nodes.length) {
-    index = new Map(state.nodes.map((node) => [node.nodeId, node]));
-    nodeRunIndexes.set(state.nodes, index);
+  const position = nodePosition(state.nodes, nodeId);
+  return position === undefined ? undefined : state.nodes[position];
+}
+
+/** The position of node run `nodeId` in `nodes`, from the array's index (built on first use). */
+function nodePosition(nodes: NodeRun[], nodeId: string): number | undefined {
+  let index = nodeRunIndexes.get(nodes);
+  // Node-run arrays never grow or shrink in place (a fan-out or a replan builds a new array); the
+  // size check is a cheap guard all the same, and so is the id check on the position found.
+  if (!index || index.size !== nodes.length) index = indexNodeRuns(nodes);
+  const position = index.get(nodeId);
+  if (position !== undefined && nodes[position].nodeId !== nodeId) return indexNodeRuns(nodes).get(nodeId);
+  return position;
+}
+
+function indexNodeRuns(nodes: NodeRun[]): Map<string, number> {
+  const index = new Map<string, number>();
+  for (let position = 0; position < nodes.length; position += 1) index.set(nodes[position].nodeId, position);
+  nodeRunIndexes.set(nodes, index);
+  return index;
+}
+
+/**
+ * `copy` (a copy of `nodes`, every node run at the same position) uses the index of `nodes`. A step
+ * copies the node-run array after every message: rebuilding a 1,000-entry map each time was a
+ * twentieth of a step. The index is never edited once built, so sharing it is safe.
+ */
+function shareNodeRunIndex(nodes: NodeRun[], copy: NodeRun[]): void {
+  const index = nodeRunIndexes.get(nodes);
+  if (index && nodes.length === copy.length) nodeRunIndexes.set(copy, index);
+}
+
+/**
+ * Node-run arrays whose node runs are all frozen: those of finished steps. A step starts from one
+ * without looking at its node runs again.
+ */
+const frozenNodeArrays = new WeakSet<NodeRun[]>();
+/**
+ * A step's node-run array, while every node run in it is either frozen or a copy listed here (the
+ * array was copied from a frozen one and only `editNode` replaced node runs in it): the step freezes
+ * just its copies when it finishes. An array built otherwise (a fan-out, a replan) is not listed,
+ * and its node runs are all looked at.
+ */
+const nodeCopies = new WeakMap<NodeRun[], NodeRun[]>();
+
+/**
+ * Copy-on-write of node runs (see `Step`): the node run at `at` (a node id, a position in
+ * `state.nodes`, or the node run itself, also as it was before this step copied it) ready to be
+ * edited. A node run the step still shares with the previous state is frozen: it is replaced in the
+ * step's array by a shallow copy, which is returned, and stays the node's run for the rest of the
+ * step (asking again returns the same copy). Every rule edits a node run only through what this
+ * returns: an edit of a shared, frozen one throws (engine modules are strict), instead of silently
+ * changing the state before the step.
+ */
+export function editNode(state: RunState, at: NodeRun | string | number): NodeRun {
+  const nodes = state.nodes;
+  const nodeId = typeof at === 'number' ? undefined : typeof at === 'string' ? at : at.nodeId;
+  const position = nodeId === undefined ? (at as number) : nodePosition(nodes, nodeId);
+  const node = position === undefined ? undefined : nodes[position];
+  if (node === undefined || position === undefined) throw new Error(`engine invariant: no node run "${nodeId ?? at}" to edit`);
+  if (!Object.isFrozen(node)) return node;
+  const copy = { ...node };
+  nodes[position] = copy;
+  frozenNodeArrays.delete(nodes);
+  nodeCopies.get(nodes)?.push(copy);
+  return copy;
+}
+
+/**
+ * The node-run array a step starts with: a copy of `nodes` (same positions, same index), whose node
+ * runs are frozen first if they are not yet (node runs built by `createRunState`, a replan, a
+ * hand-over or JSON), so that a rule that edits one without `editNode` throws instead of changing
+ * the state the step started from.
+ */
+export function copyNodeRuns(nodes: NodeRun[]): NodeRun[] {
+  if (!frozenNodeArrays.has(nodes)) freezeAll(nodes);
+  const copy = nodes.slice();
+  shareNodeRunIndex(nodes, copy);
+  nodeCopies.set(copy, []);
+  return copy;
+}
+
+/**
+ * A step finished with `nodes`: its own node runs are frozen, since the next step shares them. Only
+ * the copies it made, when it kept the array it started with (untouched node runs are frozen
+ * already), else every node run of the array.
+ */
+export function freezeNodeRuns(nodes: NodeRun[]): void {
+  const copies = nodeCopies.get(nodes);
+  if (copies) {
+    for (let i = 0; i < copies.length; i += 1) Object.freeze(copies[i]);
+    nodeCopies.delete(nodes);
+  } else {
+    freezeAll(nodes);
   }
-  return index.get(nodeId);
+  frozenNodeArrays.add(nodes);
+}
+
+function freezeAll(nodes: readonly NodeRun[]): void {
+  for (let i = 0; i < nodes.length; i += 1) if (!Object.isFrozen(nodes[i])) Object.freeze(nodes[i]);
 }
 
 export function nodeRun(state: RunState, nodeId: string): NodeRun {

@@ -4,7 +4,7 @@
  * closes the step into a `Transition` (with a checkpoint when anything changed, docs/semantics.md §10).
  */
 import { setOwn } from './own';
-import { deriveRunStatus, findNodeRun, isActive } from './run-state';
+import { copyNodeRuns, deriveRunStatus, editNode, findNodeRun, freezeNodeRuns, isActive } from './run-state';
 import { subplanEffects } from './subplans';
 import { RECORD_ONLY_EVENT_TYPES } from './types';
 import type {
@@ -56,17 +56,25 @@ export class Step {
     readonly now: string,
     readonly by: string,
   ) {
-    // Copy-on-write, two levels deep: the run, its node runs and its approvals are copied (shallowly);
-    // the values inside them (spec, inputs, outputs, attempt records, issues, artifacts, the
-    // submission log) are shared with the previous state. Rules replace those values and never edit
-    // them in place, so the previous state stays as it was. A deep copy of the whole state made a step
-    // over a 1,000-node plan cost milliseconds, and a replay of 500 such steps outlasted the workflow
-    // task timeout (bench/README.md).
+    // Copy-on-write. The run and its approvals are copied (shallowly); its node runs are shared with
+    // the previous state until a rule edits one, which gets its node run through `edit` (`editNode`):
+    // the node run is copied then, once per step. The values inside them (spec, inputs, outputs,
+    // attempt records, issues, artifacts, the submission log) are shared too: rules replace those
+    // values and never edit them in place, so the previous state stays as it was. This runs after
+    // every message, on plans of a thousand nodes: copying every node run was a tenth of a step, and
+    // finding what changed by comparing every node run field by field a fifth (bench/README.md).
+    // Node runs are frozen while shared (those of the previous state, now, if they are not yet; the
+    // step's own copies when it finishes), so an edit that does not go through `edit` throws.
     this.state = {
       ...previous,
-      nodes: previous.nodes.map((node) => ({ ...node })),
+      nodes: copyNodeRuns(previous.nodes),
       approvals: previous.approvals.map((approval) => ({ ...approval })),
     };
+  }
+
+  /** The node run at `at` (node id, position or node run), ready to be edited: see `editNode`. */
+  edit(at: NodeRun | string | number): NodeRun {
+    return editNode(this.state, at);
   }
 
   /**
@@ -105,7 +113,7 @@ export class Step {
     return event;
   }
 
-  /** Moves a node and emits the event that says so (events carry from/to statuses). */
+  /** Moves a node and emits the event that says so (events carry from/to statuses). `node` is editable (`edit`). */
   moveNode(node: NodeRun, to: NodeStatus, type: EventType, message: string, detail?: Record<string, unknown>): void {
     const from = node.status;
     node.status = to;
@@ -152,6 +160,8 @@ export class Step {
         detail: { sequence: checkpoint.sequence, reason, runStatus: checkpoint.runStatus },
       });
     }
+    // The step's own node runs are shared from here on (the next step starts from this state).
+    freezeNodeRuns(this.state.nodes);
     const transition: Transition = { state: this.state, events: this.events, checkpoint, workItems: this.workItems };
     // Child runs to start or cancel (docs/semantics.md, "Sub-plans"): only plans with plan nodes have any.
     const subplans = subplanEffects(this.previous, this.state, this.closedChildren);

@@ -18,7 +18,7 @@
 import { z } from 'zod';
 import { handleFailedAttempt } from './failure';
 import { clone } from './paths';
-import { findNodeRun, isFinished, nodeContext, nodeRun, specNode } from './run-state';
+import { findNodeRun, isFinished, nodeContext, specNode } from './run-state';
 import { settle } from './settle';
 import type { PlanSpec } from './spec';
 import { Step } from './step';
@@ -218,7 +218,7 @@ export function subplanFinished(state: RunState, payload: unknown, now: string):
   if (isFinished(state) || !waitsFor(findNodeRun(state, report.nodeId), report.childRunId)) return undefined;
   if (findNodeRun(state, report.nodeId)?.currentAttempt !== report.attempt) return undefined;
   const step = new Step(state, now, `run:${report.childRunId}`);
-  const node = nodeRun(step.state, report.nodeId);
+  const node = step.edit(report.nodeId);
   const attempt = report.attempt;
   if (report.status !== 'failed') step.closedChildren.add(report.childRunId);
   const detail = { childRunId: report.childRunId, childStatus: report.status };

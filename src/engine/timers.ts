@@ -25,7 +25,7 @@
 import { closePendingApprovals } from './dispatch';
 import { handleFailedAttempt } from './failure';
 import { markReady } from './readiness';
-import { isFinished, nodeRun, specNode } from './run-state';
+import { isFinished, specNode } from './run-state';
 import { settle } from './settle';
 import { isHumanNodeType, type Deadline, type Owner, type PlanNode } from './spec';
 import { Step } from './step';
@@ -135,7 +135,7 @@ export function promoteDueNodes(state: RunState, now: string): Transition {
 function fireTimer(step: Step, timer: PendingTimer): void {
   switch (timer.kind) {
     case 'ready':
-      return markReady(step, nodeRun(step.state, timer.nodeId as string));
+      return markReady(step, step.edit(timer.nodeId as string));
     case 'timeout':
       return fireTimeout(step, timer);
     case 'deadline-warning':
@@ -150,7 +150,7 @@ function fireTimer(step: Step, timer: PendingTimer): void {
 }
 
 function fireTimeout(step: Step, timer: PendingTimer): void {
-  const node = nodeRun(step.state, timer.nodeId as string);
+  const node = step.edit(timer.nodeId as string);
   const limitMs = specNode(step.state, node.nodeId).timeoutMs as number;
   const attempt = timer.attempt as number;
   const issue = blockingIssue('timeout', `Attempt ${attempt} did not deliver a result within ${describeMs(limitMs)} (due ${timer.at}).`);
@@ -162,7 +162,7 @@ function fireTimeout(step: Step, timer: PendingTimer): void {
 }
 
 function fireDeadlineWarning(step: Step, timer: PendingTimer): void {
-  const node = nodeRun(step.state, timer.nodeId as string);
+  const node = step.edit(timer.nodeId as string);
   const spec = specNode(step.state, node.nodeId);
   const attempt = timer.attempt as number;
   const { dueAt } = deadlineTimes(node.startedAt as string, spec.deadline as Deadline);
@@ -177,7 +177,7 @@ function fireDeadlineWarning(step: Step, timer: PendingTimer): void {
 }
 
 function fireDeadline(step: Step, timer: PendingTimer): void {
-  const node = nodeRun(step.state, timer.nodeId as string);
+  const node = step.edit(timer.nodeId as string);
   const spec = specNode(step.state, node.nodeId);
   const deadline = spec.deadline as Deadline;
   const attempt = timer.attempt as number;
@@ -231,10 +231,12 @@ function firePlanDeadline(step: Step, timer: PendingTimer): void {
   });
   if (onExpiry !== 'fail') return;
   const issue = blockingIssue('plan-deadline', `The plan's deadline passed (${timer.at}).`);
-  for (const node of step.state.nodes) {
-    const active = node.status === 'running' || node.status === 'awaiting-human';
-    const waiting = ['ready', 'scheduled', 'blocked'].includes(node.status) || (node.status === 'pending' && node.inputCheckPending);
+  for (let position = 0; position < step.state.nodes.length; position += 1) {
+    const candidate = step.state.nodes[position];
+    const active = candidate.status === 'running' || candidate.status === 'awaiting-human';
+    const waiting = ['ready', 'scheduled', 'blocked'].includes(candidate.status) || (candidate.status === 'pending' && candidate.inputCheckPending);
     if (!active && !waiting) continue;
+    const node = step.edit(position);
     if (active) {
       closePendingApprovals(step, "the plan's deadline passed", {}, { status: 'expired', nodeId: node.nodeId });
       const attempt = recordTimedOutAttempt(step, node, issue);
@@ -258,13 +260,13 @@ function firePlanDeadline(step: Step, timer: PendingTimer): void {
   }
 }
 
-/** The attempt fails with class `timeout` and docs/semantics.md §7's retry and `onFailure` rules route the node. */
+/** The attempt fails with class `timeout` and docs/semantics.md §7's retry and `onFailure` rules route the node (editable). */
 function failAttempt(step: Step, node: NodeRun, issue: Issue, message: string, detail: Record<string, unknown>): void {
   recordTimedOutAttempt(step, node, issue);
   handleFailedAttempt(step, node, 'timeout', [issue], issue.message, { type: 'node-timed-out', message, detail });
 }
 
-/** Records the current attempt as failed with class `timeout` (like an agent's failure report). */
+/** Records the current attempt of `node` (editable) as failed with class `timeout` (like an agent's failure report). */
 function recordTimedOutAttempt(step: Step, node: NodeRun, issue: Issue): number {
   const attempt = node.currentAttempt ?? node.attempts + 1;
   const record: AttemptRecord = {
