@@ -119,6 +119,18 @@ export class Outbox {
     this.paused = true;
   }
 
+  /**
+   * After a hand-over that did not happen (a message came first): deliveries and wake-ups go on, and
+   * those held back are sent now. A run left paused would hold them until its next hand-over, and a
+   * run that finished while paused would wait for them forever (it closes only once idle).
+   */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    for (const wakeUp of this.heldWakeUps.splice(0)) this.wake(wakeUp);
+    this.deliverAll();
+  }
+
   /** No delivery or wake-up in flight: a good moment to hand over to a new execution. */
   get quiet(): boolean {
     return this.queue.length === 0 && this.wakeUpsInFlight.size === 0 && this.sinks.every((sink) => !sink.busy);

@@ -757,19 +757,34 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
           // still unconfirmed then is carried over and sent again: at least once).
           outbox.pause();
           publishPendingProgress();
+          // A hand-over put off by a message lets deliveries go on until the next quiet moment.
+          // (Runs recorded before the patch stayed paused; one that finished so never closed.)
+          const putOff = () => {
+            if (handOverAlone) outbox.resume();
+          };
           await wf.condition(() => inbox.length > 0 || timerDue || outbox.quiet, '10 seconds');
-          if (inbox.length > 0 || timerDue || outbox.hasUnrecorded) continue;
+          if (inbox.length > 0 || timerDue || outbox.hasUnrecorded) {
+            putOff();
+            continue;
+          }
           // Child runs being started, cancelled or reported to go out before the hand-over.
           if (childOps.size > 0 || childStarts.size > 0) {
             await Promise.race([childOpsSettled(), wf.condition(() => inbox.length > 0 || timerDue)]);
+            putOff();
             continue;
           }
           // A message that comes during the pause is taken first, and the hand-over waits again.
-          if (handOverAlone && (await wf.condition(() => inbox.length > 0 || timerDue, HAND_OVER_PAUSE_MS))) continue;
+          if (handOverAlone && (await wf.condition(() => inbox.length > 0 || timerDue, HAND_OVER_PAUSE_MS))) {
+            putOff();
+            continue;
+          }
           // An update handler finishes only when the loop answers it, so a message arriving now must
           // send the loop back to work rather than leave it waiting here for that handler.
           await wf.condition(() => wf.allHandlersFinished() || inbox.length > 0);
-          if (inbox.length > 0) continue;
+          if (inbox.length > 0) {
+            putOff();
+            continue;
+          }
           wf.log.info('continuing as new', { reason: continueAsNewReason, messagesHandled, seq: state.seq });
           return await wf.continueAsNew<typeof planRun>({
             spec: state.spec,
