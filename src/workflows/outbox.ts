@@ -19,7 +19,7 @@
  * the outbox to drain before it returns.
  */
 import * as wf from '@temporalio/workflow';
-import { MAX_LISTED_FAILED_SEQS, compactCheckpoints, seqRanges, type EventType, type RecordingProblem, type RunSnapshot, type TransitionRecord, type WakeUp } from '../engine';
+import { MAX_LISTED_FAILED_SEQS, compactCheckpoints, expandCheckpoints, seqRanges, type CompactTransitionRecord, type EventType, type RecordingProblem, type RunSnapshot, type TransitionRecord, type WakeUp } from '../engine';
 import type { DeliveryActivities, DeliverySettings } from '../activities/delivery/types';
 import type { StoreActivities, StoreWriteRejectedDetails } from '../activities/store';
 import { FAILURE_TYPES } from './definitions';
@@ -51,6 +51,11 @@ export interface OutboxHandOver {
   recording?: RecordingProblem;
   /** Rejected seqs some sink has not passed yet (absent when none). */
   missingSeqs?: number[];
+  /**
+   * Transitions applied but not yet written to the store, written first by the next execution
+   * (checkpoints as differences, see `compactCheckpoints`); absent when none.
+   */
+  unrecorded?: { records: CompactTransitionRecord[]; wakeUps: WakeUp[][] };
 }
 
 export interface OutboxHooks {
@@ -108,6 +113,9 @@ export class Outbox {
       return { id: sink.id, eventTypes: sink.eventTypes, deliveredSeq: previous?.deliveredSeq ?? 0, busy: false, disabled: previous?.disabled ?? false };
     });
     for (const wakeUp of [...(handedOver?.wakeUps ?? []), ...this.heldWakeUps.splice(0)]) this.wake(wakeUp);
+    const carried = handedOver?.unrecorded;
+    // First in the queue: they come before anything this execution applies.
+    if (carried) this.queue.unshift(...expandCheckpoints(carried.records).map((record, i) => ({ record, wakeUps: carried.wakeUps[i] ?? [] })));
     this.deliverAll();
   }
 
@@ -131,6 +139,14 @@ export class Outbox {
     this.deliverAll();
   }
 
+  /**
+   * No delivery or wake-up in flight, whatever waits to be recorded: a good moment to hand over when
+   * the next execution records what is left (see `OutboxHandOver.unrecorded`).
+   */
+  get settled(): boolean {
+    return this.wakeUpsInFlight.size === 0 && this.sinks.every((sink) => !sink.busy);
+  }
+
   /** No delivery or wake-up in flight: a good moment to hand over to a new execution. */
   get quiet(): boolean {
     return this.queue.length === 0 && this.wakeUpsInFlight.size === 0 && this.sinks.every((sink) => !sink.busy);
@@ -145,6 +161,9 @@ export class Outbox {
       // Only when there is something to carry: a run the store never refused hands over what it always did.
       ...(this.recordingProblem ? { recording: this.recordingProblem } : {}),
       ...(this.missingSeqs.size > 0 ? { missingSeqs: [...this.missingSeqs].sort((a, b) => a - b) } : {}),
+      ...(this.queue.length > 0
+        ? { unrecorded: { records: compactCheckpoints(this.queue.map((entry) => entry.record)), wakeUps: this.queue.map((entry) => entry.wakeUps) } }
+        : {}),
     };
   }
 

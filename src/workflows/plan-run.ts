@@ -193,16 +193,15 @@ const BUDGETS = 'budgets';
 const BATCHED_EFFECTS = 'batch-validation-and-search-attributes';
 
 /**
- * Patch id: the hand-over (continue-as-new) is made in a workflow task of its own, after a short
- * timer, instead of in the task that wrote the last records. Temporal refuses a continue-as-new
- * when a message arrived while its task ran (UnhandledCommand), and the worker then replays the
- * whole execution. A task that also ran the store write was open for as long as the write took,
- * and that is just when agents, seeing their results recorded, send the next ones: on a 1,000-node
- * fan-out nearly every hand-over was refused, and every refusal cost a replay of ~500 transitions.
+ * Patch id: a hand-over (continue-as-new) due at a quiet moment leaves the store write of the last
+ * transitions (one batch at most) to the next execution, which writes them first; and a hand-over
+ * put off by a message lets deliveries and wake-ups go on. Temporal refuses a continue-as-new when a
+ * message arrived while its workflow task ran, and the worker then replays the whole execution. The
+ * task that wrote the last records was open for the whole write, just when agents, seeing their
+ * results stored, send the next ones: a 1,000-instance fan-out had 11 refusals, each followed by a
+ * replay of ~500 transitions, and never handed over.
  */
-const HAND_OVER_ALONE = 'hand-over-in-its-own-workflow-task';
-/** How long the loop waits, quiet, before it hands over in the timer's own workflow task. */
-const HAND_OVER_PAUSE_MS = 50;
+const HAND_OVER_ALONE = 'hand-over-carries-unrecorded-transitions';
 
 /** Default for `PlanRunOptions.continueAsNewAfterMessages`: far below Temporal's per-execution limits. */
 const CONTINUE_AS_NEW_AFTER_MESSAGES = 500;
@@ -727,7 +726,14 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
       if (!batchedEffects) await runInputChecks();
       else if (pendingInputChecks(state).length > 0) await runInputChecks();
       // Messages that arrived together are applied first and recorded together (one store write).
-      if ((outbox.hasUnrecorded || replies.length > 0) && (inbox.length === 0 || timerDue || outbox.unrecordedCount >= RECORD_BATCH)) {
+      // With the hand-over patch, a hand-over that is due at a quiet moment leaves that write to the
+      // next execution (at most one batch, carried in the hand-over): its workflow task then runs no
+      // local activity, and agents, who send their next results once they see these recorded, cannot
+      // send them while it is open (Temporal refuses a continue-as-new when a message came meanwhile).
+      const writeLeftToNext =
+        handOverAlone && inbox.length === 0 && !timerDue && replies.length === 0 && outbox.unrecordedCount <= RECORD_BATCH && !isFinished(state) &&
+        (continueAsNewReason !== undefined || messagesHandled >= messageLimit || wf.workflowInfo().continueAsNewSuggested);
+      if ((outbox.hasUnrecorded || replies.length > 0) && (inbox.length === 0 || timerDue || outbox.unrecordedCount >= RECORD_BATCH) && !writeLeftToNext) {
         await recordAndReply();
         continue;
       }
@@ -752,8 +758,8 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
           continueAsNewReason = 'history';
         }
         if (continueAsNewReason) {
-          // Hand over at a quiet moment: everything applied is recorded and answered (above), no
-          // message waits, and deliveries and wake-ups in flight get a few seconds to finish (what is
+          // Hand over at a quiet moment: everything applied is answered (and, before the hand-over
+          // patch, recorded) above, no message waits, and deliveries and wake-ups in flight get a few seconds to finish (what is
           // still unconfirmed then is carried over and sent again: at least once).
           outbox.pause();
           publishPendingProgress();
@@ -762,19 +768,14 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
           const putOff = () => {
             if (handOverAlone) outbox.resume();
           };
-          await wf.condition(() => inbox.length > 0 || timerDue || outbox.quiet, '10 seconds');
-          if (inbox.length > 0 || timerDue || outbox.hasUnrecorded) {
+          await wf.condition(() => inbox.length > 0 || timerDue || (handOverAlone ? outbox.settled : outbox.quiet), '10 seconds');
+          if (inbox.length > 0 || timerDue || (!handOverAlone && outbox.hasUnrecorded)) {
             putOff();
             continue;
           }
           // Child runs being started, cancelled or reported to go out before the hand-over.
           if (childOps.size > 0 || childStarts.size > 0) {
             await Promise.race([childOpsSettled(), wf.condition(() => inbox.length > 0 || timerDue)]);
-            putOff();
-            continue;
-          }
-          // A message that comes during the pause is taken first, and the hand-over waits again.
-          if (handOverAlone && (await wf.condition(() => inbox.length > 0 || timerDue, HAND_OVER_PAUSE_MS))) {
             putOff();
             continue;
           }
