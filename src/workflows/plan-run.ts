@@ -201,7 +201,7 @@ const BATCHED_EFFECTS = 'batch-validation-and-search-attributes';
  * results stored, send the next ones: a 1,000-instance fan-out had 11 refusals, each followed by a
  * replay of ~500 transitions, and never handed over.
  */
-const HAND_OVER_ALONE = 'hand-over-carries-unrecorded-transitions';
+const HAND_OVER_CARRIES_UNRECORDED = 'hand-over-carries-unrecorded-transitions';
 
 /** Default for `PlanRunOptions.continueAsNewAfterMessages`: far below Temporal's per-execution limits. */
 const CONTINUE_AS_NEW_AFTER_MESSAGES = 500;
@@ -701,7 +701,7 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
   // Decided once per execution, before the first transition: a run recorded before batching replays
   // as it ran (no marker here), every other batches from its first transition on.
   batchedEffects = wf.patched(BATCHED_EFFECTS);
-  const handOverAlone = wf.patched(HAND_OVER_ALONE);
+  const handOverCarries = wf.patched(HAND_OVER_CARRIES_UNRECORDED);
 
   // The run starts in this workflow task (a query right after start sees it started); delivery
   // begins once the worker's settings are in. A continued run re-arms its timers from the state.
@@ -718,6 +718,8 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
   if (settings.requireWorkItemTokens && !state.requireWorkItemTokens) state = { ...state, requireWorkItemTokens: true };
   outbox.configure(settings, continued?.outbox);
   const messageLimit = options?.continueAsNewAfterMessages ?? CONTINUE_AS_NEW_AFTER_MESSAGES;
+  /** Whether this execution has taken enough messages (or Temporal suggests it) to hand over. */
+  const handOverDue = () => messagesHandled >= messageLimit || wf.workflowInfo().continueAsNewSuggested;
   let current: Message | undefined;
   try {
     while (true) {
@@ -731,8 +733,8 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
       // local activity, and agents, who send their next results once they see these recorded, cannot
       // send them while it is open (Temporal refuses a continue-as-new when a message came meanwhile).
       const writeLeftToNext =
-        handOverAlone && inbox.length === 0 && !timerDue && replies.length === 0 && outbox.unrecordedCount <= RECORD_BATCH && !isFinished(state) &&
-        (continueAsNewReason !== undefined || messagesHandled >= messageLimit || wf.workflowInfo().continueAsNewSuggested);
+        handOverCarries && inbox.length === 0 && !timerDue && replies.length === 0 && outbox.unrecordedCount <= RECORD_BATCH && !isFinished(state) &&
+        (continueAsNewReason !== undefined || handOverDue());
       if ((outbox.hasUnrecorded || replies.length > 0) && (inbox.length === 0 || timerDue || outbox.unrecordedCount >= RECORD_BATCH) && !writeLeftToNext) {
         await recordAndReply();
         continue;
@@ -754,22 +756,23 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
         continue;
       }
       if (!isFinished(state)) {
-        if (!continueAsNewReason && (messagesHandled >= messageLimit || wf.workflowInfo().continueAsNewSuggested)) {
+        if (!continueAsNewReason && handOverDue()) {
           continueAsNewReason = 'history';
         }
         if (continueAsNewReason) {
           // Hand over at a quiet moment: everything applied is answered (and, before the hand-over
-          // patch, recorded) above, no message waits, and deliveries and wake-ups in flight get a few seconds to finish (what is
-          // still unconfirmed then is carried over and sent again: at least once).
+          // patch, recorded) above, no message waits, and deliveries and wake-ups in flight get a
+          // few seconds to finish (what is still unconfirmed then is carried over and sent again:
+          // at least once).
           outbox.pause();
           publishPendingProgress();
           // A hand-over put off by a message lets deliveries go on until the next quiet moment.
           // (Runs recorded before the patch stayed paused; one that finished so never closed.)
           const putOff = () => {
-            if (handOverAlone) outbox.resume();
+            if (handOverCarries) outbox.resume();
           };
-          await wf.condition(() => inbox.length > 0 || timerDue || (handOverAlone ? outbox.settled : outbox.quiet), '10 seconds');
-          if (inbox.length > 0 || timerDue || (!handOverAlone && outbox.hasUnrecorded)) {
+          await wf.condition(() => inbox.length > 0 || timerDue || (handOverCarries ? outbox.settled : outbox.quiet), '10 seconds');
+          if (inbox.length > 0 || timerDue || (!handOverCarries && outbox.hasUnrecorded)) {
             putOff();
             continue;
           }
