@@ -1221,6 +1221,9 @@ cmd_demo() {
 }
 
 cleanup_test_server() {
+  # Test passes still running in the background (an interrupted `test`) are ours: stop them first.
+  local lanes; lanes="$(jobs -pr 2>/dev/null || true)"
+  [[ -z "$lanes" ]] || kill $lanes 2>/dev/null || true
   if [[ $STARTED_SERVER == 1 ]]; then
     if [[ "${KEEP_SERVER:-0}" == 1 ]]; then
       say "KEEP_SERVER=1: leaving the dev server running (./temporal-dev.sh stop to stop it)"
@@ -1233,11 +1236,13 @@ cleanup_test_server() {
 
 # The integration suite runs once per store named in PLAN_TEST_STORES (default: both): the embedded
 # SQLite file and a local PostgreSQL. Each run starts from an empty database.
+# reset_test_store sqlite|postgres [NAME]: NAME names the SQLite file (.data/NAME.db, default test-store).
 reset_test_store() {
   case "$1" in
     sqlite)
-      rm -f "$DATA_DIR/test-store.db" "$DATA_DIR/test-store.db-wal" "$DATA_DIR/test-store.db-shm"
-      PLAN_STORE_URL="$DATA_DIR/test-store.db"
+      local file="$DATA_DIR/${2:-test-store}.db"
+      rm -f "$file" "$file-wal" "$file-shm"
+      PLAN_STORE_URL="$file"
       ;;
     postgres)
       pg_start
@@ -1280,36 +1285,69 @@ cmd_test() {
   else
     say "running: unit tests"
     { npm run build && npm run check:schema && node --test --test-concurrency=1 dist/test/unit/; } || rc=$?
-    local store
+    # The integration passes (one per store) and the scale tests run side by side, each a `node
+    # --test` process of its own with its own store, its output in a log of its own that is printed
+    # whole when it ends. The tests mostly wait on the Temporal server and the stores, so on the two
+    # cores CI has, running them one after another cost about ten minutes more than this. Every run
+    # a test starts is on a task queue of its own, so the passes cannot see each other's runs.
+    # PLAN_TEST_PARALLEL=0 runs them one after another, as before (e.g. to tell whether a failure
+    # comes from the load).
+    #
     # Files that never touch the store (their own servers, TLS proxies, the dev script) run in the
     # first pass only: a second pass against another store would test nothing new. So do the files
     # about graph semantics and crash recovery (routing, joins, loops-more, failures, fuzzed specs,
-    # worker crashes, the demo, CLI wording, the pages in a browser): their store writes are the same statements the files
-    # kept in the second pass make (store*, delivery*, lifecycle, fan-out, loops, cli, payloads,
-    # identity), and running them twice cost about five minutes of CI.
+    # worker crashes, the demo, CLI wording, the pages in a browser): their store writes are the same
+    # statements the files kept in the second pass make (store*, delivery*, lifecycle, fan-out,
+    # loops, cli, payloads, identity), and running them twice cost about five minutes of CI.
     local store pass=0 files f
-    for store in ${PLAN_TEST_STORES:-sqlite postgres}; do
-      [[ $rc -eq 0 ]] || break
-      reset_test_store "$store"
-      files=()
-      for f in dist/test/integration/*.test.js; do
-        if [[ $pass -gt 0 ]]; then
-          case "$(basename "$f")" in
-            dev-script.test.js|tls.test.js|time-skipping.test.js|no-worker.test.js) continue ;;
-            routing.test.js|joins.test.js|loops-more.test.js|failures.test.js|spec-fuzz-live.test.js|worker-crash.test.js|demo.test.js|cli-outcomes.test.js|console-browser.test.js) continue ;;
-          esac
-        fi
-        files+=("$f")
+    local -a lane_names=() lane_pids=() lane_logs=()
+    # start_lane NAME COMMAND...: runs COMMAND (with the PLAN_STORE_URL set now) in the background,
+    # or right away when PLAN_TEST_PARALLEL=0; its output goes to .data/test-NAME.log.
+    start_lane() {
+      local name=$1; shift
+      local log="$DATA_DIR/test-$name.log"
+      say "running: $name ($PLAN_STORE_URL): $* > $(rel "$log")"
+      if [[ "${PLAN_TEST_PARALLEL:-1}" == 0 ]]; then
+        local lane_rc=0
+        "$@" >"$log" 2>&1 || lane_rc=$?
+        lane_pids+=("done:$lane_rc")
+      else
+        "$@" >"$log" 2>&1 &
+        lane_pids+=("$!")
+      fi
+      lane_names+=("$name")
+      lane_logs+=("$log")
+    }
+    if [[ $rc -eq 0 ]]; then
+      for store in ${PLAN_TEST_STORES:-sqlite postgres}; do
+        reset_test_store "$store" "test-store-$store"
+        files=()
+        for f in dist/test/integration/*.test.js; do
+          if [[ $pass -gt 0 ]]; then
+            case "$(basename "$f")" in
+              dev-script.test.js|tls.test.js|time-skipping.test.js|no-worker.test.js) continue ;;
+              routing.test.js|joins.test.js|loops-more.test.js|failures.test.js|spec-fuzz-live.test.js|worker-crash.test.js|demo.test.js|cli-outcomes.test.js|console-browser.test.js) continue ;;
+            esac
+          fi
+          files+=("$f")
+        done
+        start_lane "integration-$store" node --test --test-concurrency=1 "${files[@]}"
+        pass=$((pass + 1))
       done
-      say "running: integration tests against the $store store ($PLAN_STORE_URL), ${#files[@]} files"
-      node --test --test-concurrency=1 "${files[@]}" || rc=$?
-      pass=$((pass + 1))
-    done
-    # The scale tests (a 1,000-node plan, 12,000 submissions) run once, on a fresh SQLite store.
-    if [[ $rc -eq 0 && "${PLAN_SCALE_TESTS:-1}" != 0 && -d dist/test/scale ]]; then
-      reset_test_store sqlite
-      say "running: scale tests ($PLAN_STORE_URL)"
-      node --test --test-concurrency=1 dist/test/scale/ || rc=$?
+      # The scale tests (a 1,000-node plan, 12,000 submissions) run once, on a SQLite store of their own.
+      if [[ "${PLAN_SCALE_TESTS:-1}" != 0 && -d dist/test/scale ]]; then
+        reset_test_store sqlite test-store-scale
+        start_lane scale node --test --test-concurrency=1 dist/test/scale/
+      fi
+      local i lane_rc
+      for i in "${!lane_names[@]}"; do
+        lane_rc=0
+        if [[ "${lane_pids[$i]}" == done:* ]]; then lane_rc=${lane_pids[$i]#done:}; else wait "${lane_pids[$i]}" || lane_rc=$?; fi
+        say "== ${lane_names[$i]}: exit $lane_rc (output: $(rel "${lane_logs[$i]}"))"
+        cat "${lane_logs[$i]}"
+        say "== ${lane_names[$i]}: exit $lane_rc"
+        [[ $lane_rc -eq 0 ]] || rc=$lane_rc
+      done
     fi
   fi
   # Every test cleans up what it starts (docs/development.md#every-test-cleans-up-what-it-starts): no
