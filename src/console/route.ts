@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { PlanRunnerClient } from '../client/plan-runner-client';
 import type { PlanStore } from '../store/types';
+import type { LayoutEngine } from '../graph/layout';
 import type { Authenticator, Identity } from './auth';
 
 /** What every handler may use. */
@@ -16,6 +17,8 @@ export interface ConsoleDeps {
   auth: Authenticator;
   /** The console's public URL (links in approvals), without a trailing slash. */
   publicUrl?: string;
+  /** Where the graphs are laid out: ELK in a worker thread of the console's. */
+  layout: LayoutEngine;
 }
 
 export interface RouteContext<B, Q> {

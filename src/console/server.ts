@@ -10,6 +10,8 @@ import type { z } from 'zod';
 import { PlanRunnerClient } from '../client/plan-runner-client';
 import type { PlanStore } from '../store/types';
 import { Authenticator, checkOrigin, type AuthOptions, type Identity } from './auth';
+import { LayoutAhead, type LayoutAheadOptions } from './layout-ahead';
+import { LayoutThread } from './layout-thread';
 import { openApiDocument } from './openapi';
 import { invalidRequest, problem, problemOf, sendProblem } from './problems';
 import { fastifyPath, type ApiRoute, type ConsoleDeps } from './route';
@@ -34,10 +36,15 @@ export interface ConsoleOptions {
   sessionTtlMs?: number;
   /** Fastify's logger (pino); Authorization, cookies and tokens are redacted. Default off. */
   logger?: boolean;
+  /** Lays large plans out before their page is opened (layout-ahead.ts); `false` turns it off. Default on. */
+  layoutAhead?: false | LayoutAheadOptions;
 }
 
 /** Paths of request and response fields that may hold a secret: never logged. */
 const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'res.headers["set-cookie"]', 'req.query.token', 'req.body.token'];
+
+/** Each console's layout-ahead loop, for `RunningConsole.layoutAhead`. */
+const layoutsAhead = new WeakMap<FastifyInstance, LayoutAhead>();
 
 export function createConsoleServer(options: ConsoleOptions): FastifyInstance {
   const app = Fastify({
@@ -51,7 +58,15 @@ export function createConsoleServer(options: ConsoleOptions): FastifyInstance {
     secureCookies: options.publicUrl?.startsWith('https://') ?? false,
     sessionTtlMs: options.sessionTtlMs,
   });
-  const deps: ConsoleDeps = { client: options.client, store: options.store, auth, publicUrl: options.publicUrl?.replace(/\/+$/, '') };
+  const layout = new LayoutThread();
+  const ahead = options.layoutAhead === false ? undefined : new LayoutAhead(options.store, layout, options.layoutAhead);
+  if (ahead) layoutsAhead.set(app, ahead);
+  app.addHook('onReady', async () => ahead?.start());
+  app.addHook('onClose', async () => {
+    await ahead?.stop();
+    await layout.close();
+  });
+  const deps: ConsoleDeps = { client: options.client, store: options.store, auth, publicUrl: options.publicUrl?.replace(/\/+$/, ''), layout };
   const version = (require('../../../package.json') as { version: string }).version;
   let document: Record<string, unknown> | undefined;
 
@@ -111,6 +126,8 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 export interface RunningConsole {
   url: string;
   app: FastifyInstance;
+  /** Its loop that lays large plans out ahead (unless `layoutAhead: false`): the bench runs a round at will. */
+  layoutAhead?: LayoutAhead;
   close(): Promise<void>;
 }
 
@@ -118,5 +135,5 @@ export interface RunningConsole {
 export async function startConsole(options: ConsoleOptions & { host?: string; port?: number }): Promise<RunningConsole> {
   const app = createConsoleServer(options);
   const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
-  return { url: address.replace('[::1]', 'localhost'), app, close: () => app.close() };
+  return { url: address.replace('[::1]', 'localhost'), app, layoutAhead: layoutsAhead.get(app), close: () => app.close() };
 }

@@ -2,7 +2,8 @@
  * Positions for a graph, computed by ELK (elkjs, the Eclipse Layout Kernel: its `layered`
  * algorithm, top to bottom) rather than by a layout of our own. The SVG renderer draws the result,
  * and the web console can reuse it as it is. No I/O: elkjs's bundled build runs in this thread
- * (`elkjs/lib/elk.bundled.js`, no worker); the answer is a promise only because ELK's API is.
+ * (`elkjs/lib/elk.bundled.js`), unless `engine` says where else (the console runs it in a worker
+ * thread: src/console/layout-thread.ts); the answer is a promise because ELK's API is.
  *
  * Node sizes come from their label lines (`nodeLines`) with a fixed average character width: an
  * estimate, since measuring text needs a renderer. Pass `nodeSize` to measure with real fonts.
@@ -64,12 +65,21 @@ export interface GraphLayout {
   edges: LayoutEdge[];
 }
 
+/** What lays an ELK graph out: ELK in this thread by default; the console's runs in a thread of its own. */
+export interface LayoutEngine {
+  layout(root: ElkNode): Promise<ElkNode>;
+}
+
 /** Options of `layoutGraph`. */
 export interface LayoutOptions {
+  /** Where ELK runs; default: in this thread (loaded on first use). */
+  engine?: LayoutEngine;
   /** A node's size for its label lines; default: estimated from the character count. */
   nodeSize?: (node: GraphNode, lines: string[]) => { width: number; height: number };
   /** An edge label's size; default: estimated from the character count. */
   labelSize?: (text: string) => { width: number; height: number };
+  /** Whether edges get their labels (conditions, loop iterations); default true. */
+  edgeLabels?: boolean;
   /** More ELK layout options (`elk.*` keys), on top of the defaults in `ELK_LAYOUT_OPTIONS`. */
   elkOptions?: Record<string, string>;
 }
@@ -110,12 +120,12 @@ export const LARGE_GRAPH_ELK_OPTIONS: Readonly<Record<string, string>> = {
  * options), so that redrawing a run whose statuses changed but whose shape did not (the console
  * polls a run's graph every few seconds) reuses the layout instead of running ELK again. Texts are
  * not part of the key: they are put back from the graph being drawn. Small: a console shows few
- * plans at once.
+ * plans at once (and lays out ahead only the large plans of runs that just started or changed).
  */
-const LAYOUT_CACHE_SIZE = 16;
+const LAYOUT_CACHE_SIZE = 32;
 const layoutCache = new Map<string, Promise<ElkNode>>();
 
-function cachedLayout(root: ElkNode): Promise<ElkNode> {
+function cachedLayout(root: ElkNode, engine: LayoutEngine | undefined): Promise<ElkNode> {
   const key = JSON.stringify({
     o: root.layoutOptions,
     n: root.children?.map((c) => [c.width, c.height]),
@@ -128,7 +138,7 @@ function cachedLayout(root: ElkNode): Promise<ElkNode> {
     layoutCache.set(key, hit);
     return hit;
   }
-  const computed = elk().then((engine) => engine.layout(root));
+  const computed = engine ? engine.layout(root) : elk().then((inThread) => inThread.layout(root));
   layoutCache.set(key, computed);
   computed.catch(() => layoutCache.delete(key));
   while (layoutCache.size > LAYOUT_CACHE_SIZE) layoutCache.delete(layoutCache.keys().next().value as string);
@@ -181,7 +191,7 @@ export async function layoutGraph(graph: PlanGraph, options: LayoutOptions = {})
     elkIds.set(node.id, `n${index}`);
     return { node, lines, ...nodeSize(node, lines) };
   });
-  const edgeLabels = graph.edges.map((edge) => edgeLabel(edge));
+  const edgeLabels = graph.edges.map((edge) => (options.edgeLabels === false ? undefined : edgeLabel(edge)));
   const root: ElkNode = {
     id: 'graph',
     layoutOptions: {
@@ -203,7 +213,7 @@ export async function layoutGraph(graph: PlanGraph, options: LayoutOptions = {})
       };
     }),
   };
-  const laidOut = await cachedLayout(root);
+  const laidOut = await cachedLayout(root, options.engine);
   const children = new Map((laidOut.children ?? []).map((child) => [child.id, child]));
   const routed = new Map((laidOut.edges ?? []).map((edge) => [edge.id, edge]));
   return {

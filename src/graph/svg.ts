@@ -69,7 +69,7 @@ function nodeShape(entry: LayoutNode, fill: string, stroke: string, dashed: stri
   return node.fanOut ? `${rect(4)}${rect(0)}` : rect(0);
 }
 
-function nodeSvg(entry: LayoutNode): string {
+function nodeSvg(entry: LayoutNode, withText: boolean): string {
   const { node, x, y, width, height, lines } = entry;
   const style = nodeStyle(node);
   const dashed = style.dashed ? ' stroke-dasharray="5 4"' : '';
@@ -81,7 +81,7 @@ function nodeSvg(entry: LayoutNode): string {
     `<g class="node" data-node-id="${escapeXml(node.id)}"${node.status ? ` data-status="${escapeXml(node.status)}"` : ''}>` +
     `<title>${escapeXml(`${node.id}: ${node.title}`)}</title>` +
     nodeShape(entry, style.fill, style.stroke, dashed) +
-    `<text text-anchor="middle" dominant-baseline="central" fill="${style.text}">${text}</text>` +
+    (withText ? `<text text-anchor="middle" dominant-baseline="central" fill="${style.text}">${text}</text>` : '') +
     '</g>'
   );
 }
@@ -105,8 +105,20 @@ function edgeSvg(entry: LayoutEdge): string {
   );
 }
 
+/** Options of `svgOfLayout` and `renderSvg`. */
+export interface SvgOptions {
+  /**
+   * Whether nodes show their label lines (default true). Without them a node is its shape and
+   * colour, with its id and title in its `<title>` (a tooltip): the web console's overview of a
+   * large plan, fitted to the page's width, where the text would be a few pixels high and would
+   * still be most of the browser's work.
+   */
+  nodeText?: boolean;
+}
+
 /** Draws a layout (from `layoutGraph`) of `graph` as a standalone SVG document, ending in a newline. */
-export function svgOfLayout(graph: PlanGraph, layout: GraphLayout): string {
+export function svgOfLayout(graph: PlanGraph, layout: GraphLayout, options: SvgOptions = {}): string {
+  const withText = options.nodeText ?? true;
   const colours = new Set(layout.edges.map((entry) => edgeStyle(entry.edge).stroke));
   const markers = [...colours]
     .map(
@@ -119,7 +131,7 @@ export function svgOfLayout(graph: PlanGraph, layout: GraphLayout): string {
   const height = Math.ceil(layout.height);
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12"${withText ? '' : ' data-overview="true"'}>`,
     `<title>${escapeXml(title)}</title>`,
     `<defs>${markers}</defs>`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
@@ -127,7 +139,7 @@ export function svgOfLayout(graph: PlanGraph, layout: GraphLayout): string {
     ...layout.edges.map(edgeSvg),
     '</g>',
     '<g class="nodes">',
-    ...layout.nodes.map(nodeSvg),
+    ...layout.nodes.map((entry) => nodeSvg(entry, withText)),
     '</g>',
     '</svg>',
     '',
@@ -135,6 +147,6 @@ export function svgOfLayout(graph: PlanGraph, layout: GraphLayout): string {
 }
 
 /** Lays `graph` out with ELK and draws it as a standalone SVG document. */
-export async function renderSvg(graph: PlanGraph, options: LayoutOptions = {}): Promise<string> {
-  return svgOfLayout(graph, await layoutGraph(graph, options));
+export async function renderSvg(graph: PlanGraph, options: LayoutOptions & SvgOptions = {}): Promise<string> {
+  return svgOfLayout(graph, await layoutGraph(graph, options), options);
 }

@@ -44,6 +44,7 @@ import type {
   RecordResult,
   SinkStatus,
   StoreDialect,
+  ChangedRun,
   StoredApproval,
   StoredAttempt,
   StoredNodeRun,
@@ -308,6 +309,20 @@ export class KyselyPlanStore implements PlanStore {
     return this.guard(async () => {
       const row = await this.db.selectFrom('runs').select(RUN_COLUMNS).where('run_id', '=', runId).executeTakeFirst();
       return row ? storedRun(row) : undefined;
+    });
+  }
+
+  async listActiveRunsChangedSince(since: string, limit: number): Promise<ChangedRun[]> {
+    return this.guard(async () => {
+      const rows = await this.db
+        .selectFrom('runs')
+        .select(['run_id', 'spec_version', 'updated_at'])
+        .where('status', 'in', ['running', 'awaiting-human', 'blocked'])
+        .where('updated_at', '>=', since)
+        .orderBy('updated_at')
+        .limit(limit)
+        .execute();
+      return rows.map((row) => ({ runId: row.run_id, specVersion: row.spec_version, updatedAt: row.updated_at }));
     });
   }
 

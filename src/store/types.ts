@@ -30,6 +30,13 @@ export type StoredRun = Omit<RunRecord, 'spec'>;
 /** The run summary of a webhook envelope: the run row without its input. */
 export type RunSummary = Omit<StoredRun, 'input'>;
 
+/** A run's id, spec version and last change, from `listActiveRunsChangedSince`. */
+export interface ChangedRun {
+  runId: string;
+  specVersion: number;
+  updatedAt: string;
+}
+
 /** A `node_runs` row. */
 export type StoredNodeRun = NodeRunRecord & { runId: string };
 
@@ -139,6 +146,12 @@ export interface PlanStore {
   recordTransitions(runId: string, records: TransitionRecord[]): Promise<RecordResult>;
 
   getRun(runId: string): Promise<StoredRun | undefined>;
+  /**
+   * Runs not finished (running, awaiting-human, blocked) whose row changed at or after `since` (an
+   * ISO time, compared as the store keeps it), oldest change first, at most `limit`: what the console
+   * lays out ahead of anyone opening them. Served by the `(status, updated_at)` index.
+   */
+  listActiveRunsChangedSince(since: string, limit: number): Promise<ChangedRun[]>;
   /**
    * The spec the run was started (or last replanned) with; with `version`, that version of it
    * (undefined when the run has no such version).

@@ -22,6 +22,8 @@ import {
   type GraphEdgeState,
   type PlanGraph,
 } from '../../src/graph';
+import { LayoutThread } from '../../src/console/layout-thread';
+import { consoleDrawing, OVERVIEW_ABOVE_NODES, OVERVIEW_NODE_SIZE } from '../../src/console/drawing';
 import { Driver, edge, ok, plan, task } from './engine-helpers';
 
 const EXAMPLES = path.resolve(__dirname, '../../../examples');
@@ -522,6 +524,63 @@ describe('large plans', () => {
     assert.equal(layout.nodes.length, 1000);
     // About 2 s here; with ELK's model-order option on, it was a minute (MODEL_ORDER_MAX_NODES).
     assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
+  });
+});
+
+describe("the console's drawing of a large plan (an overview) and its layout thread", () => {
+  /** 300 tasks in 30 chains of 10: past OVERVIEW_ABOVE_NODES. */
+  const chains = () => {
+    const nodes = Array.from({ length: 300 }, (_, i) => task(`c${Math.floor(i / 10)}s${i % 10}`));
+    return plan(nodes, nodes.flatMap((node, i) => (i % 10 === 0 ? [] : [edge(nodes[i - 1].id, node.id, { when: 'output.ok == true' })])), { maxConcurrency: 30 });
+  };
+
+  it('above OVERVIEW_ABOVE_NODES: no node text and no edge labels, a tooltip per node; below it, every text', async () => {
+    const spec = chains();
+    const graph = planGraph(spec);
+    assert.ok(graph.nodes.length > OVERVIEW_ABOVE_NODES);
+    const svg = await renderSvg(graph, consoleDrawing(graph));
+    assert.match(svg, /<svg [^>]*data-overview="true"/);
+    assert.equal((svg.match(/<g class="node"/g) ?? []).length, 300);
+    assert.equal((svg.match(/<text/g) ?? []).length, 0, 'no text at all: neither node lines nor edge labels');
+    assert.equal((svg.match(/<title>c\d+s\d: /g) ?? []).length, 300, 'every node keeps its id and title as a tooltip');
+    // Every node one size.
+    const sizes = new Set([...svg.matchAll(/<rect x="[^"]*" y="[^"]*" width="([^"]*)" height="([^"]*)" rx/g)].map((m) => `${m[1]}x${m[2]}`));
+    assert.deepEqual([...sizes], [`${OVERVIEW_NODE_SIZE.width}x${OVERVIEW_NODE_SIZE.height}`]);
+
+    const small = planGraph(plan([task('a'), task('b')], [edge('a', 'b', { when: 'output.ok == true' })]));
+    const withText = await renderSvg(small, consoleDrawing(small));
+    assert.doesNotMatch(withText, /data-overview/);
+    assert.match(withText, /<tspan[^>]*>a<\/tspan>/);
+    assert.match(withText, /output\.ok == true/, 'the condition labels its edge');
+  });
+
+  it("an overview's layout follows the plan's shape only: statuses, attempts and texts do not move a node", async () => {
+    const spec = chains();
+    const d = new Driver(spec);
+    const before = planGraph(spec, snapshotOf(d.state));
+    for (let c = 0; c < 30; c++) d.submit(`c${c}s0`, { ok: true });
+    const after = planGraph(spec, snapshotOf(d.state));
+    assert.notDeepEqual(before.nodes.map((n) => n.status), after.nodes.map((n) => n.status));
+    const relabelled: PlanGraph = { ...after, nodes: after.nodes.map((n, i) => (i === 5 ? { ...n, title: 'a much longer title than any other node has, to change its text' } : n)) };
+    const place = async (graph: PlanGraph) => (await layoutGraph(graph, consoleDrawing(graph))).nodes.map((n) => [n.id, n.x, n.y, n.width]);
+    const first = await place(before);
+    assert.deepEqual(await place(after), first);
+    assert.deepEqual(await place(relabelled), first);
+  });
+
+  it('LayoutThread lays out in a worker thread, as ELK in this thread does; once closed it refuses with a reason', async () => {
+    const spec = plan([task('a'), task('b'), task('c')], [edge('a', 'b'), edge('a', 'c')]);
+    const thread = new LayoutThread();
+    try {
+      // Options of their own, so that the layout cache (shared by both) cannot answer the second.
+      const inThread = await layoutGraph(planGraph(spec), { elkOptions: { 'elk.spacing.nodeNode': '37' } });
+      const offThread = await layoutGraph(planGraph(spec), { engine: thread, elkOptions: { 'elk.spacing.nodeNode': '37.0' } });
+      assert.deepEqual(offThread.nodes.map((n) => [n.id, n.x, n.y]), inThread.nodes.map((n) => [n.id, n.x, n.y]));
+      assert.ok(offThread.nodes[1].y > offThread.nodes[0].y, 'b is laid out below a');
+    } finally {
+      await thread.close();
+    }
+    await assert.rejects(thread.layout({ id: 'g', children: [] }), /the console is closing: its layout thread is stopped/);
   });
 });
 

@@ -1,6 +1,7 @@
 /** Reading runs: the list, one run's status, its events, a node's panel and the live graph. */
 import { z } from 'zod';
 import { planGraph, renderSvg } from '../../graph';
+import { consoleDrawing } from '../drawing';
 import { statusView } from '../../client/cli/views';
 import { EventsQuery, RunListItem, RunStatusView, RunsQuery } from '../api-schemas';
 import { problem } from '../problems';
@@ -99,9 +100,10 @@ export const runRoutes = [
     tag: 'runs',
     auth: 'person',
     problems: [401, 404, 503],
-    async handler({ params, reply }, { client }) {
+    async handler({ params, reply }, { client, layout }) {
       const snapshot = await client.snapshot(params.runId);
-      const svg = await renderSvg(planGraph(await client.storedSpec(params.runId, snapshot.specVersion), snapshot));
+      const graph = planGraph(await client.storedSpec(params.runId, snapshot.specVersion), snapshot);
+      const svg = await renderSvg(graph, consoleDrawing(graph, layout));
       // Which event the drawing is as of: the page fetches it next to the status and compares.
       reply.type('image/svg+xml; charset=utf-8').header('cache-control', 'no-store').header('x-plan-last-seq', String(snapshot.lastSeq));
       return svg;

@@ -14,11 +14,12 @@ const root = document.getElementById('app') as HTMLElement;
 const who = document.getElementById('who') as HTMLElement;
 let leave = new AbortController();
 
-async function route(): Promise<void> {
+/** `known`: the session already asked for (the first page load), so it is not asked for twice. */
+async function route(known?: Awaited<ReturnType<typeof session>>): Promise<void> {
   leave.abort();
   leave = new AbortController();
   const path = location.pathname;
-  const me = path === '/signin' ? undefined : await session();
+  const me = path === '/signin' ? undefined : (known ?? (await session()));
   if (!me) {
     replace(who);
     return signinPage(root, () => {
@@ -48,6 +49,6 @@ window.addEventListener('popstate', () => void route());
 // Not signed in on a deep link: sign in, then come back to it.
 if (location.pathname !== '/signin') void session().then((me) => {
   if (!me) history.replaceState(null, '', `/signin?next=${encodeURIComponent(location.pathname + location.search)}`);
-  void route();
+  void route(me);
 });
 else void route();

@@ -8,12 +8,15 @@ import { ApiError, describeError, get, post } from './api.js';
 import { badge, h, json, notice, relative, replace } from './dom.js';
 import type { PendingApproval, SubmitOutcome } from './types.js';
 
-/** JSON Editor's global, loaded by index.html from /vendor/jsoneditor.js. */
+/** JSON Editor's global, loaded from /vendor/jsoneditor.js by `loadJsonEditor` when a page needs it. */
 declare const JSONEditor: new (element: HTMLElement, options: Record<string, unknown>) => { getValue(): unknown; validate(): unknown[]; destroy(): void };
 
 export async function approvalsPage(root: HTMLElement, signal: AbortSignal, only?: { runId: string; approvalId: string }): Promise<void> {
   const list = h('div', { id: 'approvals' }, 'Loading…');
   replace(root, h('h1', {}, only ? `Approval ${only.approvalId}` : 'Waiting for me'), list);
+  // JSON Editor is large (about 1 MB) and only this page's human-input forms use it, so it is
+  // loaded here, next to the approvals, rather than by every page.
+  const editorLoaded = loadJsonEditor();
   let approvals: PendingApproval[];
   try {
     // A link to one approval shows it to anyone signed in (it may have been forwarded); the inbox
@@ -30,6 +33,8 @@ export async function approvalsPage(root: HTMLElement, signal: AbortSignal, only
     replace(list, notice('info', 'Nothing waits for you.'));
     return;
   }
+  // Without it (it failed to load) a human-input form falls back to a JSON editor.
+  if (approvals.some((approval) => approval.outputSchema)) await editorLoaded;
   replace(list, ...approvals.map((approval) => approvalCard(approval, signal)));
 }
 
@@ -126,6 +131,19 @@ function jsonForm(initial: unknown, label: string, send: (value: Record<string, 
       replace(problem, notice('error', `Not sent: ${(error as Error).message}`));
     }
   } }, action));
+}
+
+let jsonEditorScript: Promise<void> | undefined;
+/** Loads JSON Editor's script once; settles (never rejects) when it has run or failed to load. */
+function loadJsonEditor(): Promise<void> {
+  jsonEditorScript ??= new Promise<void>((settled) => {
+    const script = document.createElement('script');
+    script.src = '/vendor/jsoneditor.js';
+    script.onload = () => settled();
+    script.onerror = () => settled();
+    document.head.append(script);
+  });
+  return jsonEditorScript;
 }
 
 /** A human-input form generated from the node's output schema; a plain JSON editor without one. */
