@@ -1089,6 +1089,15 @@ export class PlanRunnerClient {
     throw new NoWorkerError(runId, taskQueue, `${noWorkerMessage(verdict, what)}${closedNote(closed)}`);
   }
 
+  /** The task queue of each run updated lately (a run's never changes), at most `TASK_QUEUES_KEPT`. */
+  private readonly taskQueueOfRun = new Map<string, string>();
+
+  private rememberTaskQueue(runId: string, taskQueue: string): void {
+    this.taskQueueOfRun.delete(runId);
+    this.taskQueueOfRun.set(runId, taskQueue);
+    if (this.taskQueueOfRun.size > TASK_QUEUES_KEPT) this.taskQueueOfRun.delete(this.taskQueueOfRun.keys().next().value as string);
+  }
+
   private workers(): WorkerCheck {
     this.workerCheck ??= new WorkerCheck(this.client, this.namespace);
     return this.workerCheck;
@@ -1149,15 +1158,26 @@ export class PlanRunnerClient {
   private async update<R, A>(runId: string, def: UpdateDefinition<R, [A]>, arg: A): Promise<R> {
     const what = `update ${def.name} of run ${runId}`;
     let taskQueue = this.taskQueue;
-    try {
-      const description = await this.handle(runId).describe();
-      taskQueue = description.taskQueue;
-      // A closed run is answered below (a message to it fails as "not found": finishedOrMissing).
-      if (description.status.name === 'RUNNING') await this.requireWorker(runId, what, description);
-    } catch (err) {
-      if (err instanceof NoWorkerError) throw err;
-      if (err instanceof WorkflowNotFoundError) throw this.translate(err, runId);
-      // Otherwise let the update itself report what is wrong.
+    const known = this.taskQueueOfRun.get(runId);
+    if (known !== undefined && this.workers().recentlySeen(known)) {
+      // Updates in a row to one run (an agent's results, a person's answers) skip the describe: the
+      // run's task queue does not change, and its worker was seen within the last few seconds. A run
+      // that closed meanwhile fails the update as "not found", which finishedOrMissing words below.
+      taskQueue = known;
+    } else {
+      try {
+        const description = await this.handle(runId).describe();
+        taskQueue = description.taskQueue;
+        // A closed run is answered below (a message to it fails as "not found": finishedOrMissing).
+        if (description.status.name === 'RUNNING') {
+          await this.requireWorker(runId, what, description);
+          this.rememberTaskQueue(runId, taskQueue);
+        }
+      } catch (err) {
+        if (err instanceof NoWorkerError) throw err;
+        if (err instanceof WorkflowNotFoundError) throw this.translate(err, runId);
+        // Otherwise let the update itself report what is wrong.
+      }
     }
     try {
       const deadline = Date.now() + this.updateTimeoutMs;
@@ -1286,6 +1306,9 @@ export class PlanRunnerClient {
 
 /** How many times an update the worker never processed is sent in all (see `update`). */
 const UNPROCESSED_UPDATE_ATTEMPTS = 6;
+
+/** Runs whose task queue a client keeps (for updates in a row without a describe each). */
+const TASK_QUEUES_KEPT = 1_000;
 
 /** The server's rejection of an update that no worker processed (not a refusal by the run). */
 function isUnprocessedUpdate(err: WorkflowUpdateFailedError): boolean {

@@ -82,7 +82,7 @@ export type WorkerVerdict =
 
 /** Asks the server who polls a task queue (`verdict`), and caches the answer for a few seconds. */
 export class WorkerCheck {
-  private readonly cache = new Map<string, { at: number; verdict: Promise<WorkerVerdict> }>();
+  private readonly cache = new Map<string, { at: number; verdict: Promise<WorkerVerdict>; ok?: boolean }>();
 
   constructor(
     private readonly client: Client,
@@ -95,9 +95,19 @@ export class WorkerCheck {
     const cached = this.cache.get(taskQueue);
     if (!options.fresh && cached && this.now() - cached.at < CACHE_MS) return cached.verdict;
     const verdict = this.decide(taskQueue);
-    this.cache.set(taskQueue, { at: this.now(), verdict });
-    verdict.catch(() => this.cache.delete(taskQueue));
+    const entry: { at: number; verdict: Promise<WorkerVerdict>; ok?: boolean } = { at: this.now(), verdict };
+    this.cache.set(taskQueue, entry);
+    verdict.then(
+      (settled) => (entry.ok = settled.ok),
+      () => this.cache.delete(taskQueue),
+    );
     return verdict;
+  }
+
+  /** Whether a worker was seen polling `taskQueue` within the last few seconds (no call to the server). */
+  recentlySeen(taskQueue: string): boolean {
+    const cached = this.cache.get(taskQueue);
+    return cached?.ok === true && this.now() - cached.at < CACHE_MS;
   }
 
   private async decide(taskQueue: string): Promise<WorkerVerdict> {
