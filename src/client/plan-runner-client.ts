@@ -710,6 +710,7 @@ export class PlanRunnerClient {
    * run, or one that closed otherwise (a cancelled run closes as Canceled), is queried.
    */
   async snapshot(runId: string): Promise<RunSnapshot> {
+    this.checkWorkersMeanwhile();
     const description = await this.describeRaw(runId);
     if (description.status.name === 'COMPLETED') {
       try {
@@ -1045,6 +1046,20 @@ export class PlanRunnerClient {
     throw new NoWorkerError(runId, taskQueue, `${noWorkerMessage(verdict, what)}${closedNote(closed)}`);
   }
 
+  /**
+   * Start asking who polls this client's task queue while the run is described: the run is nearly
+   * always on that queue, and `requireWorker` then finds the answer already asked for instead
+   * of waiting one more round trip after the description (a run on another queue is asked about
+   * as before). An answer that failed is asked for again by the check itself.
+   */
+  private checkWorkersMeanwhile(): void {
+    try {
+      this.workers().askAhead(this.taskQueue);
+    } catch {
+      // No Temporal client (unusable settings): the description reports it.
+    }
+  }
+
   private workers(): WorkerCheck {
     this.workerCheck ??= new WorkerCheck(this.client, this.namespace);
     return this.workerCheck;
@@ -1105,6 +1120,7 @@ export class PlanRunnerClient {
   private async update<R, A>(runId: string, def: UpdateDefinition<R, [A]>, arg: A): Promise<R> {
     const what = `update ${def.name} of run ${runId}`;
     let taskQueue = this.taskQueue;
+    this.checkWorkersMeanwhile();
     try {
       const description = await this.handle(runId).describe();
       taskQueue = description.taskQueue;
