@@ -4,7 +4,7 @@
  * functions (no I/O), so the CLI's text output can be tested without a store.
  */
 import type { Checkpoint, Issue, RecordingProblem, RunEvent } from '../engine/types';
-import { seqRanges } from '../engine/views';
+import { seqRanges } from '../engine/seq-ranges';
 import { describeVotes, voteApproves } from '../engine/quorum';
 import type { StoredApproval, StoredAttempt, StoredSpecVersion } from '../store/types';
 import type { RunReplannedDetail } from '../engine/replan';

@@ -30,10 +30,9 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
+import type { ZodType } from 'zod';
 import { WorkerCheck, noWorkerMessage, unansweredMessage, type PollerReport, type WorkerVerdict } from './worker-check';
-import type { z } from 'zod';
-import { validatePlanSpecWithSchemas, validateRunInput } from '../activities/validation/spec';
-import {
+import type {
   AgentSubmission,
   CancelRequest,
   HumanResponse,
@@ -42,15 +41,13 @@ import {
   RetryRequest,
   RaiseBudgetRequest,
 } from '../engine/messages';
-import { inspectJson, payloadLimitsFromEnv, resolvePayloadLimits, type PayloadLimits } from '../engine/limits';
-import { parseMessage } from '../engine/message-checks';
-import { nodesToKeep, replanOutline, specChanges, type RunReplannedDetail } from '../engine/replan';
+import { payloadLimitsFromEnv, resolvePayloadLimits, type PayloadLimits } from '../engine/limits';
+import type { RunReplannedDetail } from '../engine/replan';
 import type { Owner, PlanSpec } from '../engine/spec';
 import {
   FINISHED_RUN_STATUSES,
   SUCCESSFUL_NODE_STATUSES,
   type Checkpoint,
-  type Issue,
   type NodeStatus,
   type RunEvent,
   type RunSnapshot,
@@ -119,7 +116,10 @@ import {
   type MigrateResult,
 } from './store-reads';
 
+import { assertValidPlanSpec, assertValidRunRequest } from './plan-checks';
+
 export type { ApprovalsOptions, EventsOptions, FollowEventsOptions, MigrateResult } from './store-reads';
+export { assertValidPlanSpec, assertValidRunRequest, checkRunRequest, type RunRequestCheck } from './plan-checks';
 export { DEFAULT_STORE_FILE, storeTarget, type StoreTarget } from './store-reads';
 
 export { DEFAULT_ADDRESS, DEFAULT_NAMESPACE } from './connection';
@@ -130,6 +130,24 @@ export type {
   TlsOptions,
 } from './connection';
 export const DEFAULT_UI_URL = 'http://localhost:8233';
+
+// The message schemas (zod) and the replan engine are loaded by the first call that needs them, not
+// with this module: `plan-runner status` and the store reads never check a message or a replan,
+// and loading them would cost them a good part of their time (docs/performance.md).
+/* eslint-disable @typescript-eslint/no-require-imports */
+/** The message schemas, loaded on first use. */
+function messageSchemas(): typeof import('../engine/messages') {
+  return require('../engine/messages');
+}
+/** The checks the workflow makes of a message (limits, then schema), loaded on first use. */
+function messageChecks(): typeof import('../engine/message-checks') {
+  return require('../engine/message-checks');
+}
+/** The replan engine (spec changes, which nodes keep their runs), loaded on first use. */
+function replanEngine(): typeof import('../engine/replan') {
+  return require('../engine/replan');
+}
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
  * The Web UI base for links when `TEMPORAL_UI_URL` is not set: for a local address
@@ -264,14 +282,18 @@ export interface WaitOptions {
   intervalMs?: number;
 }
 
-export interface RunRequestCheck {
-  valid: boolean;
-  spec?: PlanSpec;
-  errors: SpecProblem[];
-  warnings: SpecProblem[];
-}
 
 type PlanRunWorkflow = (input: PlanRunInput) => Promise<RunSnapshot>;
+
+/** The messages a client sends, by the name of their schema in `../engine/messages`. */
+type MessageSchemaName =
+  | 'AgentSubmission'
+  | 'HumanResponse'
+  | 'CancelRequest'
+  | 'ResumeRequest'
+  | 'RetryRequest'
+  | 'RaiseBudgetRequest'
+  | 'ReplanRequest';
 
 /** `agent:writer`, `human:editors`: how owners appear in `PlanWaitingOn` and in `inbox()`. */
 export function ownerKey(owner: Pick<Owner, 'kind' | 'ref'>): string {
@@ -286,74 +308,6 @@ export function quoteVisibilityValue(value: string): string {
 /** A short random suffix for run ids. */
 export function shortId(): string {
   return randomBytes(4).toString('hex');
-}
-
-/** An input issue's path (`items.0.name`, or a JSON pointer) as a spec-problem path: `$.input.items[0].name`. */
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-function issuePath(issue: Issue): string {
-  const raw = issue.path?.trim();
-  if (!raw) return '$.input';
-  if (raw.startsWith('$')) return raw;
-  const segments = raw.startsWith('/') ? raw.split('/').slice(1) : raw.split('.');
-  return segments
-    .filter((segment) => segment.length > 0)
-    .reduce((acc, segment) => acc + (/^\d+$/.test(segment) ? `[${segment}]` : `.${segment}`), '$.input');
-}
-
-/**
- * Check a spec and a run input the way `start` does, without contacting any server: the spec with
- * its JSON Schemas (docs/semantics.md §2), then the input against the spec's `inputSchema`. Input problems are
- * reported with paths under `$.input`. With `checkInput: false` only the spec is checked.
- */
-export function checkRunRequest(
-  spec: unknown,
-  input?: unknown,
-  options: { checkInput?: boolean; limits?: Partial<PayloadLimits> } = {},
-): RunRequestCheck {
-  const result = validatePlanSpecWithSchemas(spec);
-  if (!result.valid || !result.spec) {
-    return { valid: false, errors: result.errors, warnings: result.warnings };
-  }
-  if (options.checkInput === false) return { valid: true, spec: result.spec, errors: [], warnings: result.warnings };
-  // The same check the workflow makes at start: size, depth and text the store can hold.
-  const limits = resolvePayloadLimits(options.limits);
-  const tooLarge = inspectJson(input ?? {}, { maxBytes: limits.maxInputBytes, maxDepth: limits.maxDepth, what: 'the run input' });
-  if (tooLarge) {
-    return { valid: false, spec: result.spec, errors: [{ path: issuePath({ severity: 'blocking', code: 'input', message: '', path: tooLarge.path }), message: `${capitalize(tooLarge.description)}.` }], warnings: result.warnings };
-  }
-  const issues = validateRunInput(result.spec, input);
-  const toProblem = (issue: Issue): SpecProblem => ({ path: issuePath(issue), message: issue.message });
-  const errors = issues.filter((issue) => issue.severity !== 'warning').map(toProblem);
-  const warnings = [...result.warnings, ...issues.filter((issue) => issue.severity === 'warning').map(toProblem)];
-  return { valid: errors.length === 0, spec: result.spec, errors, warnings };
-}
-
-/** Like `checkRunRequest`, but throws `PlanValidationError` when anything is wrong. */
-export function assertValidRunRequest(
-  spec: unknown,
-  input?: unknown,
-  limits?: Partial<PayloadLimits>,
-): { spec: PlanSpec; warnings: SpecProblem[] } {
-  const check = checkRunRequest(spec, input, { limits });
-  if (!check.valid || !check.spec) {
-    const inputOnly = check.spec !== undefined;
-    throw new PlanValidationError(check.errors, check.warnings, inputOnly ? 'run input' : 'plan spec');
-  }
-  return { spec: check.spec, warnings: check.warnings };
-}
-
-/**
- * Check a new spec version for `replan` the way `start` checks a spec (docs/semantics.md §2, with its JSON
- * Schemas compiled), without any server; throws `PlanValidationError` when anything is wrong. The
- * run input is not checked again: a replan keeps the run's input.
- */
-export function assertValidPlanSpec(spec: unknown): { spec: PlanSpec; warnings: SpecProblem[] } {
-  const check = checkRunRequest(spec, undefined, { checkInput: false });
-  if (!check.valid || !check.spec) throw new PlanValidationError(check.errors, check.warnings, 'plan spec');
-  return { spec: check.spec, warnings: check.warnings };
 }
 
 export interface ReplanOptions {
@@ -398,6 +352,7 @@ export interface ReplanPreview extends Omit<RunReplannedDetail, 'reason' | 'warn
  * every node it depends on is kept too; every other node of the current version starts over. Pure.
  */
 export function computeReplanPreview(base: ReplanBase, newSpec: PlanSpec, warnings: SpecProblem[] = []): ReplanPreview {
+  const { specChanges, nodesToKeep, replanOutline } = replanEngine();
   const changes = specChanges(base.spec, newSpec);
   const status = new Map(base.nodes.map((node) => [node.nodeId, node.status]));
   const keep = nodesToKeep(changes, newSpec, (id) => SUCCESSFUL_NODE_STATUSES.includes(status.get(id) ?? 'pending'));
@@ -672,25 +627,25 @@ export class PlanRunnerClient {
 
   /** Submit an agent's result (update `submitNodeResult`). Refusals throw `RunRefusedError`. */
   async submitResult(runId: string, submission: AgentSubmission): Promise<SubmitOutcome> {
-    const payload = this.parse(runId, AgentSubmission, submission, 'result');
+    const payload = this.parse(runId, 'AgentSubmission', submission, 'result');
     return this.update(runId, submitNodeResultUpdate, payload);
   }
 
   /** Send an agent's result as signal `nodeResult`: no outcome; a refusal becomes event `result-rejected`. */
   async signalResult(runId: string, submission: AgentSubmission): Promise<void> {
-    const payload = this.parse(runId, AgentSubmission, submission, 'result');
+    const payload = this.parse(runId, 'AgentSubmission', submission, 'result');
     await this.signal(runId, () => this.handle(runId).signal(nodeResultSignal, payload));
   }
 
   /** Answer a pending approval (update `submitHumanResponse`). Refusals throw `RunRefusedError`. */
   async respond(runId: string, response: HumanResponse): Promise<SubmitOutcome> {
-    const payload = this.parse(runId, HumanResponse, response, 'response');
+    const payload = this.parse(runId, 'HumanResponse', response, 'response');
     return this.update(runId, submitHumanResponseUpdate, payload);
   }
 
   /** Answer a pending approval as signal `humanResponse`. */
   async signalResponse(runId: string, response: HumanResponse): Promise<void> {
-    const payload = this.parse(runId, HumanResponse, response, 'response');
+    const payload = this.parse(runId, 'HumanResponse', response, 'response');
     await this.signal(runId, () => this.handle(runId).signal(humanResponseSignal, payload));
   }
 
@@ -699,19 +654,19 @@ export class PlanRunnerClient {
    * the workflow closes as Temporal *Canceled* (`result()` then queries the final snapshot).
    */
   async cancel(runId: string, request: CancelRequest): Promise<OperationOutcome> {
-    const payload = this.parse(runId, CancelRequest, request, 'cancel');
+    const payload = this.parse(runId, 'CancelRequest', request, 'cancel');
     return this.update(runId, cancelRunUpdate, payload);
   }
 
   /** Resume the run (update `resumeRun`). */
   async resume(runId: string, request: ResumeRequest): Promise<OperationOutcome> {
-    const payload = this.parse(runId, ResumeRequest, request, 'resume');
+    const payload = this.parse(runId, 'ResumeRequest', request, 'resume');
     return this.update(runId, resumeRunUpdate, payload);
   }
 
   /** Retry a failed or blocked node (update `retryNodeRun`); `input` replaces its resolved input. */
   async retry(runId: string, request: RetryRequest): Promise<OperationOutcome> {
-    const payload = this.parse(runId, RetryRequest, request, 'retry');
+    const payload = this.parse(runId, 'RetryRequest', request, 'retry');
     return this.update(runId, retryNodeUpdate, payload);
   }
 
@@ -721,7 +676,7 @@ export class PlanRunnerClient {
    * reason `budget-not-raised`) when the run has no such budget or a limit is not higher.
    */
   async raiseBudget(runId: string, request: RaiseBudgetRequest): Promise<OperationOutcome> {
-    const payload = this.parse(runId, RaiseBudgetRequest, request, 'raiseBudget');
+    const payload = this.parse(runId, 'RaiseBudgetRequest', request, 'raiseBudget');
     return this.update(runId, raiseBudgetUpdate, payload);
   }
 
@@ -740,7 +695,7 @@ export class PlanRunnerClient {
     const { spec: planSpec } = assertValidPlanSpec(spec);
     const payload = this.parse(
       runId,
-      ReplanRequest,
+      'ReplanRequest',
       { spec: planSpec, by: options.by, ...(options.reason !== undefined ? { reason: options.reason } : {}) },
       'replan',
     );
@@ -755,6 +710,7 @@ export class PlanRunnerClient {
    * run, or one that closed otherwise (a cancelled run closes as Canceled), is queried.
    */
   async snapshot(runId: string): Promise<RunSnapshot> {
+    this.checkWorkersMeanwhile();
     const description = await this.describeRaw(runId);
     if (description.status.name === 'COMPLETED') {
       try {
@@ -1017,8 +973,9 @@ export class PlanRunnerClient {
    * A message checked as the run will check it (the same limits and schema), so a message the run
    * would refuse is refused here, before anything is sent.
    */
-  private parse<T>(runId: string, schema: z.ZodType<T>, value: unknown, what: string): any {
-    const parsed = parseMessage(schema, value, what, this.limits);
+  private parse(runId: string, schema: MessageSchemaName, value: unknown, what: string): any {
+    const messageSchema: ZodType<unknown> = messageSchemas()[schema];
+    const parsed = messageChecks().parseMessage(messageSchema, value, what, this.limits);
     if (parsed.refused) throw new RunRefusedError(runId, parsed.reason, parsed.message);
     return parsed.message;
   }
@@ -1098,6 +1055,20 @@ export class PlanRunnerClient {
     if (this.taskQueueOfRun.size > TASK_QUEUES_KEPT) this.taskQueueOfRun.delete(this.taskQueueOfRun.keys().next().value as string);
   }
 
+  /**
+   * Start asking who polls this client's task queue while the run is described: the run is nearly
+   * always on that queue, and `requireWorker` then finds the answer already asked for instead
+   * of waiting one more round trip after the description (a run on another queue is asked about
+   * as before). An answer that failed is asked for again by the check itself.
+   */
+  private checkWorkersMeanwhile(): void {
+    try {
+      this.workers().askAhead(this.taskQueue);
+    } catch {
+      // No Temporal client (unusable settings): the description reports it.
+    }
+  }
+
   private workers(): WorkerCheck {
     this.workerCheck ??= new WorkerCheck(this.client, this.namespace);
     return this.workerCheck;
@@ -1165,6 +1136,7 @@ export class PlanRunnerClient {
       // that closed meanwhile fails the update as "not found", which finishedOrMissing words below.
       taskQueue = known;
     } else {
+      this.checkWorkersMeanwhile();
       try {
         const description = await this.handle(runId).describe();
         taskQueue = description.taskQueue;

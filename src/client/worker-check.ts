@@ -83,6 +83,8 @@ export type WorkerVerdict =
 /** Asks the server who polls a task queue (`verdict`), and caches the answer for a few seconds. */
 export class WorkerCheck {
   private readonly cache = new Map<string, { at: number; verdict: Promise<WorkerVerdict>; ok?: boolean }>();
+  /** Answers asked for ahead (`askAhead`), each used once by the next `verdict` of its queue. */
+  private readonly ahead = new Map<string, { at: number; report: Promise<PollerReport> }>();
 
   constructor(
     private readonly client: Client,
@@ -110,8 +112,22 @@ export class WorkerCheck {
     return cached?.ok === true && this.now() - cached.at < CACHE_MS;
   }
 
+  /**
+   * Ask the server about `taskQueue` now, once, for a `verdict` expected soon (while the run is
+   * described, say). Unlike `verdict`, it never looks again and sets no timer, so an answer nobody
+   * needs in the end does not keep the process waiting.
+   */
+  askAhead(taskQueue: string): void {
+    const report = this.ask(taskQueue);
+    report.catch(() => undefined);
+    this.ahead.set(taskQueue, { at: this.now(), report });
+  }
+
   private async decide(taskQueue: string): Promise<WorkerVerdict> {
-    let verdict = verdictOf(await this.ask(taskQueue));
+    const ahead = this.ahead.get(taskQueue);
+    this.ahead.delete(taskQueue);
+    const fresh = ahead && this.now() - ahead.at < CACHE_MS ? ahead.report.catch(() => this.ask(taskQueue)) : this.ask(taskQueue);
+    let verdict = verdictOf(await fresh);
     // A worker that has just started may not have polled yet: look again a few times (≤ 1 s)
     // before saying nobody is there.
     for (let i = 0; !verdict.ok && i < NO_POLLER_RECHECKS; i++) {

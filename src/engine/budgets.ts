@@ -13,25 +13,16 @@ import { RaiseBudgetRequest, type Usage } from './messages';
 import { editNode, isFinished } from './run-state';
 import { settle } from './settle';
 import { DEFAULT_BUDGET_WARN_AT, type BudgetPolicy } from './spec';
+import { describeSpending, hasUsage, roundCost, tokensOf, type BudgetLimits } from './spending';
 import { Step } from './step';
 import type { PayloadLimits } from './limits';
 import type { NodeRun, Refusal, RunState, Transition } from './types';
 
 export type { Usage } from './messages';
 
-/** The limits of a budget, without `warnAt`. */
-export interface BudgetLimits {
-  maxCostUsd?: number;
-  maxTokens?: number;
-}
-
-/** Cost sums are rounded to this many decimal places (a millionth of a cent is far below any bill). */
-const COST_DECIMALS = 10;
-
-function roundCost(value: number): number {
-  const factor = 10 ** COST_DECIMALS;
-  return Math.round(value * factor) / factor;
-}
+// The arithmetic and wording of spending live in ./spending, which loads nothing else: the CLI's
+// `status` prints spending without loading the engine (docs/performance.md).
+export { describeSpending, formatCost, hasUsage, tokensOf, type BudgetLimits } from './spending';
 
 /** `a + b`, field by field; a field absent from both stays absent. */
 export function addUsage(a: Usage | undefined, b: Usage | undefined): Usage {
@@ -53,15 +44,6 @@ export function usageSince(total: Usage | undefined, base: Usage | undefined): U
     spent[key] = key === 'costUsd' ? roundCost(value) : value;
   }
   return spent;
-}
-
-/** Input + output tokens, the count `maxTokens` limits. */
-export function tokensOf(usage: Usage | undefined): number {
-  return (usage?.inputTokens ?? 0) + (usage?.outputTokens ?? 0);
-}
-
-export function hasUsage(usage: Usage | undefined): usage is Usage {
-  return usage !== undefined && Object.keys(usage).length > 0;
 }
 
 /** Where spending stands against a budget: which limits it passed, and whether it reached `warnAt`. */
@@ -86,20 +68,6 @@ export function budgetStanding(spent: Usage | undefined, limits: BudgetLimits, w
     if (tokens > 0 && tokens >= limits.maxTokens * warnAt) warn = true;
   }
   return { passed, warn };
-}
-
-/** `$1.20 of $1.00, 1,200 of 1,000 tokens`: spending against the limits a budget has. */
-export function describeSpending(spent: Usage | undefined, limits: BudgetLimits): string {
-  const parts: string[] = [];
-  if (limits.maxCostUsd !== undefined) parts.push(`$${formatCost(spent?.costUsd ?? 0)} of $${formatCost(limits.maxCostUsd)}`);
-  if (limits.maxTokens !== undefined) parts.push(`${tokensOf(spent)} of ${limits.maxTokens} tokens`);
-  return parts.join(', ');
-}
-
-/** A cost with at least two decimals and no float noise: 1.2 → `1.20`, 0.0035 → `0.0035`. */
-export function formatCost(value: number): string {
-  const fixed = value.toFixed(2);
-  return Number(fixed) === value ? fixed : String(roundCost(value));
 }
 
 function limitsOf(budget: BudgetPolicy | undefined): BudgetLimits {

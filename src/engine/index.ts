@@ -36,7 +36,8 @@ export type { TransitionRecord, RunRecord, NodeRunRecord, AttemptRow } from './r
 export { compactCheckpoints, expandCheckpoints, type CompactTransitionRecord, type CheckpointDelta, type ArrayDelta } from './checkpoint-delta';
 export { compactForHandOver, type HandOverLimits } from './hand-over';
 export { wakeUpsFor, WAKE_UP_EVENT_TYPES, type WakeUp } from './wake-ups';
-export { snapshotOf, currentWorkItem, waitingOn, currentDetails, seqRanges, DETAIL_NODE_LINES } from './views';
+export { snapshotOf, currentWorkItem, waitingOn, currentDetails, DETAIL_NODE_LINES } from './views';
+export { seqRanges } from './seq-ranges';
 export { parseCondition, evaluateCondition, evaluateWhen } from './conditions';
 export { workItemToken, requiresTokens, WORK_ITEM_TOKEN_PREFIX } from './tokens';
 export {

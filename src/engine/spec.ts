@@ -7,6 +7,7 @@
  * existing nodes, acyclicity, owners per node type, schema references) live in `validate-spec.ts`.
  */
 import { z } from 'zod';
+import { FAILURE_CLASS_NAMES } from './failure-classes';
 import { isReservedSegment } from './limits';
 import { MAX_PATTERN_LENGTH } from './patterns';
 
@@ -59,13 +60,8 @@ export const Owner = z
   .strict();
 export type Owner = z.infer<typeof Owner>;
 
-/** Failure classes (docs/semantics.md §7). */
-/**
- * `loop-exhausted`: a loop with `onExhausted: fail` ran out of iterations (set by the engine only).
- * `subplan`: the child run of a `plan` node failed or was cancelled (set by the engine only).
- * `budget`: the node's attempts used more than its `budget` allows (set by the engine only).
- */
-export const FailureClass = z.enum(['validation', 'agent-error', 'timeout', 'input', 'dispatch', 'loop-exhausted', 'subplan', 'budget']);
+/** Failure classes (docs/semantics.md §7); what each means is in `./failure-classes`. */
+export const FailureClass = z.enum(FAILURE_CLASS_NAMES);
 export type FailureClass = z.infer<typeof FailureClass>;
 
 export const FailureAction = z.enum(['abort', 'human-review', 'replan', 'skip']);

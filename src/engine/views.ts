@@ -264,15 +264,3 @@ function instanceText(instances: NodeRun[] | undefined): string {
   return ` (${instances.length} instances: ${[...counts].map(([status, count]) => `${count} ${status}`).join(' · ')})`;
 }
 
-/** `3–5, 9`: seqs as ascending ranges (for messages about events missing from the store). */
-export function seqRanges(seqs: number[]): string {
-  const sorted = [...new Set(seqs)].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
-    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}–${sorted[j]}`);
-    i = j + 1;
-  }
-  return parts.join(', ');
-}

@@ -13,8 +13,7 @@ import type { PlanSpec } from '../engine/spec';
 import type { RunEvent, RunSnapshot, RunState, SubmitOutcome, WorkItem } from '../engine/types';
 import type { ParentRef, SubplanFinished } from '../engine/subplans';
 
-export const WORKFLOW_TYPE = 'planRun';
-export const DEFAULT_TASK_QUEUE = 'plan-runs';
+export { WORKFLOW_TYPE, DEFAULT_TASK_QUEUE } from './names';
 
 export interface PlanRunInput {
   spec: PlanSpec;

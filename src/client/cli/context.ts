@@ -6,8 +6,8 @@ import type { Command } from 'commander';
 import type { SubmitOutcome } from '../../engine/types';
 import type { OperationOutcome, ReplanOutcome } from '../../workflows/definitions';
 import type { PlanStore } from '../../store/types';
-import { PlanRunnerClient } from '../plan-runner-client';
-import { connectionOptionsFromFlags, type ConnectionFlags } from '../connection';
+import type { PlanRunnerClient } from '../plan-runner-client';
+import type { ConnectionFlags } from '../connection';
 
 /** Exit codes: documented in docs/cli.md. */
 export const EXIT = { ok: 0, refused: 1, usage: 2, unavailable: 3 } as const;
@@ -65,6 +65,22 @@ export interface CliContext {
   printOutcome(command: Command, outcome: SubmitOutcome | OperationOutcome | ReplanOutcome, summary: string): void;
 }
 
+/**
+ * The client and its connection settings, loaded when a command first asks for a client rather than
+ * when the program is built: they bring in the Temporal SDK (gRPC and its protobuf definitions), by
+ * far the largest part of starting the CLI, which `--help`, `validate` and usage errors never need.
+ */
+function clientModules(): {
+  PlanRunnerClient: typeof PlanRunnerClient;
+  connectionOptionsFromFlags: typeof import('../connection').connectionOptionsFromFlags;
+} {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { PlanRunnerClient } = require('../plan-runner-client') as typeof import('../plan-runner-client');
+  const { connectionOptionsFromFlags } = require('../connection') as typeof import('../connection');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return { PlanRunnerClient, connectionOptionsFromFlags };
+}
+
 /** Build the context over `io`. */
 export function createContext(io: CliIO, state: { exitCode: number }, deps: CliDeps): CliContext {
   const out = (line: string) => io.stdout(`${line}\n`);
@@ -75,7 +91,7 @@ export function createContext(io: CliIO, state: { exitCode: number }, deps: CliD
   /** The client options every command shares: connection flags, task queue and store. */
   const clientOptions = (command: Command) => {
     const options = globals(command);
-    return { ...connectionOptionsFromFlags(options), taskQueue: options.taskQueue, storeUrl: options.store, store: deps.store };
+    return { ...clientModules().connectionOptionsFromFlags(options), taskQueue: options.taskQueue, storeUrl: options.store, store: deps.store };
   };
 
   /** Run `fn` with `client`, and close it afterwards whatever happens. */
@@ -88,12 +104,12 @@ export function createContext(io: CliIO, state: { exitCode: number }, deps: CliD
   }
 
   function withStore<T>(command: Command, fn: (client: PlanRunnerClient) => Promise<T>): Promise<T> {
-    return using(new PlanRunnerClient(clientOptions(command)), fn);
+    return using(new (clientModules().PlanRunnerClient)(clientOptions(command)), fn);
   }
 
   async function withClient<T>(command: Command, fn: (client: PlanRunnerClient) => Promise<T>): Promise<T> {
     const connectTimeoutMs = Number(process.env.PLAN_RUNNER_CONNECT_TIMEOUT_MS) || 5_000;
-    return using(await PlanRunnerClient.connect({ ...clientOptions(command), connectTimeoutMs }), fn);
+    return using(await clientModules().PlanRunnerClient.connect({ ...clientOptions(command), connectTimeoutMs }), fn);
   }
 
   function printOutcome(command: Command, outcome: SubmitOutcome | OperationOutcome | ReplanOutcome, summary: string): void {

@@ -5,14 +5,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { InvalidArgumentError } from 'commander';
-import { PlanFileError, loadPlanFile } from '../load-spec';
-import { FailureClass } from '../../engine/spec';
+import { ENGINE_ONLY_FAILURE_CLASSES, FAILURE_CLASS_NAMES } from '../../engine/failure-classes';
+import type { FailureClass } from '../../engine/spec';
 import type { AgentSubmission, ArtifactRef } from '../../engine/messages';
 import type { SpecProblem } from '../../engine/validate-spec';
 import { CliError, EXIT, type CliDeps } from './context';
 
 /** The failure classes `--fail` accepts (not those only the engine sets). */
-export const FAILURE_CLASSES: readonly string[] = FailureClass.options.filter((c) => c !== 'loop-exhausted' && c !== 'subplan' && c !== 'budget');
+export const FAILURE_CLASSES: readonly string[] = FAILURE_CLASS_NAMES.filter((c) => !ENGINE_ONLY_FAILURE_CLASSES.includes(c));
 
 /** Who acts when `--by` is not given: `cli:<login name>`. */
 export function defaultBy(): string {
@@ -149,13 +149,19 @@ export function problemLines(problems: SpecProblem[], prefix = ''): string[] {
   return problems.map((problem) => `${prefix}${problem.path}: ${problem.message}`);
 }
 
-/** A plan file's syntax or read error (also across module copies, by name). */
+/**
+ * A plan file's syntax or read error. Told by name (every `PlanFileError` has it), which also
+ * works across module copies and keeps the YAML parser unloaded until a plan file is read.
+ */
 export function isPlanFileError(err: unknown): err is Error {
-  return err instanceof PlanFileError || (err instanceof Error && err.name === 'PlanFileError');
+  return err instanceof Error && err.name === 'PlanFileError';
 }
 
 /** Load a plan file; a syntax or read error becomes exit 1 with its file:line:col message. */
 export function loadRaw(file: string): unknown {
+  // Loaded here, not at the top: only the commands that read a plan file pay for the YAML parser.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { loadPlanFile } = require('../load-spec') as typeof import('../load-spec');
   try {
     return loadPlanFile(file).raw;
   } catch (err) {

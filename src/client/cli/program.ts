@@ -3,9 +3,9 @@
  * command from `./commands`, and `main()`, which runs it and turns errors into exit codes.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { DEFAULT_TASK_QUEUE } from '../../workflows/definitions';
+import { DEFAULT_TASK_QUEUE } from '../../workflows/names';
 import { DEFAULT_STORE_FILE } from '../store-reads';
-import { DEFAULT_ADDRESS, DEFAULT_NAMESPACE } from '../plan-runner-client';
+import { DEFAULT_ADDRESS, DEFAULT_NAMESPACE } from '../connection';
 import { EXIT, createContext, type CliDeps, type CliIO } from './context';
 import { report } from './report';
 import * as commands from './commands';

@@ -3,7 +3,7 @@ import type { RunSnapshot, SubmitOutcome } from '../../engine/types';
 import type { RunListEntry } from '../plan-runner-client';
 import { recordingLine, table, votesCell } from '../format';
 import { brief } from './parse';
-import { describeSpending, formatCost } from '../../engine/budgets';
+import { describeSpending, formatCost } from '../../engine/spending';
 
 /** The `status` view of a snapshot (the JSON contract of `plan-runner status`). */
 export function statusView(snapshot: RunSnapshot) {

@@ -1,8 +1,6 @@
 /** `plan-runner console`: the web console and its JSON API, in the foreground (docs/console.md). */
 import * as path from 'node:path';
 import { type Command } from 'commander';
-import { connectionOptionsFromFlags } from '../../connection';
-import { PlanRunnerClient } from '../../plan-runner-client';
 import { positiveInt } from '../parse';
 import type { CliContext } from '../context';
 import type { ConsoleOptions, RunningConsole } from '../../../console/server';
@@ -31,6 +29,9 @@ export function registerConsole(program: Command, ctx: CliContext): void {
     .option('--log', 'log every request (tokens and cookies redacted)')
     .action(async (flags: ConsoleFlags, command: Command) => {
       const options = globals(command);
+      // Loaded here, not at the top: the other commands are not slowed by a client they may not use.
+      const { connectionOptionsFromFlags } = await import('../../connection');
+      const { PlanRunnerClient } = await import('../../plan-runner-client');
       const client = await PlanRunnerClient.connect({ ...connectionOptionsFromFlags(options), taskQueue: options.taskQueue, storeUrl: options.store });
       // Users and sessions live in the plan store: create and migrate it like the worker does.
       await client.migrate();

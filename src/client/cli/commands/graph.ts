@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { didYouMean } from '../../../engine/suggest';
-import { planGraph, renderDot, renderMermaid, renderSvg, type PlanGraph } from '../../../graph';
+import type { PlanGraph } from '../../../graph';
 import { PlanValidationError } from '../../errors';
-import { checkRunRequest } from '../../plan-runner-client';
+import { checkRunRequest } from '../../plan-checks';
 import type { CliContext } from '../context';
 import { loadRaw, problemLines } from '../parse';
 
@@ -30,8 +30,17 @@ export function isPlanFileArgument(target: string): boolean {
   return existsSync(target) || PLAN_FILE_EXTENSIONS.includes(extname(target).toLowerCase());
 }
 
+/**
+ * The graph model and its renderers, loaded by `graph` alone: they bring in the engine's run-state
+ * helpers and the spec schemas, which the program does not load for other commands.
+ */
+async function graphModule(): Promise<typeof import('../../../graph')> {
+  return import('../../../graph');
+}
+
 /** The graph as `format`, ending in a newline. */
 export async function renderGraph(graph: PlanGraph, format: GraphFormat): Promise<string> {
+  const { renderDot, renderMermaid, renderSvg } = await graphModule();
   if (format === 'dot') return renderDot(graph);
   if (format === 'svg') return renderSvg(graph);
   return renderMermaid(graph);
@@ -50,6 +59,7 @@ export function registerGraph(program: Command, ctx: CliContext): void {
     .option('--format <format>', `output format: ${GRAPH_FORMATS.join(', ')}`, graphFormat, 'mermaid' as GraphFormat)
     .action(async (target: string, options: { format: GraphFormat }, command: Command) => {
       const json = globals(command).json;
+      const { planGraph } = await graphModule();
       let graph: PlanGraph;
       if (isPlanFileArgument(target)) {
         const raw = loadRaw(target);

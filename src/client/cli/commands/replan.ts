@@ -1,7 +1,7 @@
 /** `plan-runner replan`: continue a run under a new version of its plan (or preview that with --dry-run). */
 import { type Command } from 'commander';
 import { replanPreviewText, replanSummary } from '../../format';
-import { assertValidPlanSpec } from '../../plan-runner-client';
+import { assertValidPlanSpec } from '../../plan-checks';
 import { EXIT, type CliContext } from '../context';
 import { loadRaw, problemLines, defaultBy } from '../parse';
 

@@ -1,6 +1,6 @@
 /** `plan-runner start`: validate a plan file and start a run of it. */
 import { type Command } from 'commander';
-import { assertValidRunRequest } from '../../plan-runner-client';
+import { assertValidRunRequest } from '../../plan-checks';
 import { readJsonOption, loadRaw, problemLines } from '../parse';
 import type { CliContext } from '../context';
 

@@ -1,6 +1,6 @@
 /** `plan-runner validate`: check a plan file (and a run input) without any server. */
 import { type Command } from 'commander';
-import { checkRunRequest } from '../../plan-runner-client';
+import { checkRunRequest } from '../../plan-checks';
 import { CliError, EXIT, type CliContext } from '../context';
 import { readJsonOption, loadRaw, problemLines } from '../parse';
 

@@ -2,7 +2,6 @@
 import * as path from 'node:path';
 import { type Command } from 'commander';
 import { PlanRunnerError, TemporalUnavailableError } from '../../errors';
-import { connectionOptionsFromFlags } from '../../connection';
 import type { WorkerConfig } from '../../../worker';
 import type { CliContext } from '../context';
 
@@ -20,6 +19,7 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       // Loaded lazily so the other commands never load the worker SDK.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const worker = require(WORKER_MODULE) as { runWorker(opts: WorkerConfig): Promise<void> };
+      const { connectionOptionsFromFlags } = await import('../../connection');
       // The worker opens its store from PLAN_STORE_URL; --store sets it for this process.
       if (options.store !== undefined) process.env.PLAN_STORE_URL = options.store;
       try {
