@@ -2,7 +2,21 @@
  * The workflow bundle, built once by `npm run build` (scripts/build-workflow-bundle.ts) into
  * `dist/workflow-bundle.js`, instead of by every worker at its start (docs/performance.md#the-workflow-bundle).
  *
- * The build is `bundleWorkflowCode` with its default configuration, as a worker bundles at start.
+ * The build is `bundleWorkflowCode` with four changes to its webpack configuration, none of which
+ * changes what the workflow code does (the committed histories replay against the built bundle):
+ *
+ * - **An inline source map without the sources' text** (`inline-nosources-source-map`). The worker
+ *   only reads an inline map (it refuses a bundle without one), and uses it to turn stack frames into
+ *   file, line and column of the original code: that part stays. What goes is the copy of every
+ *   source file in the map, which only the enhanced stack-trace query shows, and only with the
+ *   worker option `showStackTraceSources` (plan-runner leaves it off).
+ * - **Minified by terser, function and class names kept.** Workflow types are the export names,
+ *   which minification never touches; the kept names are for everything else that reads a name at
+ *   run time: the failure type of an error (`error.constructor.name`), stack traces.
+ * - **Numeric module ids** (webpack's production default) instead of file paths.
+ * - **No zod locales.** zod's `z.locales` (40-odd translations of its messages, ~400 KiB) is only
+ *   re-exported, never used by zod itself, and plan-runner's workflow code never calls it; English,
+ *   the default, is loaded by zod's schemas themselves.
  *
  * Next to the bundle the build writes a manifest: the SHA-256 of the bundle and of every file that
  * went into it. A worker uses the bundle only if every one of those files is unchanged; otherwise
@@ -25,6 +39,14 @@ export function manifestPathFor(codePath: string): string {
   return codePath.replace(/\.js$/, '') + '.manifest.json';
 }
 
+/** The licence notices terser moves out of the minified code (re2js, long, @noble/hashes, …). */
+export function licencePathFor(codePath: string): string {
+  return `${codePath}.LICENSE.txt`;
+}
+
+/** The size the bundle must stay within (issue 14: ≤ 2 MiB); the unit tests check it. */
+export const WORKFLOW_BUNDLE_BUDGET_BYTES = 2 * 1024 * 1024;
+
 /** What `dist/workflow-bundle.manifest.json` records about the bundle beside it. */
 export interface WorkflowBundleManifest {
   /** The manifest's format. */
@@ -44,11 +66,27 @@ export interface WorkflowBundleManifest {
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
 /**
- * The webpack configuration behind the built bundle; `inputs` collects the absolute path of every
- * module file webpack read, for the manifest.
+ * The webpack configuration change behind the built bundle (see the module comment for each part);
+ * `inputs` collects the absolute path of every module file webpack read, for the manifest.
  */
 export function productionWebpackConfigHook(inputs?: Set<string>): NonNullable<BundleOptions['webpackConfigHook']> {
   return (config) => {
+    config.devtool = 'inline-nosources-source-map';
+    config.optimization = {
+      ...config.optimization,
+      minimize: true,
+      // webpack's default JavaScript minimizer (terser) with its default options, plus the names.
+      minimizeOptions: { javascript: { compress: { passes: 2 }, keep_fnames: true, keep_classnames: true } },
+      // Short numeric module ids instead of paths (`../node_modules/zod/v4/core/schemas.cjs`), which
+      // the code repeats at every require: ~37 KB, and no build machine's layout in the bundle.
+      moduleIds: 'deterministic',
+    };
+    // Module path comments (`/*! ./spec */`): terser would move each into the licence file.
+    config.output = { ...config.output, pathinfo: false };
+    config.resolve = {
+      ...config.resolve,
+      alias: { ...(config.resolve?.alias as Record<string, string | false>), [zodLocalesIndex()]: false },
+    };
     if (inputs) {
       config.plugins = [
         ...(config.plugins ?? []),
@@ -69,6 +107,12 @@ export function productionWebpackConfigHook(inputs?: Set<string>): NonNullable<B
   };
 }
 
+/** zod's `locales/index.cjs`, the module `z.locales` re-exports (aliased to an empty module). */
+function zodLocalesIndex(): string {
+  // zod's `exports` map hides its files; its package.json is reachable, and the file sits beside it.
+  return path.join(path.dirname(require.resolve('zod/package.json')), 'v4', 'locales', 'index.cjs');
+}
+
 /** What `buildWorkflowBundle` wrote. */
 export interface BuiltWorkflowBundle {
   codePath: string;
@@ -77,20 +121,44 @@ export interface BuiltWorkflowBundle {
 }
 
 /**
- * Bundles `workflowsPath` with the production configuration and writes the bundle and its manifest
- * (each written to a temporary file and renamed, so that a build that stops
- * halfway leaves no half-written bundle). Throws when the code lost the workflow functions' names or
- * the inline source map.
+ * Bundles `workflowsPath` with the production configuration and writes the bundle, its licence
+ * notices and its manifest (each written to a temporary file and renamed, so that a build that stops
+ * halfway leaves no half-written bundle). Throws when the minified code lost the workflow functions'
+ * names or the inline source map, which would mean that the configuration no longer does what it says.
  */
 export async function buildWorkflowBundle(options: { workflowsPath: string; codePath?: string; logger?: Logger }): Promise<BuiltWorkflowBundle> {
   const codePath = path.resolve(options.codePath ?? BUILT_WORKFLOW_BUNDLE_PATH);
   const inputs = new Set<string>();
+  let licence = '';
   const hook = productionWebpackConfigHook(inputs);
-  const { code } = await bundleWorkflowCode({
+  const { code: raw } = await bundleWorkflowCode({
     workflowsPath: options.workflowsPath,
     logger: options.logger,
-    webpackConfigHook: hook,
+    webpackConfigHook: (config) => {
+      const configured = hook(config);
+      configured.plugins = [
+        ...(configured.plugins ?? []),
+        {
+          apply(compiler) {
+            // The notices are a second asset, which bundleWorkflowCode drops (it returns the first
+            // one); read while the assets still have their content (after emitting only sizes remain).
+            compiler.hooks.thisCompilation.tap('plan-runner-bundle-licence', (compilation) => {
+              const stage = compiler.webpack.Compilation.PROCESS_ASSETS_STAGE_REPORT;
+              compilation.hooks.processAssets.tap({ name: 'plan-runner-bundle-licence', stage }, (assets) => {
+                for (const [name, asset] of Object.entries(assets)) {
+                  if (name.endsWith('.LICENSE.txt')) licence = asset.source().toString();
+                }
+              });
+            });
+          },
+        },
+      ];
+      return configured;
+    },
   });
+  // terser's first line names its hashed asset; point it at the file written below. Only line 1
+  // changes, so the source map's mappings (by line, then column) stay right.
+  const code = raw.replace(/^\/\*! For license information please see \S+ \*\//, `/*! For license information please see ${path.basename(licencePathFor(codePath))} */`);
   assertProductionBundle(code, workflowFunctionNames(options.workflowsPath));
 
   const dir = path.dirname(codePath);
@@ -105,6 +173,7 @@ export async function buildWorkflowBundle(options: { workflowsPath: string; code
   };
   fs.mkdirSync(dir, { recursive: true });
   writeAtomically(codePath, code);
+  writeAtomically(licencePathFor(codePath), licence);
   // The manifest last: a bundle is only ever used together with the manifest written after it.
   const manifestPath = manifestPathFor(codePath);
   writeAtomically(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);

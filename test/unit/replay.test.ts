@@ -5,7 +5,7 @@
  * history) fails here with a DeterminismViolationError, before any worker runs it.
  *
  * No Temporal server is needed: `Worker.runReplayHistories` feeds the histories to a replay worker.
- * The real workflows are the bundle `npm run build` wrote (dist/workflow-bundle.js, as a
+ * The real workflows are the bundle `npm run build` wrote (dist/workflow-bundle.js, minified, as a
  * worker runs it); when it is missing or stale they are bundled here, with a warning.
  * The determinism tests replay the same histories against deliberately changed copies of the
  * workflow in test/fixtures/changed-workflow/: one changed unsafely (must fail) and one with the

@@ -1,6 +1,7 @@
 /**
  * The workflow bundle `npm run build` writes (dist/workflow-bundle.js, src/worker/workflow-bundle.ts):
- * fresh, and a worker that refuses a stale one.
+ * fresh, within its size budget, with what the worker needs of it (an inline source map that still
+ * points at the original files, the workflow functions' names), and a worker that refuses a stale one.
  * The histories replay against this same file (replay.test.ts).
  */
 import { describe, test } from 'node:test';
@@ -13,8 +14,10 @@ import { workflowSource } from '../../src/worker';
 import {
   BUILT_WORKFLOW_BUNDLE_PATH,
   WORKFLOWS_PATH,
+  WORKFLOW_BUNDLE_BUDGET_BYTES,
   assertProductionBundle,
   checkBuiltWorkflowBundle,
+  licencePathFor,
   manifestPathFor,
   type WorkflowBundleManifest,
 } from '../../src/worker/workflow-bundle';
@@ -22,11 +25,36 @@ import {
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The source map inlined at the end of a bundle, parsed. */
+function inlineSourceMap(code: string): { sources: string[]; sourcesContent?: unknown; mappings: string } {
+  const at = code.lastIndexOf('//# sourceMappingURL=data:');
+  assert.ok(at > 0, 'no inline source map');
+  const base64 = code.slice(code.indexOf('base64,', at) + 'base64,'.length).trimEnd();
+  return JSON.parse(Buffer.from(base64, 'base64').toString('utf8'));
+}
+
 describe('the built workflow bundle', () => {
   const check = checkBuiltWorkflowBundle();
 
   test('is there and was built from the files now on disk (npm run build writes it)', () => {
     assert.ok(check.ok, check.ok ? '' : `${check.reason}: run npm run build`);
+  });
+
+  test(`stays within its budget of ${WORKFLOW_BUNDLE_BUDGET_BYTES / 1024 / 1024} MiB`, () => {
+    const bytes = fs.statSync(BUILT_WORKFLOW_BUNDLE_PATH).size;
+    assert.ok(bytes <= WORKFLOW_BUNDLE_BUDGET_BYTES, `${(bytes / 1024 / 1024).toFixed(2)} MiB (docs/performance.md#the-workflow-bundle)`);
+  });
+
+  test('keeps the workflow names and an inline source map to the original files, without their text', () => {
+    const code = fs.readFileSync(BUILT_WORKFLOW_BUNDLE_PATH, 'utf8');
+    assertProductionBundle(code, ['planRun']);
+    const map = inlineSourceMap(code);
+    assert.equal(map.sourcesContent, undefined);
+    // Through tsc's own maps back to the TypeScript the stack frames should name.
+    assert.ok(map.sources.some((source) => source.endsWith('src/workflows/plan-run.ts')), 'plan-run.ts is not among the sources');
+    assert.ok(map.sources.some((source) => source.endsWith('src/engine/step.ts')), 'engine/step.ts is not among the sources');
+    assert.ok(!map.sources.some((source) => /zod[\\/]v4[\\/]locales[\\/](?!en\.)/.test(source)), 'zod locales other than en are in the bundle');
+    assert.ok(map.mappings.length > 0);
+    assert.match(fs.readFileSync(licencePathFor(BUILT_WORKFLOW_BUNDLE_PATH), 'utf8'), /@license/);
   });
 
   test('is what a worker runs unless it is given a bundle or told to bundle at start', () => {
