@@ -89,13 +89,13 @@ export interface WorkflowSource {
  * the warning says why the worker bundles.
  */
 export function workflowSource(config: Pick<WorkerConfig, 'workflowBundle' | 'bundleAtStart'> = {}): WorkflowSource {
-  if (config.workflowBundle) return { options: { workflowBundle: config.workflowBundle }, description: 'the workflow bundle given' };
+  if (config.workflowBundle) return { options: { workflowBundle: config.workflowBundle }, description: 'from the workflow bundle given' };
   const bundling = { options: { workflowsPath: WORKFLOWS_PATH }, description: 'bundled at start' };
   if (config.bundleAtStart) return bundling;
   const built = checkBuiltWorkflowBundle();
   if (built.ok) {
     // An absolute codePath: the worker then takes the map's file name from it without re-encoding the map.
-    return { options: { workflowBundle: { codePath: built.codePath } }, description: `the built bundle ${built.codePath}` };
+    return { options: { workflowBundle: { codePath: built.codePath } }, description: `from the built bundle ${built.codePath}` };
   }
   return { ...bundling, warning: `not using the built workflow bundle: ${built.reason}; bundling the workflows at start` };
 }
@@ -105,7 +105,7 @@ export interface PlanWorker {
   worker: Worker;
   store: PlanStore;
   delivery: DeliveryConfig;
-  /** Where its workflow code came from (`WorkflowSource.description`). */
+  /** Where its workflow code came from (`WorkflowSource.description`: `bundled at start`, `from …`). */
   workflows: string;
   run(): Promise<void>;
   shutdown(): void;
@@ -171,7 +171,7 @@ export async function runWorker(config: WorkerConfig = {}): Promise<void> {
   const agents = Object.keys(planWorker.delivery.agents);
   console.log(`plan-runner worker: task queue "${resolved.taskQueue}" on ${resolved.connection.description.summary}`);
   console.log(`plan-runner worker: store ${planWorker.store.dialect} at ${planWorker.store.location}`);
-  console.log(`plan-runner worker: workflows from ${planWorker.workflows}`);
+  console.log(`plan-runner worker: workflows ${planWorker.workflows}`);
   console.log(
     `plan-runner worker: webhook sinks [${sinks.join(', ') || 'none'}], agent endpoints [${agents.join(', ') || 'none'}]`,
   );
