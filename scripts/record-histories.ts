@@ -37,14 +37,15 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { DeliveryConfig } from '../src/activities/delivery/types';
 import { explainConnectFailure, resolveConnectionSettings } from '../src/client/connection';
 import { PlanRunnerClient } from '../src/client/plan-runner-client';
 import type { PlanSpec } from '../src/engine/spec';
 import type { RunEvent, RunSnapshot } from '../src/engine/types';
 import { openStore } from '../src/store';
-import { WORKFLOWS_PATH, createPlanWorker } from '../src/worker';
+import { createPlanWorker } from '../src/worker';
+import { builtBundleOrBundleNow } from '../src/worker/workflow-bundle';
 import {
   PlanIdKey,
   PlanRunStatusKey,
@@ -1053,7 +1054,8 @@ async function main(): Promise<number> {
   } catch (error) {
     throw await explainConnectFailure(settings, error);
   }
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  // What a worker runs: the bundle `npm run build` (run by `npm run record:histories`) just wrote.
+  const workflowBundle = await builtBundleOrBundleNow({ warn: (message) => console.warn(message), logger: new DefaultLogger('WARN') });
   const store = await openStore();
   await store.migrate();
   const lanes = new Map<ScenarioDelivery, Lane>();

@@ -19,7 +19,9 @@ async function createBenchPlanWorker() {
     delivery: loadDeliveryConfig({}),
     limits: {},
     requireWorkItemTokens: false,
-    ...(codePath ? { workflowBundle: { codePath } } : {}),
+    // Without BENCH_WORKFLOW_BUNDLE it bundles at start even though dist/workflow-bundle.js is there:
+    // the "bundles at start" figure is what a worker pays without a (fresh) built bundle.
+    ...(codePath ? { workflowBundle: { codePath } } : { bundleAtStart: true }),
   });
 }
 

@@ -14,6 +14,7 @@ import { openStore } from '../store';
 import type { PlanStore } from '../store/types';
 import { DEFAULT_TASK_QUEUE } from '../workflows/definitions';
 import { checkSearchAttributes } from './search-attributes';
+import { checkBuiltWorkflowBundle, WORKFLOWS_PATH } from './workflow-bundle';
 import {
   explainConnectFailure,
   resolveConnectionSettings,
@@ -44,8 +45,14 @@ export interface WorkerConfig extends TemporalConnectionOptions {
    * by default from `PLAN_REQUIRE_WORK_ITEM_TOKENS` (`1` or `true`). Plans can also ask for it.
    */
   requireWorkItemTokens?: boolean;
-  /** A pre-built workflow bundle (tests share one); by default the workflows are bundled at start. */
+  /**
+   * A pre-built workflow bundle. By default the one `npm run build` wrote (`dist/workflow-bundle.js`),
+   * if it was built from the files now on disk; else the workflows are bundled at start, with a
+   * warning (`workflowSource`).
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Bundle the workflows at start even when a built bundle is there (for measuring what that costs). */
+  bundleAtStart?: boolean;
   /** Extra options passed through to `Worker.create` (e.g. tuning for tests). */
   workerOptions?: Partial<WorkerOptions>;
 }
@@ -64,17 +71,50 @@ export function resolveWorkerConfig(config: WorkerConfig = {}) {
   };
 }
 
-export const WORKFLOWS_PATH = require.resolve('../workflows');
+export { WORKFLOWS_PATH };
+
+/** Where a worker's workflow code comes from: the `Worker.create` options, and a line for the log. */
+export interface WorkflowSource {
+  options: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>;
+  description: string;
+  /** Why the built bundle is not used (when the worker bundles at start because of it). */
+  warning?: string;
+}
+
+/**
+ * The workflow code a worker runs: `config.workflowBundle` if given; else the built bundle
+ * (`dist/workflow-bundle.js`) if it is fresh (`checkBuiltWorkflowBundle`); else, or with
+ * `bundleAtStart`, the workflows bundled at start (several seconds, and the bundler's memory). A
+ * missing or stale bundle is not an error, so that a checkout compiled with a plain `tsc` still runs;
+ * the warning says why the worker bundles.
+ */
+export function workflowSource(config: Pick<WorkerConfig, 'workflowBundle' | 'bundleAtStart'> = {}): WorkflowSource {
+  if (config.workflowBundle) return { options: { workflowBundle: config.workflowBundle }, description: 'from the workflow bundle given' };
+  const bundling = { options: { workflowsPath: WORKFLOWS_PATH }, description: 'bundled at start' };
+  if (config.bundleAtStart) return bundling;
+  const built = checkBuiltWorkflowBundle();
+  if (built.ok) {
+    // An absolute codePath: the worker then takes the map's file name from it without re-encoding the map.
+    return { options: { workflowBundle: { codePath: built.codePath } }, description: `from the built bundle ${built.codePath}` };
+  }
+  return { ...bundling, warning: `not using the built workflow bundle: ${built.reason}; bundling the workflows at start` };
+}
 
 /** A Temporal worker plus the resources it owns; `run()` releases them when the worker stops. */
 export interface PlanWorker {
   worker: Worker;
   store: PlanStore;
   delivery: DeliveryConfig;
+  /** Where its workflow code came from (`WorkflowSource.description`: `bundled at start`, `from …`). */
+  workflows: string;
   run(): Promise<void>;
   shutdown(): void;
 }
 
+/**
+ * A worker for `config` (store migrated, connection open, workflow code from `workflowSource`), not
+ * yet polling: `run()` starts it. Throws for unusable configuration before anything connects.
+ */
 export async function createPlanWorker(config: WorkerConfig = {}): Promise<PlanWorker> {
   // Configuration errors (connection settings included) surface before anything connects.
   const { namespace, taskQueue, connection: settings } = resolveWorkerConfig(config);
@@ -85,18 +125,21 @@ export async function createPlanWorker(config: WorkerConfig = {}): Promise<PlanW
   try {
     await store.migrate();
     const connection = config.connection ?? (await connectNative(settings));
+    const source = workflowSource(config);
+    if (source.warning) console.warn(`plan-runner worker: ${source.warning}`);
     const worker = await Worker.create({
       connection,
       namespace,
       taskQueue,
       activities: createActivities({ store, delivery, limits, requireWorkItemTokens: config.requireWorkItemTokens ?? requireTokensFromEnv(process.env) }),
-      ...(config.workflowBundle ? { workflowBundle: config.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+      ...source.options,
       ...config.workerOptions,
     });
     return {
       worker,
       store,
       delivery,
+      workflows: source.description,
       run: () =>
         worker.run().finally(async () => {
           if (ownsStore) await store.close();
@@ -128,6 +171,7 @@ export async function runWorker(config: WorkerConfig = {}): Promise<void> {
   const agents = Object.keys(planWorker.delivery.agents);
   console.log(`plan-runner worker: task queue "${resolved.taskQueue}" on ${resolved.connection.description.summary}`);
   console.log(`plan-runner worker: store ${planWorker.store.dialect} at ${planWorker.store.location}`);
+  console.log(`plan-runner worker: workflows ${planWorker.workflows}`);
   console.log(
     `plan-runner worker: webhook sinks [${sinks.join(', ') || 'none'}], agent endpoints [${agents.join(', ') || 'none'}]`,
   );

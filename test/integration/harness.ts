@@ -15,11 +15,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, WorkflowNotFoundError, type WorkflowClientInterceptor, type WorkflowHandle } from '@temporalio/client';
-import { NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
+import { NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { resolveConnectionSettings } from '../../src/client/connection';
 import { PlanRunnerClient } from '../../src/client/plan-runner-client';
-import { createPlanWorker, WORKFLOWS_PATH } from '../../src/worker';
+import { createPlanWorker } from '../../src/worker';
+import { builtBundleOrBundleNow } from '../../src/worker/workflow-bundle';
 import type { PlanSpec } from '../../src/engine';
 import type { DeliveryConfig } from '../../src/activities/delivery/types';
 import { openStore } from '../../src/store';
@@ -54,11 +55,15 @@ function quietRuntime(): void {
   });
 }
 
-let bundle: Promise<{ code: string }> | undefined;
-/** The workflow bundle, built once per test process. */
-export function workflowBundle(): Promise<{ code: string }> {
+let bundle: Promise<WorkflowBundleOption> | undefined;
+/**
+ * The workflow bundle the tests' workers run: the one `npm run build` wrote (`dist/workflow-bundle.js`,
+ * what a worker runs in production), else, when it is missing or stale (a plain `tsc`), the workflows
+ * bundled once per test process, with a warning.
+ */
+export function workflowBundle(): Promise<WorkflowBundleOption> {
   quietRuntime();
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  bundle ??= builtBundleOrBundleNow({ warn: (message) => console.warn(`tests: ${message}`), logger: new DefaultLogger('WARN') });
   return bundle;
 }
 

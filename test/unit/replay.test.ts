@@ -5,6 +5,8 @@
  * history) fails here with a DeterminismViolationError, before any worker runs it.
  *
  * No Temporal server is needed: `Worker.runReplayHistories` feeds the histories to a replay worker.
+ * The real workflows are the bundle `npm run build` wrote (dist/workflow-bundle.js, minified, as a
+ * worker runs it); when it is missing or stale they are bundled here, with a warning.
  * The determinism tests replay the same histories against deliberately changed copies of the
  * workflow in test/fixtures/changed-workflow/: one changed unsafely (must fail) and one with the
  * same change behind `patched()` (must pass).
@@ -13,13 +15,12 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type ReplayResult, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type ReplayResult, type WorkflowBundleOption } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { HISTORIES_DIR, SCENARIOS } from '../../scripts/record-histories';
 import { historyFromJSON, workflowIdOf, type History } from '../replay/history-json';
+import { builtBundleOrBundleNow } from '../../src/worker/workflow-bundle';
 
-/** The real workflows, as the worker bundles them (src/worker: WORKFLOWS_PATH, the compiled module). */
-const WORKFLOWS_PATH = require.resolve('../../src/workflows');
 const CHANGED_WORKFLOWS_PATH = require.resolve('../fixtures/changed-workflow');
 const PATCHED_WORKFLOWS_PATH = require.resolve('../fixtures/changed-workflow/patched');
 
@@ -53,7 +54,7 @@ function loadHistories(): HistoryFile[] {
 }
 
 /** Replays the histories one after another on one replay worker; the results by history name. */
-async function replayAll(workflowBundle: WorkflowBundle, histories: HistoryFile[]): Promise<Map<string, ReplayResult>> {
+async function replayAll(workflowBundle: WorkflowBundleOption, histories: HistoryFile[]): Promise<Map<string, ReplayResult>> {
   const results = new Map<string, ReplayResult>();
   const iterable = histories.map(({ workflowId, history }) => ({ workflowId, history }));
   let index = 0;
@@ -68,15 +69,16 @@ const relative = (file: string) => path.relative(process.cwd(), file) || file;
 
 describe('workflow replay (safe upgrades)', () => {
   const histories = loadHistories();
-  let real: Promise<WorkflowBundle>;
-  let changed: Promise<WorkflowBundle>;
-  let patched: Promise<WorkflowBundle>;
+  let real: Promise<WorkflowBundleOption>;
+  let changed: Promise<WorkflowBundleOption>;
+  let patched: Promise<WorkflowBundleOption>;
 
   before(() => {
     // The replay worker logs every failed replay; the assertions below say all there is to say.
     Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
     const logger = new DefaultLogger('ERROR');
-    real = bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger });
+    // The real workflows as a worker runs them: the bundle `npm run build` wrote (minified), else bundled now.
+    real = builtBundleOrBundleNow({ warn: (message) => console.warn(`replay: ${message}`), logger });
     changed = bundleWorkflowCode({ workflowsPath: CHANGED_WORKFLOWS_PATH, logger });
     patched = bundleWorkflowCode({ workflowsPath: PATCHED_WORKFLOWS_PATH, logger });
     // Each test awaits its own bundle; a failed build must not also be an unhandled rejection.
