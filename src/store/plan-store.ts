@@ -5,11 +5,12 @@
  * first makes sure the run's row exists, then locks it (PostgreSQL: `SELECT … FOR UPDATE`; SQLite:
  * the write lock `BEGIN IMMEDIATE` took) and reads `last_seq`, the highest event seq stored. A record
  * whose events are all at or below it was written before (a retried activity, a replayed workflow)
- * and is skipped as a whole; the others are written with inserts that ignore rows already present
- * and upserts of the node runs and approvals they changed. Two callers writing the same batch at once
- * (two workers after a timeout) queue on the row lock: the second finds `last_seq` moved and skips.
+ * and is skipped as a whole; the others are written together, one statement per table (see
+ * `writeRecords`), with inserts that ignore rows already present and upserts of the node runs and
+ * approvals they changed. Two callers writing the same batch at once (two workers after a timeout)
+ * queue on the row lock: the second finds `last_seq` moved and skips.
  */
-import { Migrator, sql, type Expression, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import { Migrator, sql, type Expression, type Insertable, type Kysely, type SqlBool, type Transaction } from 'kysely';
 import type { PlanNode, PlanSpec, RunEvent, TransitionRecord, Checkpoint } from '../engine';
 import { isConnectionError, StoreError, withLocation } from './errors';
 import { decodeJson, encodeJson } from './json-codec';
@@ -35,7 +36,7 @@ import {
   storedRun,
   storedSpecVersion,
 } from './rows';
-import type { Database } from './schema';
+import type { ApprovalsTable, Database, NodeRunsTable } from './schema';
 import type {
   ApprovalFilter,
   EventRange,
@@ -53,8 +54,12 @@ import type {
 } from './types';
 import type { Mutex } from './write-lock';
 
-/** Rows per INSERT: far below SQLite's 32766 and PostgreSQL's 65535 bound parameters. */
-const INSERT_CHUNK = 200;
+/**
+ * Bound parameters per INSERT: half SQLite's limit (32766), a quarter of PostgreSQL's (65535). A
+ * batch's rows of one table then go in one statement (a batch of 50 records has some 250 events of
+ * 15 columns), and the start of a 1,000-node run writes its node runs in two.
+ */
+const MAX_PARAMETERS = 16_000;
 /** Transient failures (a deadlock, a busy SQLite file past its timeout) are retried this often. */
 const MAX_TRIES = 4;
 
@@ -114,6 +119,17 @@ const APPROVAL_UPDATE_COLUMNS = [
   'quorum',
   'votes',
 ] as const;
+
+/**
+ * Fails to compile when a column of `Table` other than its key is missing from `Updated`. A batch
+ * sends only the last row of a key (see `writeRecords`), which leaves what the rows one after the
+ * other would only if the upsert replaces every column.
+ */
+type EveryColumnUpdated<Table, Key extends keyof Table, Updated extends keyof Table> = [Exclude<keyof Table, Key | Updated>] extends [never] ? true : never;
+const NODE_RUNS_UPDATED: EveryColumnUpdated<NodeRunsTable, 'run_id' | 'node_id', (typeof NODE_RUN_UPDATE_COLUMNS)[number]> = true;
+const APPROVALS_UPDATED: EveryColumnUpdated<ApprovalsTable, 'run_id' | 'approval_id', (typeof APPROVAL_UPDATE_COLUMNS)[number]> = true;
+void NODE_RUNS_UPDATED;
+void APPROVALS_UPDATED;
 
 export interface KyselyPlanStoreOptions {
   dialect: StoreDialect;
@@ -222,7 +238,9 @@ export class KyselyPlanStore implements PlanStore {
     if (this.dialect === 'postgres') watermark = watermark.forUpdate();
     let lastSeq = (await watermark.executeTakeFirstOrThrow()).last_seq;
 
-    let written = 0;
+    // Which records to write is decided first, record by record, exactly as when each was written
+    // on its own: a record is new when its highest seq is above the highest seq written so far.
+    const toWrite: TransitionRecord[] = [];
     let skipped = 0;
     for (const record of records) {
       const top = highestSeq(record);
@@ -230,64 +248,95 @@ export class KyselyPlanStore implements PlanStore {
         skipped++;
         continue;
       }
-      await this.writeRecord(trx, runId, record, top);
+      toWrite.push(record);
       lastSeq = top;
-      written++;
     }
-    return { lastSeq, written, skipped };
+    if (toWrite.length > 0) await this.writeRecords(trx, runId, toWrite, lastSeq);
+    return { lastSeq, written: toWrite.length, skipped };
   }
 
-  private async writeRecord(trx: Transaction<Database>, runId: string, record: TransitionRecord, top: number): Promise<void> {
-    const spec = record.run.spec;
+  /**
+   * Writes `records` (in seq order, all new) with one statement per table, per chunk of rows, instead
+   * of one per table per record: a batch of 50 records was about 250 statements, it is now about 7.
+   * The rows are the ones writing the records one after the other would leave:
+   *
+   * - `runs` takes the last record's row and seq (each record's update replaced the one before) and
+   *   the last spec any of them carried;
+   * - node runs and approvals are upserts that replace every column (NODE_RUN_UPDATE_COLUMNS and
+   *   APPROVAL_UPDATE_COLUMNS are checked to cover the table below), so the last row of a key is
+   *   what the key ends up as. Only that row is sent: PostgreSQL refuses an `ON CONFLICT DO UPDATE`
+   *   that touches one key twice ("command cannot affect row a second time");
+   * - attempts, issues, artifacts, checkpoints, events and spec versions are inserts that ignore a
+   *   row whose key is there. Both databases apply the rows of one statement in order, a row
+   *   conflicting with an earlier row of the same statement included (SQLite row by row; PostgreSQL's
+   *   `DO NOTHING` checks the rows the statement inserted too), so the first row of a key wins, as it
+   *   did across statements. No deduplication here: that would also have to know every unique key
+   *   (events have two) and the rows already stored to be exact;
+   * - a record carrying a spec with nodes deletes the node runs of nodes the spec no longer has,
+   *   including those the batch's earlier records wrote, but not those of later records. So node
+   *   runs go in segments: the rows before such a record, the delete, the rows from it on. Only
+   *   node runs need that: no other table is touched by the delete (nothing references node_runs).
+   */
+  private async writeRecords(trx: Transaction<Database>, runId: string, records: readonly TransitionRecord[], top: number): Promise<void> {
+    const last = records[records.length - 1];
+    const spec = records.reduce<PlanSpec | undefined>((latest, record) => record.run.spec ?? latest, undefined);
     await trx
       .updateTable('runs')
-      .set({ ...runRow(record.run), last_seq: top, ...(spec ? { spec: encodeJson(spec) } : {}) })
+      .set({ ...runRow(last.run), last_seq: top, ...(spec ? { spec: encodeJson(spec) } : {}) })
       .where('run_id', '=', runId)
       // Never backwards, even if a caller hands records out of order.
       .where('last_seq', '<=', top)
       .execute();
-    if (spec) {
-      // Every version stays readable after a replan replaces runs.spec. The first record of a version
-      // wins: a later one carrying the same version (a replayed or continued execution) changes nothing.
+
+    // Every version stays readable after a replan replaces runs.spec. The first record of a version
+    // wins: a later one carrying the same version (a replayed or continued execution) changes nothing.
+    const specRows = records.flatMap((record) => (record.run.spec ? [runSpecRow(runId, record.run, record.run.spec)] : []));
+    for (const rows of chunks(specRows)) {
       await trx
         .insertInto('run_specs')
-        .values(runSpecRow(runId, record.run, spec))
+        .values(rows)
         .onConflict((oc) => oc.columns(['run_id', 'spec_version']).doNothing())
         .execute();
     }
-    if (spec && spec.nodes.length > 0) {
-      // A new spec (start, or a replan's continue-as-new) defines the node set: node runs of nodes
-      // it no longer has would otherwise linger in listNodeRuns. Their attempts and events stay. The
-      // instances of a node it still has stay too (a fan-out goes on across continue-as-new).
-      const nodeIds = spec.nodes.map((node) => node.id);
-      await trx
-        .deleteFrom('node_runs')
-        .where('run_id', '=', runId)
-        .where('node_id', 'not in', nodeIds)
-        .where((eb) => eb.or([eb('instance_of', 'is', null), eb('instance_of', 'not in', nodeIds)]))
-        .execute();
-    }
 
-    for (const rows of chunks(record.nodes.map((node) => nodeRunRow(runId, node)))) {
-      await trx
-        .insertInto('node_runs')
-        .values(rows)
-        .onConflict((oc) => oc.columns(['run_id', 'node_id']).doUpdateSet(excluded(NODE_RUN_UPDATE_COLUMNS)))
-        .execute();
+    // Node runs by key, the last row of a key winning, up to the next record that carries a spec.
+    let nodeRuns = new Map<string, Insertable<NodeRunsTable>>();
+    for (const record of records) {
+      const recordSpec = record.run.spec;
+      if (recordSpec && recordSpec.nodes.length > 0) {
+        await this.upsertNodeRuns(trx, [...nodeRuns.values()]);
+        nodeRuns = new Map();
+        // A new spec (start, or a replan's continue-as-new) defines the node set: node runs of nodes
+        // it no longer has would otherwise linger in listNodeRuns. Their attempts and events stay. The
+        // instances of a node it still has stay too (a fan-out goes on across continue-as-new).
+        const nodeIds = recordSpec.nodes.map((node) => node.id);
+        await trx
+          .deleteFrom('node_runs')
+          .where('run_id', '=', runId)
+          .where('node_id', 'not in', nodeIds)
+          .where((eb) => eb.or([eb('instance_of', 'is', null), eb('instance_of', 'not in', nodeIds)]))
+          .execute();
+      }
+      for (const node of record.nodes) nodeRuns.set(node.nodeId, nodeRunRow(runId, node));
     }
+    await this.upsertNodeRuns(trx, [...nodeRuns.values()]);
 
-    // Attempts are immutable once recorded: insert, ignore what is there.
-    for (const rows of chunks(record.attempts.map((attempt) => attemptRow(runId, attempt)))) {
+    // Attempts are immutable once recorded: insert, ignore what is there. Attempts before their
+    // issues and artifacts, which reference them.
+    const attempts = records.flatMap((record) => record.attempts);
+    for (const rows of chunks(attempts.map((attempt) => attemptRow(runId, attempt)))) {
       await trx.insertInto('attempts').values(rows).onConflict((oc) => oc.doNothing()).execute();
     }
-    for (const rows of chunks(record.attempts.flatMap((attempt) => issueRows(runId, attempt)))) {
+    for (const rows of chunks(attempts.flatMap((attempt) => issueRows(runId, attempt)))) {
       await trx.insertInto('validation_issues').values(rows).onConflict((oc) => oc.doNothing()).execute();
     }
-    for (const rows of chunks(record.attempts.flatMap((attempt) => artifactRows(runId, attempt)))) {
+    for (const rows of chunks(attempts.flatMap((attempt) => artifactRows(runId, attempt)))) {
       await trx.insertInto('artifacts').values(rows).onConflict((oc) => oc.doNothing()).execute();
     }
 
-    for (const rows of chunks(record.approvals.map((approval) => approvalRow(runId, approval)))) {
+    const approvals = new Map<string, Insertable<ApprovalsTable>>();
+    for (const record of records) for (const approval of record.approvals) approvals.set(approval.approvalId, approvalRow(runId, approval));
+    for (const rows of chunks([...approvals.values()])) {
       await trx
         .insertInto('approvals')
         .values(rows)
@@ -295,11 +344,23 @@ export class KyselyPlanStore implements PlanStore {
         .execute();
     }
 
-    if (record.checkpoint) {
-      await trx.insertInto('checkpoints').values(checkpointRow(runId, record.checkpoint)).onConflict((oc) => oc.doNothing()).execute();
+    const checkpoints = records.flatMap((record) => (record.checkpoint ? [checkpointRow(runId, record.checkpoint)] : []));
+    for (const rows of chunks(checkpoints)) {
+      await trx.insertInto('checkpoints').values(rows).onConflict((oc) => oc.doNothing()).execute();
     }
-    for (const rows of chunks(record.events.map(eventRow))) {
+    for (const rows of chunks(records.flatMap((record) => record.events.map(eventRow)))) {
       await trx.insertInto('events').values(rows).onConflict((oc) => oc.doNothing()).execute();
+    }
+  }
+
+  /** Upserts node runs, at most one row per node (see `writeRecords`). */
+  private async upsertNodeRuns(trx: Transaction<Database>, nodeRuns: Array<Insertable<NodeRunsTable>>): Promise<void> {
+    for (const rows of chunks(nodeRuns)) {
+      await trx
+        .insertInto('node_runs')
+        .values(rows)
+        .onConflict((oc) => oc.columns(['run_id', 'node_id']).doUpdateSet(excluded(NODE_RUN_UPDATE_COLUMNS)))
+        .execute();
     }
   }
 
@@ -566,7 +627,10 @@ function excluded<C extends string>(columns: readonly C[]) {
   return (eb: { ref(reference: string): unknown }) => Object.fromEntries(columns.map((column) => [column, eb.ref(`excluded.${column}`)])) as never;
 }
 
-function chunks<T>(rows: T[], size = INSERT_CHUNK): T[][] {
+/** `rows` (all with the same columns) in chunks of at most MAX_PARAMETERS values. */
+function chunks<T extends object>(rows: T[]): T[][] {
+  if (rows.length === 0) return [];
+  const size = Math.max(1, Math.floor(MAX_PARAMETERS / Object.keys(rows[0]).length));
   const result: T[][] = [];
   for (let i = 0; i < rows.length; i += size) result.push(rows.slice(i, i + size));
   return result;
