@@ -123,7 +123,13 @@ async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: str
  * first element matching each of `selectors` (a page's content).
  */
 function instrument(selectors: Record<string, string>): void {
-  const state = { graphs: [] as Array<{ inserted: number; painted?: number; nodes: number }>, content: {} as Record<string, { inserted: number; painted?: number }>, lastSvg: null as unknown };
+  const state = {
+    graphs: [] as Array<{ inserted: number; painted?: number; nodes: number }>,
+    // An overview recoloured in place (its nodes' data-status changed, no new SVG): each such change.
+    recolours: [] as Array<{ inserted: number; painted?: number }>,
+    content: {} as Record<string, { inserted: number; painted?: number }>,
+    lastSvg: null as unknown,
+  };
   window.__bench = state;
   const painted = (entry: { painted?: number }) => requestAnimationFrame(() => requestAnimationFrame(() => (entry.painted = performance.now())));
   const check = () => {
@@ -141,7 +147,16 @@ function instrument(selectors: Record<string, string>): void {
       painted(entry);
     }
   };
-  new MutationObserver(check).observe(document, { childList: true, subtree: true });
+  new MutationObserver((records: Array<{ type: string; target: { closest?: (selector: string) => unknown } }>) => {
+    check();
+    const recoloured = records.some((record) => record.type === 'attributes' && record.target.closest?.('#graph'));
+    const last = state.recolours.at(-1);
+    if (recoloured && (!last || last.painted !== undefined)) {
+      const entry = { inserted: performance.now(), painted: undefined };
+      state.recolours.push(entry);
+      painted(entry);
+    }
+  }).observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-status'] });
 }
 
 const CONTENT = { runs: '#runs table, #runs .notice', approvals: '#approvals article.approval, #approvals .notice' };
@@ -197,13 +212,16 @@ async function loadRunPage(page: Page, consoleUrl: string, runId: string, expect
  * request to the new graph painted, as someone watching the page waits for it.
  */
 async function pollRedraw(page: Page, runId: string): Promise<{ redrawMs: number; svgServerMs: number; insertedToPaintedMs: number }> {
-  await page.waitForFunction(() => window.__bench.graphs[1]?.painted !== undefined, { timeout: WAIT_MS, polling: 50 });
+  // A drawing with text is fetched and inserted again; an overview is recoloured in place.
+  await page.waitForFunction(() => window.__bench.graphs[1]?.painted !== undefined || window.__bench.recolours[0]?.painted !== undefined, { timeout: WAIT_MS, polling: 50 });
   return page.evaluate((base: string) => {
-    const graph = window.__bench.graphs[1];
+    const graph = window.__bench.graphs[1] ?? window.__bench.recolours[0];
     const resources = performance.getEntriesByType('resource') as any[];
-    const svg = resources.filter((entry) => new URL(entry.name).pathname === `${base}/graph.svg`)[1];
-    const status = resources.filter((entry) => new URL(entry.name).pathname === base && entry.startTime <= svg.startTime).at(-1)!;
-    return { redrawMs: graph.painted - status.startTime, svgServerMs: svg.responseStart - svg.requestStart, insertedToPaintedMs: graph.painted - graph.inserted };
+    const asked = window.__bench.graphs[1]
+      ? resources.filter((entry) => new URL(entry.name).pathname === `${base}/graph.svg`)[1]
+      : resources.filter((entry) => new URL(entry.name).pathname === `${base}/graph-states`)[0];
+    const status = resources.filter((entry) => new URL(entry.name).pathname === base && entry.startTime <= asked.startTime).at(-1)!;
+    return { redrawMs: (graph.painted as number) - status.startTime, svgServerMs: asked.responseStart - asked.requestStart, insertedToPaintedMs: (graph.painted as number) - graph.inserted };
   }, `/api/runs/${encodeURIComponent(runId)}`);
 }
 
@@ -396,7 +414,7 @@ async function measureShape(ctx: Context, shape: Shape, reps: number, log: (line
         const redraw = await pollRedraw(page, b.runId);
         await moved;
         add(samples, 'run page, redraw after a change', redraw.redrawMs);
-        add(samples, `run page, redraw after a change${PART}graph.svg: server`, redraw.svgServerMs);
+        add(samples, `run page, redraw after a change${PART}graph.svg or graph-states: server`, redraw.svgServerMs);
         add(samples, `run page, redraw after a change${PART}inserted → painted`, redraw.insertedToPaintedMs);
         const again = await loadRunPage(page, ctx.console.url, b.runId, nodes);
         addLoad(samples, 'run page, opened again (layout cached)', again);

@@ -3,6 +3,7 @@
  * place, because the run page's graph and the layouts computed ahead (layout-ahead.ts) must ask ELK
  * for the same layout.
  */
+import { createHash } from 'node:crypto';
 import type { PlanGraph } from '../graph';
 import type { LayoutEngine, LayoutOptions } from '../graph/layout';
 import type { SvgOptions } from '../graph/svg';
@@ -27,3 +28,14 @@ export function consoleDrawing(graph: PlanGraph, engine?: LayoutEngine): LayoutO
   return { engine, nodeText: false, edgeLabels: false, nodeSize: () => OVERVIEW_NODE_SIZE };
 }
 
+
+/**
+ * What a drawing's layout depends on, as a short hash: for an overview the node count and the edges
+ * (an overview's layout depends on nothing else), for a drawing with text `undefined`, since its
+ * layout also follows the texts and it is always drawn again whole.
+ */
+export function drawingShape(graph: PlanGraph): string | undefined {
+  if (graph.nodes.length <= OVERVIEW_ABOVE_NODES) return undefined;
+  const edges = graph.edges.map((edge) => [edge.from, edge.to, edge.kind]);
+  return createHash('sha256').update(JSON.stringify([graph.nodes.map((node) => node.id), edges])).digest('hex').slice(0, 16);
+}

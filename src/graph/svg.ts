@@ -6,7 +6,7 @@
  * `renderSvg` lays the graph out and draws it; `svgOfLayout` draws a layout already made.
  */
 import { TEXT_METRICS, layoutGraph, type GraphLayout, type LayoutEdge, type LayoutNode, type LayoutOptions, type LayoutPoint } from './layout';
-import { edgeStyle, nodeStyle } from './styles';
+import { EDGE_STATE_STYLES, edgeStyle, nodeStyle } from './styles';
 import type { PlanGraph } from './types';
 
 /** The layout the SVG is drawn from, for callers that draw it themselves (the web console). */
@@ -120,6 +120,8 @@ export interface SvgOptions {
 export function svgOfLayout(graph: PlanGraph, layout: GraphLayout, options: SvgOptions = {}): string {
   const withText = options.nodeText ?? true;
   const colours = new Set(layout.edges.map((entry) => edgeStyle(entry.edge).stroke));
+  // An overview may be recoloured in place (the console's run page): every edge colour has its arrow.
+  if (!withText) for (const style of Object.values(EDGE_STATE_STYLES)) colours.add(style.stroke);
   const markers = [...colours]
     .map(
       (colour) =>

@@ -17,7 +17,8 @@ import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppete
 import { closeAll, eventually, plan, runId, startHarness, type Harness } from './harness';
 import { startConsole, type RunningConsole } from '../../src/console/server';
 import { hashSecret, newPersonalToken } from '../../src/console/tokens';
-import { NODE_STATUS_STYLES } from '../../src/graph/styles';
+import { EDGE_STATE_STYLES, NODE_STATUS_STYLES } from '../../src/graph/styles';
+import { chainNodeId, chainsPlan } from '../scale/helpers';
 
 const CHROMIUM = process.env.PLAN_CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = path.resolve(process.env.PLAN_SCREENSHOT_DIR ?? '.data/screenshots');
@@ -177,6 +178,39 @@ describe('console in a browser', { skip: process.env.PLAN_BROWSER_TESTS === '0' 
     await screenshot(page, 'run', true);
     assertNoPageErrors(page);
     await page.close();
+  });
+
+  test('a plan of more than 250 nodes is an overview, recoloured in place as results come in', async () => {
+    // 26 chains of 10: over OVERVIEW_ABOVE_NODES, every chain's head running.
+    const spec = chainsPlan(runId('browser-overview'), 26, 10, 26);
+    const { runId: id } = await h.client.start(spec, { runId: spec.id });
+    const head = chainNodeId(0, 0);
+    const next = chainNodeId(0, 1);
+    const page = await signedInPage('alice');
+    await page.goto(`${consoleServer.url}/runs/${id}`);
+    await page.waitForSelector(`#graph [data-node-id="${head}"][data-status="running"]`, { timeout: WAIT_MS });
+    assert.equal(await page.$eval('#graph svg', (svg) => svg.getAttribute('data-overview')), 'true');
+    assert.equal(await page.$$eval('#graph svg text', (texts) => texts.length), 0, 'no text in an overview');
+    assert.match(String(await page.$eval(`#graph [data-node-id="${head}"] title`, (title) => title.textContent)), new RegExp(`^${head}: `), 'the id and title as a tooltip');
+    // The drawing element itself is kept from now on: a redraw would replace it.
+    await page.evaluate(() => ((document.querySelector("#graph svg") as unknown as { kept?: boolean }).kept = true));
+
+    const workItem = await eventually(() => h.client.workItem(id, head).then((w) => w ?? undefined), 'the work item');
+    await h.client.submitResult(id, { nodeId: head, token: workItem.token, structuredOutput: { step: 0, path: head } });
+    await page.waitForSelector(`#graph [data-node-id="${head}"][data-status="completed"]`, { timeout: WAIT_MS });
+    assert.equal(await nodeFill(page, head), rgb(NODE_STATUS_STYLES.completed.fill));
+    await page.waitForSelector(`#graph [data-node-id="${next}"][data-status="running"]`, { timeout: WAIT_MS });
+    assert.equal(await nodeFill(page, next), rgb(NODE_STATUS_STYLES.running.fill));
+    const edge = await page.$eval(`#graph [data-from="${head}"][data-to="${next}"]`, (g) => ({ state: g.getAttribute('data-state'), stroke: g.querySelector('polyline')?.getAttribute('stroke') }));
+    assert.deepEqual(edge, { state: 'taken', stroke: EDGE_STATE_STYLES.taken.stroke });
+    assert.equal(await page.evaluate(() => (document.querySelector("#graph svg") as unknown as { kept?: boolean }).kept), true, 'recoloured in place, not drawn again');
+    // A node of the overview still opens its panel.
+    await page.click(`#graph [data-node-id="${head}"]`);
+    await page.waitForFunction((nodeId: string) => document.querySelector('#node-panel h2')?.textContent?.startsWith(nodeId), { timeout: WAIT_MS }, head);
+    await screenshot(page, 'run-overview');
+    assertNoPageErrors(page);
+    await page.close();
+    await h.client.cancel(id, { by: 'test', reason: 'done' });
   });
 
   test('an approval answered from the inbox: the outcome in words, recorded as the signed-in person', async () => {

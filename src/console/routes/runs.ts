@@ -1,9 +1,10 @@
 /** Reading runs: the list, one run's status, its events, a node's panel and the live graph. */
 import { z } from 'zod';
 import { planGraph, renderSvg } from '../../graph';
-import { consoleDrawing } from '../drawing';
+import { consoleDrawing, drawingShape } from '../drawing';
+import { EDGE_STATE_STYLES, NODE_STATUS_STYLES } from '../../graph/styles';
 import { statusView } from '../../client/cli/views';
-import { EventsQuery, RunListItem, RunStatusView, RunsQuery } from '../api-schemas';
+import { EventsQuery, GraphStates, RunListItem, RunStatusView, RunsQuery } from '../api-schemas';
 import { problem } from '../problems';
 import { nodeDetail } from '../reads';
 import { route } from '../route';
@@ -106,7 +107,32 @@ export const runRoutes = [
       const svg = await renderSvg(graph, consoleDrawing(graph, layout));
       // Which event the drawing is as of: the page fetches it next to the status and compares.
       reply.type('image/svg+xml; charset=utf-8').header('cache-control', 'no-store').header('x-plan-last-seq', String(snapshot.lastSeq));
+      // An overview can be recoloured in place while its shape holds (graph-states).
+      const shape = drawingShape(graph);
+      if (shape) reply.header('x-plan-graph-shape', shape);
       return svg;
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/api/runs/{runId}/graph-states',
+    summary: "Each node's status and each edge's state, with their styles: the run page recolours a drawn overview (a plan of more than 250 nodes) with them instead of fetching the SVG again",
+    tag: 'runs',
+    auth: 'person',
+    response: GraphStates,
+    problems: [401, 404, 503],
+    async handler({ params }, { client }) {
+      const snapshot = await client.snapshot(params.runId);
+      const graph = planGraph(await client.storedSpec(params.runId, snapshot.specVersion), snapshot);
+      return {
+        lastSeq: snapshot.lastSeq,
+        // A plan drawn with its text has no shape to keep: the page draws it again whole.
+        shape: drawingShape(graph) ?? '',
+        nodes: Object.fromEntries(graph.nodes.flatMap((node) => (node.status ? [[node.id, node.status]] : []))),
+        edges: Object.fromEntries(graph.edges.flatMap((edge) => (edge.state ? [[edge.id, edge.state]] : []))),
+        nodeStyles: NODE_STATUS_STYLES,
+        edgeStyles: EDGE_STATE_STYLES,
+      };
     },
   }),
 ];

@@ -5,7 +5,7 @@
  */
 import { describeError, get, post } from './api.js';
 import { badge, h, json, notice, relative, replace } from './dom.js';
-import type { NodeDetail, RunEvent, RunStatus } from './types.js';
+import type { GraphStates, NodeDetail, RunEvent, RunStatus } from './types.js';
 
 /** How often the page asks whether the run moved. */
 export const POLL_MS = 1500;
@@ -24,9 +24,13 @@ export async function runPage(root: HTMLElement, runId: string, signal: AbortSig
   let lastSeq = -1;
   let openNode: string | undefined;
   const fetchSvg = () =>
-    fetch(`${base}/graph.svg`, { credentials: 'same-origin' }).then(async (r) => ({ svg: r.ok ? await r.text() : '', seq: Number(r.headers.get('x-plan-last-seq') ?? -1) }));
+    fetch(`${base}/graph.svg`, { credentials: 'same-origin' }).then(async (r) => ({
+      svg: r.ok ? await r.text() : '',
+      seq: Number(r.headers.get('x-plan-last-seq') ?? -1),
+      shape: r.headers.get('x-plan-graph-shape') ?? '',
+    }));
   // The first drawing is asked for at once, next to the status: on a large plan it is the slow part.
-  let firstDrawing: Promise<{ svg: string; seq: number }> | undefined = fetchSvg();
+  let firstDrawing: Promise<{ svg: string; seq: number; shape: string }> | undefined = fetchSvg();
   let status: RunStatus | undefined;
   let actionsKey = '';
 
@@ -49,23 +53,25 @@ export async function runPage(root: HTMLElement, runId: string, signal: AbortSig
     }
     const early = firstDrawing;
     firstDrawing = undefined;
-    const [drawing, events] = await Promise.all([
+    const events = get<RunEvent[]>(`${base}/events`).catch(() => [] as RunEvent[]);
+    // An overview already drawn is recoloured in place while its shape holds: no SVG to fetch,
+    // parse and lay out again (half a megabyte for a 1,000-node plan).
+    if (!(early === undefined && graph.dataset.shape && (await recolour(graph, base)))) {
       // The early drawing may be older than this status: then draw again.
-      (early ?? fetchSvg()).then((d) => (d.seq !== -1 && d.seq < lastSeq ? fetchSvg() : d)),
-      get<RunEvent[]>(`${base}/events`).catch(() => [] as RunEvent[]),
-    ]);
-    const svg = drawing.svg;
-    // The server renders the SVG with every text escaped; the page's CSP runs no inline script.
-    graph.innerHTML = svg;
-    graph.dataset.lastSeq = String(lastSeq);
-    for (const node of graph.querySelectorAll<SVGGElement>('[data-node-id]')) {
-      node.setAttribute('tabindex', '0');
-      node.setAttribute('role', 'button');
-      const open = () => void showNode(node.dataset.nodeId as string);
-      node.addEventListener('click', open);
-      node.addEventListener('keydown', (event) => (event as KeyboardEvent).key === 'Enter' && open());
+      const drawing = await (early ?? fetchSvg()).then((d) => (d.seq !== -1 && d.seq < lastSeq ? fetchSvg() : d));
+      // The server renders the SVG with every text escaped; the page's CSP runs no inline script.
+      graph.innerHTML = drawing.svg;
+      graph.dataset.shape = drawing.shape;
+      for (const node of graph.querySelectorAll<SVGGElement>('[data-node-id]')) {
+        node.setAttribute('tabindex', '0');
+        node.setAttribute('role', 'button');
+        const open = () => void showNode(node.dataset.nodeId as string);
+        node.addEventListener('click', open);
+        node.addEventListener('keydown', (event) => (event as KeyboardEvent).key === 'Enter' && open());
+      }
     }
-    renderTimeline(timeline, events);
+    graph.dataset.lastSeq = String(lastSeq);
+    renderTimeline(timeline, await events);
     if (openNode) void showNode(openNode);
   };
 
@@ -86,6 +92,48 @@ export async function runPage(root: HTMLElement, runId: string, signal: AbortSig
   await refresh();
   const timer = setInterval(() => void refresh(), POLL_MS);
   signal.addEventListener('abort', () => clearInterval(timer));
+}
+
+/**
+ * Recolours the overview drawn in `graph` from the run's current node statuses and edge states
+ * (`GET …/graph-states`): true when done, false when the drawing must be fetched again (the plan's
+ * shape changed, e.g. after a replan, or the states could not be read).
+ */
+async function recolour(graph: HTMLElement, base: string): Promise<boolean> {
+  let states: GraphStates;
+  try {
+    states = await get<GraphStates>(`${base}/graph-states`);
+  } catch {
+    return false;
+  }
+  if (states.shape !== graph.dataset.shape) return false;
+  for (const node of graph.querySelectorAll<SVGGElement>('g[data-node-id]')) {
+    const status = states.nodes[node.dataset.nodeId as string];
+    const style = status ? states.nodeStyles[status] : undefined;
+    if (!status || !style || node.dataset.status === status) continue;
+    node.dataset.status = status;
+    for (const shape of node.querySelectorAll('rect, polygon')) {
+      shape.setAttribute('fill', style.fill);
+      shape.setAttribute('stroke', style.stroke);
+      if (style.dashed) shape.setAttribute('stroke-dasharray', '5 4');
+      else shape.removeAttribute('stroke-dasharray');
+    }
+  }
+  for (const edge of graph.querySelectorAll<SVGGElement>('g[data-edge-id]')) {
+    const state = states.edges[edge.dataset.edgeId as string];
+    const style = state ? states.edgeStyles[state] : undefined;
+    if (!state || !style || edge.dataset.state === state) continue;
+    edge.dataset.state = state;
+    for (const line of edge.querySelectorAll('polyline')) {
+      line.setAttribute('stroke', style.stroke);
+      line.setAttribute('stroke-width', String(style.width));
+      // As src/graph/svg.ts draws them: dashed is not chosen, dotted never evaluated.
+      if (style.line === 'solid') line.removeAttribute('stroke-dasharray');
+      else line.setAttribute('stroke-dasharray', style.line === 'dashed' ? '6 4' : '2 3');
+      line.setAttribute('marker-end', `url(#arrow-${style.stroke.replace(/[^0-9a-fA-F]/g, '')})`);
+    }
+  }
+  return true;
 }
 
 function renderHeader(header: HTMLElement, status: RunStatus): void {

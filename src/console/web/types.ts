@@ -124,3 +124,13 @@ export interface SubmitOutcome {
   message?: string;
   approvalStatus?: string;
 }
+
+/** `GET /api/runs/{runId}/graph-states` (src/console/api-schemas.ts, `GraphStates`). */
+export interface GraphStates {
+  lastSeq: number;
+  shape: string;
+  nodes: Record<string, string>;
+  edges: Record<string, string>;
+  nodeStyles: Record<string, { fill: string; stroke: string; text: string; dashed?: boolean }>;
+  edgeStyles: Record<string, { stroke: string; width: number; line: 'solid' | 'dashed' | 'dotted' }>;
+}
