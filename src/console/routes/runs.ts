@@ -8,6 +8,13 @@ import { EventsQuery, GraphStates, RunListItem, RunStatusView, RunsQuery } from 
 import { problem } from '../problems';
 import { nodeDetail } from '../reads';
 import { route } from '../route';
+import type { PlanRunnerClient } from '../../client/plan-runner-client';
+
+/** A run's snapshot and its graph (the spec version the snapshot names, with the run's statuses). */
+async function runGraph(client: PlanRunnerClient, runId: string) {
+  const snapshot = await client.snapshot(runId);
+  return { snapshot, graph: planGraph(await client.storedSpec(runId, snapshot.specVersion), snapshot) };
+}
 
 export const runRoutes = [
   route<undefined, z.infer<typeof RunsQuery>>({
@@ -90,8 +97,7 @@ export const runRoutes = [
     response: z.record(z.string(), z.unknown()),
     problems: [401, 404, 503],
     async handler({ params }, { client }) {
-      const snapshot = await client.snapshot(params.runId);
-      return planGraph(await client.storedSpec(params.runId, snapshot.specVersion), snapshot);
+      return (await runGraph(client, params.runId)).graph;
     },
   }),
   route({
@@ -102,8 +108,7 @@ export const runRoutes = [
     auth: 'person',
     problems: [401, 404, 503],
     async handler({ params, reply }, { client, layout }) {
-      const snapshot = await client.snapshot(params.runId);
-      const graph = planGraph(await client.storedSpec(params.runId, snapshot.specVersion), snapshot);
+      const { snapshot, graph } = await runGraph(client, params.runId);
       const svg = await renderSvg(graph, consoleDrawing(graph, layout));
       // Which event the drawing is as of: the page fetches it next to the status and compares.
       reply.type('image/svg+xml; charset=utf-8').header('cache-control', 'no-store').header('x-plan-last-seq', String(snapshot.lastSeq));
@@ -122,8 +127,7 @@ export const runRoutes = [
     response: GraphStates,
     problems: [401, 404, 503],
     async handler({ params }, { client }) {
-      const snapshot = await client.snapshot(params.runId);
-      const graph = planGraph(await client.storedSpec(params.runId, snapshot.specVersion), snapshot);
+      const { snapshot, graph } = await runGraph(client, params.runId);
       return {
         lastSeq: snapshot.lastSeq,
         // A plan drawn with its text has no shape to keep: the page draws it again whole.
