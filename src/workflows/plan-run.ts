@@ -691,8 +691,9 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
     const clean = message.kind === 'result' ? applyAgentSubmission(state, message.payload, [], at, limits) : applyHumanResponse(state, message.payload, [], at, limits);
     const entry = isRefusal(clean) ? undefined : entryFor(clean);
     validatedAhead.clear();
-    if (isRefusal(clean) || !entry) {
-      // Refused or recording nothing even without issues: validated alone, as before.
+    // Refused or recording nothing even without issues, or making a node's input wait for its check
+    // (which the loop runs before it records, and the update's answer waits for): validated alone, as before.
+    if (isRefusal(clean) || !entry || pendingInputChecks(clean.state).length > 0) {
       const [issues] = await validate([validation]);
       return finishSubmission(message, issues, at);
     }
