@@ -58,7 +58,9 @@ describe('validate and record in one local activity', () => {
       'recordTransitions', // … then the partial result recorded
       'validateAndRecordTransitions', // c (its duplicate is answered from the state, the stale and unknown ones refused by the validator)
       'validateAndRecordTransitions', // the approval
-      'validateAndRecordTransitions', // d, signalled
+      'validateBatch', // d, signalled: validated alone, as e's input waits for its check …
+      'validateBatch', // … which comes next …
+      'recordTransitions', // … and then both are recorded
       'validateAndRecordTransitions', // e
     ]);
   });

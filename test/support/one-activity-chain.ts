@@ -2,8 +2,9 @@
  * One run of a chain plan driven one result at a time, through every kind of submission turn the
  * workflow validates (patch `validate-and-record-in-one-activity`): valid results, a blocking one
  * (retried), one with a warning, a duplicate, refused ones (a stale attempt, an unknown node), an
- * approval and a signalled result. Shared by the live test (test/integration/validate-and-record.test.ts),
- * the recorded history `validate-and-record` and by-hand comparisons of the store against older code.
+ * approval, a signalled result and one that makes the next node's input wait for its check. Shared
+ * by the live test (test/integration/validate-and-record.test.ts), the recorded history
+ * `validate-and-record` and by-hand comparisons of the store against older code.
  * Also: what the store holds of a run, without what differs between two runs of the same submissions
  * (run id, times, tokens), to compare two runs' rows.
  */
@@ -13,9 +14,10 @@ import type { PlanStore } from '../../src/store/types';
 
 const schemas = {
   Notes: { type: 'object', required: ['summary'], properties: { summary: { type: 'string', minLength: 5 } } },
+  Text: { type: 'object', required: ['text'], properties: { text: { type: 'string' } } },
 };
 
-/** a (retried once) → b (a warning) → c → review (approval) → d (signalled) → e. */
+/** a (retried once) → b (a warning) → c → review (approval) → d (signalled) → e (its input checked). */
 export function oneActivityChainSpec(): PlanSpec {
   const task = (id: string, extra: Partial<PlanSpec['nodes'][number]> = {}) => ({ id, type: 'task' as const, owner: { kind: 'agent' as const, ref: `agent-${id}` }, objective: id, ...extra });
   return {
@@ -28,7 +30,7 @@ export function oneActivityChainSpec(): PlanSpec {
       task('c', { outputSchema: 'Notes' }),
       { id: 'review', type: 'human-approval', owner: { kind: 'human', ref: 'reviewers' }, objective: 'review' },
       task('d'),
-      task('e', { outputSchema: 'Notes' }),
+      task('e', { inputSchema: 'Text', outputSchema: 'Notes' }),
     ],
     edges: [
       { from: 'a', to: 'b' },
