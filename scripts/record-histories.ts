@@ -61,6 +61,7 @@ import {
 } from '../src/workflows/definitions';
 import { historyFromJSON, historyToJSON, type History } from '../test/replay/history-json';
 import { installStoreRejections } from '../test/integration/store-rejections';
+import { driveOneActivityChain } from '../test/support/one-activity-chain';
 
 const DEFAULT_ADDRESS = '127.0.0.1:7233';
 
@@ -883,6 +884,19 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'continue-as-new-carried',
     description: 'the continue-as-new scenario with patches batch-validation-and-search-attributes and hand-over-carries-unrecorded-transitions: a hand-over due at a quiet moment leaves the last store write to the next execution',
+    closes: 'completed',
+    run: continueAsNewScenario,
+  },
+  {
+    name: 'validate-and-record',
+    description:
+      'patch validate-and-record-in-one-activity: a chain driven one result at a time, each validated and recorded in one local activity; an invalid result (retried) and one with a warning write nothing there and are recorded after; a duplicate, a stale and an unknown node; an approval; a signalled result',
+    closes: 'completed',
+    run: ({ client, runId }) => driveOneActivityChain(client, runId).then(() => undefined),
+  },
+  {
+    name: 'continue-as-new-one-activity',
+    description: 'the continue-as-new scenario with patch validate-and-record-in-one-activity: submissions validated and recorded in one local activity across hand-overs',
     closes: 'completed',
     run: continueAsNewScenario,
   },

@@ -6,6 +6,7 @@ import { validateBatch } from './validation';
 import { createStoreActivities } from './store';
 import { createDeliveryActivities } from './delivery';
 import { closeActivities } from './close';
+import { createValidateAndRecordActivities } from './validate-and-record';
 import type { DeliveryConfig } from './delivery/types';
 import type { PlanStore } from '../store/types';
 import { DEFAULT_PAYLOAD_LIMITS, type PayloadLimits } from '../engine/limits';
@@ -21,9 +22,11 @@ export interface ActivityDependencies {
 
 export function createActivities({ store, delivery, limits = DEFAULT_PAYLOAD_LIMITS, requireWorkItemTokens }: ActivityDependencies) {
   const deliveryActivities = createDeliveryActivities({ store, config: delivery });
+  const storeActivities = createStoreActivities(store);
   return {
     validateBatch,
-    ...createStoreActivities(store),
+    ...storeActivities,
+    ...createValidateAndRecordActivities(storeActivities),
     ...deliveryActivities,
     ...closeActivities,
     // A run reads the worker's settings once, at start, in this one local activity; the payload

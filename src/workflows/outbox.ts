@@ -19,9 +19,10 @@
  * the outbox to drain before it returns.
  */
 import * as wf from '@temporalio/workflow';
-import { MAX_LISTED_FAILED_SEQS, compactCheckpoints, expandCheckpoints, seqRanges, type CompactTransitionRecord, type EventType, type RecordingProblem, type RunSnapshot, type TransitionRecord, type WakeUp } from '../engine';
+import { MAX_LISTED_FAILED_SEQS, compactCheckpoints, expandCheckpoints, seqRanges, type CompactTransitionRecord, type EventType, type Issue, type RecordingProblem, type RunSnapshot, type TransitionRecord, type ValidationRequest, type WakeUp } from '../engine';
 import type { DeliveryActivities, DeliverySettings } from '../activities/delivery/types';
 import type { StoreActivities, StoreWriteRejectedDetails } from '../activities/store';
+import type { ValidateAndRecordActivities } from '../activities/validate-and-record';
 import { FAILURE_TYPES } from './definitions';
 
 /** Records per store write: keeps one activity payload well under Temporal's payload limits. */
@@ -38,6 +39,22 @@ const { recordTransitions } = wf.proxyLocalActivities<StoreActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   summary: 'record',
 });
+
+/**
+ * Validation and the store write in one local activity (patch `validate-and-record-in-one-activity`,
+ * see `validateAndRecord`): retried like the store write, since it may write.
+ */
+const { validateAndRecordTransitions } = wf.proxyLocalActivities<ValidateAndRecordActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  summary: 'validate and record',
+});
+
+/** A transition's record and the wake-ups it causes, as queued until written. */
+export interface OutboxEntry {
+  record: TransitionRecord;
+  wakeUps: WakeUp[];
+}
 
 const delivery = wf.proxyActivities<DeliveryActivities>({ startToCloseTimeout: '5 minutes' });
 
@@ -72,7 +89,7 @@ interface SinkProgress {
 }
 
 export class Outbox {
-  private readonly queue: Array<{ record: TransitionRecord; wakeUps: WakeUp[] }> = [];
+  private readonly queue: OutboxEntry[] = [];
   private recordedSeq = 0;
   /** Types of recorded events some sink has not received yet (to skip calls a filter would empty). */
   private readonly pendingTypes = new Map<number, EventType>();
@@ -224,19 +241,61 @@ export class Outbox {
           return details;
         },
       );
-      const missing = new Set(rejection?.rejected.flatMap((record) => record.seqs) ?? []);
-      for (const record of records) {
-        for (const event of record.events) {
-          if (missing.has(event.seq)) this.missingSeqs.add(event.seq);
-          else this.pendingTypes.set(event.seq, event.type);
-        }
-        // Rejected records count as done: nothing would record them later, and the run must go on.
-        this.recordedSeq = Math.max(this.recordedSeq, record.run.lastSeq);
-      }
-      this.noteRecording(rejection, [...missing]);
-      for (const entry of batch) for (const wakeUp of entry.wakeUps) this.wake(wakeUp);
-      this.deliverAll();
+      this.written(batch, rejection);
     }
+  }
+
+  /** Whether `validateAndRecord` can write everything queued and one more record in its one call. */
+  get fitsOneWrite(): boolean {
+    return this.queue.length < MAX_RECORDS_PER_WRITE;
+  }
+
+  /**
+   * Validates `requests` and, only when none of them has any issue, writes everything queued and
+   * then `ahead` (the record of the transition the workflow makes when validation finds nothing) in
+   * the same local activity, then starts the deliveries and wake-ups they allow, as `record` does.
+   * Returns the issues when something was found: then nothing was written, and `ahead` is not
+   * queued (the workflow drops it and applies the transition the issues make). Returns undefined
+   * when everything is recorded (a store rejection counts as recorded, as in `record`).
+   *
+   * Never cancelled: what it wrote must be what the workflow goes on with. Only the main loop calls
+   * it, when `fitsOneWrite`, and it waits for it (local activities never run concurrently).
+   */
+  async validateAndRecord(requests: ValidationRequest[], ahead: OutboxEntry): Promise<Issue[][] | undefined> {
+    const batch = [...this.queue, ahead];
+    const records = batch.map((entry) => entry.record);
+    const outcome = await wf.CancellationScope.nonCancellable(() =>
+      validateAndRecordTransitions({ runId: this.runId, requests, records: compactCheckpoints(records) }),
+    ).then(
+      (result) => ({ issues: result.recorded ? undefined : result.issues, rejection: undefined }),
+      (error: unknown) => {
+        // The store is written only after a validation without issues: a rejection says it found none.
+        const details = storeRejection(error, records);
+        if (!details) throw error;
+        return { issues: undefined, rejection: details };
+      },
+    );
+    if (outcome.issues) return outcome.issues;
+    this.queue.splice(0, batch.length - 1);
+    this.written(batch, outcome.rejection);
+    return undefined;
+  }
+
+  /** After a store write of `batch`: what it recorded (or the store refused), then deliveries and wake-ups. */
+  private written(batch: OutboxEntry[], rejection: StoreWriteRejectedDetails | undefined): void {
+    const records = batch.map((entry) => entry.record);
+    const missing = new Set(rejection?.rejected.flatMap((record) => record.seqs) ?? []);
+    for (const record of records) {
+      for (const event of record.events) {
+        if (missing.has(event.seq)) this.missingSeqs.add(event.seq);
+        else this.pendingTypes.set(event.seq, event.type);
+      }
+      // Rejected records count as done: nothing would record them later, and the run must go on.
+      this.recordedSeq = Math.max(this.recordedSeq, record.run.lastSeq);
+    }
+    this.noteRecording(rejection, [...missing]);
+    for (const entry of batch) for (const wakeUp of entry.wakeUps) this.wake(wakeUp);
+    this.deliverAll();
   }
 
   /** Keeps what the store refused (or, after a refusal, that it stores again) for `recording`. */

@@ -203,6 +203,18 @@ const BATCHED_EFFECTS = 'batch-validation-and-search-attributes';
  */
 const HAND_OVER_CARRIES_UNRECORDED = 'hand-over-carries-unrecorded-transitions';
 
+/**
+ * Patch id: a submission whose turn comes when nothing else waits in the inbox is validated and
+ * recorded in one local activity instead of two. The engine is pure, so the transition it makes when
+ * validation finds nothing is computed before the validation, and its records go with the validation
+ * request (together with any records still unwritten); the activity writes them only when there is no
+ * issue at all (docs/design-choices.md, "Validate and record in one local activity"). With issues
+ * (warnings included), nothing is written: the transition computed ahead is dropped, the one the
+ * issues make is applied and recorded as before. Before, every such result cost a validation marker
+ * and a store-write marker.
+ */
+const VALIDATE_AND_RECORD = 'validate-and-record-in-one-activity';
+
 /** Default for `PlanRunOptions.continueAsNewAfterMessages`: far below Temporal's per-execution limits. */
 const CONTINUE_AS_NEW_AFTER_MESSAGES = 500;
 /** Transitions applied before they must be recorded, while messages keep arriving. */
@@ -331,13 +343,21 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
   });
   let specRecorded = continued !== undefined;
   let published = { status: '', waitingOn: '' };
+  /** What the outbox records for `transition` applied to the current state (undefined: nothing). */
+  const entryFor = (transition: Transition) => {
+    const record = recordOf(state, transition, { includeSpec: !specRecorded || state.specVersion !== transition.state.specVersion });
+    return record && { record, wakeUps: wakeUpsFor(transition.state, transition.events) };
+  };
+  /** A transition whose records are already in the store (see `processSubmissionInOne`): not queued again. */
+  let recordedAhead: Transition | undefined;
   const apply = (transition: Transition) => {
     const before = state;
+    const entry = transition === recordedAhead ? undefined : entryFor(transition);
+    if (transition === recordedAhead) specRecorded = true;
     state = transition.state;
-    const record = recordOf(before, transition, { includeSpec: !specRecorded || before.specVersion !== state.specVersion });
-    if (record) {
+    if (entry) {
       specRecorded = true;
-      outbox.add(record, wakeUpsFor(state, transition.events));
+      outbox.add(entry.record, entry.wakeUps);
     }
     eventLog.push(...transition.events);
     if (transition.checkpoint) lastCheckpoint = transition.checkpoint;
@@ -442,6 +462,8 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
   // With batched effects the run's progress (search attributes, current details) is published once
   // per store write and before every wait, not after every transition.
   let batchedEffects = false;
+  /** `VALIDATE_AND_RECORD`, decided with `batchedEffects` (it builds on it). */
+  let validateAndRecord = false;
   let progressPending = false;
   const publishPendingProgress = () => {
     if (!progressPending) return;
@@ -626,6 +648,7 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
    */
   const processSubmissionBatched = (message: Message): Promise<void> | undefined => {
     const ahead = validatedAhead.get(message);
+    if (!ahead && inOneActivity(message)) return processSubmissionInOne(message);
     if (!ahead) return validateAhead(message).then(() => processSubmissionBatched(message));
     validatedAhead.delete(message);
     const begun = beginSubmission(message, ahead.at);
@@ -634,6 +657,57 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
     if (!validation) return void finishSubmission(message, [], ahead.at);
     if (ahead.request === JSON.stringify(validation)) return void finishSubmission(message, ahead.issues, ahead.at);
     return validate([validation]).then(([issues]) => finishSubmission(message, issues, ahead.at));
+  };
+
+  /**
+   * Whether a submission's turn, with `VALIDATE_AND_RECORD`, validates and records in one local
+   * activity: only where the loop would write the store right after applying it anyway. Nothing else
+   * waits in the inbox (messages that wait are applied first and recorded together, and submissions
+   * among them validated ahead in one batch), what is unwritten fits one store write, and the write is
+   * not one a hand-over would leave to the next execution (only a signal's can be: an update waits for
+   * its reply).
+   */
+  const inOneActivity = (message: Message) =>
+    validateAndRecord &&
+    inbox.length === 0 &&
+    outbox.fitsOneWrite &&
+    (message.via === 'update' || !handOverCarries || (continueAsNewReason === undefined && !handOverDue()));
+
+  /**
+   * A submission's turn with `VALIDATE_AND_RECORD` (see `inOneActivity`): the transition it makes when
+   * validation finds nothing is computed first (the engine is pure, `state` does not move while the
+   * activity runs: only this loop applies transitions), and its records go to the store in the same
+   * local activity as the validation, which writes them only if no issue at all was found. Then the
+   * transition is applied as recorded, and the updates it and the earlier transitions answer are
+   * answered, as `recordAndReply` does. With any issue, nothing was written: the transition computed
+   * ahead is dropped and the one the issues make is applied, and recorded by the loop as before.
+   */
+  const processSubmissionInOne = async (message: Message) => {
+    const at = now();
+    const begun = beginSubmission(message, at);
+    if (!begun) return;
+    const { validation } = begun;
+    if (!validation) return finishSubmission(message, [], at);
+    const clean = message.kind === 'result' ? applyAgentSubmission(state, message.payload, [], at, limits) : applyHumanResponse(state, message.payload, [], at, limits);
+    const entry = isRefusal(clean) ? undefined : entryFor(clean);
+    validatedAhead.clear();
+    // Refused or recording nothing even without issues, or making a node's input wait for its check
+    // (which the loop runs before it records, and the update's answer waits for): validated alone, as before.
+    if (isRefusal(clean) || !entry || pendingInputChecks(clean.state).length > 0) {
+      const [issues] = await validate([validation]);
+      return finishSubmission(message, issues, at);
+    }
+    const issues = await outbox.validateAndRecord([validation], entry);
+    if (issues) return finishSubmission(message, issues[0], at);
+    recordedAhead = clean;
+    try {
+      settleMessage(message, clean, clean.outcome, at);
+    } finally {
+      recordedAhead = undefined;
+    }
+    publishPendingProgress();
+    publishCost();
+    for (const reply of replies.splice(0)) reply();
   };
 
   let messagesHandled = 0;
@@ -702,6 +776,8 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
   // as it ran (no marker here), every other batches from its first transition on.
   batchedEffects = wf.patched(BATCHED_EFFECTS);
   const handOverCarries = wf.patched(HAND_OVER_CARRIES_UNRECORDED);
+  // Runs recorded before it replay with a validation and a store write per submission.
+  validateAndRecord = batchedEffects && wf.patched(VALIDATE_AND_RECORD);
 
   // The run starts in this workflow task (a query right after start sees it started); delivery
   // begins once the worker's settings are in. A continued run re-arms its timers from the state.

@@ -54,7 +54,8 @@ async function workflowEvents(id: string): Promise<RunEvent[]> {
 }
 
 /**
- * The `recordTransitions` local-activity markers of a closed run's history, with the attempt each one
+ * The store writes (`recordTransitions` local-activity markers, and `validateAndRecordTransitions` ones
+ * that wrote or failed writing) of a closed run's history, with the attempt each one
  * finished on and whether it failed (core records `activity_type` and `attempt` in the marker's `data` detail).
  */
 async function recordMarkers(id: string): Promise<Array<{ attempt: number; failed: boolean }>> {
@@ -66,7 +67,12 @@ async function recordMarkers(id: string): Promise<Array<{ attempt: number; faile
     const payload = marker.details?.data?.payloads?.[0]?.data;
     if (!payload) continue;
     const data = JSON.parse(Buffer.from(payload).toString('utf8')) as { activity_type?: string; attempt?: number };
-    if (data.activity_type !== 'recordTransitions') continue;
+    // A store write is `recordTransitions` or, with patch validate-and-record-in-one-activity, a
+    // `validateAndRecordTransitions` that wrote (failed, it failed writing: it writes only without issues).
+    if (data.activity_type === 'validateAndRecordTransitions' && !marker.failure) {
+      const result = marker.details?.result?.payloads?.[0]?.data;
+      if (!result || (JSON.parse(Buffer.from(result).toString('utf8')) as { recorded?: boolean }).recorded !== true) continue;
+    } else if (data.activity_type !== 'recordTransitions' && data.activity_type !== 'validateAndRecordTransitions') continue;
     markers.push({ attempt: data.attempt ?? 0, failed: Boolean(marker.failure) });
   }
   return markers;

@@ -96,6 +96,33 @@ describe('workflow replay (safe upgrades)', () => {
     assert.deepEqual(missing, [], `scenarios without a recorded history: record them with \`npm run record:histories -- --only ${missing.join(',')}\``);
   });
 
+  test('the validate-and-record histories take the path of patch validate-and-record-in-one-activity', () => {
+    // What a history's markers record: patch ids and local activity types, in order.
+    const markersOf = (history: History) =>
+      (history.events ?? []).flatMap((event) => {
+        const marker = event.markerRecordedEventAttributes;
+        if (!marker) return [];
+        const text = Object.values(marker.details ?? {})
+          .flatMap((payloads) => payloads.payloads ?? [])
+          .map((payload) => Buffer.from(payload.data ?? new Uint8Array()).toString())
+          .join(' ');
+        return [/"(?:activity_type|patch_id|id)":"([^"]*)"/.exec(text)?.[1] ?? text];
+      });
+    const expected = ['validate-and-record', 'continue-as-new-one-activity.run-1', 'continue-as-new-one-activity.run-2', 'continue-as-new-one-activity.run-3'];
+    for (const name of expected) {
+      const entry = histories.find((candidate) => candidate.name === name);
+      assert.ok(entry, `no history ${name}`);
+      const markers = markersOf(entry.history);
+      assert.ok(markers.includes('validate-and-record-in-one-activity'), `${name} has no marker of the patch: ${markers.join(', ')}`);
+      if (name === 'validate-and-record') {
+        assert.ok(markers.filter((marker) => marker === 'validateAndRecordTransitions').length >= 6, `${name}: ${markers.join(', ')}`);
+      }
+    }
+    // Histories recorded before the patch have none of its markers (they replay the old path).
+    const batched = histories.find((candidate) => candidate.name === 'batched-results');
+    assert.ok(batched && !markersOf(batched.history).includes('validateAndRecordTransitions'));
+  });
+
   test('every committed history replays against the current workflow code', async (t) => {
     assert.ok(histories.length > 0, `no workflow histories in ${relative(HISTORIES_DIR)} to replay`);
     const results = await replayAll(await real, histories);
