@@ -90,13 +90,14 @@ export const EmptyRequest = z.object({}).passthrough();
 export const WorkItemQuery = z.object({ token: z.string().max(200).optional() });
 export const Health = z.object({ ok: z.boolean(), temporal: z.string(), store: z.string() }).meta({ id: 'Health' });
 
-const NodeStyleSchema = z.object({ fill: z.string(), stroke: z.string(), text: z.string(), dashed: z.boolean().optional() });
-const EdgeStyleSchema = z.object({ stroke: z.string(), width: z.number(), line: z.enum(['solid', 'dashed', 'dotted']) });
+/** SVG presentation attributes by name (`fill`, `stroke`, …); null: the attribute is removed. */
+const Paint = z.record(z.string(), z.string().nullable());
 
 /**
  * What the run page needs to recolour a drawn overview in place: each node's status and each edge's
- * state, with the styles they are drawn in, and the shape the drawing was laid out for (`shape`, as
- * graph.svg's `X-Plan-Graph-Shape`): when it differs, the page fetches the drawing again.
+ * state, with the SVG attributes each status and state is painted with (src/graph/svg.ts), and the
+ * shape the drawing was laid out for (`shape`, as graph.svg's `X-Plan-Graph-Shape`): when it
+ * differs, the page fetches the drawing again.
  */
 export const GraphStates = z
   .object({
@@ -104,7 +105,7 @@ export const GraphStates = z
     shape: z.string(),
     nodes: z.record(z.string(), z.string().describe('node status')),
     edges: z.record(z.string(), z.string().describe('edge state')),
-    nodeStyles: z.record(z.string(), NodeStyleSchema),
-    edgeStyles: z.record(z.string(), EdgeStyleSchema),
+    nodePaint: z.record(z.string(), Paint).describe("by node status: the attributes of a node's shapes"),
+    edgePaint: z.record(z.string(), Paint).describe("by edge state: the attributes of an edge's lines"),
   })
   .meta({ id: 'GraphStates' });

@@ -28,11 +28,10 @@ export function consoleDrawing(graph: PlanGraph, engine?: LayoutEngine): LayoutO
   return { engine, nodeText: false, edgeLabels: false, nodeSize: () => OVERVIEW_NODE_SIZE };
 }
 
-
 /**
- * What a drawing's layout depends on, as a short hash: for an overview the node count and the edges
- * (an overview's layout depends on nothing else), for a drawing with text `undefined`, since its
- * layout also follows the texts and it is always drawn again whole.
+ * What a drawing's layout depends on, as a short hash: for an overview its nodes and edges (its
+ * layout depends on nothing else); for a drawing with text `undefined`, since its layout also follows
+ * the texts and it is always drawn again whole.
  */
 export function drawingShape(graph: PlanGraph): string | undefined {
   if (graph.nodes.length <= OVERVIEW_ABOVE_NODES) return undefined;

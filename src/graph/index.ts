@@ -33,4 +33,4 @@ export {
   type LayoutPoint,
   type LayoutSection,
 } from './layout';
-export { renderSvg, svgOfLayout, escapeXml } from './svg';
+export { renderSvg, svgOfLayout, escapeXml, nodePaint, edgePaint, type Paint } from './svg';

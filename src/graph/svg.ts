@@ -6,7 +6,7 @@
  * `renderSvg` lays the graph out and draws it; `svgOfLayout` draws a layout already made.
  */
 import { TEXT_METRICS, layoutGraph, type GraphLayout, type LayoutEdge, type LayoutNode, type LayoutOptions, type LayoutPoint } from './layout';
-import { EDGE_STATE_STYLES, edgeStyle, nodeStyle } from './styles';
+import { EDGE_STATE_STYLES, edgeStyle, nodeStyle, type EdgeStyle, type NodeStyle } from './styles';
 import type { PlanGraph } from './types';
 
 /** The layout the SVG is drawn from, for callers that draw it themselves (the web console). */
@@ -42,8 +42,32 @@ function markerId(colour: string): string {
   return `arrow-${colour.replace(/[^0-9a-fA-F]/g, '')}`;
 }
 
-function dashArray(line: 'solid' | 'dashed' | 'dotted'): string {
-  return line === 'dashed' ? ' stroke-dasharray="6 4"' : line === 'dotted' ? ' stroke-dasharray="2 3"' : '';
+/**
+ * SVG presentation attributes by name; `null` means the attribute is absent. What a node's shape or
+ * an edge's line is painted with, shared by the drawing and by the console's run page, which
+ * recolours a drawn overview with the same attributes (`GET …/graph-states`).
+ */
+export type Paint = Record<string, string | null>;
+
+/** How a node's shapes are painted in `style`. */
+export function nodePaint(style: NodeStyle): Paint {
+  return { fill: style.fill, stroke: style.stroke, 'stroke-dasharray': style.dashed ? '5 4' : null };
+}
+
+/** How an edge's lines are painted in `style` (dashed: not chosen; dotted: never evaluated). */
+export function edgePaint(style: EdgeStyle): Paint {
+  return {
+    stroke: style.stroke,
+    'stroke-width': String(style.width),
+    'stroke-dasharray': style.line === 'dashed' ? '6 4' : style.line === 'dotted' ? '2 3' : null,
+    'marker-end': `url(#${markerId(style.stroke)})`,
+  };
+}
+
+/** ` name="value"` for a painted attribute, nothing for an absent one. */
+function attribute(paint: Paint, name: string): string {
+  const value = paint[name];
+  return value === null || value === undefined ? '' : ` ${name}="${value}"`;
 }
 
 function nodeShape(entry: LayoutNode, fill: string, stroke: string, dashed: string): string {
@@ -72,7 +96,7 @@ function nodeShape(entry: LayoutNode, fill: string, stroke: string, dashed: stri
 function nodeSvg(entry: LayoutNode, withText: boolean): string {
   const { node, x, y, width, height, lines } = entry;
   const style = nodeStyle(node);
-  const dashed = style.dashed ? ' stroke-dasharray="5 4"' : '';
+  const dashed = attribute(nodePaint(style), 'stroke-dasharray');
   const top = y + height / 2 - ((lines.length - 1) * TEXT_METRICS.lineHeight) / 2;
   const text = lines
     .map((line, i) => `<tspan x="${num(x + width / 2)}" y="${num(top + i * TEXT_METRICS.lineHeight)}"${i === 0 ? ' font-weight="bold"' : ''}>${escapeXml(line)}</tspan>`)
@@ -92,7 +116,8 @@ function edgeSvg(entry: LayoutEdge): string {
   const paths = entry.sections
     .map((s) => {
       const route = [s.start, ...s.bends, s.end];
-      return `<polyline points="${points(route)}" fill="none" stroke="${style.stroke}" stroke-width="${style.width}"${dashArray(style.line)} marker-end="url(#${markerId(style.stroke)})"/>`;
+      const paint = edgePaint(style);
+      return `<polyline points="${points(route)}" fill="none"${attribute(paint, 'stroke')}${attribute(paint, 'stroke-width')}${attribute(paint, 'stroke-dasharray')}${attribute(paint, 'marker-end')}/>`;
     })
     .join('');
   const label = entry.label

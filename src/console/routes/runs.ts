@@ -1,6 +1,6 @@
 /** Reading runs: the list, one run's status, its events, a node's panel and the live graph. */
 import { z } from 'zod';
-import { planGraph, renderSvg } from '../../graph';
+import { edgePaint, nodePaint, planGraph, renderSvg, type Paint } from '../../graph';
 import { consoleDrawing, drawingShape } from '../drawing';
 import { EDGE_STATE_STYLES, NODE_STATUS_STYLES } from '../../graph/styles';
 import { statusView } from '../../client/cli/views';
@@ -9,6 +9,12 @@ import { problem } from '../problems';
 import { nodeDetail } from '../reads';
 import { route } from '../route';
 import type { PlanRunnerClient } from '../../client/plan-runner-client';
+
+/** How each node status and edge state is painted, as graph-states sends it. */
+const mapValues = <T>(record: Readonly<Record<string, T>>, paint: (value: T) => Paint) =>
+  Object.fromEntries(Object.entries(record).map(([key, value]) => [key, paint(value)]));
+const NODE_PAINT = mapValues(NODE_STATUS_STYLES, nodePaint);
+const EDGE_PAINT = mapValues(EDGE_STATE_STYLES, edgePaint);
 
 /** A run's snapshot and its graph (the spec version the snapshot names, with the run's statuses). */
 async function runGraph(client: PlanRunnerClient, runId: string) {
@@ -134,8 +140,8 @@ export const runRoutes = [
         shape: drawingShape(graph) ?? '',
         nodes: Object.fromEntries(graph.nodes.flatMap((node) => (node.status ? [[node.id, node.status]] : []))),
         edges: Object.fromEntries(graph.edges.flatMap((edge) => (edge.state ? [[edge.id, edge.state]] : []))),
-        nodeStyles: NODE_STATUS_STYLES,
-        edgeStyles: EDGE_STATE_STYLES,
+        nodePaint: NODE_PAINT,
+        edgePaint: EDGE_PAINT,
       };
     },
   }),

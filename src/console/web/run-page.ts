@@ -107,33 +107,34 @@ async function recolour(graph: HTMLElement, base: string): Promise<boolean> {
     return false;
   }
   if (states.shape !== graph.dataset.shape) return false;
-  for (const node of graph.querySelectorAll<SVGGElement>('g[data-node-id]')) {
-    const status = states.nodes[node.dataset.nodeId as string];
-    const style = status ? states.nodeStyles[status] : undefined;
-    if (!status || !style || node.dataset.status === status) continue;
-    node.dataset.status = status;
-    for (const shape of node.querySelectorAll('rect, polygon')) {
-      shape.setAttribute('fill', style.fill);
-      shape.setAttribute('stroke', style.stroke);
-      if (style.dashed) shape.setAttribute('stroke-dasharray', '5 4');
-      else shape.removeAttribute('stroke-dasharray');
-    }
-  }
-  for (const edge of graph.querySelectorAll<SVGGElement>('g[data-edge-id]')) {
-    const state = states.edges[edge.dataset.edgeId as string];
-    const style = state ? states.edgeStyles[state] : undefined;
-    if (!state || !style || edge.dataset.state === state) continue;
-    edge.dataset.state = state;
-    for (const line of edge.querySelectorAll('polyline')) {
-      line.setAttribute('stroke', style.stroke);
-      line.setAttribute('stroke-width', String(style.width));
-      // As src/graph/svg.ts draws them: dashed is not chosen, dotted never evaluated.
-      if (style.line === 'solid') line.removeAttribute('stroke-dasharray');
-      else line.setAttribute('stroke-dasharray', style.line === 'dashed' ? '6 4' : '2 3');
-      line.setAttribute('marker-end', `url(#arrow-${style.stroke.replace(/[^0-9a-fA-F]/g, '')})`);
-    }
-  }
+  recolourAll(graph.querySelectorAll<SVGGElement>('g[data-node-id]'), (g) => states.nodes[g.dataset.nodeId as string], 'status', states.nodePaint, 'rect, polygon');
+  recolourAll(graph.querySelectorAll<SVGGElement>('g[data-edge-id]'), (g) => states.edges[g.dataset.edgeId as string], 'state', states.edgePaint, 'polyline');
   return true;
+}
+
+/**
+ * Gives each group of `groups` whose `data-KEY` differs from `current(group)` that value, and paints
+ * its `shapes` with the attributes the server sent for it.
+ */
+function recolourAll(
+  groups: Iterable<SVGGElement>,
+  current: (group: SVGGElement) => string | undefined,
+  key: 'status' | 'state',
+  paints: GraphStates['nodePaint'],
+  shapes: string,
+): void {
+  for (const group of groups) {
+    const value = current(group);
+    const paint = value ? paints[value] : undefined;
+    if (!value || !paint || group.dataset[key] === value) continue;
+    group.dataset[key] = value;
+    for (const shape of group.querySelectorAll(shapes)) {
+      for (const [name, attribute] of Object.entries(paint)) {
+        if (attribute === null) shape.removeAttribute(name);
+        else shape.setAttribute(name, attribute);
+      }
+    }
+  }
 }
 
 function renderHeader(header: HTMLElement, status: RunStatus): void {

@@ -131,6 +131,7 @@ export interface GraphStates {
   shape: string;
   nodes: Record<string, string>;
   edges: Record<string, string>;
-  nodeStyles: Record<string, { fill: string; stroke: string; text: string; dashed?: boolean }>;
-  edgeStyles: Record<string, { stroke: string; width: number; line: 'solid' | 'dashed' | 'dotted' }>;
+  /** By node status / edge state: SVG attributes by name, null for one to remove. */
+  nodePaint: Record<string, Record<string, string | null>>;
+  edgePaint: Record<string, Record<string, string | null>>;
 }
