@@ -106,11 +106,11 @@ export interface Scenario {
   description: string;
   /**
    * How the workflow (its last run, when it continued as new) closes: `completed` (returns its
-   * snapshot) or `cancelled` (closes as Canceled: the `cancel` message or Temporal's own
-   * cancellation). A run that continued as new is recorded as `<name>.run-1.json`,
+   * snapshot), `cancelled` (closes as Canceled: the `cancel` message or Temporal's own
+   * cancellation) or `failed` (a run refused at its start). A run that continued as new is recorded as `<name>.run-1.json`,
    * `<name>.run-2.json`, … (every run of the chain, oldest first).
    */
-  closes: 'completed' | 'cancelled';
+  closes: 'completed' | 'cancelled' | 'failed';
   /** Default `none`. */
   delivery?: ScenarioDelivery;
   /**
@@ -893,6 +893,42 @@ export const SCENARIOS: Scenario[] = [
       'patch validate-and-record-in-one-activity: a chain driven one result at a time, each validated and recorded in one local activity; an invalid result (retried) and one with a warning write nothing there and are recorded after; a duplicate, a stale and an unknown node; an approval; a signalled result',
     closes: 'completed',
     run: ({ client, runId }) => driveOneActivityChain(client, runId).then(() => undefined),
+  },
+  {
+    name: 'begin-in-one-activity',
+    description:
+      'patch begin-in-one-activity: a run whose plan has an input schema begins in one local activity (settings, input check, the start recorded), then its agent is woken and its events delivered; results by update',
+    closes: 'completed',
+    delivery: 'webhooks',
+    async run({ client, runId, untilEvents, webhooks }) {
+      const spec = plan('begin', [{ id: 'draft', owner: { kind: 'agent', ref: 'writer' } }, { id: 'publish', owner: { kind: 'agent', ref: 'writer' } }], [{ from: 'draft', to: 'publish', map: { text: 'output.text' } }], {
+        inputSchema: 'Topic',
+        schemas: { Topic: { type: 'object', required: ['topic'], properties: { topic: { type: 'string', minLength: 3 } } } },
+      });
+      await client.start(spec, { runId, input: { topic: 'durable agents' } });
+      await poll(async () => (webhooks!.wakeUps('writer') >= 1 ? true : undefined), 'the first wake-up');
+      await client.submitResult(runId, { nodeId: 'draft', structuredOutput: { text: 'hello' } });
+      await poll(async () => (webhooks!.wakeUps('writer') >= 2 ? true : undefined), 'the second wake-up');
+      await client.submitResult(runId, { nodeId: 'publish', structuredOutput: {} });
+      await untilEvents((events) => events.some((event) => event.type === 'run-status-changed' && event.toStatus === 'completed'), 'run completed');
+    },
+  },
+  {
+    name: 'invalid-input-refused',
+    description: 'patch begin-in-one-activity: a run input that fails the plan\'s input schema (started past the client\'s own check) is refused in the one activity: nothing is recorded, the workflow fails',
+    closes: 'failed',
+    async run(ctx) {
+      const spec = plan('refused', [{ id: 'draft' }], [], {
+        inputSchema: 'Topic',
+        schemas: { Topic: { type: 'object', required: ['topic'], properties: { topic: { type: 'string', minLength: 3 } } } },
+      });
+      await startWithOptions(ctx, spec, undefined, { topic: 'x' });
+      const outcome = await ctx.client.client.workflow.getHandle(ctx.runId).result().then(
+        () => 'completed',
+        (error: unknown) => String((error as { cause?: { message?: string } }).cause?.message ?? error),
+      );
+      if (!outcome.includes('Invalid run input')) throw new Error(`invalid-input-refused: the run ended with ${outcome}`);
+    },
   },
   {
     name: 'continue-as-new-one-activity',

@@ -7,6 +7,7 @@ import { createStoreActivities } from './store';
 import { createDeliveryActivities } from './delivery';
 import { closeActivities } from './close';
 import { createValidateAndRecordActivities } from './validate-and-record';
+import { createBeginRunActivities } from './begin-run';
 import type { DeliveryConfig } from './delivery/types';
 import type { PlanStore } from '../store/types';
 import { DEFAULT_PAYLOAD_LIMITS, type PayloadLimits } from '../engine/limits';
@@ -23,19 +24,22 @@ export interface ActivityDependencies {
 export function createActivities({ store, delivery, limits = DEFAULT_PAYLOAD_LIMITS, requireWorkItemTokens }: ActivityDependencies) {
   const deliveryActivities = createDeliveryActivities({ store, config: delivery });
   const storeActivities = createStoreActivities(store);
+  // A run reads the worker's settings once, at start, in this one local activity (or with its start,
+  // in `beginRun`); the payload limits travel with them, so configuring them costs no extra command
+  // in any run's history.
+  const deliverySettings = async () => ({
+    ...(await deliveryActivities.deliverySettings()),
+    limits: { ...limits },
+    ...(requireWorkItemTokens ? { requireWorkItemTokens: true as const } : {}),
+  });
   return {
     validateBatch,
     ...storeActivities,
     ...createValidateAndRecordActivities(storeActivities),
+    ...createBeginRunActivities(storeActivities, deliverySettings),
     ...deliveryActivities,
     ...closeActivities,
-    // A run reads the worker's settings once, at start, in this one local activity; the payload
-    // limits travel with it, so configuring them costs no extra command in any run's history.
-    deliverySettings: async () => ({
-      ...(await deliveryActivities.deliverySettings()),
-      limits: { ...limits },
-      ...(requireWorkItemTokens ? { requireWorkItemTokens: true as const } : {}),
-    }),
+    deliverySettings,
   };
 }
 

@@ -23,6 +23,7 @@ import { MAX_LISTED_FAILED_SEQS, compactCheckpoints, expandCheckpoints, seqRange
 import type { DeliveryActivities, DeliverySettings } from '../activities/delivery/types';
 import type { StoreActivities, StoreWriteRejectedDetails } from '../activities/store';
 import type { ValidateAndRecordActivities } from '../activities/validate-and-record';
+import type { BeginRunActivities } from '../activities/begin-run';
 import { FAILURE_TYPES } from './definitions';
 
 /** Records per store write: keeps one activity payload well under Temporal's payload limits. */
@@ -49,6 +50,26 @@ const { validateAndRecordTransitions } = wf.proxyLocalActivities<ValidateAndReco
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   summary: 'validate and record',
 });
+
+/**
+ * A new run's settings, input check and first store write in one local activity (patch
+ * `begin-in-one-activity`, see `begin`): retried like the store write, since it may write.
+ */
+const { beginRun } = wf.proxyLocalActivities<BeginRunActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  summary: 'begin run',
+});
+
+/** What `Outbox.begin` found: the input check's issues, the worker's settings, whether it wrote. */
+export interface BeginOutcome {
+  /** One list per request sent. */
+  issues: Issue[][];
+  /** Absent only when the store rejected the start's records (the call then returned nothing else). */
+  settings?: DeliverySettings;
+  /** True when the start's records are written or the store refused them (as `record` counts them). */
+  recorded: boolean;
+}
 
 /** A transition's record and the wake-ups it causes, as queued until written. */
 export interface OutboxEntry {
@@ -279,6 +300,32 @@ export class Outbox {
     this.queue.splice(0, batch.length - 1);
     this.written(batch, outcome.rejection);
     return undefined;
+  }
+
+  /**
+   * A new run's start (patch `begin-in-one-activity`): one local activity reads the worker's settings,
+   * runs `requests` (the run input's check) and, only when no issue is blocking, writes everything
+   * queued and then `ahead` (the record of the start, computed before the check: the engine is pure).
+   * When something is blocking, nothing was written and `ahead` is not queued: the workflow fails the
+   * run. Deliveries and wake-ups of what was written wait for `configure`, which the workflow calls
+   * with the settings returned here. Never cancelled, like `validateAndRecord`.
+   */
+  async begin(requests: ValidationRequest[], ahead: OutboxEntry | undefined): Promise<BeginOutcome> {
+    const batch = ahead ? [...this.queue, ahead] : [...this.queue];
+    const records = batch.map((entry) => entry.record);
+    const outcome = await wf.CancellationScope.nonCancellable(() => beginRun({ runId: this.runId, requests, records: compactCheckpoints(records) })).then(
+      (result) => ({ result, rejection: undefined }),
+      (error: unknown) => {
+        // The store is written only when nothing was blocking: a rejection says so.
+        const details = storeRejection(error, records);
+        if (!details) throw error;
+        return { result: undefined, rejection: details };
+      },
+    );
+    if (outcome.result && !outcome.result.recorded) return { issues: outcome.result.issues, settings: outcome.result.settings, recorded: false };
+    this.queue.splice(0, batch.length - (ahead ? 1 : 0));
+    this.written(batch, outcome.rejection);
+    return { issues: outcome.result?.issues ?? requests.map(() => []), ...(outcome.result ? { settings: outcome.result.settings } : {}), recorded: true };
   }
 
   /** After a store write of `batch`: what it recorded (or the store refused), then deliveries and wake-ups. */

@@ -215,6 +215,17 @@ const HAND_OVER_CARRIES_UNRECORDED = 'hand-over-carries-unrecorded-transitions';
  */
 const VALIDATE_AND_RECORD = 'validate-and-record-in-one-activity';
 
+/**
+ * Patch id: a new run begins in one local activity instead of three (the worker's settings, the
+ * run input's check and the store write of the start, `Outbox.begin`), so an update sent right after
+ * the start waits for one activity, not three. Its marker also stands for every patch above: an
+ * execution that records it behaves as all of them say and records no marker of theirs (one marker
+ * and one `TemporalChangeVersion` upsert per execution instead of three or four of each). Executions
+ * recorded before it replay as they ran: without its marker, each earlier patch is checked where it
+ * always was. (A patch added after this one is checked on its own, as usual.)
+ */
+const BEGIN_IN_ONE_ACTIVITY = 'begin-in-one-activity';
+
 /** Default for `PlanRunOptions.continueAsNewAfterMessages`: far below Temporal's per-execution limits. */
 const CONTINUE_AS_NEW_AFTER_MESSAGES = 500;
 /** Transitions applied before they must be recorded, while messages keep arriving. */
@@ -252,9 +263,12 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
   let state: RunState = continued
     ? { ...continued.state, spec: checked.spec }
     : createRunState({ runId: wf.workflowInfo().workflowId, spec: checked.spec, input, now: now(), ...(parent ? { parent } : {}) });
+  // Decided once per execution, before anything is recorded (see `BEGIN_IN_ONE_ACTIVITY`): true in
+  // every new execution, and where it is true no earlier patch is asked about.
+  const beginsInOne = wf.patched(BEGIN_IN_ONE_ACTIVITY);
   // Work-item tokens derive from one secret per run, drawn from the workflow's deterministic
   // randomness (so replay draws the same). Runs recorded before tokens existed replay without one.
-  if (state.tokenSecret === undefined && wf.patched(WORK_ITEM_TOKENS)) state = { ...state, tokenSecret: `${wf.uuid4()}${wf.uuid4()}` };
+  if (state.tokenSecret === undefined && (beginsInOne || wf.patched(WORK_ITEM_TOKENS))) state = { ...state, tokenSecret: `${wf.uuid4()}${wf.uuid4()}` };
   const eventLog: RunEvent[] = [];
   let lastCheckpoint: Checkpoint | undefined;
   const inbox: Message[] = [];
@@ -489,7 +503,7 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
   let publishedCost: number | undefined;
   const publishCost = () => {
     const cost = state.usage?.costUsd;
-    if (cost === undefined || cost === publishedCost || !wf.patched(BUDGETS)) return;
+    if (cost === undefined || cost === publishedCost || !(beginsInOne || wf.patched(BUDGETS))) return;
     wf.upsertSearchAttributes([{ key: PlanCostUsdKey, value: cost }]);
     publishedCost = cost;
   };
@@ -550,7 +564,7 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
         wf.log.warn(`${message.kind} refused`, { reason: result.reason, message: result.message });
         // Runs that refused an operation signal before this change only logged it; their histories
         // have no store write for it (see "Changing workflow code safely" in the README).
-        if (wf.patched(RECORD_REFUSED_OPERATIONS)) apply(rejectOperation(state, message.kind, message.payload, result, at));
+        if (beginsInOne || wf.patched(RECORD_REFUSED_OPERATIONS)) apply(rejectOperation(state, message.kind, message.payload, result, at));
       }
       return;
     }
@@ -758,37 +772,55 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
 
   // ---- Run ---------------------------------------------------------------------------------------
   const inputCheck = continued ? undefined : runInputCheck(state);
-  if (inputCheck) {
+  /** Fails a run whose input has blocking issues, before anything of it is recorded. */
+  const refuseInput = async (blocking: Issue[]) => {
+    await reportStartFailure(parent, `its input is invalid: ${blocking.map((issue) => `${issue.path ?? '(input)'}: ${issue.message}`).join('; ')}`);
+    throw wf.ApplicationFailure.create({
+      type: FAILURE_TYPES.invalidInput,
+      message: `Invalid run input: ${blocking.map((issue) => `${issue.path ?? '(input)'}: ${issue.message}`).join('; ')}`,
+      details: [blocking],
+      nonRetryable: true,
+    });
+  };
+  // A new run with `BEGIN_IN_ONE_ACTIVITY`: its start is computed first (the engine is pure, and only
+  // this loop moves `state`), and goes to the store with the input check and the settings read.
+  const start = beginsInOne && !continued ? startRun(state, now()) : undefined;
+  const begun = start ? await outbox.begin(inputCheck ? [inputCheck] : [], entryFor(start)) : undefined;
+  if (begun) {
+    const blocking = (begun.issues[0] ?? []).filter((issue) => issue.severity === 'blocking');
+    if (blocking.length > 0) await refuseInput(blocking);
+  } else if (inputCheck) {
     const [issues] = await validate([inputCheck]);
     const blocking = issues.filter((issue) => issue.severity === 'blocking');
-    if (blocking.length > 0) {
-      await reportStartFailure(parent, `its input is invalid: ${blocking.map((issue) => `${issue.path ?? '(input)'}: ${issue.message}`).join('; ')}`);
-      throw wf.ApplicationFailure.create({
-        type: FAILURE_TYPES.invalidInput,
-        message: `Invalid run input: ${blocking.map((issue) => `${issue.path ?? '(input)'}: ${issue.message}`).join('; ')}`,
-        details: [blocking],
-        nonRetryable: true,
-      });
-    }
+    if (blocking.length > 0) await refuseInput(blocking);
   }
 
   // Decided once per execution, before the first transition: a run recorded before batching replays
   // as it ran (no marker here), every other batches from its first transition on.
-  batchedEffects = wf.patched(BATCHED_EFFECTS);
-  const handOverCarries = wf.patched(HAND_OVER_CARRIES_UNRECORDED);
+  batchedEffects = beginsInOne || wf.patched(BATCHED_EFFECTS);
+  const handOverCarries = beginsInOne || wf.patched(HAND_OVER_CARRIES_UNRECORDED);
   // Runs recorded before it replay with a validation and a store write per submission.
-  validateAndRecord = batchedEffects && wf.patched(VALIDATE_AND_RECORD);
+  validateAndRecord = batchedEffects && (beginsInOne || wf.patched(VALIDATE_AND_RECORD));
 
   // The run starts in this workflow task (a query right after start sees it started); delivery
   // begins once the worker's settings are in. A continued run re-arms its timers from the state.
   if (continued) {
     publishProgress();
     syncTimers();
+  } else if (start && begun) {
+    // Recorded already (or refused by the store, which `Outbox.begin` noted): not queued again.
+    recordedAhead = begun.recorded ? start : undefined;
+    try {
+      apply(start);
+    } finally {
+      recordedAhead = undefined;
+    }
   } else {
     apply(startRun(state, now()));
   }
   started = true;
-  const settings = await deliverySettings();
+  // The settings came with the start, unless the store refused its records (that call returned nothing else).
+  const settings = begun?.settings ?? (await deliverySettings());
   limits = resolvePayloadLimits(settings.limits);
   // A worker that requires tokens records that in the run: it holds for every later execution too.
   if (settings.requireWorkItemTokens && !state.requireWorkItemTokens) state = { ...state, requireWorkItemTokens: true };
@@ -911,7 +943,7 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
   wf.log.info('run finished', { status: state.status, checkpoint: lastCheckpoint?.sequence });
   // A cancelled run closes as Canceled. Runs cancelled before this change returned their snapshot
   // (Completed); their histories have no patch marker here, so they replay the same.
-  if (state.cancelled && wf.patched(CLOSE_CANCELLED_AS_CANCELED)) await closeAsCancelled(state.cancelled);
+  if (state.cancelled && (beginsInOne || wf.patched(CLOSE_CANCELLED_AS_CANCELED))) await closeAsCancelled(state.cancelled);
   return outbox.view(snapshotOf(state));
 }
 

@@ -68,11 +68,13 @@ async function recordMarkers(id: string): Promise<Array<{ attempt: number; faile
     if (!payload) continue;
     const data = JSON.parse(Buffer.from(payload).toString('utf8')) as { activity_type?: string; attempt?: number };
     // A store write is `recordTransitions` or, with patch validate-and-record-in-one-activity, a
-    // `validateAndRecordTransitions` that wrote (failed, it failed writing: it writes only without issues).
-    if (data.activity_type === 'validateAndRecordTransitions' && !marker.failure) {
+    // `validateAndRecordTransitions` that wrote (failed, it failed writing: it writes only without
+    // issues), or with patch begin-in-one-activity a run's `beginRun` that wrote (the same).
+    const mayWrite = data.activity_type === 'validateAndRecordTransitions' || data.activity_type === 'beginRun';
+    if (mayWrite && !marker.failure) {
       const result = marker.details?.result?.payloads?.[0]?.data;
       if (!result || (JSON.parse(Buffer.from(result).toString('utf8')) as { recorded?: boolean }).recorded !== true) continue;
-    } else if (data.activity_type !== 'recordTransitions' && data.activity_type !== 'validateAndRecordTransitions') continue;
+    } else if (data.activity_type !== 'recordTransitions' && !mayWrite) continue;
     markers.push({ attempt: data.attempt ?? 0, failed: Boolean(marker.failure) });
   }
   return markers;
@@ -162,8 +164,9 @@ describe('a store that rejects records', () => {
   });
 
   test('a refused record in a batch costs only itself: the records around it in the same write are stored', async () => {
-    // No worker polls this queue yet, so the start and three results reach the workflow together,
-    // are applied one after another, and go to the store in one write.
+    // No worker polls this queue yet, so the start and three results reach the workflow together.
+    // The start is recorded first, in the run's first local activity (patch begin-in-one-activity);
+    // the three results are then applied one after another, and go to the store in one write.
     const queued = await startHarness({ withWorker: false });
     let worker: Harness | undefined;
     const id = runId('rejected-in-batch');
@@ -185,9 +188,12 @@ describe('a store that rejects records', () => {
       assert.ok(missing.some((event) => event.nodeId === 'draft' && event.type === 'node-completed'));
       assert.equal((await queued.client.attempts(id, 'research')).length, 1);
       assert.equal((await queued.client.attempts(id, 'publish')).length, 1);
-      // It was one write of several records, written again one by one.
+      // The start's write, then one write of several records, written again one by one.
       const markers = await recordMarkers(id);
-      assert.deepEqual(markers, [{ attempt: 1, failed: true }]);
+      assert.deepEqual(markers, [
+        { attempt: 1, failed: false },
+        { attempt: 1, failed: true },
+      ]);
       assert.ok(workerLog.some((entry) => entry.message.includes('writing them one by one')));
     } finally {
       await worker?.close();

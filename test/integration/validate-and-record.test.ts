@@ -49,8 +49,7 @@ describe('validate and record in one local activity', () => {
       'e valid: completed',
     ]);
     assert.deepEqual(await localActivities(id), [
-      'deliverySettings',
-      'recordTransitions', // the run started
+      'beginRun', // the worker's settings and the run's start recorded, in one (patch begin-in-one-activity)
       'validateAndRecordTransitions', // a, invalid: nothing written …
       'recordTransitions', // … then the rejection recorded
       'validateAndRecordTransitions', // a, valid

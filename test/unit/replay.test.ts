@@ -96,31 +96,62 @@ describe('workflow replay (safe upgrades)', () => {
     assert.deepEqual(missing, [], `scenarios without a recorded history: record them with \`npm run record:histories -- --only ${missing.join(',')}\``);
   });
 
+  // What a history's markers record: patch ids and local activity types, in order.
+  const markersOf = (history: History, only?: 'patches') =>
+    (history.events ?? []).flatMap((event) => {
+      const marker = event.markerRecordedEventAttributes;
+      if (!marker || (only === 'patches' && marker.markerName !== 'core_patch')) return [];
+      const text = Object.values(marker.details ?? {})
+        .flatMap((payloads) => payloads.payloads ?? [])
+        .map((payload) => Buffer.from(payload.data ?? new Uint8Array()).toString())
+        .join(' ');
+      // The activity type or patch id; a local activity's result may hold other "id"s (a sink's) before them.
+      return [(/"activity_type":"([^"]*)"/.exec(text) ?? /"patch_id":"([^"]*)"/.exec(text) ?? /"id":"([^"]*)"/.exec(text))?.[1] ?? text];
+    });
+  const historyNamed = (name: string) => {
+    const entry = histories.find((candidate) => candidate.name === name);
+    assert.ok(entry, `no history ${name}`);
+    return entry.history;
+  };
+  const BEFORE_BEGIN = 'before-begin-in-one-activity';
+
   test('the validate-and-record histories take the path of patch validate-and-record-in-one-activity', () => {
-    // What a history's markers record: patch ids and local activity types, in order.
-    const markersOf = (history: History) =>
-      (history.events ?? []).flatMap((event) => {
-        const marker = event.markerRecordedEventAttributes;
-        if (!marker) return [];
-        const text = Object.values(marker.details ?? {})
-          .flatMap((payloads) => payloads.payloads ?? [])
-          .map((payload) => Buffer.from(payload.data ?? new Uint8Array()).toString())
-          .join(' ');
-        return [/"(?:activity_type|patch_id|id)":"([^"]*)"/.exec(text)?.[1] ?? text];
-      });
     const expected = ['validate-and-record', 'continue-as-new-one-activity.run-1', 'continue-as-new-one-activity.run-2', 'continue-as-new-one-activity.run-3'];
     for (const name of expected) {
-      const entry = histories.find((candidate) => candidate.name === name);
-      assert.ok(entry, `no history ${name}`);
-      const markers = markersOf(entry.history);
-      assert.ok(markers.includes('validate-and-record-in-one-activity'), `${name} has no marker of the patch: ${markers.join(', ')}`);
+      // Recorded before patch begin-in-one-activity: with the patch's own marker.
+      const before = markersOf(historyNamed(`${BEFORE_BEGIN}/${name}`));
+      assert.ok(before.includes('validate-and-record-in-one-activity'), `${BEFORE_BEGIN}/${name} has no marker of the patch: ${before.join(', ')}`);
+      // Recorded since: the same path, under the one marker of begin-in-one-activity.
+      const since = markersOf(historyNamed(name));
+      assert.ok(!since.includes('validate-and-record-in-one-activity') && since.includes('begin-in-one-activity'), `${name}: ${since.join(', ')}`);
       if (name === 'validate-and-record') {
-        assert.ok(markers.filter((marker) => marker === 'validateAndRecordTransitions').length >= 6, `${name}: ${markers.join(', ')}`);
+        for (const markers of [before, since]) assert.ok(markers.filter((marker) => marker === 'validateAndRecordTransitions').length >= 6, `${name}: ${markers.join(', ')}`);
       }
     }
     // Histories recorded before the patch have none of its markers (they replay the old path).
-    const batched = histories.find((candidate) => candidate.name === 'batched-results');
-    assert.ok(batched && !markersOf(batched.history).includes('validateAndRecordTransitions'));
+    assert.ok(!markersOf(historyNamed(`${BEFORE_BEGIN}/batched-results`)).includes('validateAndRecordTransitions'));
+  });
+
+  test('histories recorded since patch begin-in-one-activity have its one patch marker per execution, and begin in one local activity', () => {
+    const frozen = new Set(SCENARIOS.filter((scenario) => scenario.frozen).map((scenario) => scenario.name));
+    const current = histories.filter((entry) => !entry.name.includes('/') && !frozen.has(entry.name.replace(/\.(run|child)-\d+$/, '')));
+    assert.ok(current.length >= 30, `only ${current.length} histories recorded since the patch`);
+    for (const { name, history } of current) {
+      assert.deepEqual(markersOf(history, 'patches'), ['begin-in-one-activity'], `${name}: its patch markers`);
+    }
+    // A new run (not a continued execution) asks for the settings, checks its input and records its
+    // start in one local activity; before, in up to three.
+    const started = current.filter(({ name }) => !/\.run-[2-9]$/.test(name));
+    for (const { name, history } of started) {
+      const markers = markersOf(history);
+      assert.equal(markers.indexOf('beginRun'), 1, `${name}: ${markers.join(', ')}`);
+      assert.ok(!markers.includes('deliverySettings'), `${name}: ${markers.join(', ')}`);
+    }
+    const before = markersOf(historyNamed(`${BEFORE_BEGIN}/validate-and-record`));
+    assert.deepEqual(before.slice(0, 4), ['work-item-tokens', 'batch-validation-and-search-attributes', 'hand-over-carries-unrecorded-transitions', 'validate-and-record-in-one-activity']);
+    assert.ok(before.includes('deliverySettings') && !before.includes('beginRun'));
+    // A run input the plan's schema refuses: the one activity wrote nothing, and the run failed.
+    assert.deepEqual(markersOf(historyNamed('invalid-input-refused')), ['begin-in-one-activity', 'beginRun']);
   });
 
   test('every committed history replays against the current workflow code', async (t) => {
