@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import type * as Yaml from 'yaml';
+import { parseDocument } from 'yaml';
 
 export class PlanFileError extends Error {
   /** The file as given by the caller. */
@@ -190,9 +190,6 @@ const YAML_HINTS: Record<string, string> = {
 };
 
 function parseYaml(text: string, file: string): unknown {
-  // Loaded here (~17 ms): a worker reads its delivery configuration through this module, most
-  // often from JSON or from no file at all, and a JSON plan never needs the YAML parser.
-  const { parseDocument } = require('yaml') as typeof Yaml;
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const first = doc.errors[0];
   if (first) {

@@ -13,9 +13,9 @@
  * PostgreSQL (pg.Pool): jsonb columns come back as JSON text (see json-codec.ts), and idle-client
  * errors are absorbed so a database restart does not crash the process (the next query reconnects).
  */
-import type LibsqlDatabase from 'libsql';
+import LibsqlDatabase from 'libsql';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type DialectAdapter, type Driver, type SqliteDialectConfig } from 'kysely';
-import type pg from 'pg';
+import pg from 'pg';
 import type { PostgresStoreConfig, SqliteStoreConfig } from './config';
 import type { Database } from './schema';
 import { ensureStoreDirectory } from './files';
@@ -56,9 +56,7 @@ class StoreSqliteDialect extends SqliteDialect {
 function openSqliteFile(file: string, location: string): LibsqlDatabase.Database {
   // Fails at once (with the message `plan-runner events` gives) where the file can never be.
   if (file !== ':memory:') ensureStoreDirectory(file, location);
-  // Each driver is loaded only for its dialect (pg ~20 ms, libsql ~10 ms): a process uses one.
-  const Database = require('libsql') as typeof LibsqlDatabase;
-  const db = new Database(file);
+  const db = new LibsqlDatabase(file);
   try {
     // busy_timeout first: switching to WAL needs a lock another process may hold right now.
     db.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
@@ -80,15 +78,14 @@ export function connectSqlite(config: SqliteStoreConfig): Kysely<Database> {
 const JSON_OIDS = new Set([114 /* json */, 3802 /* jsonb */]);
 
 export function connectPostgres(config: PostgresStoreConfig, options: ConnectOptions = {}): Kysely<Database> {
-  const { Pool, types } = require('pg') as typeof pg;
-  const pool = new Pool({
+  const pool = new pg.Pool({
     connectionString: config.connectionString,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     // Keep JSON as text: one codec for both dialects, and a JSON string value stays distinguishable.
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        JSON_OIDS.has(oid) ? (value: string) => value : types.getTypeParser(oid, format as 'text')) as typeof types.getTypeParser,
+        JSON_OIDS.has(oid) ? (value: string) => value : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
   pool.on('error', () => {

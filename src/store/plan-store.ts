@@ -15,7 +15,7 @@ import type { PlanNode, PlanSpec, RunEvent, TransitionRecord, Checkpoint } from 
 import { isConnectionError, StoreError, withLocation } from './errors';
 import { decodeJson, encodeJson } from './json-codec';
 import { deleteSession, insertSession, insertUser, revokeUser, selectSession, selectUserByTokenHash, selectUsers, type StoredSession, type StoredUser } from './identity';
-import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider, storeMigrations } from './migrations';
+import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migrations';
 import {
   approvalRow,
   artifactRows,
@@ -166,13 +166,6 @@ export class KyselyPlanStore implements PlanStore {
    * store has applied is an error, as is an unknown name.
    */
   async migrate(options: { to?: string } = {}): Promise<MigrationReport> {
-    // Nearly every start finds the store current: one read says so, where Kysely's Migrator takes
-    // the write lock and sends about ten statements (~30 ms of a worker's start). Anything else
-    // (a missing table, a migration missing or unknown) goes through the Migrator, as before.
-    if (options.to === undefined) {
-      const current = await this.appliedMigrationsIfCurrent();
-      if (current) return { applied: [], current };
-    }
     return this.guard(() =>
       this.write(async () => {
         const migrator = new Migrator({
@@ -210,18 +203,6 @@ export class KyselyPlanStore implements PlanStore {
         throw this.failure(`Could not migrate the plan store at ${this.location}`, lastError);
       }),
     );
-  }
-
-  /** The applied migrations when they are exactly the known ones, in order; otherwise undefined. */
-  private async appliedMigrationsIfCurrent(): Promise<string[] | undefined> {
-    const known = Object.keys(storeMigrations(this.dialect)).sort();
-    try {
-      const { rows } = await sql<{ name: string }>`select name from ${sql.table(MIGRATION_TABLE)} order by name`.execute(this.db);
-      const applied = rows.map((row) => row.name);
-      return applied.length === known.length && applied.every((name, i) => name === known[i]) ? applied : undefined;
-    } catch {
-      return undefined; // no bookkeeping table yet (a new store), or the read failed: the Migrator says why
-    }
   }
 
   async close(): Promise<void> {

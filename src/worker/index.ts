@@ -7,7 +7,6 @@
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { preloadAjv } from '../activities/validation/schema-compiler';
 import { loadDeliveryConfig } from '../activities/delivery';
 import type { DeliveryConfig } from '../activities/delivery/types';
 import { payloadLimitsFromEnv, resolvePayloadLimits, type PayloadLimits } from '../engine/limits';
@@ -121,23 +120,11 @@ export async function createPlanWorker(config: WorkerConfig = {}): Promise<PlanW
   const { namespace, taskQueue, connection: settings } = resolveWorkerConfig(config);
   const delivery = config.delivery ?? loadDeliveryConfig();
   const limits = config.limits ? resolvePayloadLimits(config.limits) : payloadLimitsFromEnv(process.env);
-  // The connection to Temporal is opened while the store opens and migrates (both wait on I/O);
-  // whichever fails, the other is closed again.
-  const connecting = config.connection ? Promise.resolve(config.connection) : connectNative(settings);
-  const ownsConnection = !config.connection;
-  connecting.catch(() => undefined); // awaited below; a store failure must not leave it unhandled
-  let store: PlanStore;
-  try {
-    store = config.store ?? (await openStore(config.storeUrl));
-  } catch (error) {
-    if (ownsConnection) await connecting.then((connection) => connection.close(), () => undefined);
-    throw error;
-  }
+  const store = config.store ?? (await openStore(config.storeUrl));
   const ownsStore = !config.store;
-  let connection: NativeConnection | undefined;
   try {
     await store.migrate();
-    connection = await connecting;
+    const connection = config.connection ?? (await connectNative(settings));
     const source = workflowSource(config);
     if (source.warning) console.warn(`plan-runner worker: ${source.warning}`);
     const worker = await Worker.create({
@@ -148,26 +135,20 @@ export async function createPlanWorker(config: WorkerConfig = {}): Promise<PlanW
       ...source.options,
       ...config.workerOptions,
     });
-    const opened = connection;
     return {
       worker,
       store,
       delivery,
       workflows: source.description,
-      run: () => {
-        const running = worker.run().finally(async () => {
+      run: () =>
+        worker.run().finally(async () => {
           if (ownsStore) await store.close();
-          if (ownsConnection) await opened.close();
-        });
-        // Polling has begun: load what only the activities need, before the first one runs.
-        setImmediate(preloadAjv);
-        return running;
-      },
+          if (!config.connection) await connection.close();
+        }),
       shutdown: () => worker.shutdown(),
     };
   } catch (error) {
     if (ownsStore) await store.close();
-    if (ownsConnection) await (connection ?? (await connecting.catch(() => undefined)))?.close();
     throw error;
   }
 }

@@ -6,28 +6,10 @@
  * added to one Ajv instance under its name. Compiled validators are cached per registry (keyed by
  * the registry's JSON text), so repeated validations of the same node never recompile.
  */
-import type Ajv2020 from 'ajv/dist/2020';
+import Ajv2020 from 'ajv/dist/2020';
 import type { AnySchema, ErrorObject, ValidateFunction } from 'ajv';
-import type addFormatsPlugin from 'ajv-formats';
+import addFormats from 'ajv-formats';
 import { compilePattern } from '../../engine/patterns';
-
-/**
- * Ajv and its formats, loaded on first use (~20 ms): a worker then polls before it has them, and a
- * CLI command that validates nothing never loads them. `preloadAjv` loads them ahead.
- */
-let ajvModules: { Ajv: typeof Ajv2020; addFormats: typeof addFormatsPlugin } | undefined;
-function ajvLibrary() {
-  ajvModules ??= {
-    Ajv: (require('ajv/dist/2020') as { default: typeof Ajv2020 }).default,
-    addFormats: (require('ajv-formats') as { default: typeof addFormatsPlugin }).default,
-  };
-  return ajvModules;
-}
-
-/** Loads Ajv now, so that the first validation does not (a worker calls it once it polls). */
-export function preloadAjv(): void {
-  ajvLibrary();
-}
 
 /**
  * Ajv's regular-expression engine for `pattern` and `patternProperties`: RE2 (re2js), which matches
@@ -48,8 +30,7 @@ const re2Engine = Object.assign(
 
 /** Options shared by every instance: report all errors; tolerate unknown keywords and formats. */
 export function createAjv(): Ajv2020 {
-  const { Ajv, addFormats } = ajvLibrary();
-  const ajv = new Ajv({ allErrors: true, strict: false, logger: false, code: { regExp: re2Engine } });
+  const ajv = new Ajv2020({ allErrors: true, strict: false, logger: false, code: { regExp: re2Engine } });
   addFormats(ajv);
   return ajv;
 }
