@@ -10,7 +10,11 @@ import { createActivities } from '../activities';
 import { loadDeliveryConfig } from '../activities/delivery';
 import type { DeliveryConfig } from '../activities/delivery/types';
 import { payloadLimitsFromEnv, resolvePayloadLimits, type PayloadLimits } from '../engine/limits';
-import { openStore, parseStoreUrl, STORE_URL_VARIABLE } from '../store';
+// The store's index (Kysely, its dialects, the migrations: ~60 ms to load) is required in
+// `openAndMigrate`, once the connection to Temporal is under way, so that loading it overlaps the
+// connection's handshake instead of coming before it. The URL parser is a module of its own.
+import { parseStoreUrl, STORE_URL_VARIABLE } from '../store/config';
+import type * as StoreModule from '../store';
 import type { PlanStore } from '../store/types';
 import { DEFAULT_TASK_QUEUE } from '../workflows/definitions';
 import { checkSearchAttributes } from './search-attributes';
@@ -195,7 +199,7 @@ export async function createPlanWorker(config: WorkerConfig = {}): Promise<PlanW
  * migrating fails; a store given is left open, as its owner opened it.
  */
 async function openAndMigrate(given: PlanStore | undefined, url: string | undefined): Promise<PlanStore> {
-  const store = given ?? (await openStore(url));
+  const store = given ?? (await (require('../store') as typeof StoreModule).openStore(url));
   try {
     await store.migrate();
     return store;
