@@ -13,7 +13,7 @@
 import type { CompactTransitionRecord, Issue, ValidationRequest } from '../engine';
 import type { DeliverySettings } from './delivery/types';
 import type { StoreActivities } from './store';
-import { validateBatch } from './validation';
+import { validateBatch } from './validation/batch';
 
 /** What the workflow sends to start a run. */
 export interface BeginRunInput {

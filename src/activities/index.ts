@@ -2,7 +2,7 @@
  * The activities a plan-runner worker registers. Activities do everything the workflow may not:
  * JSON Schema validation (Ajv), persistence (the store) and event delivery (webhooks, wake-ups).
  */
-import { validateBatch } from './validation';
+import { validateBatch } from './validation/batch';
 import { createStoreActivities } from './store';
 import { createDeliveryActivities } from './delivery';
 import { closeActivities } from './close';

@@ -11,7 +11,11 @@
  * without them (README §10, "State and storage").
  */
 import { ApplicationFailure, log } from '@temporalio/activity';
-import { expandCheckpoints, seqRanges, type CompactTransitionRecord, type TransitionRecord } from '../engine';
+// The engine's own modules, not its index: the index also loads the spec's zod schemas, which a
+// worker's activities never use (zod alone is ~50 ms of the worker's start).
+import { expandCheckpoints, type CompactTransitionRecord } from '../engine/checkpoint-delta';
+import type { TransitionRecord } from '../engine/records';
+import { seqRanges } from '../engine/seq-ranges';
 import { reasonOf, storeFailureKind } from '../store/errors';
 import type { PlanStore } from '../store/types';
 import { FAILURE_TYPES } from '../workflows/definitions';

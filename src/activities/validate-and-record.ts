@@ -10,7 +10,7 @@
  */
 import type { CompactTransitionRecord, Issue, ValidationRequest } from '../engine';
 import type { StoreActivities } from './store';
-import { validateBatch } from './validation';
+import { validateBatch } from './validation/batch';
 
 export interface ValidateAndRecordInput {
   runId: string;

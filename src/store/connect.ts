@@ -15,7 +15,7 @@
  */
 import LibsqlDatabase from 'libsql';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type DialectAdapter, type Driver, type SqliteDialectConfig } from 'kysely';
-import pg from 'pg';
+import type * as Pg from 'pg';
 import type { PostgresStoreConfig, SqliteStoreConfig } from './config';
 import type { Database } from './schema';
 import { ensureStoreDirectory } from './files';
@@ -78,6 +78,8 @@ export function connectSqlite(config: SqliteStoreConfig): Kysely<Database> {
 const JSON_OIDS = new Set([114 /* json */, 3802 /* jsonb */]);
 
 export function connectPostgres(config: PostgresStoreConfig, options: ConnectOptions = {}): Kysely<Database> {
+  // pg (and its type parsers) only for a PostgreSQL store: a worker on SQLite never loads it (~20 ms).
+  const pg = require('pg') as typeof Pg;
   const pool = new pg.Pool({
     connectionString: config.connectionString,
     max: options.poolSize ?? 10,

@@ -15,7 +15,7 @@ import type { PlanNode, PlanSpec, RunEvent, TransitionRecord, Checkpoint } from 
 import { isConnectionError, StoreError, withLocation } from './errors';
 import { decodeJson, encodeJson } from './json-codec';
 import { deleteSession, insertSession, insertUser, revokeUser, selectSession, selectUserByTokenHash, selectUsers, type StoredSession, type StoredUser } from './identity';
-import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migrations';
+import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider, storeMigrations } from './migrations';
 import {
   approvalRow,
   artifactRows,
@@ -166,6 +166,16 @@ export class KyselyPlanStore implements PlanStore {
    * store has applied is an error, as is an unknown name.
    */
   async migrate(options: { to?: string } = {}): Promise<MigrationReport> {
+    // Every worker start and `plan-runner migrate` come here, and almost always the store is already
+    // current: one read of the bookkeeping table says so without Kysely's Migrator, which checks and
+    // creates its tables, takes its lock and reads the list twice (~15 ms of a worker's start on
+    // SQLite, a few round trips on PostgreSQL). Anything but exactly this version's migrations (no
+    // table yet, one missing, one this version does not know) goes the Migrator's way below, which
+    // applies what is pending or fails with the same messages as before.
+    if (options.to === undefined) {
+      const current = await this.guard(() => this.appliedIfCurrent());
+      if (current) return { applied: [], current };
+    }
     return this.guard(() =>
       this.write(async () => {
         const migrator = new Migrator({
@@ -203,6 +213,23 @@ export class KyselyPlanStore implements PlanStore {
         throw this.failure(`Could not migrate the plan store at ${this.location}`, lastError);
       }),
     );
+  }
+
+  /**
+   * The names of the applied migrations when they are exactly this version's (every one, no other);
+   * undefined otherwise, or when the table cannot be read (not created yet, the database down: the
+   * Migrator then says what is wrong). A read only: it takes no lock and writes nothing.
+   */
+  private async appliedIfCurrent(): Promise<string[] | undefined> {
+    const known = Object.keys(storeMigrations(this.dialect)).sort();
+    let applied: string[];
+    try {
+      const { rows } = await sql<{ name: string }>`select name from ${sql.table(MIGRATION_TABLE)}`.execute(this.db);
+      applied = rows.map((row) => row.name).sort();
+    } catch {
+      return undefined;
+    }
+    return applied.length === known.length && applied.every((name, i) => name === known[i]) ? applied : undefined;
   }
 
   async close(): Promise<void> {

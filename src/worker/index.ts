@@ -10,7 +10,11 @@ import { createActivities } from '../activities';
 import { loadDeliveryConfig } from '../activities/delivery';
 import type { DeliveryConfig } from '../activities/delivery/types';
 import { payloadLimitsFromEnv, resolvePayloadLimits, type PayloadLimits } from '../engine/limits';
-import { openStore } from '../store';
+// The store's index (Kysely, its dialects, the migrations: ~60 ms to load) is required in
+// `openAndMigrate`, once the connection to Temporal is under way, so that loading it overlaps the
+// connection's handshake instead of coming before it. The URL parser is a module of its own.
+import { parseStoreUrl, STORE_URL_VARIABLE } from '../store/config';
+import type * as StoreModule from '../store';
 import type { PlanStore } from '../store/types';
 import { DEFAULT_TASK_QUEUE } from '../workflows/definitions';
 import { checkSearchAttributes } from './search-attributes';
@@ -53,6 +57,11 @@ export interface WorkerConfig extends TemporalConnectionOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Bundle the workflows at start even when a built bundle is there (for measuring what that costs). */
   bundleAtStart?: boolean;
+  /**
+   * Check, before the worker is created, that the namespace has plan-runner's search attributes
+   * (`checkSearchAttributes`; `runWorker` turns it on). Off by default, as before.
+   */
+  checkSearchAttributes?: boolean;
   /** Extra options passed through to `Worker.create` (e.g. tuning for tests). */
   workerOptions?: Partial<WorkerOptions>;
 }
@@ -114,18 +123,49 @@ export interface PlanWorker {
 /**
  * A worker for `config` (store migrated, connection open, workflow code from `workflowSource`), not
  * yet polling: `run()` starts it. Throws for unusable configuration before anything connects.
+ *
+ * The steps that wait on something else (the store opened and migrated, the connection to Temporal,
+ * the search-attribute check) run at the same time rather than one after the other. Their failures
+ * are reported as if they had run in order, so the message is the one it always was: the search
+ * attributes first (`runWorker`, which checked them before anything else), then the store, then
+ * the connection. Whatever was opened is closed again (once its step settles) when any of them fails.
  */
 export async function createPlanWorker(config: WorkerConfig = {}): Promise<PlanWorker> {
-  // Configuration errors (connection settings included) surface before anything connects.
+  // Configuration errors (connection settings and the store URL included) surface before anything connects.
   const { namespace, taskQueue, connection: settings } = resolveWorkerConfig(config);
   const delivery = config.delivery ?? loadDeliveryConfig();
   const limits = config.limits ? resolvePayloadLimits(config.limits) : payloadLimitsFromEnv(process.env);
-  const store = config.store ?? (await openStore(config.storeUrl));
   const ownsStore = !config.store;
+  // openStore parses the URL too, but only once it runs next to the connection attempt below.
+  if (ownsStore) parseStoreUrl(config.storeUrl ?? process.env[STORE_URL_VARIABLE]);
+
+  const checked = config.checkSearchAttributes ? checkSearchAttributes(settings) : Promise.resolve();
+  const connecting = config.connection ? Promise.resolve(config.connection) : connectNative(settings);
+  const opening = openAndMigrate(config.store, config.storeUrl);
+  // Hashing the built bundle against its manifest (a few ms of CPU) overlaps the waits above.
+  const source = workflowSource(config);
+  // Awaited in the order they used to run, so the first failure in that order is the one reported,
+  // as soon as it is known (not after a slower step gave up too). What the others opened is closed
+  // once they settle; none of their failures is left unhandled meanwhile.
+  for (const step of [checked, opening, connecting]) step.catch(() => undefined);
+  const release = () =>
+    Promise.all([
+      ownsStore ? opening.then((opened) => opened.close()).catch(() => undefined) : undefined,
+      config.connection ? undefined : connecting.then((opened) => opened.close()).catch(() => undefined),
+    ]);
+  let store: PlanStore;
+  let connection: NativeConnection;
   try {
-    await store.migrate();
-    const connection = config.connection ?? (await connectNative(settings));
-    const source = workflowSource(config);
+    await checked;
+    store = await opening;
+    connection = await connecting;
+  } catch (error) {
+    // Not awaited: a step still under way (a connection attempt to a host that does not answer)
+    // must not hold back the failure already known.
+    void release();
+    throw error;
+  }
+  try {
     if (source.warning) console.warn(`plan-runner worker: ${source.warning}`);
     const worker = await Worker.create({
       connection,
@@ -148,7 +188,23 @@ export async function createPlanWorker(config: WorkerConfig = {}): Promise<PlanW
       shutdown: () => worker.shutdown(),
     };
   } catch (error) {
-    if (ownsStore) await store.close();
+    // Every step has settled here: close what they opened before saying why the worker did not start.
+    await release();
+    throw error;
+  }
+}
+
+/**
+ * `given` or the store `url` names (`openStore`), migrated. A store this opened is closed again when
+ * migrating fails; a store given is left open, as its owner opened it.
+ */
+async function openAndMigrate(given: PlanStore | undefined, url: string | undefined): Promise<PlanStore> {
+  const store = given ?? (await (require('../store') as typeof StoreModule).openStore(url));
+  try {
+    await store.migrate();
+    return store;
+  } catch (error) {
+    if (!given) await store.close();
     throw error;
   }
 }
@@ -165,8 +221,9 @@ async function connectNative(settings: TemporalConnectionSettings): Promise<Nati
 /** Runs a worker until SIGINT/SIGTERM (the SDK installs the signal handlers and drains). */
 export async function runWorker(config: WorkerConfig = {}): Promise<void> {
   const resolved = resolveWorkerConfig(config);
-  await checkSearchAttributes(resolved.connection);
-  const planWorker = await createPlanWorker({ ...config, connectionSettings: resolved.connection });
+  // The search-attribute check runs inside createPlanWorker, next to the store and the connection:
+  // same check, same message, without waiting for it before the rest begins.
+  const planWorker = await createPlanWorker({ ...config, connectionSettings: resolved.connection, checkSearchAttributes: true });
   const sinks = planWorker.delivery.sinks.map((sink) => sink.id);
   const agents = Object.keys(planWorker.delivery.agents);
   console.log(`plan-runner worker: task queue "${resolved.taskQueue}" on ${resolved.connection.description.summary}`);

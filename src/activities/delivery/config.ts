@@ -14,8 +14,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Webhook } from 'standardwebhooks';
-import { z } from 'zod';
-import { parsePlanText, PlanFileError } from '../../client/load-spec';
+import type { z } from 'zod';
+import type * as LoadSpec from '../../client/load-spec';
 import type { EventType } from '../../engine';
 import type { AgentEndpoint, DeliveryConfig, DeliverySettings, SinkConfig } from './types';
 
@@ -116,37 +116,53 @@ export function secretProblem(secret: string): string | undefined {
   return undefined;
 }
 
-const positiveInt = z.number().int('Expected an integer').positive('Expected a positive number');
-const httpUrl = z.url({ protocol: /^https?$/, error: 'Invalid URL (an http:// or https:// URL is expected)' });
-const secretFields = {
-  secret: z.string().optional(),
-  secretEnv: z.string().min(1, 'Expected the name of an environment variable').optional(),
-};
+/**
+ * The zod schemas of the file and of the URL variables, built on first use. zod (~50 ms to load) and
+ * the YAML parser are needed only when there is something to check: a worker started without
+ * PLAN_DELIVERY_CONFIG, PLAN_WEBHOOK_URL and PLAN_CONSOLE_URL loads neither. Every check is the
+ * same as before, at the same moment (when the worker reads its configuration, at start).
+ */
+function schemas(): DeliverySchemas {
+  return (cachedSchemas ??= buildSchemas());
+}
 
-const sinkSchema = z.strictObject({
-  id: z.string().min(1, 'Expected a non-empty sink id'),
-  url: httpUrl,
-  ...secretFields,
-  eventTypes: z.array(z.enum(DELIVERY_EVENT_TYPES)).optional(),
-});
+function buildSchemas() {
+  const { z } = require('zod') as typeof import('zod');
+  const positiveInt = z.number().int('Expected an integer').positive('Expected a positive number');
+  const httpUrl = z.url({ protocol: /^https?$/, error: 'Invalid URL (an http:// or https:// URL is expected)' });
+  const secretFields = {
+    secret: z.string().optional(),
+    secretEnv: z.string().min(1, 'Expected the name of an environment variable').optional(),
+  };
 
-const agentSchema = z.strictObject({ url: httpUrl, ...secretFields });
+  const sinkSchema = z.strictObject({
+    id: z.string().min(1, 'Expected a non-empty sink id'),
+    url: httpUrl,
+    ...secretFields,
+    eventTypes: z.array(z.enum(DELIVERY_EVENT_TYPES)).optional(),
+  });
 
-const fileSchema = z.strictObject({
-  sinks: z.array(sinkSchema).optional(),
-  agents: z.record(z.string().min(1, 'Expected a non-empty owner ref'), agentSchema).optional(),
-  sinkRetry: z
-    .strictObject({ initialIntervalMs: positiveInt.optional(), maximumIntervalMs: positiveInt.optional(), giveUpAfterMs: positiveInt.optional() })
-    .optional(),
-  wakeUpRetry: z
-    .strictObject({ initialIntervalMs: positiveInt.optional(), maximumIntervalMs: positiveInt.optional(), maximumAttempts: positiveInt.optional() })
-    .optional(),
-  requestTimeoutMs: positiveInt.optional(),
-  people: z.record(z.string().min(1, 'Expected a non-empty name or owner ref'), agentSchema).optional(),
-  consoleUrl: httpUrl.optional(),
-});
+  const agentSchema = z.strictObject({ url: httpUrl, ...secretFields });
 
-type FileConfig = z.infer<typeof fileSchema>;
+  const fileSchema = z.strictObject({
+    sinks: z.array(sinkSchema).optional(),
+    agents: z.record(z.string().min(1, 'Expected a non-empty owner ref'), agentSchema).optional(),
+    sinkRetry: z
+      .strictObject({ initialIntervalMs: positiveInt.optional(), maximumIntervalMs: positiveInt.optional(), giveUpAfterMs: positiveInt.optional() })
+      .optional(),
+    wakeUpRetry: z
+      .strictObject({ initialIntervalMs: positiveInt.optional(), maximumIntervalMs: positiveInt.optional(), maximumAttempts: positiveInt.optional() })
+      .optional(),
+    requestTimeoutMs: positiveInt.optional(),
+    people: z.record(z.string().min(1, 'Expected a non-empty name or owner ref'), agentSchema).optional(),
+    consoleUrl: httpUrl.optional(),
+  });
+  return { httpUrl, fileSchema };
+}
+
+type DeliverySchemas = ReturnType<typeof buildSchemas>;
+let cachedSchemas: DeliverySchemas | undefined;
+type FileConfig = z.infer<DeliverySchemas['fileSchema']>;
 
 // ---- Loading --------------------------------------------------------------------------------------
 
@@ -173,7 +189,7 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv = process.env): Delive
   if (url !== undefined || secret !== undefined) {
     if (url === undefined) throw new DeliveryConfigError('PLAN_WEBHOOK_SECRET', ['is set but PLAN_WEBHOOK_URL is not: set both to add the default sink, or neither']);
     if (secret === undefined) throw new DeliveryConfigError('PLAN_WEBHOOK_URL', ['is set but PLAN_WEBHOOK_SECRET is not: set both to add the default sink, or neither']);
-    const parsedUrl = httpUrl.safeParse(url.trim());
+    const parsedUrl = schemas().httpUrl.safeParse(url.trim());
     if (!parsedUrl.success) throw new DeliveryConfigError('PLAN_WEBHOOK_URL', [parsedUrl.error.issues[0].message]);
     const problem = secretProblem(secret.trim());
     if (problem) throw new DeliveryConfigError('PLAN_WEBHOOK_SECRET', [problem]);
@@ -185,7 +201,7 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv = process.env): Delive
 
   const consoleUrl = value('PLAN_CONSOLE_URL');
   if (consoleUrl !== undefined) {
-    const parsedConsoleUrl = httpUrl.safeParse(consoleUrl.trim());
+    const parsedConsoleUrl = schemas().httpUrl.safeParse(consoleUrl.trim());
     if (!parsedConsoleUrl.success) throw new DeliveryConfigError('PLAN_CONSOLE_URL', [parsedConsoleUrl.error.issues[0].message]);
     config.consoleUrl = parsedConsoleUrl.data;
   }
@@ -236,6 +252,8 @@ function applyFile(config: DeliveryConfig, file: string, env: NodeJS.ProcessEnv)
   if (text.replace(/^\uFEFF/, '').trim() === '') {
     throw new DeliveryConfigError(file, ['the file is empty: expected `sinks` and/or `agents`']);
   }
+  // The YAML/JSON reader (the `yaml` package) only when there is a file to read.
+  const { parsePlanText, PlanFileError } = require('../../client/load-spec') as typeof LoadSpec;
   let raw: unknown;
   try {
     raw = parsePlanText(text, file).raw;
@@ -247,7 +265,7 @@ function applyFile(config: DeliveryConfig, file: string, env: NodeJS.ProcessEnv)
     throw new DeliveryConfigError(where, [reason], { cause: e });
   }
 
-  const parsed = fileSchema.safeParse(raw);
+  const parsed = schemas().fileSchema.safeParse(raw);
   const problems: string[] = parsed.success ? [] : parsed.error.issues.map((issue) => `${pathText(issue.path) || '(top level)'}: ${issue.message}`);
   const data: FileConfig = parsed.success ? parsed.data : {};
 

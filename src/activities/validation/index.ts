@@ -1,32 +1,10 @@
 /**
- * The validation activity (docs/semantics.md §7): the workflow hands it every validation of one step as a batch
- * and records the result in history, so validators can change without breaking replay. Registered as
- * a (local) activity by the worker; free of Temporal imports so the client and tests use it directly.
+ * Validation for the activities, the client and tests: the validation activity (`validateBatch`,
+ * in `./batch`), one value against its schema and checks, schema compilation, and the spec checks
+ * with JSON Schema compilation plugged in. The worker imports `./batch` itself, not this index, so
+ * that it does not load the spec checks (and zod) at start.
  */
-import type { Issue, ValidationRequest } from '../../engine/types';
-import { validateValue } from './validate-value';
-
-/**
- * One `Issue[]` per request, in order. A validator that throws (a bug, never the agent's fault) is
- * reported as a blocking issue `validation-error` for that request instead of failing the activity,
- * which would retry a deterministic failure forever.
- */
-export async function validateBatch(requests: ValidationRequest[]): Promise<Issue[][]> {
-  return requests.map((request) => {
-    try {
-      return validateValue(request);
-    } catch (e) {
-      return [
-        {
-          severity: 'blocking',
-          code: 'validation-error',
-          message: `the validator failed: ${e instanceof Error ? e.message : String(e)}`,
-        },
-      ];
-    }
-  });
-}
-
+export { validateBatch } from './batch';
 export { validateValue } from './validate-value';
 export { checkSchema, compileRef, createAjv, clearSchemaCache } from './schema-compiler';
 export { validatePlanSpecWithSchemas, validateRunInput } from './spec';
