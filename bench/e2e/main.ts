@@ -5,8 +5,12 @@
  * numbers depend on the machine and its load, the ratio says what plan-runner costs on top of
  * Temporal itself.
  *
- *   ./temporal-dev.sh bench [--quick] [--json] [--reps N]
- *   node dist/bench/e2e/main.js [--quick] [--json] [--reps N]     (against $TEMPORAL_ADDRESS)
+ *   ./temporal-dev.sh bench [--quick] [--json] [--reps N] [--start-only]
+ *   node dist/bench/e2e/main.js [--quick] [--json] [--reps N] [--start-only]     (against $TEMPORAL_ADDRESS)
+ *
+ * `--start-only` measures only the worker's start from the pre-built bundle (7 repetitions unless
+ * `--reps` says otherwise): a figure that moves by a fifth between runs needs more samples than the
+ * full benchmark can afford.
  *
  * Every repetition runs both sides, in alternating order (A B, B A, …), each on a fresh task queue
  * with a worker process of its own. See bench/README.md for what each figure means.
@@ -41,6 +45,8 @@ const SIDES: SideName[] = ['baseline', 'planRunner'];
 /** How much of each scenario one repetition runs. */
 interface Config {
   quick: boolean;
+  /** Only "worker start to polling (pre-built bundle)", every repetition (`--start-only`). */
+  startOnly: boolean;
   reps: number;
   /** Nodes of the chain whose per-node time, update latencies and history are measured. */
   chainNodes: number;
@@ -56,17 +62,19 @@ interface Config {
 function parseArgs(argv: string[]): Config & { json: boolean } {
   const quick = argv.includes('--quick');
   const json = argv.includes('--json');
+  const startOnly = argv.includes('--start-only');
   const repsAt = argv.indexOf('--reps');
   const config: Config = quick
-    ? { quick, reps: 1, chainNodes: 20, chainRuns: 2, concurrentRuns: 50, concurrentNodes: 2, cliTimes: 2 }
-    : { quick, reps: 3, chainNodes: 20, chainRuns: 3, concurrentRuns: 200, concurrentNodes: 2, cliTimes: 3 };
+    ? { quick, startOnly, reps: 1, chainNodes: 20, chainRuns: 2, concurrentRuns: 50, concurrentNodes: 2, cliTimes: 2 }
+    : { quick, startOnly, reps: 3, chainNodes: 20, chainRuns: 3, concurrentRuns: 200, concurrentNodes: 2, cliTimes: 3 };
+  if (startOnly) config.reps = 7;
   if (repsAt >= 0) {
     const reps = Number(argv[repsAt + 1]);
     if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps takes a whole number of repetitions, at least 1');
     config.reps = reps;
   }
-  const unknown = argv.filter((arg, i) => !['--quick', '--json', '--reps'].includes(arg) && argv[i - 1] !== '--reps');
-  if (unknown.length > 0) throw new Error(`unknown argument ${unknown[0]} (use --quick, --json, --reps N)`);
+  const unknown = argv.filter((arg, i) => !['--quick', '--json', '--reps', '--start-only'].includes(arg) && argv[i - 1] !== '--reps');
+  if (unknown.length > 0) throw new Error(`unknown argument ${unknown[0]} (use --quick, --json, --reps N, --start-only)`);
   return { ...config, json };
 }
 
@@ -218,6 +226,14 @@ async function measureSide(ctx: Context, name: SideName, rep: number): Promise<v
   const put = (id: FigureId, value: number) => samples[id][name].push(value);
   const env = await freshStore(ctx, name, rep);
 
+  if (config.startOnly) {
+    const started = await startWorkerProcess(WORKER_SCRIPTS[name], freshQueue(ctx, name), { ...env, BENCH_WORKFLOW_BUNDLE: ctx.bundles[name] });
+    put('startPrebuiltMs', started.startToPollingMs);
+    await started.stop();
+    ctx.log(`  rep ${rep} ${SIDE_LABELS[name].padEnd(11)} start to polling ${formatNumber(started.startToPollingMs)} ms`);
+    return;
+  }
+
   // Start-up as `plan-runner worker` does it: the worker bundles its workflows first.
   const bundling = await startWorkerProcess(WORKER_SCRIPTS[name], freshQueue(ctx, name), env);
   put('startBundlingMs', bundling.startToPollingMs);
@@ -310,7 +326,9 @@ interface Summary {
 }
 
 function summarize(config: Config, samples: Samples): Summary['figures'] {
-  return FIGURES.map((figure) => {
+  // `--start-only` leaves every other figure without samples: not printed as empty rows.
+  const measured = FIGURES.filter((figure) => !config.startOnly || SIDES.some((name) => samples[figure.id][name].length > 0));
+  return measured.map((figure) => {
     const side = (name: SideName) => ({ min: round(min(samples[figure.id][name])), median: round(median(samples[figure.id][name])), samples: samples[figure.id][name].map(round) });
     const baseline = side('baseline');
     const planRunner = side('planRunner');
@@ -328,7 +346,9 @@ function printTable(summary: Summary): void {
   const { config, machine } = summary;
   console.log(
     `e2e benchmark: ${config.reps} repetition${config.reps === 1 ? '' : 's'} (A/B interleaved)${config.quick ? ', --quick' : ''}; ` +
-      `${config.chainRuns} x ${config.chainNodes}-node chains, ${config.concurrentRuns} concurrent runs x ${config.concurrentNodes} nodes, per side and repetition`,
+      (config.startOnly
+        ? 'worker start only (--start-only)'
+        : `${config.chainRuns} x ${config.chainNodes}-node chains, ${config.concurrentRuns} concurrent runs x ${config.concurrentNodes} nodes, per side and repetition`),
   );
   console.log(
     `${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}, load average ${machine.loadAverageBefore.map((n) => n.toFixed(1)).join(' ')} before, ` +
@@ -337,7 +357,7 @@ function printTable(summary: Summary): void {
   console.log(line(header));
   console.log(line(widths.map((width) => '-'.repeat(width))));
   for (const row of rows) console.log(line(row));
-  for (const name of SIDES) {
+  for (const name of config.startOnly ? [] : SIDES) {
     const kinds = Object.entries(summary.historyEventKinds[name]).map(([kind, count]) => `${kind} ${formatNumber(count, 2)}`);
     console.log(`history events per node, ${SIDE_LABELS[name]}: ${kinds.join(', ') || '-'}`);
   }
