@@ -31,6 +31,7 @@ import {
 } from '@temporalio/client';
 import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
 import type { ZodType } from 'zod';
+import { DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_UPDATE_TIMEOUT_MS } from './timeouts';
 import { WorkerCheck, noWorkerMessage, unansweredMessage, type PollerReport, type WorkerVerdict } from './worker-check';
 import type {
   AgentSubmission,
@@ -487,8 +488,8 @@ export class PlanRunnerClient {
    */
   constructor(options: PlanRunnerClientOptions = {}) {
     this.taskQueue = options.taskQueue ?? process.env.PLAN_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
-    this.queryTimeoutMs = options.queryTimeoutMs ?? 20_000;
-    this.updateTimeoutMs = options.updateTimeoutMs ?? 60_000;
+    this.queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+    this.updateTimeoutMs = options.updateTimeoutMs ?? DEFAULT_UPDATE_TIMEOUT_MS;
     this.storeTimeoutMs = options.storeTimeoutMs ?? 20_000;
     this.limits = options.limits ? resolvePayloadLimits(options.limits) : payloadLimitsFromEnv(process.env);
     this.reader = new StoreReader({ url: options.storeUrl, store: options.store, timeoutMs: options.storeTimeoutMs });
@@ -625,10 +626,14 @@ export class PlanRunnerClient {
   // ---------------------------------------------------------------------------------------------
   // Messages
 
-  /** Submit an agent's result (update `submitNodeResult`). Refusals throw `RunRefusedError`. */
-  async submitResult(runId: string, submission: AgentSubmission): Promise<SubmitOutcome> {
+  /**
+   * Submit an agent's result (update `submitNodeResult`). Refusals throw `RunRefusedError`.
+   * `options.updateId` names the Temporal update: one that may already have reached the server
+   * (sent before, by this or another client) is then not applied again, and its outcome comes back.
+   */
+  async submitResult(runId: string, submission: AgentSubmission, options: { updateId?: string } = {}): Promise<SubmitOutcome> {
     const payload = this.parse(runId, 'AgentSubmission', submission, 'result');
-    return this.update(runId, submitNodeResultUpdate, payload);
+    return this.update(runId, submitNodeResultUpdate, payload, options.updateId);
   }
 
   /** Send an agent's result as signal `nodeResult`: no outcome; a refusal becomes event `result-rejected`. */
@@ -1126,7 +1131,7 @@ export class PlanRunnerClient {
     }
   }
 
-  private async update<R, A>(runId: string, def: UpdateDefinition<R, [A]>, arg: A): Promise<R> {
+  private async update<R, A>(runId: string, def: UpdateDefinition<R, [A]>, arg: A, updateId?: string): Promise<R> {
     const what = `update ${def.name} of run ${runId}`;
     let taskQueue = this.taskQueue;
     const known = this.taskQueueOfRun.get(runId);
@@ -1155,7 +1160,10 @@ export class PlanRunnerClient {
       const deadline = Date.now() + this.updateTimeoutMs;
       for (let attempt = 1; ; attempt++) {
         try {
-          return await this.client.withDeadline(deadline, () => this.handle(runId).executeUpdate(def, { args: [arg] }));
+          // A given id goes with the first attempt only: an unprocessed update was not applied, and
+          // the retries below get ids of their own as before.
+          const id = attempt === 1 ? updateId : undefined;
+          return await this.client.withDeadline(deadline, () => this.handle(runId).executeUpdate(def, { args: [arg], ...(id ? { updateId: id } : {}) }));
         } catch (err) {
           // Under concurrent updates to one run, the server sometimes rejects an update the worker
           // never saw ("wasn't processed by worker"): nothing was applied, so sending it again is

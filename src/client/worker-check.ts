@@ -19,6 +19,19 @@
  * deadline and then say that the worker did not answer.
  */
 import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+
+/**
+ * What `WorkerCheck` calls: the SDK's `Client`, or the CLI's light client (`light/light-client.ts`),
+ * which has the same shape for these two calls.
+ */
+export interface TaskQueueService {
+  withDeadline<R>(deadline: number, fn: () => Promise<R>): Promise<R>;
+  workflowService: {
+    describeTaskQueue(request: temporal.api.workflowservice.v1.IDescribeTaskQueueRequest): Promise<temporal.api.workflowservice.v1.IDescribeTaskQueueResponse>;
+    listWorkers(request: temporal.api.workflowservice.v1.IListWorkersRequest): Promise<temporal.api.workflowservice.v1.IListWorkersResponse>;
+  };
+}
 
 /**
  * A poller whose latest poll began longer ago than this is a worker that stopped. An idle live
@@ -87,7 +100,7 @@ export class WorkerCheck {
   private readonly ahead = new Map<string, { at: number; report: Promise<PollerReport> }>();
 
   constructor(
-    private readonly client: Client,
+    private readonly client: TaskQueueService,
     private readonly namespace: string,
     private readonly now: () => number = Date.now,
   ) {}

@@ -8,6 +8,8 @@ import type { OperationOutcome, ReplanOutcome } from '../../workflows/definition
 import type { PlanStore } from '../../store/types';
 import type { PlanRunnerClient } from '../plan-runner-client';
 import type { ConnectionFlags } from '../connection';
+import type { LightClient } from '../light/light-client';
+import type { QuickOptions } from '../light/quick-commands';
 
 /** Exit codes: documented in docs/cli.md. */
 export const EXIT = { ok: 0, refused: 1, usage: 2, unavailable: 3 } as const;
@@ -61,6 +63,14 @@ export interface CliContext {
   withStore<T>(command: Command, fn: (client: PlanRunnerClient) => Promise<T>): Promise<T>;
   /** A client connected to Temporal (failing fast when it is unreachable), closed afterwards. */
   withClient<T>(command: Command, fn: (client: PlanRunnerClient) => Promise<T>): Promise<T>;
+  /**
+   * Run `fn` on the light client (`../light/quick-commands.ts`), which does not load the Temporal
+   * SDK, and closed afterwards; `undefined` when it cannot be used here (not built, turned off with
+   * `PLAN_RUNNER_LIGHT_CLIENT=0`, settings the full client must word) or when `fn` gives up. Only
+   * plan-runner's own errors (`PlanRunnerError`) from `fn` are thrown; the caller then does the job
+   * through `withClient`.
+   */
+  quick<T>(command: Command, fn: (light: LightClient, options: QuickOptions) => Promise<T | undefined>): Promise<T | undefined>;
   /** Print an outcome as JSON on stdout and, unless `--json`, its summary and issues on stderr. */
   printOutcome(command: Command, outcome: SubmitOutcome | OperationOutcome | ReplanOutcome, summary: string): void;
 }
@@ -112,6 +122,32 @@ export function createContext(io: CliIO, state: { exitCode: number }, deps: CliD
     return using(await clientModules().PlanRunnerClient.connect({ ...clientOptions(command), connectTimeoutMs }), fn);
   }
 
+  async function quick<T>(command: Command, fn: (light: LightClient, options: QuickOptions) => Promise<T | undefined>): Promise<T | undefined> {
+    if (process.env.PLAN_RUNNER_LIGHT_CLIENT === '0') return undefined;
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { LightClient, lightClientAvailable } = require('../light/light-client') as typeof import('../light/light-client');
+    const { resolveConnectionSettings, connectionOptionsFromFlags } = require('../connection') as typeof import('../connection');
+    const { PlanRunnerError } = require('../errors') as typeof import('../errors');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    if (!lightClientAvailable()) return undefined;
+    const options = globals(command);
+    let light: LightClient;
+    try {
+      const settings = resolveConnectionSettings(connectionOptionsFromFlags(options));
+      light = new LightClient({ connectionOptions: settings.connectionOptions, namespace: settings.namespace });
+    } catch {
+      return undefined; // unusable settings: the full client says what is wrong with them
+    }
+    try {
+      return await fn(light, { taskQueue: options.taskQueue, connectTimeoutMs: Number(process.env.PLAN_RUNNER_CONNECT_TIMEOUT_MS) || 5_000 });
+    } catch (err) {
+      if (err instanceof PlanRunnerError) throw err;
+      return undefined;
+    } finally {
+      light.close();
+    }
+  }
+
   function printOutcome(command: Command, outcome: SubmitOutcome | OperationOutcome | ReplanOutcome, summary: string): void {
     printJson(outcome);
     if (!globals(command).json) {
@@ -122,5 +158,5 @@ export function createContext(io: CliIO, state: { exitCode: number }, deps: CliD
     }
   }
 
-  return { out, err, printJson, state, deps, globals, withStore, withClient, printOutcome };
+  return { out, err, printJson, state, deps, globals, withStore, withClient, quick, printOutcome };
 }

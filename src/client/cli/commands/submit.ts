@@ -1,6 +1,7 @@
 /** `plan-runner submit`: an agent's result (or failure) for a running task node. */
 import { type Command } from 'commander';
 import type { AgentSubmission } from '../../../engine/messages';
+import type { SubmitOutcome } from '../../../engine/types';
 import { readJsonOption, positiveInt, collect, parseArtifact, parseFailure, defaultBy, FAILURE_CLASSES } from '../parse';
 import { submitSummary } from '../views';
 import { CliError, EXIT, type CliContext } from '../context';
@@ -20,7 +21,7 @@ interface SubmitOptions {
 
 /** Add `submit` to the program. */
 export function registerSubmit(program: Command, ctx: CliContext): void {
-  const { withClient, printOutcome, deps } = ctx;
+  const { withClient, quick, printOutcome, deps } = ctx;
   program
     .command('submit')
     .description("submit an agent's result for a running task node")
@@ -51,7 +52,16 @@ export function registerSubmit(program: Command, ctx: CliContext): void {
       if (options.submissionId !== undefined) submission.submissionId = options.submissionId;
       const token = options.token ?? process.env.PLAN_WORK_ITEM_TOKEN;
       if (token) submission.token = token;
-      const outcome = await withClient(command, (client) => client.submitResult(runId, submission));
+      // Sent without loading the Temporal SDK while the run and its worker are there and the run
+      // accepts the result; else the full client checks it and sends it, under the same update id
+      // if it was sent already (Temporal then does not apply it twice).
+      const quickCommands = () => import('../../light/quick-commands');
+      const quickly = await quick(command, async (light, quickOptions) => (await quickCommands()).quickSubmit(light, runId, submission, quickOptions));
+      const sent = quickly !== undefined && (await quickCommands()).isQuickFallback(quickly) ? quickly.updateId : undefined;
+      const outcome =
+        quickly !== undefined && sent === undefined
+          ? (quickly as SubmitOutcome)
+          : await withClient(command, (client) => client.submitResult(runId, submission, sent ? { updateId: sent } : {}));
       printOutcome(command, outcome, submitSummary(outcome, runId));
     });
 }
