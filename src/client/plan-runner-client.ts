@@ -32,7 +32,7 @@ import {
 import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
 import type { ZodType } from 'zod';
 import { DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_UPDATE_TIMEOUT_MS } from './timeouts';
-import { WorkerCheck, noWorkerMessage, unansweredMessage, type PollerReport, type WorkerVerdict } from './worker-check';
+import { UPDATE_MAY_STILL_APPLY, WorkerCheck, noWorkerMessage, unansweredError, type PollerReport, type WorkerVerdict } from './worker-check';
 import type {
   AgentSubmission,
   CancelRequest,
@@ -1079,12 +1079,8 @@ export class PlanRunnerClient {
     return this.workerCheck;
   }
 
-  /**
-   * A query or update to run `runId` on `taskQueue` timed out although a worker was listed: ask the
-   * server again, since the worker may have gone meanwhile (`NoWorkerError`); otherwise the worker is
-   * there but did not answer (`RunUnresponsiveError`).
-   */
-  private async unanswered(
+  /** `unansweredError` with how the run ended, when `description` says it is closed. */
+  private unanswered(
     runId: string,
     taskQueue: string,
     what: string,
@@ -1092,23 +1088,12 @@ export class PlanRunnerClient {
     cause: unknown,
     options: { description?: WorkflowExecutionDescription; suffix?: string } = {},
   ): Promise<Error> {
-    let report: PollerReport | undefined;
-    try {
-      const verdict = await this.workers().verdict(taskQueue, { fresh: true });
-      if (!verdict.ok) {
-        const description = options.description;
-        const closed = description && description.status.name !== 'RUNNING' ? await this.closedRun(runId, description) : undefined;
-        return new NoWorkerError(runId, taskQueue, `${noWorkerMessage(verdict, what)}${closedNote(closed)}`, { cause });
-      }
-      report = verdict.report;
-    } catch {
-      // The server cannot say who polls: say what is known.
-    }
-    return new RunUnresponsiveError(
-      runId,
-      `${unansweredMessage(report ?? { taskQueue, live: 0, stopped: 0, stale: 0 }, what, timeoutMs)}${options.suffix ?? ''}`,
-      { cause, taskQueue },
-    );
+    const description = options.description;
+    return unansweredError(this.workers(), runId, taskQueue, what, timeoutMs, cause, {
+      suffix: options.suffix,
+      closedNote: async () =>
+        description && description.status.name !== 'RUNNING' ? closedNote(await this.closedRun(runId, description)) : '',
+    });
   }
 
   private async query<R, A extends any[]>(
@@ -1185,7 +1170,7 @@ export class PlanRunnerClient {
       }
       if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || grpcCode(err) === GRPC_DEADLINE_EXCEEDED) {
         throw await this.unanswered(runId, taskQueue, what, this.updateTimeoutMs, err, {
-          suffix: '; the update was sent and may still be applied once the worker answers: check with plan-runner status before sending it again',
+          suffix: UPDATE_MAY_STILL_APPLY,
         });
       }
       if (err instanceof WorkflowNotFoundError) throw await this.finishedOrMissing(runId, err);

@@ -20,6 +20,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
+import { NoWorkerError, RunUnresponsiveError } from './errors';
 
 /**
  * What `WorkerCheck` calls: the SDK's `Client`, or the CLI's light client (`light/light-client.ts`),
@@ -295,5 +296,42 @@ export function unansweredMessage(report: PollerReport | undefined, what: string
     `the worker on task queue ${queue ?? '(unknown)'}${seen} did not answer ${what} within ${seconds}: it is busy or stuck ` +
     `(see its log), or it was killed without shutting down less than ${STALE_POLLER_MS / 1000} s ago ` +
     `(the server lists a worker until it has not polled for that long; then this says no worker is polling)`
+  );
+}
+
+/** Added to a timed-out update's error: it was sent, so sending it again could apply it twice. */
+export const UPDATE_MAY_STILL_APPLY =
+  '; the update was sent and may still be applied once the worker answers: check with plan-runner status before sending it again';
+
+/**
+ * The error for a query or update to `runId` on `taskQueue` that timed out although a worker was
+ * listed: ask the server again, since the worker may have gone meanwhile (`NoWorkerError`, with
+ * `closedNote()` saying how the run ended if it is closed); otherwise the worker is there but did
+ * not answer (`RunUnresponsiveError`, with `suffix`).
+ */
+export async function unansweredError(
+  workers: WorkerCheck,
+  runId: string,
+  taskQueue: string,
+  what: string,
+  timeoutMs: number,
+  cause: unknown,
+  options: { closedNote?: () => Promise<string>; suffix?: string } = {},
+): Promise<Error> {
+  let report: PollerReport | undefined;
+  try {
+    const verdict = await workers.verdict(taskQueue, { fresh: true });
+    if (!verdict.ok) {
+      const note = options.closedNote ? await options.closedNote() : '';
+      return new NoWorkerError(runId, taskQueue, `${noWorkerMessage(verdict, what)}${note}`, { cause });
+    }
+    report = verdict.report;
+  } catch {
+    // The server cannot say who polls: say what is known.
+  }
+  return new RunUnresponsiveError(
+    runId,
+    `${unansweredMessage(report ?? { taskQueue, live: 0, stopped: 0, stale: 0 }, what, timeoutMs)}${options.suffix ?? ''}`,
+    { cause, taskQueue },
   );
 }

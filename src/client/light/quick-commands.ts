@@ -20,9 +20,9 @@ import { randomUUID } from 'node:crypto';
 import type { AgentSubmission } from '../../engine/messages';
 import type { RunSnapshot, SubmitOutcome } from '../../engine/types';
 import { DEFAULT_TASK_QUEUE } from '../../workflows/names';
-import { NoWorkerError, RunUnresponsiveError } from '../errors';
+import { NoWorkerError } from '../errors';
 import { DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_UPDATE_TIMEOUT_MS } from '../timeouts';
-import { WorkerCheck, noWorkerMessage, unansweredMessage, type PollerReport } from '../worker-check';
+import { UPDATE_MAY_STILL_APPLY, WorkerCheck, noWorkerMessage, unansweredError } from '../worker-check';
 import { fromPayload, LightCallError, toPayload, type LightClient } from './light-client';
 
 // Proto values (temporal.api.enums.v1 and gRPC), spelled out so that nothing loads the SDK's protos.
@@ -40,11 +40,8 @@ export interface QuickOptions {
   updateTimeoutMs?: number;
 }
 
-/** A submission the quick path sent but could not finish: redo it with this update id. */
-export interface QuickSubmitFallback {
-  fallback: true;
-  updateId: string;
-}
+/** What `quickSubmit` did: finished with `outcome`, or sent as `updateId` and left for the full client to finish. */
+export type QuickSubmitResult = { outcome: SubmitOutcome; updateId?: never } | { outcome?: never; updateId: string };
 
 /** The run's snapshot (query `snapshot`) if the run is running and its worker answers; else `undefined`. */
 export async function quickSnapshot(light: LightClient, runId: string, options: QuickOptions = {}): Promise<RunSnapshot | undefined> {
@@ -62,7 +59,7 @@ export async function quickSnapshot(light: LightClient, runId: string, options: 
     );
   } catch (err) {
     if (err instanceof LightCallError && err.code === GRPC_DEADLINE_EXCEEDED) {
-      throw await unanswered(ready.workers, runId, ready.taskQueue, `query snapshot of run ${runId}`, timeoutMs, err);
+      throw await unansweredError(ready.workers, runId, ready.taskQueue, `query snapshot of run ${runId}`, timeoutMs, err);
     }
     return undefined;
   }
@@ -72,20 +69,19 @@ export async function quickSnapshot(light: LightClient, runId: string, options: 
 
 /**
  * Send `submission` as update `submitNodeResult` and return its outcome if the run accepted it and
- * finished it; else the update id to redo it with (`QuickSubmitFallback`), or `undefined` if nothing
- * was sent.
+ * finished it; else the update id to redo it with, or `undefined` if nothing was sent.
  */
 export async function quickSubmit(
   light: LightClient,
   runId: string,
   submission: AgentSubmission,
   options: QuickOptions = {},
-): Promise<SubmitOutcome | QuickSubmitFallback | undefined> {
+): Promise<QuickSubmitResult | undefined> {
   const what = `update submitNodeResult of run ${runId}`;
   const ready = await runningWithWorker(light, runId, what, options);
   if (!ready) return undefined;
   const updateId = randomUUID();
-  const fallback: QuickSubmitFallback = { fallback: true, updateId };
+  const fallback: QuickSubmitResult = { updateId };
   const timeoutMs = options.updateTimeoutMs ?? DEFAULT_UPDATE_TIMEOUT_MS;
   let response: any;
   try {
@@ -103,20 +99,14 @@ export async function quickSubmit(
     );
   } catch (err) {
     if (err instanceof LightCallError && err.code === GRPC_DEADLINE_EXCEEDED) {
-      throw await unanswered(ready.workers, runId, ready.taskQueue, what, timeoutMs, err,
-        '; the update was sent and may still be applied once the worker answers: check with plan-runner status before sending it again');
+      throw await unansweredError(ready.workers, runId, ready.taskQueue, what, timeoutMs, err, { suffix: UPDATE_MAY_STILL_APPLY });
     }
     return fallback;
   }
   const payloads = response.outcome?.success?.payloads;
   if (!payloads?.length) return fallback; // refused, failed, or not finished yet
   const outcome = decoded(payloads[0]);
-  return outcome === undefined ? fallback : (outcome as SubmitOutcome);
-}
-
-/** Whether `value` is what `quickSubmit` returns when the full client must finish the job. */
-export function isQuickFallback(value: unknown): value is QuickSubmitFallback {
-  return typeof value === 'object' && value !== null && (value as QuickSubmitFallback).fallback === true;
+  return outcome === undefined ? fallback : { outcome: outcome as SubmitOutcome };
 }
 
 /**
@@ -150,30 +140,6 @@ async function runningWithWorker(
   }
   if (!verdict.ok) throw new NoWorkerError(runId, taskQueue, noWorkerMessage(verdict, what));
   return { taskQueue, workers };
-}
-
-/** As the full client: a worker that was listed but did not answer may have gone meanwhile. */
-async function unanswered(
-  workers: WorkerCheck,
-  runId: string,
-  taskQueue: string,
-  what: string,
-  timeoutMs: number,
-  cause: unknown,
-  suffix = '',
-): Promise<Error> {
-  let report: PollerReport | undefined;
-  try {
-    const verdict = await workers.verdict(taskQueue, { fresh: true });
-    if (!verdict.ok) return new NoWorkerError(runId, taskQueue, noWorkerMessage(verdict, what), { cause });
-    report = verdict.report;
-  } catch {
-    // The server cannot say who polls: say what is known.
-  }
-  return new RunUnresponsiveError(runId, `${unansweredMessage(report ?? { taskQueue, live: 0, stopped: 0, stale: 0 }, what, timeoutMs)}${suffix}`, {
-    cause,
-    taskQueue,
-  });
 }
 
 /** A payload's JSON value, or `undefined` for one the light client leaves to the full client. */

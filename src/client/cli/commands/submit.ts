@@ -1,7 +1,6 @@
 /** `plan-runner submit`: an agent's result (or failure) for a running task node. */
 import { type Command } from 'commander';
 import type { AgentSubmission } from '../../../engine/messages';
-import type { SubmitOutcome } from '../../../engine/types';
 import { readJsonOption, positiveInt, collect, parseArtifact, parseFailure, defaultBy, FAILURE_CLASSES } from '../parse';
 import { submitSummary } from '../views';
 import { CliError, EXIT, type CliContext } from '../context';
@@ -55,13 +54,8 @@ export function registerSubmit(program: Command, ctx: CliContext): void {
       // Sent without loading the Temporal SDK while the run and its worker are there and the run
       // accepts the result; else the full client checks it and sends it, under the same update id
       // if it was sent already (Temporal then does not apply it twice).
-      const quickCommands = () => import('../../light/quick-commands');
-      const quickly = await quick(command, async (light, quickOptions) => (await quickCommands()).quickSubmit(light, runId, submission, quickOptions));
-      const sent = quickly !== undefined && (await quickCommands()).isQuickFallback(quickly) ? quickly.updateId : undefined;
-      const outcome =
-        quickly !== undefined && sent === undefined
-          ? (quickly as SubmitOutcome)
-          : await withClient(command, (client) => client.submitResult(runId, submission, sent ? { updateId: sent } : {}));
+      const quickly = await quick(command, async (light, quickOptions) => (await import('../../light/quick-commands')).quickSubmit(light, runId, submission, quickOptions));
+      const outcome = quickly?.outcome ?? (await withClient(command, (client) => client.submitResult(runId, submission, { updateId: quickly?.updateId })));
       printOutcome(command, outcome, submitSummary(outcome, runId));
     });
 }
