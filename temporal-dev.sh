@@ -1284,7 +1284,7 @@ cmd_test() {
     { npm run build && node --test --test-concurrency=1 --test-reporter=spec "$@"; } || rc=$?
   else
     say "running: unit tests"
-    { npm run build && npm run check:schema && node --test --test-concurrency=1 dist/test/unit/; } || rc=$?
+    { npm run build && npm run check:schema && npm run check:shapes && node --test --test-concurrency=1 dist/test/unit/; } || rc=$?
     # The integration passes (one per store) and the scale tests run side by side, each a `node
     # --test` process of its own with its own store, its output in a log of its own that is printed
     # whole when it ends. The tests mostly wait on the Temporal server and the stores, so on the two

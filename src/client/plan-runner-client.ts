@@ -30,7 +30,6 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
-import type { ZodType } from 'zod';
 import { DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_UPDATE_TIMEOUT_MS } from './timeouts';
 import { UPDATE_MAY_STILL_APPLY, WorkerCheck, noWorkerMessage, unansweredError, type PollerReport, type WorkerVerdict } from './worker-check';
 import type {
@@ -136,9 +135,9 @@ export const DEFAULT_UI_URL = 'http://localhost:8233';
 // with this module: `plan-runner status` and the store reads never check a message or a replan,
 // and loading them would cost them a good part of their time (docs/performance.md).
 /* eslint-disable @typescript-eslint/no-require-imports */
-/** The message schemas, loaded on first use. */
-function messageSchemas(): typeof import('../engine/messages') {
-  return require('../engine/messages');
+/** The messages' shapes (a compiled check, then zod), loaded on first use. */
+function messageShapes(): typeof import('../engine/message-shapes') {
+  return require('../engine/message-shapes');
 }
 /** The checks the workflow makes of a message (limits, then schema), loaded on first use. */
 function messageChecks(): typeof import('../engine/message-checks') {
@@ -979,8 +978,7 @@ export class PlanRunnerClient {
    * would refuse is refused here, before anything is sent.
    */
   private parse(runId: string, schema: MessageSchemaName, value: unknown, what: string): any {
-    const messageSchema: ZodType<unknown> = messageSchemas()[schema];
-    const parsed = messageChecks().parseMessage(messageSchema, value, what, this.limits);
+    const parsed = messageChecks().parseMessage<unknown>(messageShapes().MESSAGE_SHAPES[schema], value, what, this.limits);
     if (parsed.refused) throw new RunRefusedError(runId, parsed.reason, parsed.message);
     return parsed.message;
   }

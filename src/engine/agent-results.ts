@@ -5,7 +5,8 @@
 import { upperFirst } from './suggest';
 import { fanOutTargetProblem, unknownTargetMessage } from './fan-out';
 import { describeAgentOutcome, failureActionOf } from './outcomes';
-import { AgentSubmission } from './messages';
+import type { AgentSubmission } from './messages';
+import { MESSAGE_SHAPES } from './message-shapes';
 import { admitMessage, refuse, rememberSubmission, type MessageCheck } from './message-checks';
 import { applyFailureAction, handleFailedAttempt } from './failure';
 import { addAttemptUsage, budgetIssue, checkNodeBudget, hasUsage } from './budgets';
@@ -25,7 +26,7 @@ export type SubmissionCheck = MessageCheck<{ submission: AgentSubmission; valida
  * with the validation the activity must run (`null` when the agent reported a failure).
  */
 export function checkAgentSubmission(state: RunState, payload: unknown, limits?: PayloadLimits): SubmissionCheck {
-  const admitted = admitMessage(state, AgentSubmission, payload, 'result', limits);
+  const admitted = admitMessage(state, MESSAGE_SHAPES.AgentSubmission, payload, 'result', limits);
   if (admitted.refused) return admitted;
   if (admitted.duplicate) {
     // A run that requires tokens tells a retried delivery its first outcome only if it carries a

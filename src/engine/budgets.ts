@@ -9,10 +9,12 @@
  * totals, whatever order floating-point additions happen in.
  */
 import { parseMessage, refuse } from './message-checks';
-import { RaiseBudgetRequest, type Usage } from './messages';
+import type { Usage } from './messages';
+import { MESSAGE_SHAPES } from './message-shapes';
 import { editNode, isFinished } from './run-state';
 import { settle } from './settle';
-import { DEFAULT_BUDGET_WARN_AT, type BudgetPolicy } from './spec';
+import { DEFAULT_BUDGET_WARN_AT } from './spec-constants';
+import type { BudgetPolicy } from './spec';
 import { describeSpending, hasUsage, roundCost, tokensOf, type BudgetLimits } from './spending';
 import { Step } from './step';
 import type { PayloadLimits } from './limits';
@@ -218,7 +220,7 @@ export function checkPlanBudget(step: Step): void {
  * does not have, or one that is not higher than the limit in force.
  */
 export function raiseBudget(state: RunState, payload: unknown, now: string, limits?: PayloadLimits): Transition | Refusal {
-  const parsed = parseMessage(RaiseBudgetRequest, payload ?? {}, 'raiseBudget', limits);
+  const parsed = parseMessage(MESSAGE_SHAPES.RaiseBudgetRequest, payload ?? {}, 'raiseBudget', limits);
   if (parsed.refused) return parsed;
   if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is ${state.status}: its budget can no longer be raised.`);
   const request = parsed.message;

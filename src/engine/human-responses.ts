@@ -7,9 +7,9 @@
 import { listNames } from './suggest';
 import { fanOutTargetProblem, unknownTargetMessage } from './fan-out';
 import { describeHumanOutcome } from './outcomes';
-import type { z } from 'zod';
 import { admitMessage, refuse, rememberSubmission, type MessageCheck } from './message-checks';
-import { ApprovalResponse, DecisionResponse, HumanResponse, ReviewEditResponse, describeZodError } from './messages';
+import type { HumanResponse } from './messages';
+import { MESSAGE_SHAPES, parseShape, type MessageShape } from './message-shapes';
 import type { PayloadLimits } from './limits';
 import { clone } from './paths';
 import { findNodeRun, findSpecNode, nodeContext, nodeRun, specNode } from './run-state';
@@ -37,7 +37,7 @@ export type ResponseCheck = MessageCheck<{
  * resolves a quorum approval is validated as the node's output, which lists every vote with its time.
  */
 export function checkHumanResponse(state: RunState, payload: unknown, limits?: PayloadLimits, now?: string): ResponseCheck {
-  const admitted = admitMessage(state, HumanResponse, payload, 'response', limits);
+  const admitted = admitMessage(state, MESSAGE_SHAPES.HumanResponse, payload, 'response', limits);
   if (admitted.refused || admitted.duplicate) return admitted;
   const response = admitted.message;
 
@@ -174,17 +174,17 @@ const EXPECTED_SHAPE: Record<string, string> = {
 function checkShape(approval: Approval, type: string, options: string[] | undefined, response: Record<string, unknown>): string | undefined {
   // A review of a failed task attempt takes the corrected output itself (any object).
   if (approval.kind === 'review') return undefined;
-  const schemaError = (schema: z.ZodType) => {
-    const parsed = schema.safeParse(response);
-    return parsed.success ? undefined : describeZodError(parsed.error);
+  const schemaError = (shape: MessageShape<unknown>) => {
+    const parsed = parseShape(shape, response);
+    return parsed.ok ? undefined : parsed.problem;
   };
   switch (type) {
     case 'human-approval':
-      return schemaError(ApprovalResponse);
+      return schemaError(MESSAGE_SHAPES.ApprovalResponse);
     case 'human-review-edit':
-      return schemaError(ReviewEditResponse);
+      return schemaError(MESSAGE_SHAPES.ReviewEditResponse);
     case 'human-decision': {
-      const error = schemaError(DecisionResponse);
+      const error = schemaError(MESSAGE_SHAPES.DecisionResponse);
       if (error) return error;
       const decision = response.decision as string;
       return options?.includes(decision) ? undefined : `decision "${decision}" is not one of: ${(options ?? []).join(', ')}`;

@@ -63,6 +63,15 @@ export function isReservedSegment(segment: string): boolean {
   return RESERVED_SEGMENTS.includes(segment);
 }
 
+/**
+ * The refinement of ids and names that may not be reserved. One function, not a closure per schema:
+ * `scripts/generate-shape-checks.ts` recognises it by identity and writes it into the workflow's
+ * shape checks as `not: { enum: RESERVED_SEGMENTS }`.
+ */
+export function isNotReservedSegment(segment: string): boolean {
+  return !isReservedSegment(segment);
+}
+
 /** Defaults with the given overrides applied, each clamped to its hard ceiling. */
 export function resolvePayloadLimits(overrides: Partial<PayloadLimits> = {}): PayloadLimits {
   const pick = (key: keyof PayloadLimits, max: number) => {

@@ -3,9 +3,8 @@
  * size, depth and text against the limits, parse it, answer a seen `submissionId` with its first
  * outcome, refuse anything for a finished run.
  */
-import type { z } from 'zod';
 import { DEFAULT_PAYLOAD_LIMITS, inspectJson, type PayloadLimits } from './limits';
-import { describeZodError } from './messages';
+import { parseShape, type MessageShape } from './message-shapes';
 import { ownValue, withOwn } from './own';
 import { isFinished } from './run-state';
 import type { Refusal, RunState, SubmitOutcome } from './types';
@@ -24,12 +23,12 @@ export type MessageCheck<Accepted> =
 const LARGE_RESULT_HINT = 'store large data elsewhere and send a pointer to it as an artifact ({ name, kind, pointer })';
 
 /**
- * Checks a message's payload against the limits (size, depth, text the store can hold), then parses
- * it with its schema. The walk comes first and is bounded, so a huge or deeply nested payload is
- * refused before anything recursive (zod, a clone) touches it.
+ * Checks a message's payload against the limits (size, depth, text the store can hold), then its
+ * shape (`message-shapes.ts`: a compiled check, zod when that does not pass). The walk comes first
+ * and is bounded, so a huge or deeply nested payload is refused before anything recursive touches it.
  */
 export function parseMessage<T>(
-  schema: z.ZodType<T>,
+  shape: MessageShape<T>,
   payload: unknown,
   what: string,
   limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS,
@@ -41,19 +40,19 @@ export function parseMessage<T>(
     tooLargeHint: what === 'result' || what === 'response' ? LARGE_RESULT_HINT : undefined,
   });
   if (problem) return refuse(problem.reason, `Invalid ${what} payload: ${problem.message}.`);
-  const parsed = schema.safeParse(payload);
-  if (!parsed.success) return refuse('invalid-payload', `Invalid ${what} payload: ${describeZodError(parsed.error)}`);
-  return { refused: false, message: parsed.data };
+  const parsed = parseShape(shape, payload);
+  if (!parsed.ok) return refuse('invalid-payload', `Invalid ${what} payload: ${parsed.problem}`);
+  return { refused: false, message: parsed.value };
 }
 
 export function admitMessage<T extends { submissionId?: string; artifacts?: unknown[] }>(
   state: RunState,
-  schema: z.ZodType<T>,
+  shape: MessageShape<T>,
   payload: unknown,
   what: 'result' | 'response',
   limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS,
 ): Refusal | { refused: false; duplicate: SubmitOutcome } | { refused: false; duplicate?: undefined; message: T } {
-  const parsed = parseMessage(schema, payload, what, limits);
+  const parsed = parseMessage(shape, payload, what, limits);
   if (parsed.refused) return parsed;
   const message = parsed.message;
   const count = message.artifacts?.length ?? 0;

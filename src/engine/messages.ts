@@ -4,7 +4,7 @@
  * so a malformed message is refused with the path of what is wrong instead of corrupting the run.
  */
 import { z } from 'zod';
-import { MAX_NAME_LENGTH, isReservedSegment } from './limits';
+import { MAX_NAME_LENGTH, isNotReservedSegment } from './limits';
 import { FailureClass, MAX_ID_LENGTH } from './spec';
 
 /** Names and ids a caller sends: bounded, so a message cannot smuggle megabytes into an id. */
@@ -26,7 +26,7 @@ export const JsonObject = z.record(z.string(), z.unknown(), {
 });
 
 export const ArtifactRef = z.object({
-  name: Name.refine((name) => !isReservedSegment(name), 'is reserved (__proto__, prototype and constructor name JavaScript prototypes)'),
+  name: Name.refine(isNotReservedSegment, 'is reserved (__proto__, prototype and constructor name JavaScript prototypes)'),
   kind: Name,
   pointer: z.string().min(1, 'must not be empty').max(MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`),
   schemaRef: Name.optional(),
@@ -126,6 +126,22 @@ export const ReplanRequest = z.object({
   reason: Text.optional(),
 });
 export type ReplanRequest = z.input<typeof ReplanRequest>;
+
+/** How a child run ended, as it tells its parent (signal `subplanFinished`). */
+export const SubplanFinished = z.object({
+  /** The parent's node (an instance id for a fanned-out node) and attempt the child runs for. */
+  nodeId: z.string().min(1).max(300),
+  attempt: z.number().int().min(1),
+  childRunId: z.string().min(1).max(1000),
+  status: z.enum(['completed', 'failed', 'aborted']),
+  /** With `completed`: `{ runId, nodes: { <childNodeId>: output } }`. */
+  output: z.object({ runId: z.string(), nodes: z.record(z.string(), z.unknown()) }).optional(),
+  /** With `completed`: a node of the child was partial. */
+  partial: z.boolean().optional(),
+  /** With `failed` or `aborted`: why, in one sentence. */
+  reason: z.string().max(10_000).optional(),
+});
+export type SubplanFinished = z.infer<typeof SubplanFinished>;
 
 /** Turn a zod error into one readable line: `path: message; path: message`. */
 export function describeZodError(error: z.ZodError): string {

@@ -14,7 +14,7 @@ import { schemasFor } from './schemas';
 import { settle } from './settle';
 import { Step } from './step';
 import { recordableName, storableText, type PayloadLimits } from './limits';
-import { CancelRequest, ResumeRequest, RetryRequest } from './messages';
+import { MESSAGE_SHAPES } from './message-shapes';
 import { restartNodeBudget } from './budgets';
 import type { CheckpointReason, Issue, Refusal, RunState, Transition, ValidationRequest } from './types';
 
@@ -85,7 +85,7 @@ export function applyInputChecks(state: RunState, results: Array<{ nodeId: strin
 export { pendingTimers, fireDueTimers, promoteDueNodes } from './timers';
 
 export function cancelRun(state: RunState, payload: unknown, now: string, limits?: PayloadLimits): Transition | Refusal {
-  const parsed = parseMessage(CancelRequest, payload ?? {}, 'cancel', limits);
+  const parsed = parseMessage(MESSAGE_SHAPES.CancelRequest, payload ?? {}, 'cancel', limits);
   if (parsed.refused) return parsed;
   if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is already ${state.status}.`);
   const { by, reason } = parsed.message;
@@ -112,7 +112,7 @@ export function cancelRun(state: RunState, payload: unknown, now: string, limits
 }
 
 export function resumeRun(state: RunState, payload: unknown, now: string, limits?: PayloadLimits): Transition | Refusal {
-  const parsed = parseMessage(ResumeRequest, payload ?? {}, 'resume', limits);
+  const parsed = parseMessage(MESSAGE_SHAPES.ResumeRequest, payload ?? {}, 'resume', limits);
   if (parsed.refused) return parsed;
   if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is ${state.status}: there is nothing to resume.`);
   const step = new Step(state, now, parsed.message.by);
@@ -154,7 +154,7 @@ export function resumeRun(state: RunState, payload: unknown, now: string, limits
 }
 
 export function retryNode(state: RunState, payload: unknown, now: string, limits?: PayloadLimits): Transition | Refusal {
-  const parsed = parseMessage(RetryRequest, payload ?? {}, 'retry', limits);
+  const parsed = parseMessage(MESSAGE_SHAPES.RetryRequest, payload ?? {}, 'retry', limits);
   if (parsed.refused) return parsed;
   if (isFinished(state)) return refuse('run-finished', `Run ${state.runId} is ${state.status}: nothing can be retried.`);
   const request = parsed.message;

@@ -19,7 +19,7 @@
 import { closePendingApprovals } from './dispatch';
 import { DEFAULT_PAYLOAD_LIMITS, DEFAULT_SPEC_LIMITS } from './limits';
 import { parseMessage, refuse } from './message-checks';
-import { ReplanRequest } from './messages';
+import { MESSAGE_SHAPES } from './message-shapes';
 import { clone, jsonEqual } from './paths';
 import { incomingEdges, isFinished, isSuccessful } from './run-state';
 import { schemasFor } from './schemas';
@@ -154,7 +154,7 @@ export function replanRun(
   options: ValidatePlanSpecOptions = {},
 ): Transition | Refusal {
   // The payload carries a whole plan: it is bounded by the plan's limits, not by a result's.
-  const parsed = parseMessage(ReplanRequest, payload ?? {}, 'replan', {
+  const parsed = parseMessage(MESSAGE_SHAPES.ReplanRequest, payload ?? {}, 'replan', {
     ...DEFAULT_PAYLOAD_LIMITS,
     maxPayloadBytes: DEFAULT_SPEC_LIMITS.maxSpecBytes + 64 * 1024,
     maxDepth: DEFAULT_SPEC_LIMITS.maxSpecDepth + 1,

@@ -4,7 +4,8 @@
 import { innermostLoop } from './loops';
 import { ownRecord, setOwn } from './own';
 import { clone } from './paths';
-import { isHumanNodeType, isStructuralNodeType, type Owner, type PlanEdge, type PlanNode, type PlanSpec } from './spec';
+import { isHumanNodeType, isStructuralNodeType } from './spec-constants';
+import type { Owner, PlanEdge, PlanNode, PlanSpec } from './spec';
 import {
   ACTIVE_NODE_STATUSES,
   FINISHED_RUN_STATUSES,

@@ -8,49 +8,23 @@
  */
 import { z } from 'zod';
 import { FAILURE_CLASS_NAMES } from './failure-classes';
-import { isReservedSegment } from './limits';
+import { isNotReservedSegment } from './limits';
 import { MAX_PATTERN_LENGTH } from './patterns';
+import { ID_PATTERN, MAX_FOR_EACH_ITEMS, MAX_ID_LENGTH, MAX_LABEL_LENGTH, MAX_LOOP_ITERATIONS, NODE_TYPES } from './spec-constants';
 
-/** Letters, digits, `-`, `_` and `.`: safe in workflow ids, approval ids (`node#3`) and URLs. */
-export const ID_PATTERN = /^[A-Za-z0-9_.-]+$/;
-export const MAX_ID_LENGTH = 128;
-export const MAX_LABEL_LENGTH = 500;
+export * from './spec-constants';
 
 export const Id = z
   .string()
   .min(1, 'must not be empty')
   .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
   .regex(ID_PATTERN, 'may contain only letters, digits, "-", "_" and "."')
-  .refine((id) => !isReservedSegment(id), 'is reserved (__proto__, prototype and constructor name JavaScript prototypes); choose another id');
+  .refine(isNotReservedSegment, 'is reserved (__proto__, prototype and constructor name JavaScript prototypes); choose another id');
 
 const NonNegativeInt = z.number().int('must be a whole number').nonnegative('must not be negative');
 
-export const NodeType = z.enum([
-  'task',
-  'human-input',
-  'human-approval',
-  'human-review-edit',
-  'human-decision',
-  'switch',
-  'join',
-  'plan',
-]);
+export const NodeType = z.enum(NODE_TYPES);
 export type NodeType = z.infer<typeof NodeType>;
-
-export const HUMAN_NODE_TYPES = ['human-input', 'human-approval', 'human-review-edit', 'human-decision'] as const;
-export const STRUCTURAL_NODE_TYPES = ['switch', 'join'] as const;
-export type HumanNodeType = (typeof HUMAN_NODE_TYPES)[number];
-
-export function isHumanNodeType(type: NodeType): type is HumanNodeType {
-  return (HUMAN_NODE_TYPES as readonly string[]).includes(type);
-}
-export function isStructuralNodeType(type: NodeType): boolean {
-  return (STRUCTURAL_NODE_TYPES as readonly string[]).includes(type);
-}
-/** A `plan` node runs a sub-plan (an entry of the plan's `plans`) as a child run of its own. */
-export function isPlanNodeType(type: NodeType): boolean {
-  return type === 'plan';
-}
 
 export const Owner = z
   .object({
@@ -115,11 +89,6 @@ export const JoinPolicy = z
   .strict();
 export type JoinPolicy = z.infer<typeof JoinPolicy>;
 
-/** The most items one `forEach` may fan out over (`maxItems` may not be set higher). */
-export const MAX_FOR_EACH_ITEMS = 1000;
-/** `forEach.maxItems` when the plan names none. */
-export const DEFAULT_FOR_EACH_ITEMS = 100;
-
 /**
  * Fan-out (docs/semantics.md, "Fan-out"): when the node is ready, `items` (a path into its context,
  * such as `input.topics`) must name an array; one instance `<nodeId>[<index>]` runs per entry, at
@@ -167,9 +136,6 @@ export const BudgetPolicy = z
   .strict();
 export type BudgetPolicy = z.infer<typeof BudgetPolicy>;
 
-/** `warnAt` when a budget names none. */
-export const DEFAULT_BUDGET_WARN_AT = 0.8;
-
 /** A JSON Schema document (2020-12). Compiled by Ajv in `validate-spec` and the validation activity. */
 export const JsonSchemaDoc = z.union([z.record(z.string(), z.unknown()), z.boolean()]);
 
@@ -215,9 +181,6 @@ export const PlanNode = z
   })
   .strict();
 export type PlanNode = z.infer<typeof PlanNode>;
-
-/** The most times a loop body may run, the first included (a bound per loop, not a global step cap). */
-export const MAX_LOOP_ITERATIONS = 100;
 
 /**
  * A bounded back edge (docs/semantics.md, "Loops"): when its `from` finishes and `when` holds, the

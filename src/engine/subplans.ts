@@ -15,11 +15,12 @@
  *
  * PURE, like the rest of the engine.
  */
-import { z } from 'zod';
 import { handleFailedAttempt } from './failure';
 import { clone } from './paths';
 import { findNodeRun, isFinished, nodeContext, specNode } from './run-state';
 import { settle } from './settle';
+import type { SubplanFinished } from './messages';
+import { MESSAGE_SHAPES, parseShape } from './message-shapes';
 import type { PlanSpec } from './spec';
 import { Step } from './step';
 import type { AttemptRecord, NodeRun, RunState, Transition } from './types';
@@ -147,22 +148,6 @@ function cancelReason(after: RunState, node: NodeRun | undefined): string {
   return `parent run ${after.runId} no longer waits for it (node "${node.nodeId}" is ${node.status})`;
 }
 
-/** How a child run ended, as it tells its parent (signal `subplanFinished`). */
-export const SubplanFinished = z.object({
-  /** The parent's node (an instance id for a fanned-out node) and attempt the child runs for. */
-  nodeId: z.string().min(1).max(300),
-  attempt: z.number().int().min(1),
-  childRunId: z.string().min(1).max(1000),
-  status: z.enum(['completed', 'failed', 'aborted']),
-  /** With `completed`: `{ runId, nodes: { <childNodeId>: output } }`. */
-  output: z.object({ runId: z.string(), nodes: z.record(z.string(), z.unknown()) }).optional(),
-  /** With `completed`: a node of the child was partial. */
-  partial: z.boolean().optional(),
-  /** With `failed` or `aborted`: why, in one sentence. */
-  reason: z.string().max(10_000).optional(),
-});
-export type SubplanFinished = z.infer<typeof SubplanFinished>;
-
 /** The parent a child run reports to: recorded in the child's state. */
 export interface ParentRef {
   runId: string;
@@ -212,9 +197,9 @@ export function subplanReport(state: RunState): SubplanFinished | undefined {
  * parse. The attempt is recorded by `run:<childRunId>`.
  */
 export function subplanFinished(state: RunState, payload: unknown, now: string): Transition | undefined {
-  const parsed = SubplanFinished.safeParse(payload);
-  if (!parsed.success) return undefined;
-  const report = parsed.data;
+  const parsed = parseShape(MESSAGE_SHAPES.SubplanFinished, payload);
+  if (!parsed.ok) return undefined;
+  const report = parsed.value;
   if (isFinished(state) || !waitsFor(findNodeRun(state, report.nodeId), report.childRunId)) return undefined;
   if (findNodeRun(state, report.nodeId)?.currentAttempt !== report.attempt) return undefined;
   const step = new Step(state, now, `run:${report.childRunId}`);

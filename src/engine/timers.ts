@@ -27,7 +27,8 @@ import { handleFailedAttempt } from './failure';
 import { markReady } from './readiness';
 import { isFinished, specNode } from './run-state';
 import { settle } from './settle';
-import { isHumanNodeType, type Deadline, type Owner, type PlanNode } from './spec';
+import { isHumanNodeType } from './spec-constants';
+import type { Deadline, Owner, PlanNode } from './spec';
 import { Step } from './step';
 import type { AttemptRecord, CheckpointReason, Issue, NodeRun, PendingTimer, RunState, TimerKind, Transition } from './types';
 

@@ -18,7 +18,9 @@ import { DEFAULT_SPEC_LIMITS, inspectJson, isReservedSegment, type SpecLimits } 
 import { pathProblem } from './paths';
 import { patternProblem } from './patterns';
 import { registryRefs } from './schemas';
-import { ID_PATTERN, MAX_ID_LENGTH, NodeType, PlanSpec, SubPlanSpec, isHumanNodeType, isStructuralNodeType } from './spec';
+import { isPlanSpecShape, specSchemas } from './message-shapes';
+import type { NodeType, PlanSpec } from './spec';
+import { ID_PATTERN, MAX_ID_LENGTH, NODE_TYPES as NODE_TYPE_NAMES, isHumanNodeType, isStructuralNodeType } from './spec-constants';
 
 export interface SpecProblem {
   /** JSONPath-style location: `$`, `$.nodes[2].owner.kind`, `$.schemas.Notes`, `$.edges[0].map["a b"]`. */
@@ -102,13 +104,16 @@ function validateShapeAndRules(raw: unknown, options: ValidatePlanSpecOptions): 
   const errors: Found[] = [];
   const warnings: Found[] = [];
 
-  const parsed = PlanSpec.safeParse(raw, { error: zodMessage });
+  // The compiled check passes only a plan zod accepts unchanged, sub-plans included; anything else
+  // gets zod's verdict and wording (message-shapes.ts says why zod is not loaded first).
+  const shapeChecked = isPlanSpecShape(raw);
+  const parsed = shapeChecked ? ({ success: true, data: raw as PlanSpec } as const) : specSchemas().PlanSpec.safeParse(raw, { error: zodMessage });
   // A sub-plan's own problems are found below, where they are named after the sub-plan.
   if (!parsed.success) errors.push(...zodProblems(parsed.error, raw).filter((found) => !(found.segments[0] === 'plans' && found.segments.length > 2)));
 
   const registry = isRecord(raw) && isRecord(raw.plans) ? raw.plans : {};
   if (isRecord(raw)) crossCheck(raw, options, errors, warnings, registry);
-  if (isRecord(raw)) checkSubPlans(raw, registry, options, errors, warnings);
+  if (isRecord(raw)) checkSubPlans(raw, registry, options, errors, warnings, shapeChecked);
 
   const errorList = finish(errors);
   const warningList = finish(warnings);
@@ -126,7 +131,14 @@ function validateShapeAndRules(raw: unknown, options: ValidatePlanSpecOptions): 
  * (its problems are reported under `$.plans.<name>…`, named after the sub-plan), its `plan` nodes name
  * entries of the same registry, and no plan includes itself, directly or through others.
  */
-function checkSubPlans(root: Record<string, unknown>, registry: Record<string, unknown>, options: ValidatePlanSpecOptions, errors: Found[], warnings: Found[]): void {
+function checkSubPlans(
+  root: Record<string, unknown>,
+  registry: Record<string, unknown>,
+  options: ValidatePlanSpecOptions,
+  errors: Found[],
+  warnings: Found[],
+  shapeChecked: boolean,
+): void {
   const names = Object.keys(registry);
   for (const name of names) {
     const at: Segment[] = ['plans', name];
@@ -136,7 +148,7 @@ function checkSubPlans(root: Record<string, unknown>, registry: Record<string, u
     }
     const sub = registry[name];
     const prefix = (found: Found): Found => ({ segments: [...at, ...found.segments], message: `sub-plan "${name}": ${found.message}` });
-    const parsed = SubPlanSpec.safeParse(sub, { error: zodMessage });
+    const parsed = shapeChecked ? ({ success: true } as const) : specSchemas().SubPlanSpec.safeParse(sub, { error: zodMessage });
     const subErrors: Found[] = [];
     const subWarnings: Found[] = [];
     if (!parsed.success) {
@@ -401,7 +413,7 @@ function describeValue(value: unknown): string {
 // ---------------------------------------------------------------------------------------------
 // Rules across the document, on the raw object.
 
-const NODE_TYPES = NodeType.options as readonly string[];
+const NODE_TYPES = NODE_TYPE_NAMES as readonly string[];
 
 function crossCheck(
   root: Record<string, unknown>,

@@ -7,7 +7,7 @@ import { innermostLoop } from './loops';
 import { describeTally, describeVotes, quorumDecisionOf } from './quorum';
 import { findNodeRun, isActive, isFinished, specNode } from './run-state';
 import { budgetView, describeSpending, formatCost, hasUsage, planBudgetLimits, tokensOf } from './budgets';
-import { DEFAULT_BUDGET_WARN_AT } from './spec';
+import { DEFAULT_BUDGET_WARN_AT } from './spec-constants';
 import type { InstanceView, NodeRun, RunSnapshot, RunState, WorkItem } from './types';
 
 /** Instances per fanned-out node, in index order (one pass over the node runs). */

@@ -6,12 +6,12 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { AgentSubmission, CancelRequest, HumanResponse, RaiseBudgetRequest, ReplanRequest, ResumeRequest, RetryRequest } from '../engine/messages';
+import type { AgentSubmission, CancelRequest, HumanResponse, RaiseBudgetRequest, ReplanRequest, ResumeRequest, RetryRequest, SubplanFinished } from '../engine/messages';
 import type { RunReplannedDetail } from '../engine/replan';
 import type { OutboxHandOver } from './outbox';
 import type { PlanSpec } from '../engine/spec';
 import type { RunEvent, RunSnapshot, RunState, SubmitOutcome, WorkItem } from '../engine/types';
-import type { ParentRef, SubplanFinished } from '../engine/subplans';
+import type { ParentRef } from '../engine/subplans';
 
 export { WORKFLOW_TYPE, DEFAULT_TASK_QUEUE } from './names';
 

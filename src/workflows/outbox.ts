@@ -19,7 +19,7 @@
  * the outbox to drain before it returns.
  */
 import * as wf from '@temporalio/workflow';
-import { MAX_LISTED_FAILED_SEQS, compactCheckpoints, expandCheckpoints, seqRanges, type CompactTransitionRecord, type EventType, type Issue, type RecordingProblem, type RunSnapshot, type TransitionRecord, type ValidationRequest, type WakeUp } from '../engine';
+import { MAX_LISTED_FAILED_SEQS, compactCheckpoints, expandCheckpoints, seqRanges, type CompactTransitionRecord, type EventType, type Issue, type RecordingProblem, type RunSnapshot, type TransitionRecord, type ValidationRequest, type WakeUp } from '../engine/core';
 import type { DeliveryActivities, DeliverySettings } from '../activities/delivery/types';
 import type { StoreActivities, StoreWriteRejectedDetails } from '../activities/store';
 import type { ValidateAndRecordActivities } from '../activities/validate-and-record';

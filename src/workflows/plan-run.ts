@@ -57,7 +57,7 @@ import {
   type SubplanStart,
   type Transition,
   type ValidationRequest,
-} from '../engine';
+} from '../engine/core';
 import { validatePlanSpec } from '../engine/validate-spec';
 import { replanRun, type RunReplannedDetail } from '../engine/replan';
 import type { ValidationActivities } from '../activities';
