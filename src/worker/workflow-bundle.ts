@@ -17,6 +17,9 @@
  * - **No zod locales.** zod's `z.locales` (40-odd translations of its messages, ~400 KiB) is only
  *   re-exported, never used by zod itself, and plan-runner's workflow code never calls it; English,
  *   the default, is loaded by zod's schemas themselves.
+ * - **No source map for the generated shape checks** (`src/engine/generated/`). They are machine
+ *   code from the zod schemas that only return true or false and never throw, so no stack frame
+ *   points into them; their map was ~90 KB of the bundle. The rest of the map is unchanged.
  *
  * Next to the bundle the build writes a manifest: the SHA-256 of the bundle and of every file that
  * went into it. A worker uses the bundle only if every one of those files is unchanged; otherwise
@@ -87,6 +90,20 @@ export function productionWebpackConfigHook(inputs?: Set<string>): NonNullable<B
       ...config.resolve,
       alias: { ...(config.resolve?.alias as Record<string, string | false>), [zodLocalesIndex()]: false },
     };
+    config.plugins = [
+      ...(config.plugins ?? []),
+      {
+        apply(compiler) {
+          compiler.hooks.compilation.tap('plan-runner-unmapped-modules', (compilation) => {
+            // After the devtool's own tap, which turns every module's map on (stage 0).
+            compilation.hooks.buildModule.tap({ name: 'plan-runner-unmapped-modules', stage: 10 }, (module) => {
+              const resource = (module as { resource?: string }).resource;
+              if (resource && UNMAPPED_MODULE.test(resource)) module.useSourceMap = false;
+            });
+          });
+        },
+      },
+    ];
     if (inputs) {
       config.plugins = [
         ...(config.plugins ?? []),
@@ -106,6 +123,9 @@ export function productionWebpackConfigHook(inputs?: Set<string>): NonNullable<B
     return config;
   };
 }
+
+/** Modules bundled without a source map of their own (see the module comment). */
+const UNMAPPED_MODULE = /[\\/]engine[\\/]generated[\\/][^\\/]+\.js$/;
 
 /** zod's `locales/index.cjs`, the module `z.locales` re-exports (aliased to an empty module). */
 function zodLocalesIndex(): string {
