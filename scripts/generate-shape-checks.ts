@@ -9,8 +9,11 @@
  *
  * Each check must never accept what zod refuses, and zod's output for what it accepts must equal
  * the input. So every object is closed (`additionalProperties: false`, where zod would strip an
- * unknown field: such a payload goes to zod, which strips it), lengths count UTF-16 code units and
- * patterns run without the `u` flag (as in JavaScript, which zod uses), formats are left to the
+ * unknown field: such a payload goes to zod, which strips it), a record refuses an own `__proto__`
+ * key (zod's output drops it), lengths count UTF-16 code units (zod counts code points, so a text
+ * over a maximum in units but not in code points goes to zod, which accepts it; a minimum above 1
+ * would be laxer than zod and stops this script), patterns run without the `u` flag (as zod runs
+ * them), formats are left to the
  * patterns zod checks them with, and anything zod does that JSON Schema cannot say (a default, a
  * transform, a refinement other than "not a reserved name") stops this script instead of being
  * dropped. `test/unit/shape-checks.test.ts` checks the two against each other on generated values.
@@ -44,7 +47,7 @@ const CHECKED: Record<string, { schema: z.ZodType; open?: boolean }> = {
 const EXACT_TYPES = new Set(['object', 'string', 'number', 'boolean', 'literal', 'enum', 'union', 'array', 'record', 'unknown', 'optional']);
 
 interface ZodInternals {
-  _zod: { def: { type: string; checks?: Array<{ _zod: { def: { check: string; format?: string; pattern?: RegExp; fn?: unknown } } }> } };
+  _zod: { def: { type: string; checks?: Array<{ _zod: { def: { check: string; format?: string; pattern?: RegExp; fn?: unknown; minimum?: number } } }> } };
 }
 
 /** The JSON Schema (draft-07) of one zod schema, as strict as zod or stricter. */
@@ -61,11 +64,18 @@ export function shapeJsonSchema(name: string, schema: z.ZodType, open = false): 
       const where = `${name}${ctx.path.length ? ` at ${ctx.path.join('.')}` : ''}`;
       if (!EXACT_TYPES.has(def.type)) throw new Error(`${where}: a zod ${def.type} has no exact JSON Schema; leave this schema to zod or extend scripts/generate-shape-checks.ts`);
       if (def.type === 'object' && !open) out.additionalProperties = false;
+      // zod builds a record's output by assignment, so an own `__proto__` key of the input is not in
+      // it (it sets the output's prototype instead): such a payload goes to zod, as before.
+      if (def.type === 'record') out.propertyNames = { ...(out.propertyNames as object), not: { const: '__proto__' } };
       for (const check of def.checks ?? []) {
         const checkDef = check._zod.def;
         if (checkDef.check === 'custom') {
           if (checkDef.fn !== isNotReservedSegment) throw new Error(`${where}: a refinement JSON Schema cannot say; use isNotReservedSegment or leave this schema to zod`);
           out.not = { enum: [...RESERVED_SEGMENTS] };
+        } else if (checkDef.check === 'min_length' && (checkDef.minimum ?? 0) > 1) {
+          // Code units are at least as many as code points: a minimum above 1 in units would pass a
+          // text zod refuses (two emoji are four units but two code points).
+          throw new Error(`${where}: a minimum length above 1 cannot be checked exactly here (zod counts code points)`);
         } else if (checkDef.check === 'string_format') {
           if (checkDef.format !== 'regex' && checkDef.format !== 'datetime') throw new Error(`${where}: string format ${checkDef.format} is not checked exactly here`);
           if (!checkDef.pattern || checkDef.pattern.flags !== '') throw new Error(`${where}: a pattern with flags cannot be checked exactly here`);
@@ -89,7 +99,8 @@ export function renderShapeChecks(): string {
     inlineRefs: false,
     allErrors: false,
     messages: false,
-    // `maxLength` counts what zod counts (UTF-16 code units), not code points.
+    // Lengths in UTF-16 code units (the module comment says why that is safe), which needs no
+    // runtime helper in the generated code; zod counts code points.
     unicode: false,
     unicodeRegExp: false,
     validateFormats: false,

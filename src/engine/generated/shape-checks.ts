@@ -3,7 +3,7 @@
 // Do not edit: `npm run build && npm run gen:shapes` regenerates it, and `npm test` fails when it is stale.
 
 export const PlanSpec = validate21;
-const schema6 = {"type":"object","properties":{"$schema":{"$ref":"#/definitions/__schema0"},"id":{"$ref":"#/definitions/__schema1"},"title":{"$ref":"#/definitions/__schema2"},"description":{"$ref":"#/definitions/__schema3"},"maxConcurrency":{"$ref":"#/definitions/__schema4"},"requireWorkItemTokens":{"$ref":"#/definitions/__schema5"},"inputSchema":{"$ref":"#/definitions/__schema6"},"deadline":{"$ref":"#/definitions/__schema7"},"budget":{"$ref":"#/definitions/__schema11"},"schemas":{"$ref":"#/definitions/__schema13"},"nodes":{"$ref":"#/definitions/__schema14"},"edges":{"$ref":"#/definitions/__schema19"},"plans":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"type":"object","properties":{"$schema":{"$ref":"#/definitions/__schema0"},"id":{"$ref":"#/definitions/__schema1"},"title":{"$ref":"#/definitions/__schema2"},"description":{"$ref":"#/definitions/__schema3"},"maxConcurrency":{"$ref":"#/definitions/__schema4"},"requireWorkItemTokens":{"$ref":"#/definitions/__schema5"},"inputSchema":{"$ref":"#/definitions/__schema6"},"deadline":{"$ref":"#/definitions/__schema7"},"budget":{"$ref":"#/definitions/__schema11"},"schemas":{"$ref":"#/definitions/__schema13"},"nodes":{"$ref":"#/definitions/__schema14"},"edges":{"$ref":"#/definitions/__schema19"}},"required":["id","nodes"],"additionalProperties":false}}},"required":["id","nodes"],"additionalProperties":false,"definitions":{"__schema0":{"type":"string"},"__schema1":{"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9_.-]+$","not":{"enum":["__proto__","prototype","constructor"]}},"__schema2":{"type":"string","maxLength":500},"__schema3":{"type":"string"},"__schema4":{"type":"integer","minimum":1,"maximum":9007199254740991},"__schema5":{"type":"boolean"},"__schema6":{"type":"string","minLength":1},"__schema7":{"allOf":[{"$ref":"#/definitions/__schema8"}]},"__schema8":{"type":"object","properties":{"afterMs":{"$ref":"#/definitions/__schema9"},"warnBeforeMs":{"allOf":[{"$ref":"#/definitions/__schema9"}]},"escalateTo":{"allOf":[{"$ref":"#/definitions/__schema10"}]},"onExpiry":{"type":"string","enum":["escalate","fail"]}},"required":["afterMs"],"additionalProperties":false},"__schema9":{"type":"integer","minimum":0,"maximum":9007199254740991},"__schema10":{"type":"object","properties":{"kind":{"type":"string","enum":["agent","human"]},"ref":{"type":"string","minLength":1,"maxLength":128}},"required":["kind","ref"],"additionalProperties":false},"__schema11":{"allOf":[{"$ref":"#/definitions/__schema12"}]},"__schema12":{"type":"object","properties":{"maxCostUsd":{"type":"number","minimum":0},"maxTokens":{"type":"number","minimum":0},"warnAt":{"type":"number","exclusiveMinimum":0,"maximum":1}},"additionalProperties":false},"__schema13":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"anyOf":[{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{}},{"type":"boolean"}]}},"__schema14":{"minItems":1,"type":"array","items":{"$ref":"#/definitions/__schema15"}},"__schema15":{"type":"object","properties":{"id":{"$ref":"#/definitions/__schema1"},"type":{"type":"string","enum":["task","human-input","human-approval","human-review-edit","human-decision","switch","join","plan"]},"label":{"type":"string","maxLength":500},"owner":{"allOf":[{"$ref":"#/definitions/__schema10"}]},"objective":{"type":"string"},"instructions":{"type":"string"},"deliverables":{"type":"array","items":{"type":"string"}},"successCriteria":{"type":"array","items":{"type":"string"}},"toolPolicy":{},"contextPolicy":{},"inputSchema":{"type":"string","minLength":1},"outputSchema":{"type":"string","minLength":1},"completionChecks":{"type":"array","items":{"oneOf":[{"type":"object","properties":{"kind":{"type":"string","const":"required"},"path":{"type":"string","minLength":1},"severity":{"$ref":"#/definitions/__schema16"},"message":{"$ref":"#/definitions/__schema17"}},"required":["kind","path"],"additionalProperties":false},{"type":"object","properties":{"kind":{"type":"string","const":"artifact"},"name":{"type":"string","minLength":1},"severity":{"$ref":"#/definitions/__schema16"},"message":{"$ref":"#/definitions/__schema17"}},"required":["kind","name"],"additionalProperties":false},{"type":"object","properties":{"kind":{"type":"string","const":"min-length"},"path":{"type":"string","minLength":1},"min":{"$ref":"#/definitions/__schema9"},"severity":{"$ref":"#/definitions/__schema16"},"message":{"$ref":"#/definitions/__schema17"}},"required":["kind","path","min"],"additionalProperties":false},{"type":"object","properties":{"kind":{"type":"string","const":"matches"},"path":{"type":"string","minLength":1},"pattern":{"type":"string","minLength":1,"maxLength":1000},"severity":{"$ref":"#/definitions/__schema16"},"message":{"$ref":"#/definitions/__schema17"}},"required":["kind","path","pattern"],"additionalProperties":false},{"type":"object","properties":{"kind":{"type":"string","const":"condition"},"expression":{"type":"string","minLength":1},"severity":{"$ref":"#/definitions/__schema16"},"message":{"$ref":"#/definitions/__schema17"}},"required":["kind","expression"],"additionalProperties":false}]}},"retry":{"type":"object","properties":{"maxAttempts":{"type":"integer","minimum":1,"maximum":9007199254740991},"retryOn":{"type":"array","items":{"$ref":"#/definitions/__schema18"}}},"required":["maxAttempts"],"additionalProperties":false},"onFailure":{"type":"array","items":{"type":"object","properties":{"on":{"$ref":"#/definitions/__schema18"},"action":{"type":"string","enum":["abort","human-review","replan","skip"]}},"required":["on","action"],"additionalProperties":false}},"timeoutMs":{"allOf":[{"$ref":"#/definitions/__schema9"}]},"delayAfterPredecessorMs":{"allOf":[{"$ref":"#/definitions/__schema9"}]},"notBefore":{"type":"string","format":"date-time","pattern":"^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z|([+-](?:[01]\\d|2[0-3]):[0-5]\\d)))$"},"deadline":{"allOf":[{"$ref":"#/definitions/__schema8"}]},"visibility":{"type":"string","enum":["visible","hidden"]},"approvers":{"type":"array","items":{"type":"string","minLength":1}},"options":{"type":"array","items":{"type":"string","minLength":1}},"quorum":{"type":"object","properties":{"required":{"type":"integer","minimum":1,"maximum":9007199254740991},"veto":{"type":"array","items":{"type":"string","minLength":1}}},"required":["required"],"additionalProperties":false},"join":{"type":"object","properties":{"mode":{"type":"string","enum":["all","any","atLeast"]},"count":{"type":"integer","minimum":1,"maximum":9007199254740991},"cancelRemaining":{"type":"boolean"}},"required":["mode"],"additionalProperties":false},"forEach":{"type":"object","properties":{"items":{"type":"string","minLength":1},"maxItems":{"type":"integer","minimum":1,"maximum":1000},"maxConcurrency":{"type":"integer","minimum":1,"maximum":9007199254740991}},"required":["items"],"additionalProperties":false},"plan":{"allOf":[{"$ref":"#/definitions/__schema1"}]},"budget":{"allOf":[{"$ref":"#/definitions/__schema12"}]}},"required":["id","type"],"additionalProperties":false},"__schema16":{"type":"string","enum":["blocking","warning"]},"__schema17":{"type":"string"},"__schema18":{"type":"string","enum":["validation","agent-error","timeout","input","dispatch","loop-exhausted","subplan","budget"]},"__schema19":{"type":"array","items":{"type":"object","properties":{"from":{"$ref":"#/definitions/__schema1"},"to":{"$ref":"#/definitions/__schema1"},"when":{"type":"string"},"map":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"type":"string"}},"loop":{"type":"object","properties":{"maxIterations":{"type":"integer","minimum":2,"maximum":100},"onExhausted":{"type":"string","enum":["continue","fail"]}},"required":["maxIterations"],"additionalProperties":false}},"required":["from","to"],"additionalProperties":false}}},"$id":"PlanSpec"};
+const schema6 = {"type":"object","properties":{"$schema":{"$ref":"#/definitions/__schema0"},"id":{"$ref":"#/definitions/__schema1"},"title":{"$ref":"#/definitions/__schema2"},"description":{"$ref":"#/definitions/__schema3"},"maxConcurrency":{"$ref":"#/definitions/__schema4"},"requireWorkItemTokens":{"$ref":"#/definitions/__schema5"},"inputSchema":{"$ref":"#/definitions/__schema6"},"deadline":{"$ref":"#/definitions/__schema7"},"budget":{"$ref":"#/definitions/__schema11"},"schemas":{"$ref":"#/definitions/__schema13"},"nodes":{"$ref":"#/definitions/__schema14"},"edges":{"$ref":"#/definitions/__schema19"},"plans":{"type":"object","propertyNames":{"type":"string","not":{"const":"__proto__"}},"additionalProperties":{"type":"object","properties":{"$schema":{"$ref":"#/definitions/__schema0"},"id":{"$ref":"#/definitions/__schema1"},"title":{"$ref":"#/definitions/__schema2"},"description":{"$ref":"#/definitions/__schema3"},"maxConcurrency":{"$ref":"#/definitions/__schema4"},"requireWorkItemTokens":{"$ref":"#/definitions/__schema5"},"inputSchema":{"$ref":"#/definitions/__schema6"},"deadline":{"$ref":"#/definitions/__schema7"},"budget":{"$ref":"#/definitions/__schema11"},"schemas":{"$ref":"#/definitions/__schema13"},"nodes":{"$ref":"#/definitions/__schema14"},"edges":{"$ref":"#/definitions/__schema19"}},"required":["id","nodes"],"additionalProperties":false}}},"required":["id","nodes"],"additionalProperties":false,"definitions":{"__schema0":{"type":"string"},"__schema1":{"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9_.-]+$","not":{"enum":["__proto__","prototype","constructor"]}},"__schema2":{"type":"string","maxLength":500},"__schema3":{"type":"string"},"__schema4":{"type":"integer","minimum":1,"maximum":9007199254740991},"__schema5":{"type":"boolean"},"__schema6":{"type":"string","minLength":1},"__schema7":{"allOf":[{"$ref":"#/definitions/__schema8"}]},"__schema8":{"type":"object","properties":{"afterMs":{"$ref":"#/definitions/__schema9"},"warnBeforeMs":{"allOf":[{"$ref":"#/definitions/__schema9"}]},"escalateTo":{"allOf":[{"$ref":"#/definitions/__schema10"}]},"onExpiry":{"type":"string","enum":["escalate","fail"]}},"required":["afterMs"],"additionalProperties":false},"__schema9":{"type":"integer","minimum":0,"maximum":9007199254740991},"__schema10":{"type":"object","properties":{"kind":{"type":"string","enum":["agent","human"]},"ref":{"type":"string","minLength":1,"maxLength":128}},"required":["kind","ref"],"additionalProperties":false},"__schema11":{"allOf":[{"$ref":"#/definitions/__schema12"}]},"__schema12":{"type":"object","properties":{"maxCostUsd":{"type":"number","minimum":0},"maxTokens":{"type":"number","minimum":0},"warnAt":{"type":"number","exclusiveMinimum":0,"maximum":1}},"additionalProperties":false},"__schema13":{"type":"object","propertyNames":{"type":"string","not":{"const":"__proto__"}},"additionalProperties":{"anyOf":[{"type":"object","propertyNames":{"type":"string","not":{"const":"__proto__"}},"additionalProperties":{}},{"type":"boolean"}]}},"__schema14":{"minItems":1,"type":"array","items":{"$ref":"#/definitions/__schema15"}},"__schema15":{"type":"object","properties":{"id":{"$ref":"#/definitions/__schema1"},"type":{"type":"string","enum":["task","human-input","human-approval","human-review-edit","human-decision","switch","join","plan"]},"label":{"type":"string","maxLength":500},"owner":{"allOf":[{"$ref":"#/definitions/__schema10"}]},"objective":{"type":"string"},"instructions":{"type":"string"},"deliverables":{"type":"array","items":{"type":"string"}},"successCriteria":{"type":"array","items":{"type":"string"}},"toolPolicy":{},"contextPolicy":{},"inputSchema":{"type":"string","minLength":1},"outputSchema":{"type":"string","minLength":1},"completionChecks":{"type":"array","items":{"oneOf":[{"type":"object","properties":{"kind":{"type":"string","const":"required"},"path":{"type":"string","minLength":1},"severity":{"$ref":"#/definitions/__schema16"},"message":{"$ref":"#/definitions/__schema17"}},"required":["kind","path"],"additionalProperties":false},{"type":"object","properties":{"kind":{"type":"string","const":"artifact"},"name":{"type":"string","minLength":1},"severity":{"$ref":"#/definitions/__schema16"},"message":{"$ref":"#/definitions/__schema17"}},"required":["kind","name"],"additionalProperties":false},{"type":"object","properties":{"kind":{"type":"string","const":"min-length"},"path":{"type":"string","minLength":1},"min":{"$ref":"#/definitions/__schema9"},"severity":{"$ref":"#/definitions/__schema16"},"message":{"$ref":"#/definitions/__schema17"}},"required":["kind","path","min"],"additionalProperties":false},{"type":"object","properties":{"kind":{"type":"string","const":"matches"},"path":{"type":"string","minLength":1},"pattern":{"type":"string","minLength":1,"maxLength":1000},"severity":{"$ref":"#/definitions/__schema16"},"message":{"$ref":"#/definitions/__schema17"}},"required":["kind","path","pattern"],"additionalProperties":false},{"type":"object","properties":{"kind":{"type":"string","const":"condition"},"expression":{"type":"string","minLength":1},"severity":{"$ref":"#/definitions/__schema16"},"message":{"$ref":"#/definitions/__schema17"}},"required":["kind","expression"],"additionalProperties":false}]}},"retry":{"type":"object","properties":{"maxAttempts":{"type":"integer","minimum":1,"maximum":9007199254740991},"retryOn":{"type":"array","items":{"$ref":"#/definitions/__schema18"}}},"required":["maxAttempts"],"additionalProperties":false},"onFailure":{"type":"array","items":{"type":"object","properties":{"on":{"$ref":"#/definitions/__schema18"},"action":{"type":"string","enum":["abort","human-review","replan","skip"]}},"required":["on","action"],"additionalProperties":false}},"timeoutMs":{"allOf":[{"$ref":"#/definitions/__schema9"}]},"delayAfterPredecessorMs":{"allOf":[{"$ref":"#/definitions/__schema9"}]},"notBefore":{"type":"string","format":"date-time","pattern":"^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z|([+-](?:[01]\\d|2[0-3]):[0-5]\\d)))$"},"deadline":{"allOf":[{"$ref":"#/definitions/__schema8"}]},"visibility":{"type":"string","enum":["visible","hidden"]},"approvers":{"type":"array","items":{"type":"string","minLength":1}},"options":{"type":"array","items":{"type":"string","minLength":1}},"quorum":{"type":"object","properties":{"required":{"type":"integer","minimum":1,"maximum":9007199254740991},"veto":{"type":"array","items":{"type":"string","minLength":1}}},"required":["required"],"additionalProperties":false},"join":{"type":"object","properties":{"mode":{"type":"string","enum":["all","any","atLeast"]},"count":{"type":"integer","minimum":1,"maximum":9007199254740991},"cancelRemaining":{"type":"boolean"}},"required":["mode"],"additionalProperties":false},"forEach":{"type":"object","properties":{"items":{"type":"string","minLength":1},"maxItems":{"type":"integer","minimum":1,"maximum":1000},"maxConcurrency":{"type":"integer","minimum":1,"maximum":9007199254740991}},"required":["items"],"additionalProperties":false},"plan":{"allOf":[{"$ref":"#/definitions/__schema1"}]},"budget":{"allOf":[{"$ref":"#/definitions/__schema12"}]}},"required":["id","type"],"additionalProperties":false},"__schema16":{"type":"string","enum":["blocking","warning"]},"__schema17":{"type":"string"},"__schema18":{"type":"string","enum":["validation","agent-error","timeout","input","dispatch","loop-exhausted","subplan","budget"]},"__schema19":{"type":"array","items":{"type":"object","properties":{"from":{"$ref":"#/definitions/__schema1"},"to":{"$ref":"#/definitions/__schema1"},"when":{"type":"string"},"map":{"type":"object","propertyNames":{"type":"string","not":{"const":"__proto__"}},"additionalProperties":{"type":"string"}},"loop":{"type":"object","properties":{"maxIterations":{"type":"integer","minimum":2,"maximum":100},"onExhausted":{"type":"string","enum":["continue","fail"]}},"required":["maxIterations"],"additionalProperties":false}},"required":["from","to"],"additionalProperties":false}}},"$id":"PlanSpec"};
 const func2 = Object.prototype.hasOwnProperty;
 const schema7 = {"type":"string"};
 
@@ -492,7 +492,7 @@ validate45.errors = vErrors;
 return errors === 0;
 }
 
-const schema20 = {"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"anyOf":[{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{}},{"type":"boolean"}]}};
+const schema20 = {"type":"object","propertyNames":{"type":"string","not":{"const":"__proto__"}},"additionalProperties":{"anyOf":[{"type":"object","propertyNames":{"type":"string","not":{"const":"__proto__"}},"additionalProperties":{}},{"type":"boolean"}]}};
 
 function validate49(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -511,14 +511,48 @@ vErrors.push(err0);
 }
 errors++;
 }
-var valid0 = _errs1 === errors;
-if(!valid0){
+const _errs3 = errors;
+const _errs4 = errors;
+if("__proto__" !== key0){
 const err1 = null;
 if(vErrors === null){
 vErrors = [err1];
 }
 else {
 vErrors.push(err1);
+}
+errors++;
+}
+var valid1 = _errs4 === errors;
+if(valid1){
+const err2 = null;
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+else {
+errors = _errs3;
+if(vErrors !== null){
+if(_errs3){
+vErrors.length = _errs3;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs1 === errors;
+if(!valid0){
+const err3 = null;
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
 }
 errors++;
 validate49.errors = vErrors;
@@ -529,39 +563,15 @@ break;
 if(valid0){
 for(const key1 in data){
 let data0 = data[key1];
-const _errs4 = errors;
-const _errs5 = errors;
-let valid2 = false;
 const _errs6 = errors;
-if(errors === _errs6){
+const _errs7 = errors;
+let valid3 = false;
+const _errs8 = errors;
+if(errors === _errs8){
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 for(const key2 in data0){
-const _errs8 = errors;
+const _errs10 = errors;
 if(typeof key2 !== "string"){
-const err2 = null;
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-var valid3 = _errs8 === errors;
-if(!valid3){
-const err3 = null;
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-break;
-}
-}
-}
-else {
 const err4 = null;
 if(vErrors === null){
 vErrors = [err4];
@@ -571,12 +581,9 @@ vErrors.push(err4);
 }
 errors++;
 }
-}
-var _valid0 = _errs6 === errors;
-valid2 = valid2 || _valid0;
-if(!valid2){
-const _errs11 = errors;
-if(typeof data0 !== "boolean"){
+const _errs12 = errors;
+const _errs13 = errors;
+if("__proto__" !== key2){
 const err5 = null;
 if(vErrors === null){
 vErrors = [err5];
@@ -586,10 +593,8 @@ vErrors.push(err5);
 }
 errors++;
 }
-var _valid0 = _errs11 === errors;
-valid2 = valid2 || _valid0;
-}
-if(!valid2){
+var valid5 = _errs13 === errors;
+if(valid5){
 const err6 = null;
 if(vErrors === null){
 vErrors = [err6];
@@ -598,22 +603,85 @@ else {
 vErrors.push(err6);
 }
 errors++;
-validate49.errors = vErrors;
-return false;
 }
 else {
-errors = _errs5;
+errors = _errs12;
 if(vErrors !== null){
-if(_errs5){
-vErrors.length = _errs5;
+if(_errs12){
+vErrors.length = _errs12;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid1 = _errs4 === errors;
-if(!valid1){
+var valid4 = _errs10 === errors;
+if(!valid4){
+const err7 = null;
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+break;
+}
+}
+}
+else {
+const err8 = null;
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+var _valid0 = _errs8 === errors;
+valid3 = valid3 || _valid0;
+if(!valid3){
+const _errs15 = errors;
+if(typeof data0 !== "boolean"){
+const err9 = null;
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+var _valid0 = _errs15 === errors;
+valid3 = valid3 || _valid0;
+}
+if(!valid3){
+const err10 = null;
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+validate49.errors = vErrors;
+return false;
+}
+else {
+errors = _errs7;
+if(vErrors !== null){
+if(_errs7){
+vErrors.length = _errs7;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid2 = _errs6 === errors;
+if(!valid2){
 break;
 }
 }
@@ -2429,7 +2497,7 @@ validate51.errors = vErrors;
 return errors === 0;
 }
 
-const schema26 = {"type":"array","items":{"type":"object","properties":{"from":{"$ref":"#/definitions/__schema1"},"to":{"$ref":"#/definitions/__schema1"},"when":{"type":"string"},"map":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"type":"string"}},"loop":{"type":"object","properties":{"maxIterations":{"type":"integer","minimum":2,"maximum":100},"onExhausted":{"type":"string","enum":["continue","fail"]}},"required":["maxIterations"],"additionalProperties":false}},"required":["from","to"],"additionalProperties":false}};
+const schema26 = {"type":"array","items":{"type":"object","properties":{"from":{"$ref":"#/definitions/__schema1"},"to":{"$ref":"#/definitions/__schema1"},"when":{"type":"string"},"map":{"type":"object","propertyNames":{"type":"string","not":{"const":"__proto__"}},"additionalProperties":{"type":"string"}},"loop":{"type":"object","properties":{"maxIterations":{"type":"integer","minimum":2,"maximum":100},"onExhausted":{"type":"string","enum":["continue","fail"]}},"required":["maxIterations"],"additionalProperties":false}},"required":["from","to"],"additionalProperties":false}};
 
 function validate78(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -2511,14 +2579,48 @@ vErrors.push(err0);
 }
 errors++;
 }
-var valid2 = _errs10 === errors;
-if(!valid2){
+const _errs12 = errors;
+const _errs13 = errors;
+if("__proto__" !== key1){
 const err1 = null;
 if(vErrors === null){
 vErrors = [err1];
 }
 else {
 vErrors.push(err1);
+}
+errors++;
+}
+var valid3 = _errs13 === errors;
+if(valid3){
+const err2 = null;
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+else {
+errors = _errs12;
+if(vErrors !== null){
+if(_errs12){
+vErrors.length = _errs12;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid2 = _errs10 === errors;
+if(!valid2){
+const err3 = null;
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
 }
 errors++;
 validate78.errors = vErrors;
@@ -2528,13 +2630,13 @@ break;
 }
 if(valid2){
 for(const key2 in data4){
-const _errs13 = errors;
+const _errs15 = errors;
 if(typeof data4[key2] !== "string"){
 validate78.errors = [null];
 return false;
 }
-var valid3 = _errs13 === errors;
-if(!valid3){
+var valid4 = _errs15 === errors;
+if(!valid4){
 break;
 }
 }
@@ -2553,8 +2655,8 @@ var valid1 = true;
 if(valid1){
 if(data0.loop !== undefined){
 let data6 = data0.loop;
-const _errs15 = errors;
-if(errors === _errs15){
+const _errs17 = errors;
+if(errors === _errs17){
 if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 let missing1;
 if((data6.maxIterations === undefined) && (missing1 = "maxIterations")){
@@ -2562,7 +2664,7 @@ validate78.errors = [null];
 return false;
 }
 else {
-const _errs17 = errors;
+const _errs19 = errors;
 for(const key3 in data6){
 if(!((key3 === "maxIterations") || (key3 === "onExhausted"))){
 validate78.errors = [null];
@@ -2570,15 +2672,15 @@ return false;
 break;
 }
 }
-if(_errs17 === errors){
+if(_errs19 === errors){
 if(data6.maxIterations !== undefined){
 let data7 = data6.maxIterations;
-const _errs18 = errors;
+const _errs20 = errors;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
 validate78.errors = [null];
 return false;
 }
-if(errors === _errs18){
+if(errors === _errs20){
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 100 || isNaN(data7)){
 validate78.errors = [null];
@@ -2592,15 +2694,15 @@ return false;
 }
 }
 }
-var valid4 = _errs18 === errors;
+var valid5 = _errs20 === errors;
 }
 else {
-var valid4 = true;
+var valid5 = true;
 }
-if(valid4){
+if(valid5){
 if(data6.onExhausted !== undefined){
 let data8 = data6.onExhausted;
-const _errs20 = errors;
+const _errs22 = errors;
 if(typeof data8 !== "string"){
 validate78.errors = [null];
 return false;
@@ -2609,10 +2711,10 @@ if(!((data8 === "continue") || (data8 === "fail"))){
 validate78.errors = [null];
 return false;
 }
-var valid4 = _errs20 === errors;
+var valid5 = _errs22 === errors;
 }
 else {
-var valid4 = true;
+var valid5 = true;
 }
 }
 }
@@ -2623,7 +2725,7 @@ validate78.errors = [null];
 return false;
 }
 }
-var valid1 = _errs15 === errors;
+var valid1 = _errs17 === errors;
 }
 else {
 var valid1 = true;
@@ -2838,14 +2940,48 @@ vErrors.push(err0);
 }
 errors++;
 }
-var valid1 = _errs16 === errors;
-if(!valid1){
+const _errs18 = errors;
+const _errs19 = errors;
+if("__proto__" !== key1){
 const err1 = null;
 if(vErrors === null){
 vErrors = [err1];
 }
 else {
 vErrors.push(err1);
+}
+errors++;
+}
+var valid2 = _errs19 === errors;
+if(valid2){
+const err2 = null;
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+else {
+errors = _errs18;
+if(vErrors !== null){
+if(_errs18){
+vErrors.length = _errs18;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid1 = _errs16 === errors;
+if(!valid1){
+const err3 = null;
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
 }
 errors++;
 validate21.errors = vErrors;
@@ -2856,8 +2992,8 @@ break;
 if(valid1){
 for(const key2 in data12){
 let data13 = data12[key2];
-const _errs19 = errors;
-if(errors === _errs19){
+const _errs21 = errors;
+if(errors === _errs21){
 if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
 let missing1;
 if(((data13.id === undefined) && (missing1 = "id")) || ((data13.nodes === undefined) && (missing1 = "nodes"))){
@@ -2865,7 +3001,7 @@ validate21.errors = [null];
 return false;
 }
 else {
-const _errs21 = errors;
+const _errs23 = errors;
 for(const key3 in data13){
 if(!(func2.call(schema6.properties.plans.additionalProperties.properties, key3))){
 validate21.errors = [null];
@@ -2873,149 +3009,149 @@ return false;
 break;
 }
 }
-if(_errs21 === errors){
+if(_errs23 === errors){
 if(data13.$schema !== undefined){
-const _errs22 = errors;
+const _errs24 = errors;
 if(!(validate22(data13.$schema, {instancePath:instancePath+"/plans/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/$schema",parentData:data13,parentDataProperty:"$schema",rootData}))){
 vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
 errors = vErrors.length;
 }
-var valid3 = _errs22 === errors;
+var valid4 = _errs24 === errors;
 }
 else {
-var valid3 = true;
+var valid4 = true;
 }
-if(valid3){
+if(valid4){
 if(data13.id !== undefined){
-const _errs23 = errors;
+const _errs25 = errors;
 if(!(validate24(data13.id, {instancePath:instancePath+"/plans/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/id",parentData:data13,parentDataProperty:"id",rootData}))){
 vErrors = vErrors === null ? validate24.errors : vErrors.concat(validate24.errors);
 errors = vErrors.length;
 }
-var valid3 = _errs23 === errors;
+var valid4 = _errs25 === errors;
 }
 else {
-var valid3 = true;
+var valid4 = true;
 }
-if(valid3){
+if(valid4){
 if(data13.title !== undefined){
-const _errs24 = errors;
+const _errs26 = errors;
 if(!(validate26(data13.title, {instancePath:instancePath+"/plans/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/title",parentData:data13,parentDataProperty:"title",rootData}))){
 vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
 errors = vErrors.length;
 }
-var valid3 = _errs24 === errors;
+var valid4 = _errs26 === errors;
 }
 else {
-var valid3 = true;
+var valid4 = true;
 }
-if(valid3){
+if(valid4){
 if(data13.description !== undefined){
-const _errs25 = errors;
+const _errs27 = errors;
 if(!(validate28(data13.description, {instancePath:instancePath+"/plans/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/description",parentData:data13,parentDataProperty:"description",rootData}))){
 vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
 errors = vErrors.length;
 }
-var valid3 = _errs25 === errors;
+var valid4 = _errs27 === errors;
 }
 else {
-var valid3 = true;
+var valid4 = true;
 }
-if(valid3){
+if(valid4){
 if(data13.maxConcurrency !== undefined){
-const _errs26 = errors;
+const _errs28 = errors;
 if(!(validate30(data13.maxConcurrency, {instancePath:instancePath+"/plans/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/maxConcurrency",parentData:data13,parentDataProperty:"maxConcurrency",rootData}))){
 vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
 errors = vErrors.length;
 }
-var valid3 = _errs26 === errors;
+var valid4 = _errs28 === errors;
 }
 else {
-var valid3 = true;
+var valid4 = true;
 }
-if(valid3){
+if(valid4){
 if(data13.requireWorkItemTokens !== undefined){
-const _errs27 = errors;
+const _errs29 = errors;
 if(!(validate32(data13.requireWorkItemTokens, {instancePath:instancePath+"/plans/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/requireWorkItemTokens",parentData:data13,parentDataProperty:"requireWorkItemTokens",rootData}))){
 vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
 errors = vErrors.length;
 }
-var valid3 = _errs27 === errors;
+var valid4 = _errs29 === errors;
 }
 else {
-var valid3 = true;
+var valid4 = true;
 }
-if(valid3){
+if(valid4){
 if(data13.inputSchema !== undefined){
-const _errs28 = errors;
+const _errs30 = errors;
 if(!(validate34(data13.inputSchema, {instancePath:instancePath+"/plans/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/inputSchema",parentData:data13,parentDataProperty:"inputSchema",rootData}))){
 vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
 errors = vErrors.length;
 }
-var valid3 = _errs28 === errors;
+var valid4 = _errs30 === errors;
 }
 else {
-var valid3 = true;
+var valid4 = true;
 }
-if(valid3){
+if(valid4){
 if(data13.deadline !== undefined){
-const _errs29 = errors;
+const _errs31 = errors;
 if(!(validate36(data13.deadline, {instancePath:instancePath+"/plans/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/deadline",parentData:data13,parentDataProperty:"deadline",rootData}))){
 vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
 errors = vErrors.length;
 }
-var valid3 = _errs29 === errors;
+var valid4 = _errs31 === errors;
 }
 else {
-var valid3 = true;
+var valid4 = true;
 }
-if(valid3){
+if(valid4){
 if(data13.budget !== undefined){
-const _errs30 = errors;
+const _errs32 = errors;
 if(!(validate45(data13.budget, {instancePath:instancePath+"/plans/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/budget",parentData:data13,parentDataProperty:"budget",rootData}))){
 vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
 errors = vErrors.length;
 }
-var valid3 = _errs30 === errors;
+var valid4 = _errs32 === errors;
 }
 else {
-var valid3 = true;
+var valid4 = true;
 }
-if(valid3){
+if(valid4){
 if(data13.schemas !== undefined){
-const _errs31 = errors;
+const _errs33 = errors;
 if(!(validate49(data13.schemas, {instancePath:instancePath+"/plans/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/schemas",parentData:data13,parentDataProperty:"schemas",rootData}))){
 vErrors = vErrors === null ? validate49.errors : vErrors.concat(validate49.errors);
 errors = vErrors.length;
 }
-var valid3 = _errs31 === errors;
+var valid4 = _errs33 === errors;
 }
 else {
-var valid3 = true;
+var valid4 = true;
 }
-if(valid3){
+if(valid4){
 if(data13.nodes !== undefined){
-const _errs32 = errors;
+const _errs34 = errors;
 if(!(validate51(data13.nodes, {instancePath:instancePath+"/plans/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/nodes",parentData:data13,parentDataProperty:"nodes",rootData}))){
 vErrors = vErrors === null ? validate51.errors : vErrors.concat(validate51.errors);
 errors = vErrors.length;
 }
-var valid3 = _errs32 === errors;
+var valid4 = _errs34 === errors;
 }
 else {
-var valid3 = true;
+var valid4 = true;
 }
-if(valid3){
+if(valid4){
 if(data13.edges !== undefined){
-const _errs33 = errors;
+const _errs35 = errors;
 if(!(validate78(data13.edges, {instancePath:instancePath+"/plans/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/edges",parentData:data13,parentDataProperty:"edges",rootData}))){
 vErrors = vErrors === null ? validate78.errors : vErrors.concat(validate78.errors);
 errors = vErrors.length;
 }
-var valid3 = _errs33 === errors;
+var valid4 = _errs35 === errors;
 }
 else {
-var valid3 = true;
+var valid4 = true;
 }
 }
 }
@@ -3036,8 +3172,8 @@ validate21.errors = [null];
 return false;
 }
 }
-var valid2 = _errs19 === errors;
-if(!valid2){
+var valid3 = _errs21 === errors;
+if(!valid3){
 break;
 }
 }
@@ -3078,7 +3214,7 @@ return errors === 0;
 }
 
 export const AgentSubmission = validate94;
-const schema27 = {"type":"object","properties":{"nodeId":{"type":"string","minLength":1,"maxLength":128},"attempt":{"type":"integer","minimum":1,"maximum":9007199254740991},"submissionId":{"allOf":[{"$ref":"#/definitions/__schema0"}]},"by":{"allOf":[{"$ref":"#/definitions/__schema0"}]},"token":{"allOf":[{"$ref":"#/definitions/__schema0"}]},"structuredOutput":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{}},"artifacts":{"type":"array","items":{"type":"object","properties":{"name":{"allOf":[{"$ref":"#/definitions/__schema0"}],"not":{"enum":["__proto__","prototype","constructor"]}},"kind":{"$ref":"#/definitions/__schema0"},"pointer":{"type":"string","minLength":1,"maxLength":10000},"schemaRef":{"allOf":[{"$ref":"#/definitions/__schema0"}]},"payload":{}},"required":["name","kind","pointer"],"additionalProperties":false}},"notes":{"type":"string"},"handoffContext":{},"failure":{"type":"object","properties":{"class":{"type":"string","enum":["validation","agent-error","timeout","input","dispatch","loop-exhausted","subplan","budget"]},"message":{"type":"string","maxLength":10000}},"required":["message"],"additionalProperties":false},"usage":{"type":"object","properties":{"inputTokens":{"allOf":[{"$ref":"#/definitions/__schema1"}]},"outputTokens":{"allOf":[{"$ref":"#/definitions/__schema1"}]},"costUsd":{"allOf":[{"$ref":"#/definitions/__schema1"}]}},"additionalProperties":false}},"required":["nodeId"],"additionalProperties":false,"definitions":{"__schema0":{"type":"string","minLength":1,"maxLength":200},"__schema1":{"type":"number","minimum":0}},"$id":"AgentSubmission"};
+const schema27 = {"type":"object","properties":{"nodeId":{"type":"string","minLength":1,"maxLength":128},"attempt":{"type":"integer","minimum":1,"maximum":9007199254740991},"submissionId":{"allOf":[{"$ref":"#/definitions/__schema0"}]},"by":{"allOf":[{"$ref":"#/definitions/__schema0"}]},"token":{"allOf":[{"$ref":"#/definitions/__schema0"}]},"structuredOutput":{"type":"object","propertyNames":{"type":"string","not":{"const":"__proto__"}},"additionalProperties":{}},"artifacts":{"type":"array","items":{"type":"object","properties":{"name":{"allOf":[{"$ref":"#/definitions/__schema0"}],"not":{"enum":["__proto__","prototype","constructor"]}},"kind":{"$ref":"#/definitions/__schema0"},"pointer":{"type":"string","minLength":1,"maxLength":10000},"schemaRef":{"allOf":[{"$ref":"#/definitions/__schema0"}]},"payload":{}},"required":["name","kind","pointer"],"additionalProperties":false}},"notes":{"type":"string"},"handoffContext":{},"failure":{"type":"object","properties":{"class":{"type":"string","enum":["validation","agent-error","timeout","input","dispatch","loop-exhausted","subplan","budget"]},"message":{"type":"string","maxLength":10000}},"required":["message"],"additionalProperties":false},"usage":{"type":"object","properties":{"inputTokens":{"allOf":[{"$ref":"#/definitions/__schema1"}]},"outputTokens":{"allOf":[{"$ref":"#/definitions/__schema1"}]},"costUsd":{"allOf":[{"$ref":"#/definitions/__schema1"}]}},"additionalProperties":false}},"required":["nodeId"],"additionalProperties":false,"definitions":{"__schema0":{"type":"string","minLength":1,"maxLength":200},"__schema1":{"type":"number","minimum":0}},"$id":"AgentSubmission"};
 const schema28 = {"type":"string","minLength":1,"maxLength":200};
 
 function validate95(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -3256,14 +3392,48 @@ vErrors.push(err0);
 }
 errors++;
 }
-var valid4 = _errs14 === errors;
-if(!valid4){
+const _errs16 = errors;
+const _errs17 = errors;
+if("__proto__" !== key1){
 const err1 = null;
 if(vErrors === null){
 vErrors = [err1];
 }
 else {
 vErrors.push(err1);
+}
+errors++;
+}
+var valid5 = _errs17 === errors;
+if(valid5){
+const err2 = null;
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+else {
+errors = _errs16;
+if(vErrors !== null){
+if(_errs16){
+vErrors.length = _errs16;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid4 = _errs14 === errors;
+if(!valid4){
+const err3 = null;
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
 }
 errors++;
 validate94.errors = vErrors;
@@ -3285,15 +3455,15 @@ var valid0 = true;
 if(valid0){
 if(data.artifacts !== undefined){
 let data6 = data.artifacts;
-const _errs17 = errors;
-if(errors === _errs17){
+const _errs19 = errors;
+if(errors === _errs19){
 if(Array.isArray(data6)){
-var valid5 = true;
+var valid6 = true;
 const len0 = data6.length;
 for(let i0=0; i0<len0; i0++){
 let data7 = data6[i0];
-const _errs19 = errors;
-if(errors === _errs19){
+const _errs21 = errors;
+if(errors === _errs21){
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 let missing1;
 if((((data7.name === undefined) && (missing1 = "name")) || ((data7.kind === undefined) && (missing1 = "kind"))) || ((data7.pointer === undefined) && (missing1 = "pointer"))){
@@ -3301,7 +3471,7 @@ validate94.errors = [null];
 return false;
 }
 else {
-const _errs21 = errors;
+const _errs23 = errors;
 for(const key2 in data7){
 if(!(((((key2 === "name") || (key2 === "kind")) || (key2 === "pointer")) || (key2 === "schemaRef")) || (key2 === "payload"))){
 validate94.errors = [null];
@@ -3309,32 +3479,32 @@ return false;
 break;
 }
 }
-if(_errs21 === errors){
+if(_errs23 === errors){
 if(data7.name !== undefined){
 let data8 = data7.name;
-const _errs22 = errors;
-const _errs23 = errors;
 const _errs24 = errors;
+const _errs25 = errors;
+const _errs26 = errors;
 if(!(((data8 === "__proto__") || (data8 === "prototype")) || (data8 === "constructor"))){
-const err2 = null;
+const err4 = null;
 if(vErrors === null){
-vErrors = [err2];
+vErrors = [err4];
 }
 else {
-vErrors.push(err2);
+vErrors.push(err4);
 }
 errors++;
 }
-var valid7 = _errs24 === errors;
-if(valid7){
+var valid8 = _errs26 === errors;
+if(valid8){
 validate94.errors = [null];
 return false;
 }
 else {
-errors = _errs23;
+errors = _errs25;
 if(vErrors !== null){
-if(_errs23){
-vErrors.length = _errs23;
+if(_errs25){
+vErrors.length = _errs25;
 }
 else {
 vErrors = null;
@@ -3345,28 +3515,28 @@ vErrors = vErrors === null ? validate95.errors : vErrors.concat(validate95.error
 errors = vErrors.length;
 }
 }
-var valid6 = _errs22 === errors;
+var valid7 = _errs24 === errors;
 }
 else {
-var valid6 = true;
+var valid7 = true;
 }
-if(valid6){
+if(valid7){
 if(data7.kind !== undefined){
-const _errs26 = errors;
+const _errs28 = errors;
 if(!(validate95(data7.kind, {instancePath:instancePath+"/artifacts/" + i0+"/kind",parentData:data7,parentDataProperty:"kind",rootData}))){
 vErrors = vErrors === null ? validate95.errors : vErrors.concat(validate95.errors);
 errors = vErrors.length;
 }
-var valid6 = _errs26 === errors;
+var valid7 = _errs28 === errors;
 }
 else {
-var valid6 = true;
+var valid7 = true;
 }
-if(valid6){
+if(valid7){
 if(data7.pointer !== undefined){
 let data10 = data7.pointer;
-const _errs27 = errors;
-if(errors === _errs27){
+const _errs29 = errors;
+if(errors === _errs29){
 if(typeof data10 === "string"){
 if(data10.length > 10000){
 validate94.errors = [null];
@@ -3384,22 +3554,22 @@ validate94.errors = [null];
 return false;
 }
 }
-var valid6 = _errs27 === errors;
+var valid7 = _errs29 === errors;
 }
 else {
-var valid6 = true;
+var valid7 = true;
 }
-if(valid6){
+if(valid7){
 if(data7.schemaRef !== undefined){
-const _errs29 = errors;
+const _errs31 = errors;
 if(!(validate95(data7.schemaRef, {instancePath:instancePath+"/artifacts/" + i0+"/schemaRef",parentData:data7,parentDataProperty:"schemaRef",rootData}))){
 vErrors = vErrors === null ? validate95.errors : vErrors.concat(validate95.errors);
 errors = vErrors.length;
 }
-var valid6 = _errs29 === errors;
+var valid7 = _errs31 === errors;
 }
 else {
-var valid6 = true;
+var valid7 = true;
 }
 }
 }
@@ -3412,8 +3582,8 @@ validate94.errors = [null];
 return false;
 }
 }
-var valid5 = _errs19 === errors;
-if(!valid5){
+var valid6 = _errs21 === errors;
+if(!valid6){
 break;
 }
 }
@@ -3423,19 +3593,19 @@ validate94.errors = [null];
 return false;
 }
 }
-var valid0 = _errs17 === errors;
+var valid0 = _errs19 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.notes !== undefined){
-const _errs31 = errors;
+const _errs33 = errors;
 if(typeof data.notes !== "string"){
 validate94.errors = [null];
 return false;
 }
-var valid0 = _errs31 === errors;
+var valid0 = _errs33 === errors;
 }
 else {
 var valid0 = true;
@@ -3443,8 +3613,8 @@ var valid0 = true;
 if(valid0){
 if(data.failure !== undefined){
 let data13 = data.failure;
-const _errs33 = errors;
-if(errors === _errs33){
+const _errs35 = errors;
+if(errors === _errs35){
 if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
 let missing2;
 if((data13.message === undefined) && (missing2 = "message")){
@@ -3452,7 +3622,7 @@ validate94.errors = [null];
 return false;
 }
 else {
-const _errs35 = errors;
+const _errs37 = errors;
 for(const key3 in data13){
 if(!((key3 === "class") || (key3 === "message"))){
 validate94.errors = [null];
@@ -3460,10 +3630,10 @@ return false;
 break;
 }
 }
-if(_errs35 === errors){
+if(_errs37 === errors){
 if(data13.class !== undefined){
 let data14 = data13.class;
-const _errs36 = errors;
+const _errs38 = errors;
 if(typeof data14 !== "string"){
 validate94.errors = [null];
 return false;
@@ -3472,16 +3642,16 @@ if(!((((((((data14 === "validation") || (data14 === "agent-error")) || (data14 =
 validate94.errors = [null];
 return false;
 }
-var valid10 = _errs36 === errors;
+var valid11 = _errs38 === errors;
 }
 else {
-var valid10 = true;
+var valid11 = true;
 }
-if(valid10){
+if(valid11){
 if(data13.message !== undefined){
 let data15 = data13.message;
-const _errs38 = errors;
-if(errors === _errs38){
+const _errs40 = errors;
+if(errors === _errs40){
 if(typeof data15 === "string"){
 if(data15.length > 10000){
 validate94.errors = [null];
@@ -3493,10 +3663,10 @@ validate94.errors = [null];
 return false;
 }
 }
-var valid10 = _errs38 === errors;
+var valid11 = _errs40 === errors;
 }
 else {
-var valid10 = true;
+var valid11 = true;
 }
 }
 }
@@ -3507,7 +3677,7 @@ validate94.errors = [null];
 return false;
 }
 }
-var valid0 = _errs33 === errors;
+var valid0 = _errs35 === errors;
 }
 else {
 var valid0 = true;
@@ -3515,10 +3685,10 @@ var valid0 = true;
 if(valid0){
 if(data.usage !== undefined){
 let data16 = data.usage;
-const _errs40 = errors;
-if(errors === _errs40){
-if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
 const _errs42 = errors;
+if(errors === _errs42){
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+const _errs44 = errors;
 for(const key4 in data16){
 if(!(((key4 === "inputTokens") || (key4 === "outputTokens")) || (key4 === "costUsd"))){
 validate94.errors = [null];
@@ -3526,41 +3696,41 @@ return false;
 break;
 }
 }
-if(_errs42 === errors){
+if(_errs44 === errors){
 if(data16.inputTokens !== undefined){
-const _errs43 = errors;
+const _errs45 = errors;
 if(!(validate102(data16.inputTokens, {instancePath:instancePath+"/usage/inputTokens",parentData:data16,parentDataProperty:"inputTokens",rootData}))){
 vErrors = vErrors === null ? validate102.errors : vErrors.concat(validate102.errors);
 errors = vErrors.length;
 }
-var valid11 = _errs43 === errors;
+var valid12 = _errs45 === errors;
 }
 else {
-var valid11 = true;
+var valid12 = true;
 }
-if(valid11){
+if(valid12){
 if(data16.outputTokens !== undefined){
-const _errs45 = errors;
+const _errs47 = errors;
 if(!(validate102(data16.outputTokens, {instancePath:instancePath+"/usage/outputTokens",parentData:data16,parentDataProperty:"outputTokens",rootData}))){
 vErrors = vErrors === null ? validate102.errors : vErrors.concat(validate102.errors);
 errors = vErrors.length;
 }
-var valid11 = _errs45 === errors;
+var valid12 = _errs47 === errors;
 }
 else {
-var valid11 = true;
+var valid12 = true;
 }
-if(valid11){
+if(valid12){
 if(data16.costUsd !== undefined){
-const _errs47 = errors;
+const _errs49 = errors;
 if(!(validate102(data16.costUsd, {instancePath:instancePath+"/usage/costUsd",parentData:data16,parentDataProperty:"costUsd",rootData}))){
 vErrors = vErrors === null ? validate102.errors : vErrors.concat(validate102.errors);
 errors = vErrors.length;
 }
-var valid11 = _errs47 === errors;
+var valid12 = _errs49 === errors;
 }
 else {
-var valid11 = true;
+var valid12 = true;
 }
 }
 }
@@ -3571,7 +3741,7 @@ validate94.errors = [null];
 return false;
 }
 }
-var valid0 = _errs40 === errors;
+var valid0 = _errs42 === errors;
 }
 else {
 var valid0 = true;
@@ -3598,7 +3768,7 @@ return errors === 0;
 }
 
 export const HumanResponse = validate106;
-const schema30 = {"type":"object","properties":{"nodeId":{"type":"string","minLength":1,"maxLength":128},"approvalId":{"allOf":[{"$ref":"#/definitions/__schema0"}]},"submissionId":{"allOf":[{"$ref":"#/definitions/__schema0"}]},"respondedBy":{"$ref":"#/definitions/__schema0"},"response":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{}}},"required":["respondedBy","response"],"additionalProperties":false,"definitions":{"__schema0":{"type":"string","minLength":1,"maxLength":200}},"$id":"HumanResponse"};
+const schema30 = {"type":"object","properties":{"nodeId":{"type":"string","minLength":1,"maxLength":128},"approvalId":{"allOf":[{"$ref":"#/definitions/__schema0"}]},"submissionId":{"allOf":[{"$ref":"#/definitions/__schema0"}]},"respondedBy":{"$ref":"#/definitions/__schema0"},"response":{"type":"object","propertyNames":{"type":"string","not":{"const":"__proto__"}},"additionalProperties":{}}},"required":["respondedBy","response"],"additionalProperties":false,"definitions":{"__schema0":{"type":"string","minLength":1,"maxLength":200}},"$id":"HumanResponse"};
 const schema31 = {"type":"string","minLength":1,"maxLength":200};
 
 function validate107(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -3728,14 +3898,48 @@ vErrors.push(err0);
 }
 errors++;
 }
-var valid3 = _errs11 === errors;
-if(!valid3){
+const _errs13 = errors;
+const _errs14 = errors;
+if("__proto__" !== key1){
 const err1 = null;
 if(vErrors === null){
 vErrors = [err1];
 }
 else {
 vErrors.push(err1);
+}
+errors++;
+}
+var valid4 = _errs14 === errors;
+if(valid4){
+const err2 = null;
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+else {
+errors = _errs13;
+if(vErrors !== null){
+if(_errs13){
+vErrors.length = _errs13;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid3 = _errs11 === errors;
+if(!valid3){
+const err3 = null;
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
 }
 errors++;
 validate106.errors = vErrors;
@@ -3771,7 +3975,7 @@ return errors === 0;
 }
 
 export const SubplanFinished = validate111;
-const schema32 = {"type":"object","properties":{"nodeId":{"type":"string","minLength":1,"maxLength":300},"attempt":{"type":"integer","minimum":1,"maximum":9007199254740991},"childRunId":{"type":"string","minLength":1,"maxLength":1000},"status":{"type":"string","enum":["completed","failed","aborted"]},"output":{"type":"object","properties":{"runId":{"type":"string"},"nodes":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{}}},"required":["runId","nodes"],"additionalProperties":false},"partial":{"type":"boolean"},"reason":{"type":"string","maxLength":10000}},"required":["nodeId","attempt","childRunId","status"],"additionalProperties":false,"$id":"SubplanFinished"};
+const schema32 = {"type":"object","properties":{"nodeId":{"type":"string","minLength":1,"maxLength":300},"attempt":{"type":"integer","minimum":1,"maximum":9007199254740991},"childRunId":{"type":"string","minLength":1,"maxLength":1000},"status":{"type":"string","enum":["completed","failed","aborted"]},"output":{"type":"object","properties":{"runId":{"type":"string"},"nodes":{"type":"object","propertyNames":{"type":"string","not":{"const":"__proto__"}},"additionalProperties":{}}},"required":["runId","nodes"],"additionalProperties":false},"partial":{"type":"boolean"},"reason":{"type":"string","maxLength":10000}},"required":["nodeId","attempt","childRunId","status"],"additionalProperties":false,"$id":"SubplanFinished"};
 
 function validate111(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="SubplanFinished" */;
@@ -3941,14 +4145,48 @@ vErrors.push(err0);
 }
 errors++;
 }
-var valid2 = _errs17 === errors;
-if(!valid2){
+const _errs19 = errors;
+const _errs20 = errors;
+if("__proto__" !== key2){
 const err1 = null;
 if(vErrors === null){
 vErrors = [err1];
 }
 else {
 vErrors.push(err1);
+}
+errors++;
+}
+var valid3 = _errs20 === errors;
+if(valid3){
+const err2 = null;
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+else {
+errors = _errs19;
+if(vErrors !== null){
+if(_errs19){
+vErrors.length = _errs19;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid2 = _errs17 === errors;
+if(!valid2){
+const err3 = null;
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
 }
 errors++;
 validate111.errors = vErrors;
@@ -3983,12 +4221,12 @@ var valid0 = true;
 }
 if(valid0){
 if(data.partial !== undefined){
-const _errs20 = errors;
+const _errs22 = errors;
 if(typeof data.partial !== "boolean"){
 validate111.errors = [null];
 return false;
 }
-var valid0 = _errs20 === errors;
+var valid0 = _errs22 === errors;
 }
 else {
 var valid0 = true;
@@ -3996,8 +4234,8 @@ var valid0 = true;
 if(valid0){
 if(data.reason !== undefined){
 let data8 = data.reason;
-const _errs22 = errors;
-if(errors === _errs22){
+const _errs24 = errors;
+if(errors === _errs24){
 if(typeof data8 === "string"){
 if(data8.length > 10000){
 validate111.errors = [null];
@@ -4009,7 +4247,7 @@ validate111.errors = [null];
 return false;
 }
 }
-var valid0 = _errs22 === errors;
+var valid0 = _errs24 === errors;
 }
 else {
 var valid0 = true;
@@ -4164,7 +4402,7 @@ return errors === 0;
 }
 
 export const ReviewEditResponse = validate114;
-const schema35 = {"type":"object","properties":{"edited":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{}},"approved":{"type":"boolean"},"comments":{"type":"string"}},"required":["edited"],"$id":"ReviewEditResponse"};
+const schema35 = {"type":"object","properties":{"edited":{"type":"object","propertyNames":{"type":"string","not":{"const":"__proto__"}},"additionalProperties":{}},"approved":{"type":"boolean"},"comments":{"type":"string"}},"required":["edited"],"$id":"ReviewEditResponse"};
 
 function validate114(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="ReviewEditResponse" */;
@@ -4195,14 +4433,48 @@ vErrors.push(err0);
 }
 errors++;
 }
-var valid1 = _errs3 === errors;
-if(!valid1){
+const _errs5 = errors;
+const _errs6 = errors;
+if("__proto__" !== key0){
 const err1 = null;
 if(vErrors === null){
 vErrors = [err1];
 }
 else {
 vErrors.push(err1);
+}
+errors++;
+}
+var valid2 = _errs6 === errors;
+if(valid2){
+const err2 = null;
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+else {
+errors = _errs5;
+if(vErrors !== null){
+if(_errs5){
+vErrors.length = _errs5;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid1 = _errs3 === errors;
+if(!valid1){
+const err3 = null;
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
 }
 errors++;
 validate114.errors = vErrors;
@@ -4223,24 +4495,24 @@ var valid0 = true;
 }
 if(valid0){
 if(data.approved !== undefined){
-const _errs6 = errors;
+const _errs8 = errors;
 if(typeof data.approved !== "boolean"){
 validate114.errors = [null];
 return false;
 }
-var valid0 = _errs6 === errors;
+var valid0 = _errs8 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.comments !== undefined){
-const _errs8 = errors;
+const _errs10 = errors;
 if(typeof data.comments !== "string"){
 validate114.errors = [null];
 return false;
 }
-var valid0 = _errs8 === errors;
+var valid0 = _errs10 === errors;
 }
 else {
 var valid0 = true;
