@@ -17,9 +17,11 @@
  * - **No zod locales.** zod's `z.locales` (40-odd translations of its messages, ~400 KiB) is only
  *   re-exported, never used by zod itself, and plan-runner's workflow code never calls it; English,
  *   the default, is loaded by zod's schemas themselves.
- * - **No source map for the generated shape checks** (`src/engine/generated/`). They are machine
- *   code from the zod schemas that only return true or false and never throw, so no stack frame
- *   points into them; their map was ~90 KB of the bundle. The rest of the map is unchanged.
+ * - **No source map for code no workflow stack frame points into**: the generated shape checks
+ *   (`src/engine/generated/`: machine code from the zod schemas that only returns true or false and
+ *   never throws; ~90 KB of map) and zod's JSON Schema conversion (`toJSONSchema`,
+ *   `fromJSONSchema`), which zod's entry point loads but the workflow never calls (~80 KB). Every
+ *   other module keeps its map.
  *
  * Next to the bundle the build writes a manifest: the SHA-256 of the bundle and of every file that
  * went into it. A worker uses the bundle only if every one of those files is unchanged; otherwise
@@ -125,7 +127,12 @@ export function productionWebpackConfigHook(inputs?: Set<string>): NonNullable<B
 }
 
 /** Modules bundled without a source map of their own (see the module comment). */
-const UNMAPPED_MODULE = /[\\/]engine[\\/]generated[\\/][^\\/]+\.js$/;
+const UNMAPPED_MODULE = new RegExp(
+  [
+    String.raw`[\\/]engine[\\/]generated[\\/][^\\/]+\.js$`,
+    String.raw`[\\/]zod[\\/]v4[\\/](?:core[\\/](?:json-schema|json-schema-generator|json-schema-processors|to-json-schema)|classic[\\/]from-json-schema)\.cjs$`,
+  ].join('|'),
+);
 
 /** zod's `locales/index.cjs`, the module `z.locales` re-exports (aliased to an empty module). */
 function zodLocalesIndex(): string {
