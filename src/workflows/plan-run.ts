@@ -802,8 +802,10 @@ export async function planRun({ spec, input, options, continued, parent }: PlanR
   // Runs recorded before it replay with a validation and a store write per submission.
   validateAndRecord = batchedEffects && (beginsInOne || wf.patched(VALIDATE_AND_RECORD));
 
-  // The run starts in this workflow task (a query right after start sees it started); delivery
-  // begins once the worker's settings are in. A continued run re-arms its timers from the state.
+  // The run starts in this workflow task, once `beginRun` has recorded it. A query that comes with
+  // the first workflow task is answered before that, from the state before the start (no node
+  // running yet); one a moment later sees it started. Delivery begins once the worker's settings
+  // are in. A continued run re-arms its timers from the state.
   if (continued) {
     publishProgress();
     syncTimers();

@@ -222,8 +222,9 @@ test('nested loops: the inner loop counts from 1 again each time the outer loop 
   const { runId: id } = await h.client.start(spec, { runId: runId('nested') });
   const seen: Array<[string, number, number]> = [];
   const submit = async (nodeId: string, output: Record<string, unknown>) => {
-    const item = await h.client.workItem(id, nodeId);
-    assert.ok(item, `${nodeId} has a work item`);
+    // Waited for: a query that reaches the run's first workflow task is answered before the start
+    // is recorded (the work item appears once it is).
+    const item = await eventually(async () => (await h.client.workItem(id, nodeId)) ?? undefined, `${nodeId} to have a work item`);
     seen.push([nodeId, item.attempt, item.iteration]);
     await h.client.submitResult(id, { nodeId, attempt: item.attempt, structuredOutput: output });
   };
